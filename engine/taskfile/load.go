@@ -1,0 +1,95 @@
+package taskfile
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strconv"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Load reads, decodes and validates the task file at path. Every problem
+// found is returned at once, as Errors.
+func Load(path string) (*File, error) {
+	name := displayPath(path)
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, Errors{{File: name, Msg: err.Error()}}
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, Errors{{File: name, Msg: "cannot read task file: " + errText(err), err: err}}
+	}
+	f, err := Parse(name, data)
+	if err != nil {
+		return nil, err
+	}
+	f.Path, f.Dir = abs, filepath.Dir(abs)
+	return f, nil
+}
+
+// errText drops the path an *os.PathError repeats.
+func errText(err error) string {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// Parse decodes and validates task file text; name is used in messages.
+// Path and Dir are left empty.
+func Parse(name string, data []byte) (*File, error) {
+	var top map[string]toml.Primitive
+	md, err := toml.Decode(string(data), &top)
+	if err != nil {
+		return nil, Errors{syntaxError(name, err)}
+	}
+	pos, varOrder := locate(string(data))
+	c := &collector{file: name, pos: pos}
+	d := &decoder{md: &md, c: c, failed: map[string]bool{}}
+	f := &File{Pos: pos, name: name}
+	d.table(top, reflect.ValueOf(f).Elem(), nil)
+	d.undecoded()
+	f.VarOrder = orderVars(f.Vars, varOrder)
+	(&validator{f: f, c: c, failed: d.failed}).run()
+	if len(c.errs) > 0 {
+		sortErrors(c.errs)
+		return nil, c.errs
+	}
+	return f, nil
+}
+
+func syntaxError(name string, err error) *Error {
+	var pe toml.ParseError
+	if errors.As(err, &pe) {
+		return &Error{File: name, Line: pe.Position.Line, Col: pe.Position.Col, Msg: pe.Message, err: err}
+	}
+	return &Error{File: name, Msg: err.Error(), err: err}
+}
+
+// orderVars keeps the located order, then any names the locator missed.
+func orderVars(vars map[string]string, located []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, v := range located {
+		if _, ok := vars[v]; ok && !seen[v] {
+			out, seen[v] = append(out, v), true
+		}
+	}
+	var rest []string
+	for v := range vars {
+		if !seen[v] {
+			rest = append(rest, v)
+		}
+	}
+	sort.Strings(rest)
+	return append(out, rest...)
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func quote(s string) string { return strconv.Quote(s) }

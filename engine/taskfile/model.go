@@ -1,0 +1,169 @@
+package taskfile
+
+import "time"
+
+// FormatVersion is the newest task file version this dtask understands.
+const FormatVersion = 1
+
+// File is a loaded task file. String values are as written until Resolve
+// interpolates them.
+type File struct {
+	Path string `toml:"-"` // absolute path of the task file
+	Dir  string `toml:"-"` // its folder; relative paths in the file are relative to it
+
+	Version      int                          `toml:"version"`
+	Default      string                       `toml:"default"`
+	CacheDir     string                       `toml:"cache_dir"`
+	Cache        CacheConfig                  `toml:"cache"`
+	Vars         map[string]string            `toml:"vars"`
+	Env          map[string]string            `toml:"env"`
+	Secrets      map[string]SecretRef         `toml:"secrets"`
+	Environments map[string]map[string]string `toml:"environments"`
+	Services     map[string]*Service          `toml:"services"`
+	Targets      map[string]*Target           `toml:"targets"`
+
+	// VarOrder lists [vars] names in file order (interpolation is order-free,
+	// but listings and keys want a stable order).
+	VarOrder []string `toml:"-"`
+	// Pos maps a dotted key path ("targets.test.run.image") to where it is written.
+	Pos Positions `toml:"-"`
+
+	name string // how messages name the file (as given to Load or Parse)
+}
+
+// CacheConfig is the [cache] table.
+type CacheConfig struct {
+	MaxSize string `toml:"max_size"` // e.g. "10GB"
+}
+
+// SecretRef says where a secret's value comes from; the value is never stored.
+type SecretRef struct {
+	Env  string `toml:"env"`
+	File string `toml:"file"`
+}
+
+// Service is a container started for the targets that list it.
+type Service struct {
+	Name    string            `toml:"-"`
+	Image   string            `toml:"image"`
+	Build   string            `toml:"build"` // name of a build target whose image it uses
+	Cmd     StringList        `toml:"cmd"`
+	Env     map[string]string `toml:"env"`
+	Ports   []string          `toml:"ports"`
+	Volumes []string          `toml:"volumes"`
+	Ready   *Ready            `toml:"ready"`
+	Init    []string          `toml:"init"`
+}
+
+// Ready says how to tell that a container is ready.
+type Ready struct {
+	Cmd      string   `toml:"cmd"`
+	TCP      int      `toml:"tcp"`
+	HTTP     string   `toml:"http"`
+	Timeout  Duration `toml:"timeout"`
+	Interval Duration `toml:"interval"`
+}
+
+// When limits where a target runs; elsewhere it is skipped with a reason.
+type When struct {
+	Branch []string `toml:"branch"` // globs matched against GIT_BRANCH
+	Env    []string `toml:"env"`    // environment names (--env) it runs in
+}
+
+// Target is one [targets.NAME] table.
+type Target struct {
+	Name     string            `toml:"-"`
+	Desc     string            `toml:"desc"`
+	Deps     []string          `toml:"deps"`
+	Sources  []string          `toml:"sources"`
+	Env      map[string]string `toml:"env"`
+	Services []string          `toml:"services"`
+	When     *When             `toml:"when"`
+	Timeout  Duration          `toml:"timeout"`
+	Dir      string            `toml:"dir"`
+
+	// At most one action is set; none makes a group target.
+	Sh     StringList `toml:"sh"`
+	Build  *Build     `toml:"build"`
+	Run    *Run       `toml:"run"`
+	Push   *Push      `toml:"push"`
+	Deploy *Deploy    `toml:"deploy"`
+}
+
+// Build is the build action.
+type Build struct {
+	Context    string            `toml:"context"`
+	Dockerfile string            `toml:"dockerfile"`
+	Tags       []string          `toml:"tags"`
+	Args       map[string]string `toml:"args"`
+	Target     string            `toml:"target"`
+	Labels     map[string]string `toml:"labels"`
+	CacheFrom  []string          `toml:"cache_from"`
+	Platform   string            `toml:"platform"`
+	Secrets    []string          `toml:"secrets"`
+	Builder    string            `toml:"builder"` // "", "buildkit" or "classic"
+}
+
+// Run is the run action: a command in a container.
+type Run struct {
+	Image      string            `toml:"image"`
+	Cmd        StringList        `toml:"cmd"`
+	Entrypoint StringList        `toml:"entrypoint"`
+	Env        map[string]string `toml:"env"`
+	Workdir    string            `toml:"workdir"`
+	User       string            `toml:"user"`
+	Volumes    []string          `toml:"volumes"`
+	Ports      []string          `toml:"ports"`
+}
+
+// Push is the push action.
+type Push struct {
+	Image    string   `toml:"image"`
+	Tags     []string `toml:"tags"`
+	Username string   `toml:"username"`
+	Password string   `toml:"password"` // name of a [secrets] entry
+}
+
+// Deploy is the deploy action.
+type Deploy struct {
+	Host    string            `toml:"host"`
+	Image   string            `toml:"image"`
+	Name    string            `toml:"name"`
+	Env     map[string]string `toml:"env"`
+	Ports   []string          `toml:"ports"`
+	Volumes []string          `toml:"volumes"`
+	Cmd     StringList        `toml:"cmd"`
+	Ready   *Ready            `toml:"ready"`
+}
+
+// ActionKind names the target's action: "sh", "build", "run", "push",
+// "deploy", or "group" when it has none.
+func (t *Target) ActionKind() string {
+	switch {
+	case t.Sh != nil:
+		return "sh"
+	case t.Build != nil:
+		return "build"
+	case t.Run != nil:
+		return "run"
+	case t.Push != nil:
+		return "push"
+	case t.Deploy != nil:
+		return "deploy"
+	}
+	return "group"
+}
+
+// Duration is a time.Duration written as a Go duration string ("60s", "1m30s").
+type Duration struct{ time.Duration }
+
+// StringList is a string or a list of strings.
+type StringList []string
+
+// Position is where a key is written in the task file.
+type Position struct {
+	Line, Col int
+}
+
+// Positions maps dotted key paths to positions.
+type Positions map[string]Position

@@ -1,0 +1,120 @@
+package taskfile
+
+import (
+	"reflect"
+	"strings"
+)
+
+// Expander interpolates ${NAME} references; (*vars.Scope) is one.
+type Expander interface {
+	Expand(s string) (string, error)
+}
+
+// literalFields stay as written: [vars] and [environments] are what the
+// variable scope is built from, and the others name targets, services or
+// secrets, which were checked against the names as written. A field tagged
+// `dtask:"literal"` stays as written too.
+var literalFields = map[string]bool{
+	"File.Vars":         true,
+	"File.Environments": true,
+	"Target.Deps":       true,
+	"Target.Services":   true,
+	"Service.Build":     true,
+	"Build.Secrets":     true,
+	"Push.Password":     true,
+}
+
+// Resolve returns a deep copy of f with every string value interpolated by
+// env (map keys are not). It must be given a File as loaded, not one already
+// resolved: "$$" would be expanded twice. Every failing value is reported,
+// placed at its key. With errors it still returns the copy, values that
+// failed left as written, so a caller can decide which errors matter (a
+// target that will not run need not resolve).
+func Resolve(f *File, env Expander) (*File, error) {
+	name := f.name
+	if name == "" && f.Path != "" {
+		name = displayPath(f.Path)
+	}
+	r := &resolver{env: env, c: &collector{file: name, pos: f.Pos}}
+	out := r.copy(reflect.ValueOf(f), nil, "", false).Interface().(*File)
+	if len(r.c.errs) > 0 {
+		sortErrors(r.c.errs)
+		return out, r.c.errs
+	}
+	return out, nil
+}
+
+type resolver struct {
+	env Expander
+	c   *collector
+}
+
+// copy deep-copies v, interpolating strings unless literal. path is the key
+// path of v; ref the same with array indexes, for placing errors.
+func (r *resolver) copy(v reflect.Value, path []string, ref string, literal bool) reflect.Value {
+	out := reflect.New(v.Type()).Elem()
+	switch v.Kind() {
+	case reflect.String:
+		out.SetString(r.expand(v.String(), path, ref, literal))
+	case reflect.Pointer:
+		if !v.IsNil() {
+			p := reflect.New(v.Type().Elem())
+			p.Elem().Set(r.copy(v.Elem(), path, ref, literal))
+			out.Set(p)
+		}
+	case reflect.Struct:
+		out.Set(v) // unexported fields and plain values as they are
+		t := v.Type()
+		for i := range t.NumField() {
+			sf := t.Field(i)
+			if !sf.IsExported() {
+				continue
+			}
+			key, _, _ := strings.Cut(sf.Tag.Get("toml"), ",")
+			lit := literal || key == "-" || key == "" || sf.Tag.Get("dtask") == "literal" ||
+				literalFields[t.Name()+"."+sf.Name]
+			p := child(path, key)
+			out.Field(i).Set(r.copy(v.Field(i), p, keyString(p), lit))
+		}
+	case reflect.Slice:
+		if !v.IsNil() {
+			s := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
+			for i := range v.Len() {
+				s.Index(i).Set(r.copy(v.Index(i), path, ref+"["+itoa(i)+"]", literal))
+			}
+			out.Set(s)
+		}
+	case reflect.Map:
+		if !v.IsNil() {
+			m := reflect.MakeMapWithSize(v.Type(), v.Len())
+			iter := v.MapRange()
+			for iter.Next() {
+				var p []string
+				if iter.Key().Kind() == reflect.String {
+					p = child(path, iter.Key().String())
+				}
+				m.SetMapIndex(iter.Key(), r.copy(iter.Value(), p, keyString(p), literal))
+			}
+			out.Set(m)
+		}
+	default:
+		out.Set(v)
+	}
+	return out
+}
+
+func (r *resolver) expand(s string, path []string, ref string, literal bool) string {
+	if literal || !strings.Contains(s, "$") {
+		return s
+	}
+	res, err := r.env.Expand(s)
+	if err != nil {
+		name := ref
+		if _, ok := r.c.pos[ref]; !ok && strings.HasSuffix(ref, "]") {
+			name = keyString(path) // a StringList written as one string
+		}
+		r.c.add(append([]string{ref}, ancestors(path)...), "%s: %v", name, err)
+		return s
+	}
+	return res
+}
