@@ -1,0 +1,20 @@
+// Command dtask runs a TOML task file of Docker build, test, publish and
+// deploy targets, skipping what is up to date.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() { os.Exit(mainCode()) }
+
+// mainCode is main but for the exit: Ctrl-C and SIGTERM cancel the run's
+// context so that everything it started is stopped and removed.
+func mainCode() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"dtask": func() { os.Exit(mainCode()) },
+	})
+}
+
+// TestScripts runs the end-to-end CLI scripts in testdata/script.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/script",
+		Setup: func(env *testscript.Env) error {
+			// The scripts assert plain output; a CI provider's own mode
+			// would change it.
+			for _, v := range []string{"GITHUB_ACTIONS", "GITLAB_CI", "CI"} {
+				env.Setenv(v, "")
+			}
+			env.Setenv("NO_COLOR", "1")
+			env.Setenv("TASKFILE_EXAMPLES", filepath.Join(mustWD(), "..", "..", "engine", "taskfile", "testdata"))
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"waitfile": waitFile,
+			"dockerps": dockerPS,
+		},
+		Condition: condition,
+	})
+}
+
+// waitFile waits up to a timeout (seconds, default 20) for a file to exist.
+func waitFile(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 1 {
+		ts.Fatalf("usage: waitfile FILE [SECONDS]")
+	}
+	limit := 20 * time.Second
+	if len(args) > 1 {
+		n, err := strconv.Atoi(args[1])
+		ts.Check(err)
+		limit = time.Duration(n) * time.Second
+	}
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		if _, err := os.Stat(ts.MkAbs(args[0])); err == nil {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	ts.Fatalf("%s did not appear within %s", args[0], limit)
+}
+
+func mustWD() string {
+	wd, err := os.Getwd()
+	if err != nil {
+		panic(err)
+	}
+	return wd
+}
+
+// condition answers [docker]: whether the engine is reachable. In CI a
+// missing engine is an error, never a reason to skip.
+func condition(cond string) (bool, error) {
+	if cond != "docker" {
+		return false, fmt.Errorf("unknown condition %q", cond)
+	}
+	err := exec.Command("docker", "info").Run()
+	if err != nil && os.Getenv("CI") == "true" {
+		return false, fmt.Errorf("CI=true but the Docker engine is unreachable: %v", err)
+	}
+	return err == nil, nil
+}
+
+// dockerPS prints the containers and networks dtask made for the project
+// of a task file (`dockerps Taskfile.toml`), one per line, so that
+// `stdout` or `! stdout .` can assert on them.
+func dockerPS(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: dockerps TASKFILE")
+	}
+	sum := sha256.Sum256([]byte(ts.MkAbs(args[0])))
+	project := "label=dev.dtask.project=" + hex.EncodeToString(sum[:6])
+	var out strings.Builder
+	for _, kind := range []string{"container", "network"} {
+		cmd := exec.Command("docker", kind, "ls", "-q", "--filter", project)
+		if kind == "container" {
+			cmd.Args = append(cmd.Args, "-a")
+		}
+		b, err := cmd.Output()
+		ts.Check(err)
+		for _, id := range strings.Fields(string(b)) {
+			fmt.Fprintf(&out, "%s %s\n", kind, id)
+		}
+	}
+	ts.Stdout().Write([]byte(out.String()))
+}

@@ -1,0 +1,84 @@
+package ui
+
+import (
+	"bytes"
+	"strings"
+	"sync"
+)
+
+// Masker replaces secret values with *** in every line shown.
+type Masker struct {
+	mu     sync.RWMutex
+	values []string
+}
+
+// Add registers a value to mask; empty and very short values are ignored
+// because masking them would garble ordinary output.
+func (m *Masker) Add(v string) {
+	if len(v) < 3 {
+		return
+	}
+	m.mu.Lock()
+	m.values = append(m.values, v)
+	m.mu.Unlock()
+}
+
+// Mask returns s with every registered value replaced.
+func (m *Masker) Mask(s string) string {
+	if m == nil {
+		return s
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	for _, v := range m.values {
+		s = strings.ReplaceAll(s, v, "***")
+	}
+	return s
+}
+
+// lineWriter splits what is written into lines and hands each complete
+// line to emit; Flush emits a trailing partial line.
+type lineWriter struct {
+	mu   sync.Mutex
+	buf  []byte
+	emit func(line string)
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = append(w.buf, p...)
+	for {
+		i := bytes.IndexByte(w.buf, '\n')
+		if i < 0 {
+			break
+		}
+		line := strings.TrimSuffix(string(w.buf[:i]), "\r")
+		w.buf = w.buf[i+1:]
+		w.emit(line)
+	}
+	return len(p), nil
+}
+
+// Flush emits what is left without a newline.
+func (w *lineWriter) Flush() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.buf) > 0 {
+		w.emit(string(w.buf))
+		w.buf = nil
+	}
+}
+
+// tail keeps the last n lines of a target's output, shown again on failure.
+type tail struct {
+	n     int
+	lines []string
+}
+
+func (t *tail) add(s string) {
+	t.lines = append(t.lines, s)
+	if len(t.lines) > t.n {
+		t.lines = t.lines[len(t.lines)-t.n:]
+	}
+}

@@ -1,0 +1,120 @@
+package ui
+
+import (
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/dtask-dev/dtask/engine"
+)
+
+// plain prints "[target] line" as lines arrive, with no control codes:
+// for pipes, log files and CI providers without a richer format.
+type plain struct {
+	mu   sync.Mutex
+	out  io.Writer
+	mask *Masker
+	ws   writers
+}
+
+func newPlain(out io.Writer, mask *Masker, cfg config) *plain {
+	return &plain{out: out, mask: mask}
+}
+
+// printf writes one masked line; callers hold p.mu.
+func (p *plain) printf(format string, a ...any) {
+	fmt.Fprint(p.out, p.mask.Mask(fmt.Sprintf(format, a...)))
+}
+
+func (p *plain) Start(target, reason string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.printf("[%s] running: %s\n", target, reason)
+}
+
+func (p *plain) Output(target string) (io.Writer, io.Writer) {
+	return p.ws.pair(target, func(line string) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.printf("[%s] %s\n", target, clean(line, false))
+	})
+}
+
+// Progress is for live displays; in a log the target's own output
+// already says what it is doing.
+func (p *plain) Progress(target, msg string) {}
+
+func (p *plain) Message(msg string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.printf("%s\n", clean(msg, false))
+}
+
+func (p *plain) Finish(r *engine.Result) {
+	p.ws.flush(r.Target)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.printf("[%s] %s\n", r.Target, clean(resultText(r), false))
+}
+
+func (p *plain) Summary(results []*engine.Result, elapsed time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.printf("%s", summaryText(results, elapsed))
+}
+
+func (p *plain) Close() {}
+
+// resultText is how a log line states a target's result.
+func resultText(r *engine.Result) string {
+	switch r.Status {
+	case engine.Ran:
+		return "done in " + duration(r.Duration)
+	case engine.Cached:
+		return "cached (up to date)"
+	case engine.Failed:
+		return "FAILED: " + errText(r)
+	case engine.WouldRun:
+		return "would run: " + r.Reason
+	}
+	return r.Status.String() + ": " + r.Reason
+}
+
+func errText(r *engine.Result) string {
+	if r.Err != nil {
+		return r.Err.Error()
+	}
+	return r.Reason
+}
+
+// writers hands out line writers per target and flushes a target's
+// partial last lines when it finishes.
+type writers struct {
+	mu sync.Mutex
+	m  map[string][]*lineWriter
+}
+
+// pair makes the stdout and stderr writers of target; emit gets each line.
+func (ws *writers) pair(target string, emit func(string)) (io.Writer, io.Writer) {
+	a, b := &lineWriter{emit: emit}, &lineWriter{emit: emit}
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	if ws.m == nil {
+		ws.m = map[string][]*lineWriter{}
+	}
+	ws.m[target] = append(ws.m[target], a, b)
+	return a, b
+}
+
+// flush emits target's partial lines and forgets its writers. It must be
+// called without the display's lock: emit takes it.
+func (ws *writers) flush(target string) {
+	ws.mu.Lock()
+	list := ws.m[target]
+	delete(ws.m, target)
+	ws.mu.Unlock()
+	for _, w := range list {
+		w.Flush()
+	}
+}

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+)
+
+// listTargets prints every target with its description.
+func listTargets(p *project, w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 3, ' ', 0)
+	for _, n := range p.file.TargetNames() {
+		t := p.file.Targets[n]
+		mark := ""
+		if n == p.file.Default {
+			mark = " (default)"
+		}
+		fmt.Fprintf(tw, "%s\t%s%s\n", n, t.Desc, mark)
+	}
+	return tw.Flush()
+}
+
+// printGraph prints the dependency graph as DOT or Mermaid.
+func printGraph(p *project, format string, w io.Writer) error {
+	var b strings.Builder
+	if format == "mermaid" {
+		b.WriteString("graph TD\n")
+	} else {
+		b.WriteString("digraph dtask {\n  rankdir=LR;\n")
+	}
+	for _, n := range p.file.TargetNames() {
+		t := p.file.Targets[n]
+		if format == "mermaid" {
+			fmt.Fprintf(&b, "  %s[\"%s (%s)\"]\n", mermaidID(n), n, t.ActionKind())
+			for _, d := range t.Deps {
+				fmt.Fprintf(&b, "  %s --> %s\n", mermaidID(n), mermaidID(d))
+			}
+			continue
+		}
+		fmt.Fprintf(&b, "  %q [label=%q];\n", n, n+"\n"+t.ActionKind())
+		for _, d := range t.Deps {
+			fmt.Fprintf(&b, "  %q -> %q;\n", n, d)
+		}
+	}
+	if format != "mermaid" {
+		b.WriteString("}\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func mermaidID(s string) string {
+	return "t_" + strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '_'
+	}, s)
+}
+
+// clean removes containers and networks left by killed runs of this project.
+func clean(ctx context.Context, p *project, w io.Writer) error {
+	if err := p.env.RemoveLeftovers(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "removed leftovers of killed runs")
+	return nil
+}

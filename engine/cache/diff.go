@@ -1,0 +1,75 @@
+package cache
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Diff explains why cur differs from old in words a user reads: which
+// source changed, which definition key, which dep re-ran. Lines with the
+// same label and value give no reason; an empty old gives "no previous run".
+func Diff(old, cur []Line) []string {
+	if len(old) == 0 {
+		return []string{"no previous run"}
+	}
+	before := make(map[string]string, len(old))
+	for _, l := range old {
+		before[l.Label] = compactValue(l.Value)
+	}
+	var why []string
+	seen := make(map[string]bool, len(cur))
+	for _, l := range cur {
+		seen[l.Label] = true
+		v, ok := before[l.Label]
+		switch {
+		case !ok:
+			why = append(why, reason(l.Label, "added"))
+		case v != compactValue(l.Value):
+			why = append(why, reason(l.Label, "changed"))
+		}
+	}
+	for _, l := range old {
+		if !seen[l.Label] {
+			seen[l.Label] = true
+			why = append(why, reason(l.Label, "removed"))
+		}
+	}
+	return why
+}
+
+// reason words one changed line; how is "added", "changed" or "removed".
+func reason(label, how string) string {
+	name, rest, spaced := strings.Cut(label, " ")
+	if spaced {
+		switch name {
+		case "src":
+			return rest + " " + how
+		case "dep":
+			if how == "changed" {
+				return "dep " + rest + " re-ran"
+			}
+			return "dep " + rest + " " + how
+		case "secret":
+			return "secret " + rest + " " + how
+		}
+	}
+	name, rest, dotted := strings.Cut(label, ".")
+	if dotted {
+		switch name {
+		case "def":
+			if how == "changed" {
+				return "definition changed: " + rest
+			}
+			return fmt.Sprintf("definition changed: %s %s", rest, how)
+		case "env", "var", "image":
+			return fmt.Sprintf("%s %s %s", name, rest, how)
+		}
+	}
+	switch label {
+	case "version":
+		return "dtask cache format changed"
+	case "kind":
+		return "action " + how
+	}
+	return label + " " + how
+}

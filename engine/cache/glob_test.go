@@ -1,0 +1,163 @@
+package cache
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func globTree(t *testing.T) string {
+	dir := t.TempDir()
+	for _, f := range []string{
+		"package.json", ".env", "README.md",
+		"src/a.js", "src/b.ts", "src/.hidden.js", "src/x/c.js", "src/x/y/d.js", "src/x/y/e.txt",
+		"src/gen/g.js", "src/gen/deep/h.js", "src/a.test.js",
+		"lib/l.js", "lib/node_modules/m/index.js",
+		".git/config", "src/.git/HEAD", ".dtask/index", "src/.dtask/x",
+		"docs/guide/intro.md", "weird name [1].txt",
+	} {
+		write(t, dir, f, f, 0)
+	}
+	os.Symlink("src/a.js", filepath.Join(dir, "link.js"))
+	os.Symlink("src", filepath.Join(dir, "srclink"))
+	os.Symlink("nowhere", filepath.Join(dir, "broken.js"))
+	return dir
+}
+
+func TestGlob(t *testing.T) {
+	dir := globTree(t)
+	for _, tc := range []struct {
+		patterns []string
+		want     string
+	}{
+		{[]string{"src/**/*"}, "src/.hidden.js src/a.js src/a.test.js src/b.ts src/gen/deep/h.js src/gen/g.js src/x/c.js src/x/y/d.js src/x/y/e.txt"},
+		{[]string{"src/**/*.js", "!src/gen", "!**/*.test.js"}, "src/.hidden.js src/a.js src/x/c.js src/x/y/d.js"},
+		{[]string{"src/*.js"}, "src/.hidden.js src/a.js src/a.test.js"},
+		{[]string{"src/x"}, "src/x/c.js src/x/y/d.js src/x/y/e.txt"},
+		{[]string{"src/x/"}, "src/x/c.js src/x/y/d.js src/x/y/e.txt"},
+		{[]string{"./package.json", "README.md", "missing.txt"}, "README.md package.json"},
+		{[]string{"**/*.js", "!**/node_modules", "!src"}, "lib/l.js link.js"},
+		{[]string{"src/**/*.js", "src/x/**"}, "src/.hidden.js src/a.js src/a.test.js src/gen/deep/h.js src/gen/g.js src/x/c.js src/x/y/d.js src/x/y/e.txt"},
+		{[]string{"src/{a,b}.*"}, "src/a.js src/a.test.js src/b.ts"},
+		{[]string{"src/x/**/d.js"}, "src/x/y/d.js"},
+		{[]string{"src/?.js"}, "src/a.js"},
+		{[]string{"*/x"}, "src/x/c.js src/x/y/d.js src/x/y/e.txt"},
+		{[]string{"docs/**/*", "!docs/guide/intro.md"}, ""},
+		{[]string{"weird name \\[1\\].txt"}, "weird name [1].txt"},
+		{[]string{"nothing/**/*"}, ""},
+		{[]string{"."}, ".env README.md broken.js link.js package.json"}, // checked loosely below
+	} {
+		got, err := Glob(dir, tc.patterns)
+		if err != nil {
+			t.Errorf("%q: %v", tc.patterns, err)
+			continue
+		}
+		if tc.patterns[0] == "." {
+			for _, f := range got {
+				if strings.HasPrefix(f, ".git/") || strings.Contains(f, "/.git/") || strings.Contains(f, ".dtask/") || strings.HasPrefix(f, "srclink/") || f == "broken.js" {
+					t.Errorf(`"." gave %s`, f)
+				}
+			}
+			if !slices.Contains(got, ".env") || !slices.Contains(got, "src/x/y/d.js") || !slices.Contains(got, "link.js") {
+				t.Errorf(`"." misses files: %v`, got)
+			}
+			if !slices.IsSorted(got) {
+				t.Errorf(`"." not sorted: %v`, got)
+			}
+			continue
+		}
+		if s := strings.Join(got, " "); s != tc.want {
+			t.Errorf("%q:\n got %s\nwant %s", tc.patterns, s, tc.want)
+		}
+	}
+}
+
+func TestGlobErrors(t *testing.T) {
+	dir := globTree(t)
+	for _, p := range []string{"src/[", "/etc/passwd", "!", ""} {
+		_, err := Glob(dir, []string{"src/**", p})
+		if err == nil {
+			t.Errorf("%q: no error", p)
+			continue
+		}
+		if !strings.Contains(err.Error(), "\""+p+"\"") {
+			t.Errorf("%q: error does not name the pattern: %v", p, err)
+		}
+	}
+	if os.Getuid() != 0 {
+		locked := filepath.Join(dir, "src", "x")
+		os.Chmod(locked, 0)
+		defer os.Chmod(locked, 0o755)
+		if _, err := Glob(dir, []string{"src/**/*.js"}); err == nil || !strings.Contains(err.Error(), `"src/**/*.js"`) {
+			t.Errorf("unreadable folder: %v", err)
+		}
+	}
+}
+
+func TestGlobRelativeUp(t *testing.T) {
+	dir := globTree(t)
+	got, err := Glob(filepath.Join(dir, "lib"), []string{"../src/x/**", "*.js"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := strings.Join(got, " "); s != "../src/x/c.js ../src/x/y/d.js ../src/x/y/e.txt l.js" {
+		t.Errorf("got %s", s)
+	}
+}
+
+func TestGlobOrder(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"a/b", "a.txt", "a-b", "a/c/d", "a/c.d", "a0", "A", "b/a", "a b/x", "ab/c"} {
+		write(t, dir, f, "", 0)
+	}
+	got, err := Glob(dir, []string{"**"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.IsSorted(got) || len(got) != 10 {
+		t.Errorf("not in path order: %v", got)
+	}
+	// The walk itself yields that order; Glob's sort is only a fallback.
+	p, _ := parsePattern("**")
+	g := &globber{dir: dir, incl: []*pattern{p}}
+	if err := g.root(p); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(g.out, got) {
+		t.Errorf("walk order %v, want %v", g.out, got)
+	}
+}
+
+func TestGlobPrimesHash(t *testing.T) {
+	dir := t.TempDir()
+	a := write(t, dir, "src/a", "a", time.Hour)
+	b := write(t, dir, "src/b", "b", time.Hour)
+	ix := OpenIndex(filepath.Join(dir, "index"))
+	want := mustHash(t, ix, b)
+
+	files, err := Glob(dir, []string{"src/**"})
+	if err != nil || len(files) != 2 {
+		t.Fatal(files, err)
+	}
+	before := primedHits.Load()
+	if h := mustHash(t, ix, b); h != want {
+		t.Fatalf("primed Hash: %s, want %s", h, want)
+	}
+	if h := mustHash(t, ix, a); h != xxh([]byte("a")) {
+		t.Fatalf("primed Hash of a new file: %s", h)
+	}
+	if got := primedHits.Load() - before; got != 2 {
+		t.Fatalf("%d stats taken from the Glob, want 2", got)
+	}
+	// A primed stat is used once: after a change, Hash stats again.
+	write(t, dir, "src/b", "bb", time.Hour)
+	if h := mustHash(t, ix, b); h != xxh([]byte("bb")) {
+		t.Fatalf("Hash after change: %s", h)
+	}
+	if got := primedHits.Load() - before; got != 2 {
+		t.Fatalf("a primed stat was used twice")
+	}
+}

@@ -1,0 +1,258 @@
+package cache
+
+import (
+	"encoding/hex"
+	"fmt"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// racyWindow is how close to the time its content was read a file's mtime
+// may be before the index stops trusting it: a write in the same timestamp
+// tick leaves size and mtime as they were (git's racy-git problem). Two
+// seconds covers coarse kernel clocks and FAT's 2 s mtimes.
+const racyWindow = 2 * time.Second
+
+// unusedFor is how long an entry no run has looked at is kept.
+const unusedFor = 30 * 24 * time.Hour
+
+// Index is the stat index: for each file, the stat it had when its content
+// was hashed, and that hash. It is safe for concurrent use.
+type Index struct {
+	path string
+
+	mu      sync.Mutex
+	entries map[string]*entry
+	dirty   bool
+	loaded  fileID // identity of the file as loaded, to merge on Save
+
+	reads atomic.Int64 // files whose content was read; tests count them
+}
+
+type entry struct {
+	stat stat
+	sum  [16]byte
+	used uint32 // day (since the epoch) a run last looked it up
+	racy bool   // mtime too close to when the content was read: re-read
+	mine bool   // looked up or hashed by this process
+}
+
+// stat is what decides that a file may have changed.
+type stat struct {
+	size  int64
+	mtime int64 // ns
+	ctime int64 // ns
+	ino   uint64
+	mode  uint32
+}
+
+type fileID struct {
+	size, mtime int64
+	ino         uint64
+}
+
+// OpenIndex loads the index at path; a missing or damaged one is empty.
+func OpenIndex(path string) *Index {
+	ix := &Index{path: path}
+	ix.entries, ix.loaded = readIndex(path)
+	return ix
+}
+
+// Hash returns the content hash (hex xxh3-128) of the file at abs. It
+// re-reads the file only when its stat changed since it was hashed or the
+// entry is racy.
+func (ix *Index) Hash(abs string) (string, error) {
+	sum, err := ix.hash(abs, nil)
+	if err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// HashAll hashes many files and returns their hashes in the same order.
+// It looks them all up first, then reads those it must on a worker per CPU.
+func (ix *Index) HashAll(abs []string) ([]string, error) {
+	out := make([]string, len(abs))
+	probes := make([]probe, len(abs))
+	var misses []int
+	for i, a := range abs {
+		p, err := ix.lookup(a)
+		if err != nil {
+			return nil, err
+		}
+		if p.hit {
+			out[i] = hex.EncodeToString(p.sum[:])
+			continue
+		}
+		probes[i] = p
+		misses = append(misses, i)
+	}
+	workers := min(runtime.GOMAXPROCS(0), (len(misses)+15)/16)
+	var next atomic.Int64
+	var failed atomic.Bool
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			buf := bufPool.Get().(*[]byte)
+			defer bufPool.Put(buf)
+			for !failed.Load() {
+				n := int(next.Add(1)) - 1
+				if n >= len(misses) {
+					return
+				}
+				i := misses[n]
+				sum, err := ix.read(abs[i], probes[i], *buf)
+				if err != nil {
+					errs[w] = err
+					failed.Store(true)
+					return
+				}
+				out[i] = hex.EncodeToString(sum[:])
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+var bufPool = sync.Pool{New: func() any {
+	b := make([]byte, readBufSize)
+	return &b
+}}
+
+// probe is what a lookup found: the file's stat, the time before it was
+// taken, and the hash if the index could answer.
+type probe struct {
+	cur stat
+	now time.Time
+	sum [16]byte
+	hit bool
+}
+
+// hash looks abs up and reads it if it must, into *buf, or a buffer from
+// the pool if buf is nil.
+func (ix *Index) hash(abs string, buf *[]byte) ([16]byte, error) {
+	p, err := ix.lookup(abs)
+	if err != nil || p.hit {
+		return p.sum, err
+	}
+	if buf == nil {
+		buf = bufPool.Get().(*[]byte)
+		defer bufPool.Put(buf)
+	}
+	return ix.read(abs, p, *buf)
+}
+
+// lookup stats abs (or takes the stat a Glob just took) and answers from
+// the index if the entry matches and is not racy.
+func (ix *Index) lookup(abs string) (probe, error) {
+	// now is taken before the stat: the racy rule needs a time no later
+	// than the stat's.
+	cur, now, ok := takePrimed(abs)
+	if !ok {
+		now = time.Now()
+		var st unix.Stat_t
+		if err := unix.Stat(abs, &st); err != nil {
+			return probe{}, &os.PathError{Op: "stat", Path: abs, Err: err}
+		}
+		cur = statOf(&st)
+	}
+	p := probe{cur: cur, now: now}
+	today := uint32(now.Unix() / 86400)
+
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	e := ix.entries[abs]
+	if e != nil && e.stat == cur && !e.racy {
+		e.mine = true
+		if e.used != today {
+			e.used = today
+			ix.dirty = true
+		}
+		p.sum, p.hit = e.sum, true
+	}
+	return p, nil
+}
+
+// read hashes the content of abs and records it with the stat the lookup
+// took before: a change after that stat gives a new stat next time, a
+// change within the same tick makes the entry racy.
+func (ix *Index) read(abs string, p probe, buf []byte) ([16]byte, error) {
+	ix.reads.Add(1)
+	sum, err := hashFile(abs, p.cur, buf)
+	if err != nil {
+		return [16]byte{}, err
+	}
+	racy := p.cur.mtime >= p.now.Add(-racyWindow).UnixNano()
+	today := uint32(p.now.Unix() / 86400)
+
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	old := ix.entries[abs]
+	if old == nil || old.stat != p.cur || old.sum != sum || old.racy != racy || old.used != today {
+		ix.dirty = true
+	}
+	ix.entries[abs] = &entry{stat: p.cur, sum: sum, used: today, racy: racy, mine: true}
+	return sum, nil
+}
+
+// Save writes the index if this process changed it: to a temp file in the
+// same folder, synced, then renamed over the old one, under an exclusive
+// lock on PATH.lock. Entries another process saved since this one loaded
+// are merged in rather than lost.
+func (ix *Index) Save() error {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if !ix.dirty {
+		return nil
+	}
+	unlock, err := lockFile(nil, ix.path+".lock")
+	if err != nil {
+		return fmt.Errorf("saving index %s: %w", ix.path, err)
+	}
+	defer unlock()
+
+	merged := ix.entries
+	if id, ok := statFileID(ix.path); ok && id != ix.loaded {
+		disk, _ := readIndex(ix.path)
+		for p, e := range ix.entries {
+			if e.mine || disk[p] == nil {
+				disk[p] = e
+			}
+		}
+		merged = disk
+	}
+	cutoff := uint32(time.Now().Add(-unusedFor).Unix() / 86400)
+	for p, e := range merged {
+		if e.used < cutoff {
+			delete(merged, p)
+		}
+	}
+	if err := writeAtomic(ix.path, encodeIndex(merged)); err != nil {
+		return fmt.Errorf("saving index %s: %w", ix.path, err)
+	}
+	ix.entries = merged
+	ix.dirty = false
+	ix.loaded, _ = statFileID(ix.path)
+	return nil
+}
+
+func statFileID(path string) (fileID, bool) {
+	var st unix.Stat_t
+	if unix.Stat(path, &st) != nil {
+		return fileID{}, false
+	}
+	s := statOf(&st)
+	return fileID{size: s.size, mtime: s.mtime, ino: s.ino}, true
+}

@@ -1,0 +1,260 @@
+package cache
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/zeebo/xxh3"
+	"golang.org/x/sys/unix"
+)
+
+func xxh(b []byte) string {
+	s := xxh3.Hash128(b).Bytes()
+	return hex.EncodeToString(s[:])
+}
+
+func mustHash(t *testing.T, ix *Index, p string) string {
+	t.Helper()
+	s, err := ix.Hash(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestIndexHashIsContentHash(t *testing.T) {
+	dir := t.TempDir()
+	ix := OpenIndex(filepath.Join(dir, "index"))
+	for _, size := range []int{0, 1, 4096, readBufSize - 1, readBufSize, readBufSize + 1, 3*readBufSize + 17} {
+		b := make([]byte, size)
+		rand.Read(b)
+		p := filepath.Join(dir, fmt.Sprintf("f%d", size))
+		os.WriteFile(p, b, 0o644)
+		if got, want := mustHash(t, ix, p), xxh(b); got != want {
+			t.Errorf("size %d: hash %s, want xxh3-128 %s", size, got, want)
+		}
+	}
+	if _, err := ix.Hash(filepath.Join(dir, "missing")); err == nil {
+		t.Error("hashing a missing file gave no error")
+	}
+	if _, err := ix.Hash(dir); err == nil {
+		t.Error("hashing a folder gave no error")
+	}
+}
+
+func TestIndexReuse(t *testing.T) {
+	dir := t.TempDir()
+	ipath := filepath.Join(dir, "index")
+	p := write(t, dir, "src/a.js", "hello", time.Hour)
+
+	ix := OpenIndex(ipath)
+	h1 := mustHash(t, ix, p)
+	if h2 := mustHash(t, ix, p); h2 != h1 || ix.reads.Load() != 1 {
+		t.Fatalf("second Hash: %s (reads %d), want %s with 1 read", h2, ix.reads.Load(), h1)
+	}
+	if err := ix.Save(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Another run: the saved index answers without reading the file.
+	ix = OpenIndex(ipath)
+	if h := mustHash(t, ix, p); h != h1 || ix.reads.Load() != 0 {
+		t.Fatalf("after reload: %s with %d reads, want %s with none", h, ix.reads.Load(), h1)
+	}
+
+	// A touch: same content, so the same hash; read once, then trusted.
+	touched := time.Now().Add(-30 * time.Minute)
+	os.Chtimes(p, touched, touched)
+	if h := mustHash(t, ix, p); h != h1 || ix.reads.Load() != 1 {
+		t.Fatalf("after touch: %s with %d reads, want %s with 1", h, ix.reads.Load(), h1)
+	}
+	mustHash(t, ix, p)
+	if ix.reads.Load() != 1 {
+		t.Fatalf("touched file read again: %d reads", ix.reads.Load())
+	}
+
+	// A real change is seen.
+	write(t, dir, "src/a.js", "hello, world", time.Hour)
+	if h := mustHash(t, ix, p); h == h1 || h != xxh([]byte("hello, world")) {
+		t.Fatalf("changed file: %s", h)
+	}
+}
+
+// sameTick makes the index entry's stat equal the file's current stat,
+// as if the rewrite had happened within the same timestamp tick (when size,
+// mtime and ctime all stay as they were).
+func sameTick(t *testing.T, ix *Index, p string) {
+	t.Helper()
+	var st unix.Stat_t
+	if err := unix.Stat(p, &st); err != nil {
+		t.Fatal(err)
+	}
+	ix.mu.Lock()
+	ix.entries[p].stat = statOf(&st)
+	ix.mu.Unlock()
+}
+
+func TestIndexRacy(t *testing.T) {
+	dir := t.TempDir()
+	ipath := filepath.Join(dir, "index")
+
+	// Fresh file: its mtime is within the racy window of the read.
+	p := write(t, dir, "fresh", "aaaa", 0)
+	ix := OpenIndex(ipath)
+	h1 := mustHash(t, ix, p)
+	write(t, dir, "fresh", "bbbb", 0)
+	sameTick(t, ix, p)
+	if h := mustHash(t, ix, p); h == h1 || h != xxh([]byte("bbbb")) {
+		t.Fatalf("file rewritten in the same tick: hash %s, want the new content's", h)
+	}
+	if ix.reads.Load() != 2 {
+		t.Fatalf("reads = %d, want 2", ix.reads.Load())
+	}
+
+	// The racy mark survives a save: the next run re-reads too.
+	if err := ix.Save(); err != nil {
+		t.Fatal(err)
+	}
+	ix = OpenIndex(ipath)
+	mustHash(t, ix, p)
+	if ix.reads.Load() != 1 {
+		t.Fatalf("racy entry trusted after reload (reads %d)", ix.reads.Load())
+	}
+
+	// Control: an old file in the same situation is trusted, which is what
+	// makes the racy rule necessary.
+	q := write(t, dir, "old", "aaaa", time.Hour)
+	ix = OpenIndex(ipath)
+	h1 = mustHash(t, ix, q)
+	os.WriteFile(q, []byte("bbbb"), 0o644)
+	old := time.Now().Add(-time.Hour)
+	os.Chtimes(q, old, old)
+	sameTick(t, ix, q)
+	if h := mustHash(t, ix, q); h != h1 || ix.reads.Load() != 1 {
+		t.Fatalf("old entry re-read (hash %s, reads %d); the control is broken", h, ix.reads.Load())
+	}
+}
+
+func TestIndexDamaged(t *testing.T) {
+	dir := t.TempDir()
+	ipath := filepath.Join(dir, "index")
+	var files []string
+	for i := range 20 {
+		files = append(files, write(t, dir, fmt.Sprintf("f%d", i), fmt.Sprint(i), time.Hour))
+	}
+	ix := OpenIndex(ipath)
+	for _, f := range files {
+		mustHash(t, ix, f)
+	}
+	if err := ix.Save(); err != nil {
+		t.Fatal(err)
+	}
+	good, _ := os.ReadFile(ipath)
+	if ix := OpenIndex(ipath); len(ix.entries) != 20 {
+		t.Fatalf("reloaded %d entries, want 20", len(ix.entries))
+	}
+	flip := append([]byte(nil), good...)
+	flip[len(flip)/2] ^= 1
+	for name, data := range map[string][]byte{
+		"truncated": good[:len(good)/2],
+		"flipped":   flip,
+		"garbage":   []byte("not an index at all, not at all"),
+		"empty":     {},
+		"magic":     []byte(indexMagic),
+	} {
+		os.WriteFile(ipath, data, 0o644)
+		ix := OpenIndex(ipath)
+		if len(ix.entries) != 0 {
+			t.Errorf("%s index: %d entries loaded", name, len(ix.entries))
+		}
+		if h := mustHash(t, ix, files[3]); h != xxh([]byte("3")) || ix.reads.Load() != 1 {
+			t.Errorf("%s index: hash %s after %d reads", name, h, ix.reads.Load())
+		}
+	}
+}
+
+func TestIndexSaveOnlyIfChanged(t *testing.T) {
+	dir := t.TempDir()
+	ipath := filepath.Join(dir, "index")
+	p := write(t, dir, "a", "a", time.Hour)
+	ix := OpenIndex(ipath)
+	if err := ix.Save(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(ipath); !os.IsNotExist(err) {
+		t.Fatal("an unchanged empty index was written")
+	}
+	mustHash(t, ix, p)
+	ix.Save()
+	before, _ := statFileID(ipath)
+	ix = OpenIndex(ipath)
+	mustHash(t, ix, p)
+	ix.Save()
+	if after, _ := statFileID(ipath); after != before {
+		t.Error("a no-op run rewrote the index")
+	}
+}
+
+func TestIndexMerge(t *testing.T) {
+	dir := t.TempDir()
+	ipath := filepath.Join(dir, "index")
+	a := write(t, dir, "a", "a", time.Hour)
+	b := write(t, dir, "b", "b", time.Hour)
+	ix1, ix2 := OpenIndex(ipath), OpenIndex(ipath)
+	mustHash(t, ix1, a)
+	mustHash(t, ix2, b)
+	if err := ix1.Save(); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix2.Save(); err != nil {
+		t.Fatal(err)
+	}
+	ix := OpenIndex(ipath)
+	if len(ix.entries) != 2 {
+		t.Fatalf("after two processes saved, index has %d entries, want 2", len(ix.entries))
+	}
+}
+
+func TestIndexConcurrent(t *testing.T) {
+	dir := t.TempDir()
+	var files []string
+	var want []string
+	for i := range 300 {
+		c := fmt.Sprintf("content %d", i)
+		files = append(files, write(t, dir, fmt.Sprintf("d%d/f%d", i%7, i), c, time.Hour))
+		want = append(want, xxh([]byte(c)))
+	}
+	ix := OpenIndex(filepath.Join(dir, "index"))
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			got, err := ix.HashAll(files)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			for i := range got {
+				if got[i] != want[i] {
+					t.Errorf("%s: %s, want %s", files[i], got[i], want[i])
+				}
+			}
+		})
+		wg.Go(func() {
+			for _, f := range files[:50] {
+				if _, err := ix.Hash(f); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if _, err := ix.HashAll(append(files, filepath.Join(dir, "nope"))); err == nil {
+		t.Error("HashAll with a missing file gave no error")
+	}
+}

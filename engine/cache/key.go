@@ -1,0 +1,82 @@
+package cache
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// debugOut receives DTASK_DEBUG_HASH output; tests swap it.
+var debugOut io.Writer = os.Stderr
+
+// Key collects labelled lines and hashes them into a key.
+type Key struct {
+	target string
+	lines  []Line
+}
+
+// NewKey starts a key for the named target. The first line is the cache
+// format version, the second the target's name: two targets with the same
+// definition still get their own records.
+func NewKey(target string) *Key {
+	k := &Key{target: target, lines: make([]Line, 0, 16)}
+	k.Add("version", FormatVersion)
+	k.Add("target", target)
+	return k
+}
+
+// Add appends a labelled line. Values may be long (JSON definitions); the
+// key hashes them whole.
+func (k *Key) Add(label, value string) { k.lines = append(k.lines, Line{label, value}) }
+
+// Lines returns the lines added so far.
+func (k *Key) Lines() []Line { return k.lines }
+
+// Sum returns the key: hex SHA-256 over every line, each label and value
+// length-prefixed so that no two different line lists hash alike. With
+// DTASK_DEBUG_HASH=1 it prints every line and the result to stderr.
+func (k *Key) Sum() string {
+	h := sha256.New()
+	buf := make([]byte, 0, 32<<10)
+	for _, l := range k.lines {
+		buf = binary.AppendUvarint(buf, uint64(len(l.Label)))
+		buf = append(buf, l.Label...)
+		buf = binary.AppendUvarint(buf, uint64(len(l.Value)))
+		buf = append(buf, l.Value...)
+		if len(buf) >= 16<<10 {
+			h.Write(buf)
+			buf = buf[:0]
+		}
+	}
+	h.Write(buf)
+	sum := hex.EncodeToString(h.Sum(nil))
+	if os.Getenv("DTASK_DEBUG_HASH") == "1" {
+		k.debug(sum)
+	}
+	return sum
+}
+
+func (k *Key) debug(sum string) {
+	var b strings.Builder
+	for _, l := range k.lines {
+		fmt.Fprintf(&b, "dtask-hash %s: %s %s\n", k.target, l.Label, debugValue(l.Value))
+	}
+	fmt.Fprintf(&b, "dtask-hash %s: key %s\n", k.target, sum)
+	io.WriteString(debugOut, b.String())
+}
+
+// debugValue keeps one line per key line: values with control characters
+// are quoted.
+func debugValue(v string) string {
+	for i := 0; i < len(v); i++ {
+		if v[i] < ' ' || v[i] == 0x7f {
+			return strconv.Quote(v)
+		}
+	}
+	return v
+}

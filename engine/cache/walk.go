@@ -1,0 +1,208 @@
+package cache
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// The walk reads folders on a worker per CPU. Each matched file is
+// stat'ed relative to its open folder (cheaper than a stat by full path),
+// and the stat is handed to the Index through prime, so that the Hash
+// calls that follow a Glob cost a lookup, not a system call.
+
+// dirNode is one folder of the walk; its items are in path order.
+type dirNode struct {
+	rel   string
+	all   bool // a folder above matched an include: every file is in
+	items []walkItem
+}
+
+// walkItem is a matched file or a subfolder.
+type walkItem struct {
+	file string
+	st   primedStat
+	dir  *dirNode
+}
+
+type walker struct {
+	g    *globber
+	r    *pattern
+	mu   sync.Mutex
+	cond sync.Cond
+	todo []*dirNode
+	busy int // folders queued or being read
+	err  error
+}
+
+// walk collects the files under the folder rel into g.out, in path order.
+func (g *globber) walk(r *pattern, rel string, all bool) error {
+	top := &dirNode{rel: rel, all: all}
+	w := &walker{g: g, r: r, todo: []*dirNode{top}, busy: 1}
+	w.cond.L = &w.mu
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(w.work)
+	}
+	wg.Wait()
+	if w.err != nil {
+		return w.err
+	}
+	n := len(g.out) + top.count()
+	g.out = slices.Grow(g.out, n-len(g.out))
+	g.stats = slices.Grow(g.stats, n-len(g.stats))
+	g.emit(top)
+	return nil
+}
+
+// count is the number of files under n.
+func (n *dirNode) count() int {
+	c := 0
+	for _, it := range n.items {
+		if it.dir != nil {
+			c += it.dir.count()
+		} else {
+			c++
+		}
+	}
+	return c
+}
+
+func (g *globber) emit(n *dirNode) {
+	for _, it := range n.items {
+		if it.dir != nil {
+			g.emit(it.dir)
+			continue
+		}
+		g.out = append(g.out, it.file)
+		g.stats = append(g.stats, it.st)
+	}
+}
+
+func (w *walker) work() {
+	var buf, name []byte
+	var ents []dirent
+	for {
+		w.mu.Lock()
+		for len(w.todo) == 0 && w.busy > 0 && w.err == nil {
+			w.cond.Wait()
+		}
+		if w.busy == 0 || w.err != nil {
+			w.mu.Unlock()
+			return
+		}
+		n := w.todo[len(w.todo)-1]
+		w.todo = w.todo[:len(w.todo)-1]
+		w.mu.Unlock()
+
+		subs, err := w.g.readFolder(n, &buf, &name, &ents)
+
+		w.mu.Lock()
+		if err != nil && w.err == nil {
+			w.err = fmt.Errorf("sources pattern %q: %w", w.r.raw, err)
+		}
+		w.todo = append(w.todo, subs...)
+		w.busy += len(subs) - 1
+		w.cond.Broadcast()
+		w.mu.Unlock()
+	}
+}
+
+type dirent struct {
+	path string // relative to the Glob's folder
+	name int    // where the name starts in path
+	dir  bool
+}
+
+// readFolder lists n's folder, keeps the files that match, stat'ing them,
+// and returns the subfolders to read.
+func (g *globber) readFolder(n *dirNode, buf, name *[]byte, entsBuf *[]dirent) ([]*dirNode, error) {
+	abs := g.dir
+	if n.rel != "." {
+		abs = filepath.Join(g.dir, filepath.FromSlash(n.rel))
+	}
+	fd, err := openDir(abs)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) || errors.Is(err, unix.ENOTDIR) {
+			return nil, nil // removed while we walked
+		}
+		return nil, &os.PathError{Op: "open", Path: abs, Err: err}
+	}
+	defer unix.Close(fd)
+	ents := *entsBuf
+	defer func() { *entsBuf = ents[:0] }()
+	err = readDirents(abs, fd, buf, func(nm []byte, typ fileType) {
+		*name = (*name)[:0]
+		if n.rel != "." {
+			*name = append(append(*name, n.rel...), '/')
+		}
+		e := dirent{name: len(*name)}
+		e.path = string(append(*name, nm...))
+		if typ == typeUnknown || typ == typeLink {
+			typ = statType(filepath.Join(abs, e.path[e.name:]), typ == typeLink)
+		}
+		switch typ {
+		case typeDir:
+			if n := e.path[e.name:]; n == ".git" || n == ".dtask" {
+				return
+			}
+			e.dir = true
+		case typeFile:
+		default:
+			return
+		}
+		ents = append(ents, e)
+	})
+	if err != nil {
+		return nil, &os.PathError{Op: "readdir", Path: abs, Err: err}
+	}
+	slices.SortFunc(ents, cmpDirent)
+	n.items = make([]walkItem, 0, len(ents))
+	var subs []*dirNode
+	for _, e := range ents {
+		if e.dir {
+			if g.excluded(e.path) {
+				continue
+			}
+			sub := &dirNode{rel: e.path, all: n.all || g.included(e.path)}
+			subs = append(subs, sub)
+			n.items = append(n.items, walkItem{dir: sub})
+			continue
+		}
+		if (n.all || g.included(e.path)) && !g.excluded(e.path) {
+			it := walkItem{file: e.path}
+			var st unix.Stat_t
+			if statAt(fd, e.path[e.name:], &st) == nil {
+				it.st = primedStat{st: statOf(&st), ok: true}
+			}
+			n.items = append(n.items, it)
+		}
+	}
+	return subs, nil
+}
+
+// cmpDirent orders entries of one folder as their paths would sort with a
+// slash after each folder's name.
+func cmpDirent(a, b dirent) int {
+	n := min(len(a.path), len(b.path))
+	if c := strings.Compare(a.path[:n], b.path[:n]); c != 0 {
+		return c
+	}
+	next := func(e dirent) int {
+		switch {
+		case len(e.path) > n:
+			return int(e.path[n])
+		case e.dir:
+			return '/'
+		}
+		return -1
+	}
+	return next(a) - next(b)
+}

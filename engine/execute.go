@@ -1,0 +1,81 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/dtask-dev/dtask/engine/cache"
+	"github.com/dtask-dev/dtask/engine/taskfile"
+)
+
+// execute runs the action and records a success.
+func (r *Runner) execute(ctx context.Context, t *taskfile.Target, act Action, p *Plan, res *Result) {
+	r.Reporter.Start(t.Name, res.Reason)
+	if t.Timeout.Duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, t.Timeout.Duration)
+		defer cancel()
+	}
+	stdout, stderr := r.Reporter.Output(t.Name)
+	x := &Exec{
+		Target:   t,
+		Dir:      p.Dir,
+		Env:      r.hostEnv(t),
+		Stdout:   stdout,
+		Stderr:   stderr,
+		Progress: func(msg string) { r.Reporter.Progress(t.Name, msg) },
+		Deps:     p.Deps,
+		Verbose:  r.Opts.Verbose,
+		Shared:   r.Shared,
+	}
+	start := time.Now()
+	out, err := act.Run(ctx, x)
+	if err != nil {
+		res.Status, res.Err = Failed, fmt.Errorf("target %s: %w", t.Name, err)
+		switch {
+		case errors.Is(ctx.Err(), context.DeadlineExceeded) && t.Timeout.Duration > 0:
+			res.Err = fmt.Errorf("target %s: timed out after %s", t.Name, t.Timeout.Duration)
+		case ctx.Err() != nil:
+			res.Err = fmt.Errorf("target %s: interrupted", t.Name)
+		}
+		return
+	}
+	res.Status, res.Outputs = Ran, out
+	if r.Store == nil || p.always != "" {
+		return
+	}
+	rec := &cache.Record{
+		Target: t.Name, Kind: act.Kind(), Key: res.Key, Time: start,
+		Duration: time.Since(start), Lines: p.key.Lines(), Outputs: out,
+	}
+	if err := r.Store.Put(rec); err != nil {
+		// The target succeeded; a lost record only costs a re-run later.
+		fmt.Fprintf(stderr, "warning: recording success: %v\n", err)
+	}
+}
+
+// hostEnv is the environment of host commands: the process environment,
+// then [env], then the target's env.
+func (r *Runner) hostEnv(t *taskfile.Target) []string {
+	env := append([]string(nil), r.HostEnv...)
+	if env == nil {
+		env = os.Environ()
+	}
+	add := func(m map[string]string) {
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			env = append(env, k+"="+m[k])
+		}
+	}
+	add(r.File.Env)
+	add(t.Env)
+	return env
+}

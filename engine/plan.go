@@ -1,0 +1,100 @@
+package engine
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+
+	"github.com/dtask-dev/dtask/engine/cache"
+	"github.com/dtask-dev/dtask/engine/taskfile"
+)
+
+// Record is a recorded success of a target.
+type Record = cache.Record
+
+// Plan collects what a target's result depends on. Actions fill it in
+// Action.Plan; the engine hashes it into the target's key.
+type Plan struct {
+	Target *taskfile.Target
+	File   *taskfile.File
+	Dir    string             // the target's working folder
+	Deps   map[string]Outputs // deps' outputs (image IDs, ...)
+
+	key     *cache.Key
+	index   *cache.Index
+	watched []string // absolute paths of files and folders the target reads
+	globs   []string // sources globs, relative to Dir
+	always  string   // why the target runs every time, if it does
+	missing string   // what Check found missing
+}
+
+// Def adds a part of the definition under label. Values are JSON-encoded
+// so that maps hash in a stable order.
+func (p *Plan) Def(label string, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		b = fmt.Appendf(nil, "%#v", v)
+	}
+	p.key.Add("def."+label, string(b))
+}
+
+// Image adds the ID of an image the target consumes.
+func (p *Plan) Image(label, id string) {
+	p.key.Add("image."+label, id)
+}
+
+// Input adds any other labelled input.
+func (p *Plan) Input(label, value string) {
+	p.key.Add(label, value)
+}
+
+// Files hashes the files (relative to root, slash-separated) as sources.
+func (p *Plan) Files(root string, rel []string) error {
+	for _, r := range rel {
+		abs := filepath.Join(root, filepath.FromSlash(r))
+		sum, err := p.index.Hash(abs)
+		if err != nil {
+			return fmt.Errorf("hashing %s: %w", r, err)
+		}
+		p.key.Add("src "+p.relName(abs), sum)
+	}
+	p.watched = append(p.watched, root)
+	return nil
+}
+
+// Globs expands sources globs relative to the target's folder and hashes
+// the files they match.
+func (p *Plan) Globs(patterns []string) error {
+	files, err := cache.Glob(p.Dir, patterns)
+	if err != nil {
+		return err
+	}
+	if err := p.Files(p.Dir, files); err != nil {
+		return err
+	}
+	p.globs = append(p.globs, patterns...)
+	return nil
+}
+
+// SourceGlobs returns the sources globs the target declared, relative to
+// Dir, so that watch mode can notice files that do not exist yet.
+func (p *Plan) SourceGlobs() []string { return p.globs }
+
+// Watch names extra paths for watch mode without hashing them.
+func (p *Plan) Watch(paths ...string) { p.watched = append(p.watched, paths...) }
+
+// Watched returns the paths watch mode should follow for this target.
+func (p *Plan) Watched() []string { return p.watched }
+
+// relName names a file relative to the task file's folder for keys and
+// "why" messages.
+func (p *Plan) relName(abs string) string {
+	if r, err := filepath.Rel(p.File.Dir, abs); err == nil {
+		return filepath.ToSlash(r)
+	}
+	return abs
+}
+
+// Always marks the target as one that runs every time (an sh target without
+// sources); reason is shown as why it ran.
+func (p *Plan) Always(reason string) { p.always = reason }

@@ -1,0 +1,50 @@
+package engine
+
+import (
+	"io"
+	"time"
+)
+
+// Status is how a target ended.
+type Status int
+
+const (
+	Ran      Status = iota // its action ran and succeeded
+	Cached                 // its key matched a recorded success
+	Skipped                // a when condition excluded it, or a dep was skipped
+	Failed                 // its action failed
+	NotRun                 // a dep failed or the run was cancelled first
+	WouldRun               // dry run: it would run
+)
+
+func (s Status) String() string {
+	return [...]string{"ran", "cached", "skipped", "failed", "not run", "would run"}[s]
+}
+
+// Result is the outcome of one target.
+type Result struct {
+	Target   string
+	Kind     string
+	Status   Status
+	Duration time.Duration
+	Reason   string // why it ran, was skipped or failed; for cached: up to date
+	Key      string
+	Outputs  Outputs
+	Err      error
+	// Watched lists the files and folders the target reads (absolute), for
+	// watch mode; empty when it never got as far as planning.
+	Watched []string
+}
+
+// Reporter shows a run as it happens. Implementations live in cmd/ and
+// must be safe for concurrent use.
+type Reporter interface {
+	// Start says target began to run; reason says why it runs.
+	Start(target, reason string)
+	// Output returns the writers the target's output goes to.
+	Output(target string) (stdout, stderr io.Writer)
+	// Progress shows a one-line status for a running target.
+	Progress(target, msg string)
+	// Finish reports the target's result (any status, including cached).
+	Finish(r *Result)
+}

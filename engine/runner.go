@@ -1,0 +1,148 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/dtask-dev/dtask/engine/cache"
+	"github.com/dtask-dev/dtask/engine/taskfile"
+)
+
+// Options are the command line's choices for one run.
+type Options struct {
+	Jobs    int             // parallel targets; 0 means the number of CPUs
+	Force   map[string]bool // targets to run even when up to date
+	NoCache bool            // ignore recorded successes (still record new ones)
+	DryRun  bool            // decide and report, run nothing
+	Verbose bool
+}
+
+// Runner runs targets of one resolved task file.
+type Runner struct {
+	File     *taskfile.File // interpolated
+	Store    *cache.Store
+	Index    *cache.Index
+	Actions  Factory
+	Reporter Reporter
+	HostEnv  []string // process environment for host commands
+	Branch   string   // GIT_BRANCH, for when.branch
+	EnvName  string   // the chosen --env, for when.env
+	Opts     Options
+	// Shared is handed to every action (watch mode's long-lived services).
+	Shared any
+
+	mu      sync.Mutex
+	results map[string]*Result
+	order   []string
+}
+
+// FailedError says targets failed; dtask exits 1.
+type FailedError struct{ Targets []string }
+
+func (e *FailedError) Error() string {
+	return "failed: " + strings.Join(e.Targets, ", ")
+}
+func (e *FailedError) ExitCode() int { return 1 }
+
+// InterruptedError says the run was cancelled (Ctrl-C, SIGTERM); dtask exits 130.
+type InterruptedError struct{ Cause error }
+
+func (e *InterruptedError) Error() string { return "interrupted" }
+func (e *InterruptedError) Unwrap() error { return e.Cause }
+func (e *InterruptedError) ExitCode() int { return 130 }
+
+// Run runs the goals in order, each with its deps, and returns every
+// target's result in the order they finished.
+func (r *Runner) Run(ctx context.Context, goals []string) ([]*Result, error) {
+	r.results = map[string]*Result{}
+	r.order = nil
+	for _, g := range goals {
+		if err := r.runGoal(ctx, g); err != nil {
+			break
+		}
+	}
+	if r.Index != nil && !r.Opts.DryRun {
+		_ = r.Index.Save() // the index is only a speed-up; losing it costs a re-hash
+	}
+	return r.finished(), r.outcome(ctx)
+}
+
+func (r *Runner) finished() []*Result {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]*Result, 0, len(r.order))
+	for _, n := range r.order {
+		out = append(out, r.results[n])
+	}
+	return out
+}
+
+func (r *Runner) outcome(ctx context.Context) error {
+	if ctx.Err() != nil {
+		return &InterruptedError{Cause: ctx.Err()}
+	}
+	var failed []string
+	for _, res := range r.finished() {
+		if res.Status == Failed {
+			failed = append(failed, res.Target)
+		}
+	}
+	if len(failed) > 0 {
+		return &FailedError{Targets: failed}
+	}
+	return nil
+}
+
+func (r *Runner) jobs() int {
+	if r.Opts.Jobs > 0 {
+		return r.Opts.Jobs
+	}
+	return runtime.NumCPU()
+}
+
+// runGoal schedules the goal's closure: a target becomes ready when its
+// pending dep count drops to zero; up to jobs targets run at once. After a
+// failure nothing new starts, but running targets finish.
+func (r *Runner) runGoal(ctx context.Context, goal string) error {
+	names, err := r.File.Closure([]string{goal})
+	if err != nil {
+		return err
+	}
+	s := newSchedule(r, names)
+	return s.run(ctx)
+}
+
+func (r *Runner) result(name string) *Result {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.results[name]
+}
+
+func (r *Runner) record(res *Result) {
+	r.mu.Lock()
+	r.results[res.Target] = res
+	r.order = append(r.order, res.Target)
+	r.mu.Unlock()
+	r.Reporter.Finish(res)
+}
+
+// sortedKeys returns m's keys in order, for stable keys and messages.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+var errDepFailed = errors.New("dep failed")
+
+func depError(dep string, st Status) string {
+	return fmt.Sprintf("dep %s %s", dep, st)
+}

@@ -1,0 +1,98 @@
+package engine
+
+import (
+	"context"
+	"sync"
+)
+
+// schedule runs one goal's closure: pending counts per target and a ready
+// queue, drained by at most jobs workers.
+type schedule struct {
+	r          *Runner
+	pending    map[string]int
+	dependents map[string][]string
+	ready      chan string
+	done       chan string
+	todo       int
+}
+
+func newSchedule(r *Runner, names []string) *schedule {
+	s := &schedule{
+		r:          r,
+		pending:    map[string]int{},
+		dependents: map[string][]string{},
+		ready:      make(chan string, len(names)),
+		done:       make(chan string, len(names)),
+	}
+	for _, n := range names {
+		if r.result(n) != nil {
+			continue // finished under an earlier goal
+		}
+		s.todo++
+		s.pending[n] = 0
+	}
+	for n := range s.pending {
+		for _, d := range r.File.Targets[n].Deps {
+			if _, ok := s.pending[d]; ok {
+				s.pending[n]++
+				s.dependents[d] = append(s.dependents[d], n)
+			}
+		}
+	}
+	return s
+}
+
+func (s *schedule) run(ctx context.Context) error {
+	for _, n := range sortedKeys(s.pending) {
+		if s.pending[n] == 0 {
+			s.ready <- n
+		}
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, s.r.jobs())
+	stopped := false
+	for finished := 0; finished < s.todo; {
+		select {
+		case n := <-s.ready:
+			if stopped || ctx.Err() != nil {
+				s.r.record(&Result{Target: n, Kind: s.r.File.Targets[n].ActionKind(), Status: NotRun, Reason: s.notRunReason(ctx, n)})
+				s.done <- n
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				s.r.runTarget(ctx, n)
+				s.done <- n
+			}()
+		case n := <-s.done:
+			finished++
+			if res := s.r.result(n); res.Status == Failed {
+				stopped = true
+			}
+			for _, d := range s.dependents[n] {
+				s.pending[d]--
+				if s.pending[d] == 0 {
+					s.ready <- d
+				}
+			}
+		}
+	}
+	wg.Wait()
+	if stopped {
+		return errDepFailed
+	}
+	return ctx.Err()
+}
+
+func (s *schedule) notRunReason(ctx context.Context, n string) string {
+	if ctx.Err() != nil {
+		return "interrupted"
+	}
+	if _, why, blocked := s.r.blockedByDeps(s.r.File.Targets[n]); blocked {
+		return why
+	}
+	return "stopped after a failure"
+}

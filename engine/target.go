@@ -1,0 +1,187 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/dtask-dev/dtask/engine/cache"
+	"github.com/dtask-dev/dtask/engine/taskfile"
+)
+
+// runTarget decides whether one target must run, runs it and records the result.
+func (r *Runner) runTarget(ctx context.Context, name string) {
+	t := r.File.Targets[name]
+	res := &Result{Target: name, Kind: t.ActionKind()}
+	start := time.Now()
+	defer func() {
+		res.Duration = time.Since(start)
+		r.record(res)
+	}()
+	if st, why, blocked := r.blockedByDeps(t); blocked {
+		res.Status, res.Reason = st, why
+		return
+	}
+	if why, ok := r.when(t); !ok {
+		res.Status, res.Reason = Skipped, why
+		return
+	}
+	act, err := r.Actions(t, r.File)
+	if err != nil {
+		res.Status, res.Err, res.Reason = Failed, fmt.Errorf("target %s: %w", name, err), err.Error()
+		return
+	}
+	plan, err := r.plan(ctx, t, act)
+	if err != nil {
+		res.Status, res.Err, res.Reason = Failed, fmt.Errorf("target %s: %w", name, err), err.Error()
+		return
+	}
+	res.Key = plan.key.Sum()
+	res.Watched = plan.Watched()
+	if out, ok := r.upToDate(ctx, t, act, plan, res.Key); ok {
+		res.Status, res.Reason, res.Outputs = Cached, "up to date", out
+		return
+	}
+	res.Reason = r.why(name, plan)
+	if r.Opts.DryRun {
+		res.Status = WouldRun
+		return
+	}
+	r.execute(ctx, t, act, plan, res)
+}
+
+// blockedByDeps says whether a dep's outcome keeps the target from running.
+func (r *Runner) blockedByDeps(t *taskfile.Target) (Status, string, bool) {
+	for _, d := range t.Deps {
+		dr := r.result(d)
+		switch dr.Status {
+		case Failed, NotRun:
+			return NotRun, depError(d, dr.Status), true
+		case Skipped:
+			// What depends on a skipped target (a deploy after a skipped
+			// publish) must not act on outputs that were never made.
+			return Skipped, "dep " + d + " was skipped", true
+		}
+	}
+	return 0, "", false
+}
+
+// when evaluates the target's conditions.
+func (r *Runner) when(t *taskfile.Target) (string, bool) {
+	if t.When == nil {
+		return "", true
+	}
+	if len(t.When.Branch) > 0 && !matchAny(t.When.Branch, r.Branch) {
+		return fmt.Sprintf("branch %q is not one of %s", r.Branch, strings.Join(t.When.Branch, ", ")), false
+	}
+	if len(t.When.Env) > 0 && !slices.Contains(t.When.Env, r.EnvName) {
+		env := r.EnvName
+		if env == "" {
+			env = "(none)"
+		}
+		return fmt.Sprintf("environment %s is not one of %s", env, strings.Join(t.When.Env, ", ")), false
+	}
+	return "", true
+}
+
+func matchAny(globs []string, s string) bool {
+	for _, g := range globs {
+		if ok, _ := path.Match(g, s); ok || g == s {
+			return true
+		}
+	}
+	return false
+}
+
+// plan builds the target's key: format version, kind, the env it receives,
+// its deps' keys, then whatever the action adds.
+func (r *Runner) plan(ctx context.Context, t *taskfile.Target, act Action) (*Plan, error) {
+	p := &Plan{
+		Target: t,
+		File:   r.File,
+		Dir:    r.targetDir(t),
+		Deps:   map[string]Outputs{},
+		key:    cache.NewKey(t.Name),
+		index:  r.Index,
+	}
+	p.key.Add("kind", act.Kind())
+	if t.Dir != "" {
+		p.key.Add("dir", t.Dir)
+	}
+	for _, k := range sortedKeys(r.File.Env) {
+		if _, own := t.Env[k]; !own {
+			p.key.Add("env."+k, r.File.Env[k])
+		}
+	}
+	for _, k := range sortedKeys(t.Env) {
+		p.key.Add("env."+k, t.Env[k])
+	}
+	for _, d := range t.Deps {
+		dr := r.result(d)
+		p.key.Add("dep "+d, dr.Key)
+		p.Deps[d] = dr.Outputs
+	}
+	if err := act.Plan(ctx, p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (r *Runner) targetDir(t *taskfile.Target) string {
+	if t.Dir == "" {
+		return r.File.Dir
+	}
+	if filepath.IsAbs(t.Dir) {
+		return t.Dir
+	}
+	return filepath.Join(r.File.Dir, t.Dir)
+}
+
+// upToDate reports whether a recorded success with this key exists and
+// its outputs are still there.
+func (r *Runner) upToDate(ctx context.Context, t *taskfile.Target, act Action, p *Plan, key string) (Outputs, bool) {
+	if r.Opts.NoCache || r.Opts.Force[t.Name] || p.always != "" || r.Store == nil {
+		return nil, false
+	}
+	rec, ok := r.Store.Get(key)
+	if !ok {
+		return nil, false
+	}
+	ok, why, err := act.Check(ctx, rec)
+	if err != nil || !ok {
+		p.missing = why
+		return nil, false
+	}
+	return rec.Outputs, true
+}
+
+// why explains why the target runs, from its key lines against the last
+// recorded success of the same target.
+func (r *Runner) why(name string, p *Plan) string {
+	switch {
+	case r.Opts.Force[name]:
+		return "forced"
+	case r.Opts.NoCache:
+		return "--no-cache"
+	case p.always != "":
+		return p.always
+	case p.missing != "":
+		return p.missing
+	}
+	last, ok := r.Store.Last(name)
+	if !ok {
+		return "no previous run"
+	}
+	reasons := cache.Diff(last.Lines, p.key.Lines())
+	if len(reasons) == 0 {
+		return "no record for this key"
+	}
+	if len(reasons) > 4 {
+		reasons = append(reasons[:4], fmt.Sprintf("and %d more", len(reasons)-4))
+	}
+	return strings.Join(reasons, "; ")
+}

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# make bench: every benchmark in one go. Each prints its own table and
+# ratios; BENCH=noop,watch limits the set.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+want="${BENCH:-noop,build,watch,ci}"
+for b in noop build watch ci; do
+  case ",$want," in *",$b,"*) ;; *) continue ;; esac
+  if [ -x "$b/run.sh" ]; then
+    echo "=== bench $b"
+    "$b/run.sh"
+  fi
+done
