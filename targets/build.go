@@ -1,0 +1,146 @@
+package targets
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/dtask-dev/dtask/engine"
+	"github.com/dtask-dev/dtask/engine/taskfile"
+	"github.com/dtask-dev/dtask/targets/buildctx"
+)
+
+// buildAction builds an image with the engine's builder.
+type buildAction struct {
+	e *Env
+	t *taskfile.Target
+	b *taskfile.Build
+
+	mu  sync.Mutex
+	ctx *buildctx.Context // the context Plan hashed, sent as is by Run
+}
+
+func newBuild(e *Env, t *taskfile.Target) engine.Action {
+	return &buildAction{e: e, t: t, b: t.Build}
+}
+
+func (a *buildAction) Kind() string { return "build" }
+
+// baseDir is the folder the build's paths are relative to.
+func (a *buildAction) baseDir() string {
+	dir := a.e.File.Dir
+	if a.t.Dir != "" {
+		if filepath.IsAbs(a.t.Dir) {
+			return a.t.Dir
+		}
+		return filepath.Join(dir, a.t.Dir)
+	}
+	return dir
+}
+
+// buildPath resolves p against base unless it is absolute.
+func buildPath(base, p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(base, p)
+}
+
+// loadContext lists the build context, or returns the one Plan listed so
+// that what is sent is what was hashed.
+func (a *buildAction) loadContext(fresh bool) (*buildctx.Context, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.ctx != nil && !fresh {
+		return a.ctx, nil
+	}
+	base := a.baseDir()
+	dir := buildPath(base, a.b.Context)
+	df := ""
+	if a.b.Dockerfile != "" {
+		df = buildPath(base, a.b.Dockerfile)
+	}
+	c, err := buildctx.Load(dir, df)
+	if err != nil {
+		return nil, fmt.Errorf("target %s: %w", a.t.Name, err)
+	}
+	a.ctx = c
+	return c, nil
+}
+
+// builder says which builder to use, with a note for the output when the
+// choice is not the obvious one.
+func (a *buildAction) builder(ctx context.Context, c *buildctx.Context) (buildkit bool, note string, err error) {
+	cli, err := a.e.Docker(ctx)
+	if err != nil {
+		return false, "", err
+	}
+	have, err := cli.HasBuildKit(ctx)
+	if err != nil {
+		return false, "", err
+	}
+	switch a.b.Builder {
+	case "classic":
+		buildkit = false
+	case "buildkit":
+		if !have {
+			return false, "", fmt.Errorf("target %s: builder = \"buildkit\" but the engine at %s (API %s) has no BuildKit", a.t.Name, cli.Host, cli.APIVersion)
+		}
+		buildkit = true
+	case "":
+		buildkit = have
+	default:
+		return false, "", fmt.Errorf("target %s: unknown builder %q (want \"buildkit\" or \"classic\")", a.t.Name, a.b.Builder)
+	}
+	if len(a.b.Secrets) > 0 && !buildkit {
+		return false, "", fmt.Errorf("target %s: build secrets need BuildKit (RUN --mount=type=secret), but the %s", a.t.Name, classicReason(a.b.Builder))
+	}
+	// BuildKit does not apply .dockerignore to an uploaded context, so a
+	// Dockerfile that docker build would hide (outside the context, or
+	// excluded) would show up in COPY . . The classic builder hides it;
+	// use it unless the build needs BuildKit.
+	if !buildkit || !(c.Outside || c.DockerfileHidden) {
+		return buildkit, "", nil
+	}
+	if a.b.Builder == "" && len(a.b.Secrets) == 0 && !needsBuildKit(c.Dockerfile) {
+		return false, "using the classic builder: with BuildKit the Dockerfile, which .dockerignore or its place outside the context hides, would be part of the context (set builder = \"buildkit\" to override)", nil
+	}
+	return true, fmt.Sprintf("note: the BuildKit context includes the Dockerfile as %s", c.Name), nil
+}
+
+// needsBuildKit guesses from the Dockerfile's text whether it uses syntax
+// only BuildKit understands.
+func needsBuildKit(dockerfile string) bool {
+	b, err := os.ReadFile(dockerfile)
+	if err != nil {
+		return true
+	}
+	src := strings.ToLower(string(b))
+	for _, s := range []string{"--mount", "--link", "--network", "--security", "# syntax", "#syntax", "<<"} {
+		if strings.Contains(src, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func classicReason(forced string) string {
+	if forced == "classic" {
+		return "target sets builder = \"classic\""
+	}
+	return "engine has no BuildKit"
+}
+
+// tags returns the build's tags without empty ones.
+func (a *buildAction) tags() []string {
+	var out []string
+	for _, t := range a.b.Tags {
+		if t = strings.TrimSpace(t); t != "" {
+			out = append(out, t)
+		}
+	}
+	return out
+}

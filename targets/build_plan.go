@@ -1,0 +1,124 @@
+package targets
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/dtask-dev/dtask/engine"
+	"github.com/dtask-dev/dtask/targets/buildctx"
+	"github.com/dtask-dev/dtask/targets/dockerfile"
+)
+
+// buildPlanner is the part of *engine.Plan a build fills in; tests hash
+// through their own.
+type buildPlanner interface {
+	Def(label string, v any)
+	Image(label, id string)
+	Input(label, value string)
+	Files(root string, rel []string) error
+	Watch(paths ...string)
+}
+
+// Plan keys the build on its definition as written (secret names only,
+// no timestamps), every file the context sends, the shape of the context
+// tree, and the local IDs of the FROM images.
+func (a *buildAction) Plan(ctx context.Context, p *engine.Plan) error { return a.plan(ctx, p) }
+
+func (a *buildAction) plan(ctx context.Context, p buildPlanner) error {
+	c, err := a.loadContext(true)
+	if err != nil {
+		return err
+	}
+	p.Def("build", a.b)
+	if err := p.Files(c.Dir, c.Files()); err != nil {
+		return fmt.Errorf("target %s: %w", a.t.Name, err)
+	}
+	p.Input("build.tree", c.Tree())
+	if c.Outside {
+		if err := p.Files(filepath.Dir(c.Dockerfile), []string{filepath.Base(c.Dockerfile)}); err != nil {
+			return fmt.Errorf("target %s: %w", a.t.Name, err)
+		}
+		p.Watch(c.Dockerfile)
+	}
+	bases, err := a.bases(c)
+	if err != nil {
+		return err
+	}
+	if len(bases) == 0 {
+		return nil
+	}
+	cli, err := a.e.Docker(ctx)
+	if err != nil {
+		return err
+	}
+	for _, ref := range bases {
+		id, err := cli.ImageID(ctx, ref)
+		if err != nil {
+			return fmt.Errorf("target %s: %w", a.t.Name, err)
+		}
+		if id == "" {
+			// The build will pull it or fail; either way a later run
+			// that finds it locally must not count as up to date.
+			id = "missing"
+		}
+		p.Image("from "+ref, id)
+	}
+	return nil
+}
+
+// bases lists the FROM images the build consumes.
+func (a *buildAction) bases(c *buildctx.Context) ([]string, error) {
+	src, err := os.ReadFile(c.Dockerfile)
+	if err != nil {
+		return nil, fmt.Errorf("target %s: %w", a.t.Name, err)
+	}
+	bases, err := dockerfile.Bases(src, a.b.Args, a.b.Target, a.b.Platform)
+	if err != nil {
+		return nil, fmt.Errorf("target %s: %s: %w", a.t.Name, c.Dockerfile, err)
+	}
+	return bases, nil
+}
+
+// Check says the recorded build is still there: its image exists and every
+// tag still points at it. It changes nothing (a dry run calls it too), so a
+// moved tag makes the target run again, which the builder's cache makes cheap.
+func (a *buildAction) Check(ctx context.Context, rec *engine.Record) (bool, string, error) {
+	id := rec.Outputs["image"]
+	if id == "" {
+		return false, "no image recorded", nil
+	}
+	cli, err := a.e.Docker(ctx)
+	if err != nil {
+		return false, "", err
+	}
+	have, err := cli.ImageID(ctx, id)
+	if err != nil {
+		return false, "", err
+	}
+	if have == "" {
+		return false, fmt.Sprintf("image %s missing", buildShortID(id)), nil
+	}
+	for _, tag := range a.tags() {
+		tid, err := cli.ImageID(ctx, tag)
+		if err != nil {
+			return false, "", err
+		}
+		if tid == "" {
+			return false, fmt.Sprintf("image %s missing", tag), nil
+		}
+		if tid != id {
+			return false, fmt.Sprintf("%s now points at %s, not %s", tag, buildShortID(tid), buildShortID(id)), nil
+		}
+	}
+	return true, "", nil
+}
+
+// buildShortID is an image ID as docker prints it.
+func buildShortID(id string) string {
+	if len(id) > 19 && id[:7] == "sha256:" {
+		return id[7:19]
+	}
+	return id
+}

@@ -1,0 +1,171 @@
+package targets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"strings"
+	"time"
+
+	"github.com/dtask-dev/dtask/engine"
+	"github.com/dtask-dev/dtask/targets/buildctx"
+	"github.com/dtask-dev/dtask/targets/docker"
+	"github.com/moby/moby/api/types/build"
+	"github.com/moby/moby/client"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// OCI annotation keys dtask sets on every image it builds.
+const (
+	labelRevision = "org.opencontainers.image.revision"
+	labelCreated  = "org.opencontainers.image.created"
+	labelSource   = "org.opencontainers.image.source"
+)
+
+// Run sends the context Plan hashed to the engine's builder, streams its
+// output as readable lines and returns the image ID and tags.
+func (a *buildAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, error) {
+	cli, err := a.e.Docker(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c, err := a.loadContext(false)
+	if err != nil {
+		return nil, err
+	}
+	buildkit, note, err := a.builder(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	if note != "" {
+		fmt.Fprintln(x.Stdout, note)
+	}
+	opts, err := a.options(c, buildkit)
+	if err != nil {
+		return nil, err
+	}
+	if len(a.b.Secrets) > 0 {
+		sess, err := a.session(ctx, cli)
+		if err != nil {
+			return nil, err
+		}
+		defer sess.Close()
+		opts.SessionID = sess.ID()
+	}
+	body := c.Tar(buildkit)
+	defer body.Close()
+	res, err := cli.ImageBuild(ctx, body, opts)
+	if err != nil {
+		return nil, a.sendError(body, err)
+	}
+	defer res.Body.Close()
+	out := &docker.BuildOutput{Out: x.Stdout, Progress: x.Progress}
+	if err := out.Decode(res.Body); err != nil {
+		return nil, a.sendError(body, err)
+	}
+	tags := a.tags()
+	id := out.ImageID
+	if id == "" && len(tags) > 0 {
+		if id, err = cli.ImageID(ctx, tags[0]); err != nil {
+			return nil, fmt.Errorf("target %s: %w", a.t.Name, err)
+		}
+	}
+	if id == "" {
+		return nil, fmt.Errorf("target %s: the engine reported no image ID", a.t.Name)
+	}
+	return engine.Outputs{"image": id, "tags": strings.Join(tags, ",")}, nil
+}
+
+// sendError prefers the reason the tar could not be written (a file that
+// vanished) over the broken request it caused.
+func (a *buildAction) sendError(body *buildctx.Stream, err error) error {
+	if terr := body.Err(); terr != nil {
+		return fmt.Errorf("target %s: %w", a.t.Name, terr)
+	}
+	var be *docker.BuildError
+	if errors.As(err, &be) {
+		return fmt.Errorf("target %s: build failed at %w", a.t.Name, err)
+	}
+	return fmt.Errorf("target %s: build: %w", a.t.Name, err)
+}
+
+func (a *buildAction) options(c *buildctx.Context, buildkit bool) (client.ImageBuildOptions, error) {
+	opts := client.ImageBuildOptions{
+		Tags:        a.tags(),
+		Dockerfile:  c.Name,
+		Target:      a.b.Target,
+		CacheFrom:   a.b.CacheFrom,
+		Labels:      a.labels(),
+		Remove:      true,
+		ForceRemove: true, // no intermediate containers left by a failed step
+		Version:     build.BuilderV1,
+	}
+	if buildkit {
+		opts.Version = build.BuilderBuildKit
+	}
+	if len(a.b.Args) > 0 {
+		opts.BuildArgs = map[string]*string{}
+		for k, v := range a.b.Args {
+			opts.BuildArgs[k] = &v
+		}
+	}
+	if a.b.Platform != "" {
+		p, err := parsePlatform(a.b.Platform)
+		if err != nil {
+			return opts, fmt.Errorf("target %s: %w", a.t.Name, err)
+		}
+		opts.Platforms = []ocispec.Platform{p}
+	}
+	return opts, nil
+}
+
+// labels are the user's labels over dtask's OCI ones. created is the build
+// time and so is kept out of the key.
+func (a *buildAction) labels() map[string]string {
+	l := map[string]string{labelCreated: time.Now().UTC().Format(time.RFC3339)}
+	rev, src := a.e.buildInfo()
+	if rev != "" {
+		l[labelRevision] = rev
+	}
+	if src != "" {
+		l[labelSource] = src
+	}
+	maps.Copy(l, a.b.Labels)
+	return l
+}
+
+func parsePlatform(s string) (ocispec.Platform, error) {
+	parts := strings.Split(s, "/")
+	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
+		return ocispec.Platform{}, fmt.Errorf("platform %q: want os/arch[/variant]", s)
+	}
+	p := ocispec.Platform{OS: parts[0], Architecture: parts[1]}
+	if len(parts) == 3 {
+		p.Variant = parts[2]
+	}
+	return p, nil
+}
+
+// session serves the build's secrets to RUN --mount=type=secret,id=NAME.
+func (a *buildAction) session(ctx context.Context, cli *docker.Client) (*docker.BuildSession, error) {
+	if a.e.Secret == nil {
+		return nil, fmt.Errorf("target %s: build secrets need the [secrets] table, which this run has not loaded", a.t.Name)
+	}
+	vals := map[string][]byte{}
+	for _, name := range a.b.Secrets {
+		v, err := a.e.Secret(name)
+		if err != nil {
+			return nil, fmt.Errorf("target %s: secret %s: %w", a.t.Name, name, err)
+		}
+		if a.e.Mask != nil {
+			a.e.Mask(v)
+		}
+		vals[name] = []byte(v)
+	}
+	sess, err := cli.StartBuildSession(ctx, "dtask-"+a.t.Name, vals)
+	if err != nil {
+		return nil, fmt.Errorf("target %s: %w", a.t.Name, err)
+	}
+	return sess, nil
+}

@@ -1,0 +1,2 @@
+// Package buildctx lists and streams a build context exactly as the docker CLI sends it.
+package buildctx

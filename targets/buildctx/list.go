@@ -1,0 +1,155 @@
+package buildctx
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/moby/patternmatcher"
+	"github.com/moby/patternmatcher/ignorefile"
+)
+
+// Entry is one file, folder or link the context sends.
+type Entry struct {
+	Path string      // slash-separated, relative to the context folder
+	Mode fs.FileMode // type and permission bits at listing time
+	Link string      // symlink target
+}
+
+// Context is a build context: which entries go into the tar, and under which
+// name the engine finds the Dockerfile.
+type Context struct {
+	Dir        string   // absolute context folder, symlinks resolved
+	Dockerfile string   // absolute Dockerfile path, symlinks resolved
+	Name       string   // the Dockerfile's name inside the tar (the engine's dockerfile=)
+	Outside    bool     // the Dockerfile lives outside Dir and is added under Name
+	Excludes   []string // .dockerignore patterns plus the CLI's re-inclusions
+	Entries    []Entry  // in walk order, which is also tar order
+	// IgnoreHidden and DockerfileHidden say .dockerignore excludes itself
+	// or the Dockerfile: they are sent only for the builder to read, and
+	// the classic builder then drops them from what COPY sees.
+	IgnoreHidden, DockerfileHidden bool
+}
+
+// Load lists the context at dir for the Dockerfile at dockerfile (empty:
+// dir/Dockerfile) with the docker CLI's rules: .dockerignore read with
+// ignorefile.ReadAll, .dockerignore and the Dockerfile always sent, and a
+// Dockerfile outside the context added to the tar under a generated name.
+func Load(dir, dockerfile string) (*Context, error) {
+	abs, err := resolve(dir)
+	if err != nil {
+		return nil, fmt.Errorf("build context %s: %w", dir, err)
+	}
+	if st, err := os.Stat(abs); err != nil {
+		return nil, fmt.Errorf("build context: %w", err)
+	} else if !st.IsDir() {
+		return nil, fmt.Errorf("build context %s is not a folder", dir)
+	}
+	if dockerfile == "" {
+		dockerfile = filepath.Join(abs, "Dockerfile")
+	}
+	df, err := resolve(dockerfile)
+	if err != nil {
+		return nil, fmt.Errorf("dockerfile: %w", err)
+	}
+	if st, err := os.Stat(df); err != nil {
+		return nil, fmt.Errorf("dockerfile: %w", err)
+	} else if st.IsDir() {
+		return nil, fmt.Errorf("dockerfile %s is a folder", dockerfile)
+	}
+	c := &Context{Dir: abs, Dockerfile: df}
+	rel, err := filepath.Rel(abs, df)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		c.Outside = true
+		c.Name, err = outsideName(df)
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		c.Name = filepath.ToSlash(rel)
+	}
+	if c.Excludes, c.IgnoreHidden, c.DockerfileHidden, err = readExcludes(abs, c.Name, c.Outside); err != nil {
+		return nil, err
+	}
+	if c.Entries, err = walk(abs, c.Excludes); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Files returns the regular files the context sends (slash paths relative
+// to Dir): what a cache key hashes.
+func (c *Context) Files() []string {
+	out := make([]string, 0, len(c.Entries))
+	for _, e := range c.Entries {
+		if e.Mode.IsRegular() {
+			out = append(out, e.Path)
+		}
+	}
+	return out
+}
+
+// Tree describes everything but file contents, one line per entry (type,
+// permissions, path, link target), so that a new empty folder, a chmod or a
+// changed symlink changes a key that hashes Files' contents alongside it.
+func (c *Context) Tree() string {
+	h := sha256.New()
+	for _, e := range c.Entries {
+		fmt.Fprintf(h, "%s %s %s\x00", e.Mode.String(), e.Path, e.Link)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func resolve(p string) (string, error) {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", err
+	}
+	return filepath.EvalSymlinks(abs)
+}
+
+// outsideName names an outside Dockerfile inside the tar. The CLI uses a
+// random name; a name derived from the content keeps the tar (and the
+// classic builder's COPY cache) identical from one run to the next.
+func outsideName(df string) (string, error) {
+	b, err := os.ReadFile(df)
+	if err != nil {
+		return "", fmt.Errorf("dockerfile: %w", err)
+	}
+	sum := sha256.Sum256(b)
+	return ".dockerfile." + hex.EncodeToString(sum[:])[:20], nil
+}
+
+// readExcludes reads .dockerignore and, as the CLI's
+// TrimBuildFilesFromExcludes does, re-includes .dockerignore and the
+// Dockerfile when a pattern excludes them.
+func readExcludes(dir, dockerfile string, outside bool) (excludes []string, ignoreHidden, dfHidden bool, err error) {
+	var f *os.File
+	f, err = os.Open(filepath.Join(dir, ".dockerignore"))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return nil, false, false, fmt.Errorf("reading .dockerignore: %w", err)
+	default:
+		excludes, err = ignorefile.ReadAll(f)
+		f.Close()
+		if err != nil {
+			return nil, false, false, fmt.Errorf("reading .dockerignore: %w", err)
+		}
+	}
+	// MatchesOrParentMatches says "excluded"; the CLI names its result keep.
+	if ignoreHidden, _ = patternmatcher.MatchesOrParentMatches(".dockerignore", excludes); ignoreHidden {
+		excludes = append(excludes, "!.dockerignore")
+	}
+	if !outside {
+		if dfHidden, _ = patternmatcher.MatchesOrParentMatches(dockerfile, excludes); dfHidden {
+			excludes = append(excludes, "!"+dockerfile)
+		}
+	}
+	return excludes, ignoreHidden, dfHidden, nil
+}

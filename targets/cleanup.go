@@ -1,0 +1,177 @@
+package targets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"strings"
+	"sync"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/client"
+
+	"github.com/dtask-dev/dtask/targets/docker"
+)
+
+// runObjects lists the containers and networks one run created and has not
+// removed yet. It lives beside Env (keyed by it) rather than in it so that
+// a run that never touched Docker needs no engine to clean up.
+type runObjects struct {
+	mu         sync.Mutex
+	containers map[string]bool
+	networks   map[string]bool
+}
+
+var runs sync.Map // *Env -> *runObjects
+
+func (e *Env) objects() *runObjects {
+	v, _ := runs.LoadOrStore(e, &runObjects{containers: map[string]bool{}, networks: map[string]bool{}})
+	return v.(*runObjects)
+}
+
+func (e *Env) track(network bool, id string) {
+	o := e.objects()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if network {
+		o.networks[id] = true
+	} else {
+		o.containers[id] = true
+	}
+}
+
+func (e *Env) untrack(network bool, id string) {
+	o := e.objects()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if network {
+		delete(o.networks, id)
+	} else {
+		delete(o.containers, id)
+	}
+}
+
+// RunLabels returns the labels for a container or network that must not
+// outlive this run: Cleanup removes it at exit and, if the run is killed,
+// RemoveLeftovers removes it on the next run.
+func (e *Env) RunLabels(target string) map[string]string {
+	l := e.Labels(target)
+	l[docker.LabelOwner] = selfOwner().String()
+	return l
+}
+
+// Cleanup removes every container and network this run created that is
+// still there. It is called on exit, also after Ctrl-C, with a fresh context.
+func (e *Env) Cleanup(ctx context.Context) error {
+	v, ok := runs.Load(e)
+	if !ok {
+		return nil // never touched Docker
+	}
+	o := v.(*runObjects)
+	cli, err := e.Docker(ctx)
+	if err != nil {
+		return err
+	}
+	o.mu.Lock()
+	containers := maps.Clone(o.containers)
+	networks := maps.Clone(o.networks)
+	o.mu.Unlock()
+	// A create whose response was lost is not tracked; the labels find it.
+	f := client.Filters{}.Add("label",
+		docker.LabelProject+"="+e.Project, docker.LabelRun+"="+e.RunID, docker.LabelOwner)
+	if cl, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f}); err == nil {
+		for _, c := range cl.Items {
+			containers[c.ID] = true
+		}
+	}
+	if nl, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: f}); err == nil {
+		for _, n := range nl.Items {
+			networks[n.ID] = true
+		}
+	}
+	var errs []error
+	for id := range containers {
+		errs = append(errs, e.removeContainer(ctx, cli, id))
+	}
+	for id := range networks {
+		errs = append(errs, e.removeNetwork(ctx, cli, id))
+	}
+	return errors.Join(errs...)
+}
+
+// RemoveLeftovers removes the containers and networks of this project that
+// a run killed with SIGKILL left behind. Objects of a run that is still
+// alive (a concurrent dtask on the same project), or whose liveness this
+// machine cannot check (created from another host), are left alone.
+func (e *Env) RemoveLeftovers(ctx context.Context) error {
+	cli, err := e.connect(ctx)
+	if err != nil {
+		return err
+	}
+	f := client.Filters{}.Add("label",
+		docker.LabelTool+"=dtask", docker.LabelProject+"="+e.Project, docker.LabelOwner)
+	dead := func(labels map[string]string) bool {
+		if labels[docker.LabelRun] == e.RunID {
+			return false
+		}
+		o, ok := parseOwner(labels[docker.LabelOwner])
+		if !ok {
+			return false
+		}
+		alive, known := o.alive()
+		return known && !alive
+	}
+	var errs []error
+	cl, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	if err != nil {
+		return fmt.Errorf("listing leftover containers: %w", err)
+	}
+	for _, c := range cl.Items {
+		if dead(c.Labels) {
+			errs = append(errs, e.removeContainer(ctx, cli, c.ID))
+		}
+	}
+	nl, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: f})
+	if err != nil {
+		return errors.Join(append(errs, fmt.Errorf("listing leftover networks: %w", err))...)
+	}
+	for _, n := range nl.Items {
+		if dead(n.Labels) {
+			errs = append(errs, e.removeNetwork(ctx, cli, n.ID))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// removeContainer kills and removes a container with its anonymous
+// volumes; one already gone is not an error.
+func (e *Env) removeContainer(ctx context.Context, cli *docker.Client, id string) error {
+	_, err := cli.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+	if err != nil && !cerrdefs.IsNotFound(err) && !isRemovalInProgress(err) {
+		return fmt.Errorf("removing container %.12s: %w", id, err)
+	}
+	e.untrack(false, id)
+	return nil
+}
+
+func (e *Env) removeNetwork(ctx context.Context, cli *docker.Client, id string) error {
+	var err error
+	// A container being removed may still hold an endpoint for a moment.
+	for range 10 {
+		if _, err = cli.NetworkRemove(ctx, id, client.NetworkRemoveOptions{}); err == nil || cerrdefs.IsNotFound(err) {
+			e.untrack(true, id)
+			return nil
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return fmt.Errorf("removing network %.12s: %w", id, err)
+}
+
+func isRemovalInProgress(err error) bool {
+	return cerrdefs.IsConflict(err) && strings.Contains(err.Error(), "already in progress")
+}

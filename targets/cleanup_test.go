@@ -1,0 +1,195 @@
+package targets
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/client"
+
+	"github.com/dtask-dev/dtask/engine/taskfile"
+	"github.com/dtask-dev/dtask/targets/docker"
+)
+
+func TestOwnerRoundTripAndLiveness(t *testing.T) {
+	me := selfOwner()
+	o, ok := parseOwner(me.String())
+	if !ok || o != me {
+		t.Fatalf("parseOwner(%q) = %+v, %v", me.String(), o, ok)
+	}
+	if alive, known := o.alive(); !alive || !known {
+		t.Errorf("this process: alive=%v known=%v", alive, known)
+	}
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	dead := me
+	dead.PID = cmd.Process.Pid
+	if alive, known := dead.alive(); alive || !known {
+		t.Errorf("exited process: alive=%v known=%v", alive, known)
+	}
+	reused := me
+	reused.Start = "1" // this pid, but a process started at another time
+	if alive, _ := reused.alive(); alive && me.Start != "" {
+		t.Error("a reused pid counted as alive")
+	}
+	other := me
+	other.Host = me.Host + "-elsewhere"
+	if _, known := other.alive(); known {
+		t.Error("a process on another host counted as known")
+	}
+	for _, bad := range []string{"", "pid=1", "host=a;boot=b;pid=x;start=1"} {
+		if _, ok := parseOwner(bad); ok {
+			t.Errorf("parseOwner(%q) accepted", bad)
+		}
+	}
+}
+
+// TestRemoveLeftoversRemovesDeadRunsOnly creates the objects of three other
+// runs of the same project: one whose dtask died (SIGKILL), one still
+// running (a live process) and one from another host; and one of another
+// project. Only the dead run's container and network may go.
+func TestRemoveLeftoversRemovesDeadRunsOnly(t *testing.T) {
+	t.Parallel()
+	e := testEnv(t)
+	needImage(t, "busybox:latest")
+	ctx := context.Background()
+	cli, _ := e.Docker(ctx)
+
+	live := exec.Command("sleep", "60")
+	if err := live.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { live.Process.Kill(); live.Wait() })
+	liveOwner := selfOwner()
+	liveOwner.PID = live.Process.Pid
+	liveOwner.Start, _ = procStart(live.Process.Pid)
+
+	killed := exec.Command("sleep", "60")
+	if err := killed.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadOwner := selfOwner()
+	deadOwner.PID = killed.Process.Pid
+	deadOwner.Start, _ = procStart(killed.Process.Pid)
+	killed.Process.Kill()
+	killed.Wait()
+
+	remote := selfOwner()
+	remote.Host = "some-other-machine"
+
+	other := &Env{File: e.File, Project: "test" + randHex(6), RunID: "x"}
+	t.Cleanup(func() { sweepProject(context.Background(), t, cli, other.Project) })
+
+	mk := func(env *Env, run string, o owner) (ctr, net string) {
+		labels := env.Labels("leftover")
+		labels[docker.LabelRun] = run
+		labels[docker.LabelOwner] = o.String()
+		id, err := env.createContainer(ctx, cli, ctrSpec{Image: "busybox:latest", Cmd: []string{"sleep", "60"}, Labels: labels})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cli.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		nr, err := cli.NetworkCreate(ctx, env.ctrName("leftover-net", run), client.NetworkCreateOptions{Driver: "bridge", Labels: labels})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id, nr.ID
+	}
+	deadC, deadN := mk(e, "dead-run", deadOwner)
+	liveC, liveN := mk(e, "live-run", liveOwner)
+	remoteC, remoteN := mk(e, "remote-run", remote)
+	otherC, otherN := mk(other, "dead-run", deadOwner)
+	// Objects of this very run are never leftovers.
+	selfC, selfN := mk(e, e.RunID, deadOwner)
+
+	if err := e.RemoveLeftovers(ctx); err != nil {
+		t.Fatal(err)
+	}
+	exists := func(id string, network bool) bool {
+		if network {
+			_, err := cli.NetworkInspect(ctx, id, client.NetworkInspectOptions{})
+			return err == nil
+		}
+		_, err := cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+		return err == nil
+	}
+	if exists(deadC, false) || exists(deadN, true) {
+		t.Error("the dead run's container or network is still there")
+	}
+	for name, id := range map[string]string{"live": liveC, "remote": remoteC, "other project": otherC, "own run": selfC} {
+		if !exists(id, false) {
+			t.Errorf("the %s container was removed", name)
+		}
+	}
+	for name, id := range map[string]string{"live": liveN, "remote": remoteN, "other project": otherN, "own run": selfN} {
+		if !exists(id, true) {
+			t.Errorf("the %s network was removed", name)
+		}
+	}
+}
+
+func TestCleanupWithoutDockerUseIsANoOp(t *testing.T) {
+	e := &Env{Host: "unix:///nonexistent/docker.sock"}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := e.Cleanup(ctx); err != nil {
+		t.Errorf("Cleanup of a run that never used Docker: %v", err)
+	}
+}
+
+// TestLeftoversOfASIGKILLedRun runs a real dtask-like process (this test
+// binary) that starts a service and a run container, kills it with
+// SIGKILL, and checks that the next run's RemoveLeftovers removes them.
+func TestLeftoversOfASIGKILLedRun(t *testing.T) {
+	if os.Getenv("DTASK_TEST_HELPER_PROJECT") != "" {
+		helperRunForever()
+		return
+	}
+	e := testEnv(t)
+	needImage(t, "busybox:latest")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestLeftoversOfASIGKILLedRun$")
+	cmd.Env = append(os.Environ(), "DTASK_TEST_HELPER_PROJECT="+e.Project)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	waitFor(t, 30*time.Second, func() bool { return runningContainers(t, e) == 2 })
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	if c, n := projectObjects(t, e); c != 2 || n != 1 {
+		t.Fatalf("after SIGKILL: %d containers, %d networks; want 2 and 1 left over", c, n)
+	}
+	start := time.Now()
+	if err := e.RemoveLeftovers(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("RemoveLeftovers took %v", time.Since(start))
+	if c, n := projectObjects(t, e); c != 0 || n != 0 {
+		t.Errorf("after RemoveLeftovers: %d containers, %d networks", c, n)
+	}
+}
+
+// helperRunForever is the process killed above: a run target with a
+// service, stuck in `sleep`.
+func helperRunForever() {
+	e := &Env{
+		File:    &taskfile.File{Dir: os.TempDir(), Services: map[string]*taskfile.Service{}, Targets: map[string]*taskfile.Target{}},
+		Project: os.Getenv("DTASK_TEST_HELPER_PROJECT"),
+		RunID:   "helper" + randHex(4),
+	}
+	e.File.Services["svc"] = &taskfile.Service{Name: "svc", Image: "busybox:latest", Cmd: []string{"sleep", "600"}}
+	tg := &taskfile.Target{Name: "stuck", Services: []string{"svc"}, Run: &taskfile.Run{Image: "busybox:latest", Cmd: []string{"sleep", "600"}}}
+	x, _, _, _ := testExec(tg)
+	newRun(e, tg).Run(context.Background(), x)
+	os.Exit(0)
+}

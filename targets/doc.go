@@ -1,0 +1,2 @@
+// Package targets implements each kind of target (sh, build, run, push, deploy, group) as an engine.Action.
+package targets

@@ -1,0 +1,57 @@
+package targets
+
+import (
+	"context"
+	"sync"
+
+	"github.com/dtask-dev/dtask/engine/taskfile"
+	"github.com/dtask-dev/dtask/targets/docker"
+)
+
+// Env is what every action of one dtask run shares: the task file, the
+// Docker connection (made on first use, so a run of host commands never
+// needs an engine), the run's identity for labels, and the secrets.
+type Env struct {
+	File    *taskfile.File // resolved (interpolated) task file
+	Project string         // stable id of the project (hash of the task file path), for labels
+	RunID   string         // unique per dtask process, for labels
+	Verbose bool
+
+	// Secret returns the value of a [secrets] entry; values are never stored or printed.
+	Secret func(name string) (string, error)
+	// Mask registers a value to be replaced by *** in all output.
+	Mask func(value string)
+
+	once   sync.Once
+	swept  sync.Once
+	docker *docker.Client
+	err    error
+	// Host overrides DOCKER_HOST for the default engine (tests).
+	Host string
+}
+
+// Docker connects to the engine on first use, and then removes what runs
+// killed with SIGKILL left behind, before this run adds its own.
+func (e *Env) Docker(ctx context.Context) (*docker.Client, error) {
+	cli, err := e.connect(ctx)
+	if err == nil {
+		e.swept.Do(func() { _ = e.RemoveLeftovers(ctx) })
+	}
+	return cli, err
+}
+
+// connect connects once, without the sweep.
+func (e *Env) connect(ctx context.Context) (*docker.Client, error) {
+	e.once.Do(func() { e.docker, e.err = docker.Connect(ctx, e.Host) })
+	return e.docker, e.err
+}
+
+// Labels returns the labels for a container or network dtask creates for target.
+func (e *Env) Labels(target string) map[string]string {
+	return map[string]string{
+		docker.LabelTool:    "dtask",
+		docker.LabelProject: e.Project,
+		docker.LabelRun:     e.RunID,
+		docker.LabelTarget:  target,
+	}
+}

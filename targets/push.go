@@ -1,0 +1,164 @@
+package targets
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/distribution/reference"
+	"github.com/moby/moby/client"
+
+	"github.com/dtask-dev/dtask/engine"
+	"github.com/dtask-dev/dtask/engine/taskfile"
+	"github.com/dtask-dev/dtask/targets/docker"
+)
+
+// pushAction tags an image and pushes the tags.
+type pushAction struct {
+	e *Env
+	t *taskfile.Target
+}
+
+func newPush(e *Env, t *taskfile.Target) engine.Action {
+	return &pushAction{e: e, t: t}
+}
+
+func (a *pushAction) Kind() string { return "push" }
+
+func (a *pushAction) Plan(ctx context.Context, p *engine.Plan) error {
+	p.Def("push", a.t.Push)
+	cli, err := a.e.Docker(ctx)
+	if err != nil {
+		return err
+	}
+	id, err := planImageID(ctx, cli, a.t.Push.Image, p.Deps)
+	if err != nil {
+		return err
+	}
+	p.Image("push", id)
+	return nil
+}
+
+// Check asks the registry whether each tag still points at the digest the
+// record holds (one HEAD-like request per tag, made by the engine). When
+// the registry cannot be asked, the record is trusted: pushing is
+// idempotent, and a run that cannot reach the registry would fail anyway.
+func (a *pushAction) Check(ctx context.Context, rec *engine.Record) (bool, string, error) {
+	if rec == nil || rec.Outputs["digest"] == "" {
+		return false, "no pushed digest recorded", nil
+	}
+	cli, err := a.e.Docker(ctx)
+	if err != nil {
+		return false, "", err
+	}
+	for _, tag := range a.t.Push.Tags {
+		want := rec.Outputs["digest."+tag]
+		if want == "" {
+			want = rec.Outputs["digest"]
+		}
+		auth, err := a.auth(ctx, tag)
+		if err != nil {
+			return true, "", nil
+		}
+		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		got, err := remoteDigest(cctx, cli, tag, auth)
+		cancel()
+		switch {
+		case err != nil && isNotFound(err):
+			return false, fmt.Sprintf("tag %s is not in the registry", tag), nil
+		case err != nil:
+			continue
+		case got != want:
+			return false, fmt.Sprintf("tag %s in the registry is %s, not the pushed %s", tag, got, want), nil
+		}
+	}
+	return true, "", nil
+}
+
+func (a *pushAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, error) {
+	progress := x.Progress
+	if progress == nil {
+		progress = func(string) {}
+	}
+	cli, err := a.e.Docker(ctx)
+	if err != nil {
+		return nil, err
+	}
+	src := a.t.Push.Image
+	img, err := cli.ImageInspect(ctx, src)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", src, err)
+	}
+	outs := engine.Outputs{"image": img.ID}
+	var tags []string
+	for _, tag := range a.t.Push.Tags {
+		named, err := reference.ParseNormalizedNamed(tag)
+		if err != nil {
+			return nil, fmt.Errorf("tag %q: %w", tag, err)
+		}
+		named = reference.TagNameOnly(named)
+		ref := reference.FamiliarString(named)
+		if _, err := cli.ImageTag(ctx, client.ImageTagOptions{Source: img.ID, Target: ref}); err != nil {
+			return nil, fmt.Errorf("tagging %s as %s: %w", src, ref, err)
+		}
+		auth, err := a.auth(ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		digest, err := a.pushTag(ctx, cli, ref, named.Name(), img.RepoDigests, auth, progress)
+		if err != nil {
+			return nil, err
+		}
+		if outs["digest"] == "" {
+			outs["digest"] = digest
+		}
+		outs["digest."+tag] = digest
+		tags = append(tags, ref)
+	}
+	outs["tags"] = strings.Join(tags, ",")
+	return outs, nil
+}
+
+// pushTag pushes ref unless the registry already has it at a digest this
+// image was pushed as (the engine's RepoDigests), and returns the digest.
+func (a *pushAction) pushTag(ctx context.Context, cli *docker.Client, ref, repo string, repoDigests []string, auth string, progress func(string)) (string, error) {
+	if d, err := remoteDigest(ctx, cli, ref, auth); err == nil && d != "" {
+		for _, rd := range repoDigests {
+			n, err := reference.ParseNormalizedNamed(rd)
+			if c, ok := n.(reference.Canonical); err == nil && ok && n.Name() == repo && c.Digest().String() == d {
+				progress(ref + ": already in the registry (" + d + ")")
+				return d, nil
+			}
+		}
+	}
+	progress("pushing " + ref)
+	resp, err := cli.ImagePush(ctx, ref, client.ImagePushOptions{RegistryAuth: auth})
+	if err != nil {
+		return "", fmt.Errorf("pushing %s: %w", ref, err)
+	}
+	defer resp.Close()
+	var digest string
+	for msg, err := range resp.JSONMessages(ctx) {
+		if err != nil {
+			return "", fmt.Errorf("pushing %s: %w", ref, err)
+		}
+		if msg.Error != nil {
+			return "", fmt.Errorf("pushing %s: %s", ref, msg.Error.Message)
+		}
+		if msg.Aux != nil {
+			var aux struct{ Digest string }
+			if json.Unmarshal(*msg.Aux, &aux) == nil && aux.Digest != "" {
+				digest = aux.Digest
+			}
+		}
+		if line := pushLine(msg.ID, msg.Status, msg.Progress); line != "" {
+			progress(ref + ": " + line)
+		}
+	}
+	if digest == "" {
+		return "", fmt.Errorf("pushing %s: the engine reported no digest", ref)
+	}
+	return digest, nil
+}

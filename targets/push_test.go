@@ -1,0 +1,218 @@
+package targets
+
+import (
+	"context"
+	"encoding/base64"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/moby/moby/client"
+
+	"github.com/dtask-dev/dtask/engine"
+	"github.com/dtask-dev/dtask/engine/taskfile"
+)
+
+const (
+	plainRegistry = "127.0.0.1:5000"
+	authRegistry  = "127.0.0.1:5001"
+	regUser       = "dtask"
+	regPassword   = "dtask-secret"
+)
+
+// needRegistries starts the fixture registries (scripts/fixtures/registry.sh).
+func needRegistries(t *testing.T) {
+	t.Helper()
+	script, _ := filepath.Abs("../scripts/fixtures/registry.sh")
+	out, err := exec.Command(script, "start").CombinedOutput()
+	if err != nil {
+		msg := "fixture registries unavailable: " + strings.TrimSpace(string(out)) + ": " + err.Error()
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+}
+
+// pushEnv returns an Env, a fresh image to push and removes every tag the
+// test makes.
+func pushEnv(t *testing.T) (*Env, string) {
+	e := testEnv(t)
+	needImage(t, "busybox:latest")
+	needRegistries(t)
+	t.Setenv("DOCKER_CONFIG", t.TempDir()) // never the user's credentials
+	// A unique image, so that registries and earlier runs know nothing of it.
+	src := "dtask-test/push-" + randHex(4) + ":src"
+	cmd := exec.Command("docker", "build", "-q", "-t", src, "-")
+	cmd.Stdin = strings.NewReader("FROM busybox:latest\nLABEL dtask.test.nonce=" + randHex(8) + "\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building the test image: %v\n%s", err, out)
+	}
+	t.Cleanup(func() {
+		ctx := context.Background()
+		cli, _ := e.Docker(ctx)
+		img, err := cli.ImageInspect(ctx, src)
+		if err != nil {
+			return
+		}
+		for _, tag := range img.RepoTags {
+			cli.ImageRemove(ctx, tag, client.ImageRemoveOptions{Force: true})
+		}
+		cli.ImageRemove(ctx, img.ID, client.ImageRemoveOptions{Force: true, PruneChildren: true})
+	})
+	return e, src
+}
+
+func pushTarget(t *testing.T, e *Env, p *taskfile.Push) (engine.Outputs, string, error) {
+	t.Helper()
+	tg := &taskfile.Target{Name: "publish", Push: p}
+	x, out, errb, prog := testExec(tg)
+	outs, err := newPush(e, tg).Run(context.Background(), x)
+	return outs, prog.String() + out.String() + errb.String(), err
+}
+
+func TestPushTagsPushesAndSkipsWhatTheRegistryHas(t *testing.T) {
+	e, src := pushEnv(t)
+	repo := plainRegistry + "/dtask-test/push-" + randHex(4)
+	p := &taskfile.Push{Image: src, Tags: []string{repo + ":v1", repo + ":latest"}}
+	outs, progress, err := pushTarget(t, e, p)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, progress)
+	}
+	d := outs["digest"]
+	if !strings.HasPrefix(d, "sha256:") || outs["tags"] != repo+":v1,"+repo+":latest" {
+		t.Fatalf("outputs = %v", outs)
+	}
+	if !strings.Contains(progress, "pushing "+repo+":v1") {
+		t.Errorf("no push progress:\n%s", progress)
+	}
+	// The registry serves the tag at the recorded digest.
+	cli, _ := e.Docker(context.Background())
+	got, err := remoteDigest(context.Background(), cli, repo+":v1", "")
+	if err != nil || got != d {
+		t.Errorf("registry has %s (%v), outputs say %s", got, err, d)
+	}
+	rec := &engine.Record{Outputs: outs}
+	a := newPush(e, &taskfile.Target{Name: "publish", Push: p})
+	if ok, why, err := a.Check(context.Background(), rec); !ok || err != nil {
+		t.Errorf("Check after push = %v %q %v", ok, why, err)
+	}
+	// Again: nothing to upload.
+	outs2, progress2, err := pushTarget(t, e, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if outs2["digest"] != d {
+		t.Errorf("second push digest %s, first %s", outs2["digest"], d)
+	}
+	if !strings.Contains(progress2, "already in the registry") || strings.Contains(progress2, "pushing ") {
+		t.Errorf("second push was not skipped:\n%s", progress2)
+	}
+	// A tag the registry lacks makes Check fail with a reason.
+	p3 := &taskfile.Push{Image: src, Tags: []string{repo + ":never-pushed"}}
+	ok, why, err := newPush(e, &taskfile.Target{Name: "publish", Push: p3}).Check(context.Background(), rec)
+	if ok || err != nil || !strings.Contains(why, "not in the registry") {
+		t.Errorf("Check of an unpushed tag = %v %q %v", ok, why, err)
+	}
+}
+
+func TestPushWithDockerConfigAuths(t *testing.T) {
+	e, src := pushEnv(t)
+	repo := authRegistry + "/dtask-test/auth-" + randHex(4)
+	p := &taskfile.Push{Image: src, Tags: []string{repo + ":v1"}}
+	// Without credentials the registry refuses.
+	if _, _, err := pushTarget(t, e, p); err == nil {
+		t.Fatal("push without credentials succeeded")
+	}
+	auth := base64.StdEncoding.EncodeToString([]byte(regUser + ":" + regPassword))
+	writeDockerConfig(t, `{"auths":{"`+authRegistry+`":{"auth":"`+auth+`"}}}`)
+	outs, progress, err := pushTarget(t, e, p)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, progress)
+	}
+	if !strings.HasPrefix(outs["digest"], "sha256:") {
+		t.Errorf("outputs = %v", outs)
+	}
+	if strings.Contains(progress, regPassword) {
+		t.Error("progress shows the password")
+	}
+}
+
+func TestPushWithCredentialHelper(t *testing.T) {
+	e, src := pushEnv(t)
+	bin := t.TempDir()
+	helper := "#!/bin/sh\nread server\n[ \"$server\" = \"" + authRegistry + "\" ] || { echo 'credentials not found in native keychain'; exit 1; }\n" +
+		"printf '{\"ServerURL\":\"%s\",\"Username\":\"" + regUser + "\",\"Secret\":\"" + regPassword + "\"}' \"$server\"\n"
+	if err := os.WriteFile(filepath.Join(bin, "docker-credential-dtasktest"), []byte(helper), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	writeDockerConfig(t, `{"credHelpers":{"`+authRegistry+`":"dtasktest"}}`)
+	repo := authRegistry + "/dtask-test/helper-" + randHex(4)
+	outs, progress, err := pushTarget(t, e, &taskfile.Push{Image: src, Tags: []string{repo + ":v1"}})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, progress)
+	}
+	if !strings.HasPrefix(outs["digest"], "sha256:") {
+		t.Errorf("outputs = %v", outs)
+	}
+}
+
+func TestPushWithUsernameAndSecretPassword(t *testing.T) {
+	e, src := pushEnv(t)
+	var masked []string
+	secret := regPassword
+	e.Secret = func(name string) (string, error) {
+		if name != "REGISTRY_PASSWORD" {
+			t.Errorf("secret %q asked for", name)
+		}
+		return secret, nil
+	}
+	e.Mask = func(v string) { masked = append(masked, v) }
+	repo := authRegistry + "/dtask-test/userpass-" + randHex(4)
+	p := &taskfile.Push{Image: src, Tags: []string{repo + ":v1"}, Username: regUser, Password: "REGISTRY_PASSWORD"}
+	outs, progress, err := pushTarget(t, e, p)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, progress)
+	}
+	if !strings.HasPrefix(outs["digest"], "sha256:") {
+		t.Errorf("outputs = %v", outs)
+	}
+	if len(masked) == 0 || masked[0] != regPassword {
+		t.Errorf("password not masked: %q", masked)
+	}
+	if strings.Contains(progress, regPassword) {
+		t.Error("output shows the password")
+	}
+
+	secret = "wrong-pass-" + randHex(4)
+	p.Tags = []string{repo + ":v2"}
+	_, progress, err = pushTarget(t, e, p)
+	if err == nil {
+		t.Fatal("push with a wrong password succeeded")
+	}
+	t.Logf("wrong password error: %v", err)
+	if strings.Contains(err.Error(), secret) || strings.Contains(progress, secret) {
+		t.Errorf("the wrong password appears in the error or output: %v\n%s", err, progress)
+	}
+	if !strings.Contains(err.Error(), repo+":v2") {
+		t.Errorf("error does not name the tag: %v", err)
+	}
+}
+
+func TestPushMissingImage(t *testing.T) {
+	e := testEnv(t)
+	_, _, err := pushTarget(t, e, &taskfile.Push{Image: "dtask-test/nope-" + randHex(4), Tags: []string{plainRegistry + "/x:y"}})
+	if err == nil || !strings.Contains(err.Error(), "dtask-test/nope-") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func writeDockerConfig(t *testing.T, json string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(os.Getenv("DOCKER_CONFIG"), "config.json"), []byte(json), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,119 @@
+package targets
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/client"
+
+	"github.com/dtask-dev/dtask/engine/taskfile"
+	"github.com/dtask-dev/dtask/targets/docker"
+)
+
+const (
+	defaultReadyTimeout  = 60 * time.Second
+	defaultReadyInterval = 250 * time.Millisecond
+	probeTimeout         = 10 * time.Second
+)
+
+// probe checks once whether a service is ready; out explains a "no".
+type probe func(ctx context.Context) (ok bool, out string, err error)
+
+// waitReady polls svc's ready check until it passes, the service exits or
+// the timeout passes; the error then names the service and shows the last
+// probe's output.
+func (p *ServicePool) waitReady(ctx context.Context, cli *docker.Client, svc *taskfile.Service, id string, progress func(string)) error {
+	r := svc.Ready
+	if r == nil || (r.Cmd == "" && r.TCP == 0 && r.HTTP == "") {
+		return nil
+	}
+	timeout, interval := r.Timeout.Duration, r.Interval.Duration
+	if timeout <= 0 {
+		timeout = defaultReadyTimeout
+	}
+	if interval <= 0 {
+		interval = defaultReadyInterval
+	}
+	check, what := p.readyProbe(cli, svc, id)
+	progress("waiting for service " + svc.Name)
+	deadline := time.Now().Add(timeout)
+	var last string
+	for {
+		pctx, cancel := context.WithTimeout(ctx, min(probeTimeout, time.Until(deadline)+time.Second))
+		ok, out, err := check(pctx)
+		cancel()
+		if ok {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil {
+			out = strings.TrimSpace(out + "\n" + err.Error())
+		}
+		last = out
+		if err := serviceExited(ctx, cli, svc.Name, id); err != nil {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("service %s not ready after %s (%s); last probe output:\n%s",
+				svc.Name, timeout, what, strings.TrimSpace(last))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(interval):
+		}
+	}
+}
+
+// readyProbe returns the check svc's ready table asks for and a description.
+func (p *ServicePool) readyProbe(cli *docker.Client, svc *taskfile.Service, id string) (probe, string) {
+	r := svc.Ready
+	switch {
+	case r.Cmd != "":
+		return func(ctx context.Context) (bool, string, error) {
+			code, out, err := execIn(ctx, cli, id, []string{"sh", "-c", r.Cmd})
+			if err == nil && code != 0 {
+				out = fmt.Sprintf("%s(exit code %d)", out, code)
+			}
+			return err == nil && code == 0, out, err
+		}, fmt.Sprintf("cmd %q", r.Cmd)
+	case r.TCP != 0:
+		return p.tcpProbe(cli, svc, id, r.TCP), fmt.Sprintf("tcp %d", r.TCP)
+	default:
+		return p.httpProbe(cli, svc, id, r.HTTP), fmt.Sprintf("http %s", r.HTTP)
+	}
+}
+
+// serviceExited returns an error with the service's last log lines when its
+// container is no longer running: waiting longer would be pointless.
+func serviceExited(ctx context.Context, cli *docker.Client, name, id string) error {
+	res, err := cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+	if err != nil {
+		return fmt.Errorf("service %s: %w", name, err)
+	}
+	st := res.Container.State
+	if st == nil || st.Running {
+		return nil
+	}
+	return fmt.Errorf("service %s exited with code %d before it was ready; its last output:\n%s",
+		name, st.ExitCode, containerTail(ctx, cli, id, 20))
+}
+
+// containerTail returns the last lines of a container's output.
+func containerTail(ctx context.Context, cli *docker.Client, id string, lines int) string {
+	rc, err := cli.ContainerLogs(ctx, id, client.ContainerLogsOptions{
+		ShowStdout: true, ShowStderr: true, Tail: fmt.Sprint(lines),
+	})
+	if err != nil {
+		return "(no logs: " + err.Error() + ")"
+	}
+	defer rc.Close()
+	out := &tailBuffer{max: 4096}
+	_, _ = stdcopy.StdCopy(out, out, rc)
+	return strings.TrimSpace(out.String())
+}

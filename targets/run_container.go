@@ -1,0 +1,88 @@
+package targets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
+
+	"github.com/dtask-dev/dtask/targets/docker"
+)
+
+// stopGrace is how long a cancelled container gets between SIGTERM and SIGKILL.
+const stopGrace = 10
+
+// cleanupTimeout bounds the work done after the run's context is gone.
+const cleanupTimeout = 30 * time.Second
+
+// runContainer creates the container s describes, streams its output to
+// stdout and stderr while it runs, removes it and returns its exit code.
+// When ctx ends first, the container is stopped (SIGTERM, then SIGKILL
+// after stopGrace seconds) and removed, and ctx's error is returned.
+func (e *Env) runContainer(ctx context.Context, cli *docker.Client, s ctrSpec, stdout, stderr io.Writer) (int, error) {
+	if stdout == nil {
+		stdout = io.Discard
+	}
+	if stderr == nil {
+		stderr = io.Discard
+	}
+	id, err := e.createContainer(ctx, cli, s)
+	if err != nil {
+		return 0, err
+	}
+	defer func() {
+		// Removing after the output was read, not AutoRemove: an auto-removed
+		// container can vanish before its last output or exit code is read.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+		defer cancel()
+		_ = e.removeContainer(rctx, cli, id)
+	}()
+
+	att, err := cli.ContainerAttach(ctx, id, client.ContainerAttachOptions{Stream: true, Stdout: true, Stderr: true})
+	if err != nil {
+		return 0, fmt.Errorf("attaching to container: %w", err)
+	}
+	defer att.Close()
+	copied := make(chan error, 1)
+	go func() {
+		_, err := stdcopy.StdCopy(stdout, stderr, att.Reader)
+		copied <- err
+	}()
+
+	// Registered before start so that a container exiting at once is not missed.
+	wctx, wcancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer wcancel()
+	wait := cli.ContainerWait(wctx, id, client.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
+
+	if _, err := cli.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
+		return 0, fmt.Errorf("starting container from %s: %w", s.Image, err)
+	}
+
+	select {
+	case res := <-wait.Result:
+		// The attach stream ends when the container exits; wait for the
+		// last bytes, but never hang on a stream the engine keeps open.
+		select {
+		case <-copied:
+		case <-time.After(5 * time.Second):
+		}
+		if res.Error != nil && res.Error.Message != "" {
+			return int(res.StatusCode), fmt.Errorf("waiting for container: %s", res.Error.Message)
+		}
+		return int(res.StatusCode), nil
+	case err := <-wait.Error:
+		if ctx.Err() == nil {
+			return 0, fmt.Errorf("waiting for container: %w", err)
+		}
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	_, serr := cli.ContainerStop(sctx, id, client.ContainerStopOptions{Timeout: new(stopGrace)})
+	return 0, errors.Join(ctx.Err(), serr)
+}

@@ -1,0 +1,152 @@
+package targets
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/client"
+
+	"github.com/dtask-dev/dtask/engine"
+	"github.com/dtask-dev/dtask/engine/taskfile"
+	"github.com/dtask-dev/dtask/targets/docker"
+)
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// testEnv connects to the local engine and returns an Env for a fresh
+// project. Every container and network labelled with that project is
+// removed when the test ends, pass or fail.
+func testEnv(t *testing.T) *Env {
+	t.Helper()
+	e := &Env{
+		File: &taskfile.File{
+			Dir:      t.TempDir(),
+			Services: map[string]*taskfile.Service{},
+			Targets:  map[string]*taskfile.Target{},
+		},
+		Project: "test" + randHex(6),
+		RunID:   "run" + randHex(6),
+		Secret:  func(string) (string, error) { return "", nil },
+		Mask:    func(string) {},
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	cli, err := e.Docker(ctx)
+	if err != nil {
+		if os.Getenv("CI") != "true" {
+			t.Skipf("no Docker engine: %v", err)
+		}
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := e.Cleanup(ctx); err != nil {
+			t.Errorf("Cleanup: %v", err)
+		}
+		sweepProject(ctx, t, cli, e.Project)
+	})
+	return e
+}
+
+// sweepProject removes whatever a test left under its project label.
+func sweepProject(ctx context.Context, t *testing.T, cli *docker.Client, project string) {
+	f := client.Filters{}.Add("label", docker.LabelProject+"="+project)
+	if cl, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f}); err == nil {
+		for _, c := range cl.Items {
+			_, _ = cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+		}
+	}
+	if nl, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: f}); err == nil {
+		for _, n := range nl.Items {
+			_, _ = cli.NetworkRemove(ctx, n.ID, client.NetworkRemoveOptions{})
+		}
+	}
+}
+
+// projectObjects counts the containers and networks of e's project.
+func projectObjects(t *testing.T, e *Env) (containers, networks int) {
+	t.Helper()
+	ctx := context.Background()
+	cli, err := e.Docker(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := client.Filters{}.Add("label", docker.LabelProject+"="+e.Project)
+	cl, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nl, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(cl.Items), len(nl.Items)
+}
+
+// needImage fails (in CI) or skips when a fixture image is missing.
+func needImage(t *testing.T, refs ...string) {
+	t.Helper()
+	for _, ref := range refs {
+		out, err := exec.Command("docker", "image", "inspect", "--format", "{{.Id}}", ref).CombinedOutput()
+		if err == nil {
+			continue
+		}
+		msg := "fixture image " + ref + " missing (make it with scripts/fixtures/images.sh): " + strings.TrimSpace(string(out))
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+}
+
+// syncBuffer is a goroutine-safe buffer for output and progress.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// testExec returns an Exec whose output and progress land in buffers.
+func testExec(tg *taskfile.Target) (*engine.Exec, *syncBuffer, *syncBuffer, *syncBuffer) {
+	var out, errb, prog syncBuffer
+	return &engine.Exec{
+		Target:   tg,
+		Stdout:   &out,
+		Stderr:   &errb,
+		Progress: func(m string) { prog.Write([]byte(m + "\n")) },
+		Deps:     map[string]engine.Outputs{},
+	}, &out, &errb, &prog
+}
+
+// runTarget adds a run target to e's file and runs it.
+func runTarget(t *testing.T, ctx context.Context, e *Env, tg *taskfile.Target) (string, string, error) {
+	t.Helper()
+	e.File.Targets[tg.Name] = tg
+	x, out, errb, _ := testExec(tg)
+	_, err := newRun(e, tg).Run(ctx, x)
+	return out.String(), errb.String(), err
+}

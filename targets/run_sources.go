@@ -1,0 +1,33 @@
+package targets
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/dtask-dev/dtask/engine"
+	"github.com/dtask-dev/dtask/engine/cache"
+)
+
+// planHostPath hashes a bind-mounted host path as a source: every file
+// under a folder, or the file itself. A missing path adds nothing (the
+// engine creates it as an empty folder) but is still watched.
+func planHostPath(p *engine.Plan, abs string) error {
+	fi, err := os.Stat(abs)
+	if errors.Is(err, fs.ErrNotExist) {
+		p.Watch(abs)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return p.Files(filepath.Dir(abs), []string{filepath.Base(abs)})
+	}
+	files, err := cache.Glob(abs, []string{"**"})
+	if err != nil {
+		return err
+	}
+	return p.Files(abs, files)
+}

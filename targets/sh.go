@@ -1,0 +1,87 @@
+package targets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"syscall"
+	"time"
+
+	"github.com/dtask-dev/dtask/engine"
+	"github.com/dtask-dev/dtask/engine/taskfile"
+)
+
+// shGrace is how long a cancelled command's process group gets between
+// SIGTERM and SIGKILL.
+const shGrace = 5 * time.Second
+
+// sh runs host commands with sh -c, in order, stopping at the first failure.
+type sh struct{ t *taskfile.Target }
+
+func newSh(_ *Env, t *taskfile.Target) engine.Action { return &sh{t: t} }
+
+func (s *sh) Kind() string { return "sh" }
+
+func (s *sh) Plan(_ context.Context, p *engine.Plan) error {
+	p.Def("sh", []string(s.t.Sh))
+	if len(s.t.Sources) == 0 {
+		p.Always("no sources: runs every time")
+		return nil
+	}
+	return p.Globs(s.t.Sources)
+}
+
+func (s *sh) Check(context.Context, *engine.Record) (bool, string, error) {
+	return true, "", nil
+}
+
+func (s *sh) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, error) {
+	for _, line := range s.t.Sh {
+		if err := runShell(ctx, x, line); err != nil {
+			return nil, err
+		}
+	}
+	return nil, nil
+}
+
+// runShell runs one command in its own process group, so that cancelling
+// stops everything it started, not just the shell.
+func runShell(ctx context.Context, x *engine.Exec, line string) error {
+	cmd := exec.Command("sh", "-c", line)
+	cmd.Dir, cmd.Env = x.Dir, x.Env
+	cmd.Stdout, cmd.Stderr = x.Stdout, x.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// A daemon left behind holding the pipe must not hang the target.
+	cmd.WaitDelay = shGrace
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting sh: %w", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return exitError(line, err)
+	case <-ctx.Done():
+		pgid := cmd.Process.Pid
+		_ = syscall.Kill(-pgid, syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(shGrace):
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			<-done
+		}
+		return ctx.Err()
+	}
+}
+
+func exitError(line string, err error) error {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return fmt.Errorf("command %q exited with code %d", line, ee.ExitCode())
+	}
+	if err != nil {
+		return fmt.Errorf("command %q: %w", line, err)
+	}
+	return nil
+}
