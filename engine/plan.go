@@ -50,13 +50,17 @@ func (p *Plan) Input(label, value string) {
 
 // Files hashes the files (relative to root, slash-separated) as sources.
 func (p *Plan) Files(root string, rel []string) error {
-	for _, r := range rel {
-		abs := filepath.Join(root, filepath.FromSlash(r))
-		sum, err := p.index.Hash(abs)
-		if err != nil {
-			return fmt.Errorf("hashing %s: %w", r, err)
-		}
-		p.key.Add("src "+p.relName(abs), sum)
+	abs := make([]string, len(rel))
+	for i, r := range rel {
+		abs[i] = filepath.Join(root, filepath.FromSlash(r))
+	}
+	// HashAll reads changed files in parallel: a first run hashes at disk speed.
+	sums, err := p.index.HashAll(abs)
+	if err != nil {
+		return fmt.Errorf("hashing sources: %w", err)
+	}
+	for i, a := range abs {
+		p.key.Add("src "+p.relName(a), sums[i])
 	}
 	p.watched = append(p.watched, root)
 	return nil

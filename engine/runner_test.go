@@ -1,0 +1,328 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dtask-dev/dtask/engine/cache"
+	"github.com/dtask-dev/dtask/engine/taskfile"
+)
+
+// fake is an Action whose behaviour a test scripts per target.
+type fake struct {
+	name  string
+	world *world
+}
+
+// world is what the fake actions share: how each behaves, and what happened.
+type world struct {
+	mu       sync.Mutex
+	def      map[string]string        // definition per target: changing it changes the key
+	fail     map[string]bool          // targets whose Run fails
+	block    map[string]chan struct{} // targets whose Run waits for the channel or ctx
+	gone     map[string]bool          // targets whose Check says the output is missing
+	ran      []string
+	running  atomic.Int32
+	maxConc  atomic.Int32
+	duration time.Duration
+}
+
+func newWorld() *world {
+	return &world{def: map[string]string{}, fail: map[string]bool{}, block: map[string]chan struct{}{}, gone: map[string]bool{}}
+}
+
+func (f *fake) Kind() string { return "fake" }
+
+func (f *fake) Plan(_ context.Context, p *Plan) error {
+	f.world.mu.Lock()
+	defer f.world.mu.Unlock()
+	p.Def("fake", f.world.def[f.name])
+	return nil
+}
+
+func (f *fake) Check(context.Context, *Record) (bool, string, error) {
+	f.world.mu.Lock()
+	defer f.world.mu.Unlock()
+	if f.world.gone[f.name] {
+		return false, "output of " + f.name + " is missing", nil
+	}
+	return true, "", nil
+}
+
+func (f *fake) Run(ctx context.Context, x *Exec) (Outputs, error) {
+	w := f.world
+	n := w.running.Add(1)
+	defer w.running.Add(-1)
+	for {
+		m := w.maxConc.Load()
+		if n <= m || w.maxConc.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	w.mu.Lock()
+	w.ran = append(w.ran, f.name)
+	block, fail := w.block[f.name], w.fail[f.name]
+	w.mu.Unlock()
+	fmt.Fprintf(x.Stdout, "running %s\n", f.name)
+	if block != nil {
+		select {
+		case <-block:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	time.Sleep(w.duration)
+	if fail {
+		return nil, errors.New("boom")
+	}
+	return Outputs{"made": f.name}, nil
+}
+
+func (w *world) ranList() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string(nil), w.ran...)
+}
+
+// nopReporter discards everything.
+type nopReporter struct{}
+
+func (nopReporter) Start(string, string)                  {}
+func (nopReporter) Output(string) (io.Writer, io.Writer) { return io.Discard, io.Discard }
+func (nopReporter) Progress(string, string)               {}
+func (nopReporter) Finish(*Result)                        {}
+
+// graph builds a task file from "name: dep dep" lines.
+func graph(t *testing.T, lines ...string) *taskfile.File {
+	t.Helper()
+	f := &taskfile.File{Dir: t.TempDir(), Targets: map[string]*taskfile.Target{}}
+	for _, l := range lines {
+		name, deps, _ := strings.Cut(l, ":")
+		name = strings.TrimSpace(name)
+		f.Targets[name] = &taskfile.Target{Name: name, Deps: strings.Fields(deps)}
+	}
+	return f
+}
+
+func newRunner(t *testing.T, f *taskfile.File, w *world) *Runner {
+	t.Helper()
+	store, err := cache.OpenStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Runner{
+		File:     f,
+		Store:    store,
+		Index:    cache.OpenIndex(store.IndexPath()),
+		Actions:  func(tg *taskfile.Target, _ *taskfile.File) (Action, error) { return &fake{name: tg.Name, world: w}, nil },
+		Reporter: nopReporter{},
+		Opts:     Options{Jobs: 4},
+	}
+}
+
+func statuses(results []*Result) map[string]string {
+	m := map[string]string{}
+	for _, r := range results {
+		m[r.Target] = r.Status.String()
+	}
+	return m
+}
+
+func TestDepsRunBeforeDependents(t *testing.T) {
+	f := graph(t, "app: lib gen", "lib: base", "gen: base", "base:")
+	w := newWorld()
+	r := newRunner(t, f, w)
+	if _, err := r.Run(context.Background(), []string{"app"}); err != nil {
+		t.Fatal(err)
+	}
+	pos := map[string]int{}
+	for i, n := range w.ranList() {
+		pos[n] = i
+	}
+	if len(pos) != 4 {
+		t.Fatalf("ran %v, want all four once", w.ranList())
+	}
+	for _, edge := range [][2]string{{"base", "lib"}, {"base", "gen"}, {"lib", "app"}, {"gen", "app"}} {
+		if pos[edge[0]] > pos[edge[1]] {
+			t.Errorf("%s ran after %s: %v", edge[0], edge[1], w.ranList())
+		}
+	}
+}
+
+func TestParallelismIsBoundedByJobs(t *testing.T) {
+	f := graph(t, "all: a b c d e f", "a:", "b:", "c:", "d:", "e:", "f:")
+	for _, jobs := range []int{1, 3} {
+		w := newWorld()
+		w.duration = 30 * time.Millisecond
+		r := newRunner(t, f, w)
+		r.Opts.Jobs = jobs
+		if _, err := r.Run(context.Background(), []string{"all"}); err != nil {
+			t.Fatal(err)
+		}
+		if got := w.maxConc.Load(); got != int32(jobs) {
+			t.Errorf("-j %d: at most %d ran at once, want exactly %d", jobs, got, jobs)
+		}
+	}
+}
+
+func TestFailureStopsDependentsButRunningTargetsFinish(t *testing.T) {
+	f := graph(t, "all: bad slow", "bad:", "slow:", "after: bad", "top: after slow")
+	w := newWorld()
+	w.fail["bad"] = true
+	release := make(chan struct{})
+	w.block["slow"] = release
+	r := newRunner(t, f, w)
+	go func() { time.Sleep(50 * time.Millisecond); close(release) }()
+	results, err := r.Run(context.Background(), []string{"top"})
+	var fe *FailedError
+	if !errors.As(err, &fe) || fe.ExitCode() != 1 || fe.Targets[0] != "bad" {
+		t.Fatalf("err = %v, want FailedError naming bad", err)
+	}
+	got := statuses(results)
+	want := map[string]string{"bad": "failed", "slow": "ran", "after": "not run", "top": "not run"}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: %s, want %s (all: %v)", k, got[k], v, got)
+		}
+	}
+}
+
+func TestSecondRunIsCachedAndChangesRerunDependents(t *testing.T) {
+	f := graph(t, "app: lib", "lib:")
+	w := newWorld()
+	w.def["lib"], w.def["app"] = "v1", "v1"
+	r := newRunner(t, f, w)
+	run := func() map[string]string {
+		t.Helper()
+		res, err := r.Run(context.Background(), []string{"app"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return statuses(res)
+	}
+	if got := run(); got["lib"] != "ran" || got["app"] != "ran" {
+		t.Fatalf("first run: %v", got)
+	}
+	if got := run(); got["lib"] != "cached" || got["app"] != "cached" {
+		t.Fatalf("second run: %v", got)
+	}
+	w.def["lib"] = "v2"
+	r.Opts.DryRun = true
+	res, _ := r.Run(context.Background(), []string{"app"})
+	if res[0].Reason != "definition changed: fake" || res[1].Reason != "dep lib re-ran" {
+		t.Errorf("dry-run reasons: %q, %q", res[0].Reason, res[1].Reason)
+	}
+	r.Opts.DryRun = false
+	if got := run(); got["lib"] != "ran" || got["app"] != "ran" {
+		t.Fatalf("after a change: %v", got)
+	}
+	// Records are kept per key: going back to v1 is a cache hit.
+	w.def["lib"] = "v1"
+	if got := run(); got["lib"] != "cached" || got["app"] != "cached" {
+		t.Fatalf("back to v1: %v", got)
+	}
+}
+
+func TestMissingOutputReruns(t *testing.T) {
+	f := graph(t, "img:")
+	w := newWorld()
+	r := newRunner(t, f, w)
+	if _, err := r.Run(context.Background(), []string{"img"}); err != nil {
+		t.Fatal(err)
+	}
+	w.gone["img"] = true
+	res, err := r.Run(context.Background(), []string{"img"})
+	if err != nil || res[0].Status != Ran || res[0].Reason != "output of img is missing" {
+		t.Fatalf("got %v %q, %v", res[0].Status, res[0].Reason, err)
+	}
+}
+
+func TestForceAndNoCache(t *testing.T) {
+	f := graph(t, "app: lib", "lib:")
+	w := newWorld()
+	r := newRunner(t, f, w)
+	r.Run(context.Background(), []string{"app"})
+	r.Opts.Force = map[string]bool{"app": true}
+	res, _ := r.Run(context.Background(), []string{"app"})
+	if got := statuses(res); got["lib"] != "cached" || got["app"] != "ran" || res[1].Reason != "forced" {
+		t.Errorf("--force app: %v (%q)", got, res[1].Reason)
+	}
+	r.Opts.Force = nil
+	r.Opts.NoCache = true
+	res, _ = r.Run(context.Background(), []string{"app"})
+	if got := statuses(res); got["lib"] != "ran" || got["app"] != "ran" {
+		t.Errorf("--no-cache: %v", got)
+	}
+}
+
+func TestFailureIsNotRecorded(t *testing.T) {
+	f := graph(t, "x:")
+	w := newWorld()
+	w.fail["x"] = true
+	r := newRunner(t, f, w)
+	r.Run(context.Background(), []string{"x"})
+	w.fail["x"] = false
+	res, _ := r.Run(context.Background(), []string{"x"})
+	if res[0].Status != Ran || res[0].Reason != "no previous run" {
+		t.Errorf("after a failure: %v %q", res[0].Status, res[0].Reason)
+	}
+}
+
+func TestCancelStopsRunningAndPendingTargets(t *testing.T) {
+	f := graph(t, "top: long", "long:")
+	w := newWorld()
+	w.block["long"] = make(chan struct{}) // never released
+	r := newRunner(t, f, w)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { time.Sleep(30 * time.Millisecond); cancel() }()
+	start := time.Now()
+	res, err := r.Run(ctx, []string{"top"})
+	var ie *InterruptedError
+	if !errors.As(err, &ie) || ie.ExitCode() != 130 {
+		t.Fatalf("err = %v, want InterruptedError", err)
+	}
+	if time.Since(start) > 2*time.Second {
+		t.Errorf("cancel took %s", time.Since(start))
+	}
+	if got := statuses(res); got["long"] != "failed" || got["top"] != "not run" {
+		t.Errorf("statuses %v", got)
+	}
+}
+
+func TestWhenSkipsAndSkipsDependents(t *testing.T) {
+	f := graph(t, "deploy: publish", "publish:")
+	f.Targets["publish"].When = &taskfile.When{Branch: []string{"main", "release/*"}}
+	w := newWorld()
+	r := newRunner(t, f, w)
+	for branch, want := range map[string]string{"feature/x": "skipped", "main": "ran", "release/2": "ran"} {
+		r.Branch = branch
+		r.Opts.NoCache = true
+		res, err := r.Run(context.Background(), []string{"deploy"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := statuses(res); got["publish"] != want || got["deploy"] != want {
+			t.Errorf("branch %s: %v, want %s", branch, got, want)
+		}
+	}
+}
+
+func TestGoalsRunInOrderEachOnce(t *testing.T) {
+	f := graph(t, "a: base", "b: base", "base:")
+	w := newWorld()
+	r := newRunner(t, f, w)
+	r.Opts.Jobs = 1
+	if _, err := r.Run(context.Background(), []string{"b", "a"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(w.ranList(), " "); got != "base b a" {
+		t.Errorf("ran %q, want \"base b a\"", got)
+	}
+}
