@@ -94,10 +94,10 @@ func (w *world) ranList() []string {
 // nopReporter discards everything.
 type nopReporter struct{}
 
-func (nopReporter) Start(string, string)                  {}
+func (nopReporter) Start(string, string)                 {}
 func (nopReporter) Output(string) (io.Writer, io.Writer) { return io.Discard, io.Discard }
-func (nopReporter) Progress(string, string)               {}
-func (nopReporter) Finish(*Result)                        {}
+func (nopReporter) Progress(string, string)              {}
+func (nopReporter) Finish(*Result)                       {}
 
 // graph builds a task file from "name: dep dep" lines.
 func graph(t *testing.T, lines ...string) *taskfile.File {
@@ -118,10 +118,12 @@ func newRunner(t *testing.T, f *taskfile.File, w *world) *Runner {
 		t.Fatal(err)
 	}
 	return &Runner{
-		File:     f,
-		Store:    store,
-		Index:    cache.OpenIndex(store.IndexPath()),
-		Actions:  func(tg *taskfile.Target, _ *taskfile.File) (Action, error) { return &fake{name: tg.Name, world: w}, nil },
+		File:  f,
+		Store: store,
+		Index: cache.OpenIndex(store.IndexPath()),
+		Actions: func(tg *taskfile.Target, _ *taskfile.File) (Action, error) {
+			return &fake{name: tg.Name, world: w}, nil
+		},
 		Reporter: nopReporter{},
 		Opts:     Options{Jobs: 4},
 	}
