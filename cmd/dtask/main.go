@@ -6,10 +6,16 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
 
-func main() { os.Exit(mainCode()) }
+func main() {
+	// A run is short and allocates little: collecting garbage less often
+	// takes milliseconds off a no-op run.
+	debug.SetGCPercent(400)
+	os.Exit(mainCode())
+}
 
 // mainCode is main but for the exit: Ctrl-C and SIGTERM cancel the run's
 // context so that everything it started is stopped and removed.

@@ -24,7 +24,6 @@ type Client struct {
 	*client.Client
 	Host       string // the DOCKER_HOST value or default socket tried
 	APIVersion string // negotiated
-	BuildKit   bool   // the engine offers BuildKit through POST /build version=2
 }
 
 // UnreachableError says the engine could not be reached or is too old; it
@@ -67,7 +66,6 @@ func Connect(ctx context.Context, host string, extra ...client.Opt) (*Client, er
 		Client:     c,
 		Host:       c.DaemonHost(),
 		APIVersion: c.ClientVersion(),
-		BuildKit:   ping.BuilderVersion == "2",
 	}, nil
 }
 
