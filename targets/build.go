@@ -63,7 +63,7 @@ func (a *buildAction) loadContext(fresh bool) (*buildctx.Context, error) {
 	if a.b.Dockerfile != "" {
 		df = buildPath(base, a.b.Dockerfile)
 	}
-	c, err := buildctx.Load(dir, df)
+	c, err := buildctx.Load(dir, df, a.e.StateDir)
 	if err != nil {
 		return nil, fmt.Errorf("target %s: %w", a.t.Name, err)
 	}

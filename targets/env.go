@@ -16,6 +16,8 @@ type Env struct {
 	Project string         // stable id of the project (hash of the task file path), for labels
 	RunID   string         // unique per dtask process, for labels
 	Verbose bool
+	// StateDir is dtask's state folder (.dtask); never part of a build context.
+	StateDir string
 
 	// Secret returns the value of a [secrets] entry; values are never stored or printed.
 	Secret func(name string) (string, error)

@@ -176,11 +176,12 @@ func (p *project) targetsEnv(c *cli) *targets.Env {
 	sum := sha256.Sum256([]byte(p.file.Path))
 	host, _ := os.Hostname()
 	e := &targets.Env{
-		File:    p.file,
-		Project: hex.EncodeToString(sum[:6]),
-		RunID:   fmt.Sprintf("%s-%d-%d", host, os.Getpid(), time.Now().UnixNano()),
-		Verbose: c.Verbose,
-		Mask:    p.mask.Add,
+		File:     p.file,
+		Project:  hex.EncodeToString(sum[:6]),
+		RunID:    fmt.Sprintf("%s-%d-%d", host, os.Getpid(), time.Now().UnixNano()),
+		Verbose:  c.Verbose,
+		Mask:     p.mask.Add,
+		StateDir: p.stateDir(),
 	}
 	e.Secret = p.secret
 	for name := range p.file.Secrets {

@@ -40,7 +40,9 @@ type Context struct {
 // dir/Dockerfile) with the docker CLI's rules: .dockerignore read with
 // ignorefile.ReadAll, .dockerignore and the Dockerfile always sent, and a
 // Dockerfile outside the context added to the tar under a generated name.
-func Load(dir, dockerfile string) (*Context, error) {
+// skip names folders (absolute) never sent, whatever .dockerignore says:
+// dtask's own state folder, whose records change with every run.
+func Load(dir, dockerfile string, skip ...string) (*Context, error) {
 	abs, err := resolve(dir)
 	if err != nil {
 		return nil, fmt.Errorf("build context %s: %w", dir, err)
@@ -75,6 +77,11 @@ func Load(dir, dockerfile string) (*Context, error) {
 	}
 	if c.Excludes, c.IgnoreHidden, c.DockerfileHidden, err = readExcludes(abs, c.Name, c.Outside); err != nil {
 		return nil, err
+	}
+	for _, sk := range skip {
+		if r, err := filepath.Rel(abs, sk); err == nil && r != "." && !strings.HasPrefix(r, "..") {
+			c.Excludes = append(c.Excludes, filepath.ToSlash(r))
+		}
 	}
 	if c.Entries, err = walk(abs, c.Excludes); err != nil {
 		return nil, err

@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -284,4 +286,110 @@ func TestClean(t *testing.T) {
 	if got := clean("\x1b[2K\x1b[32mok\x1b[0m", true); got != "\x1b[32mok\x1b[0m" {
 		t.Errorf("keepColor: %q", got)
 	}
+}
+
+// TestQuietProgress: logs show a target's progress only after it has been
+// silent for quietFor, so that a long transfer does not look hung.
+func TestQuietProgress(t *testing.T) {
+	for _, m := range []Mode{ModePlain, ModeGitHub} {
+		now := clock
+		cfg := testConfig(nil)
+		cfg.now = func() time.Time { return now }
+		var out bytes.Buffer
+		d := newDisplay(m, &out, &Masker{}, cfg)
+		d.Start("push", "r")
+		d.Progress("push", "pushing 10%")
+		now = now.Add(quietFor - time.Second)
+		d.Progress("push", "pushing 20%")
+		now = now.Add(2 * time.Second)
+		d.Progress("push", "pushing 60%")
+		d.Progress("push", "pushing 70%")
+		got := out.String()
+		if strings.Contains(got, "10%") || strings.Contains(got, "20%") || !strings.Contains(got, "pushing 60%\n") || strings.Contains(got, "70%") {
+			t.Errorf("%s: want only the progress after %s of silence, got:\n%s", m, quietFor, got)
+		}
+	}
+}
+
+func TestGitHubStepSummary(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "summary.md")
+	os.WriteFile(path, []byte("earlier step\n"), 0o644)
+	var out bytes.Buffer
+	mask := &Masker{}
+	mask.Add("hunter2")
+	script(newDisplay(ModeGitHub, &out, mask, testConfig(map[string]string{"GITHUB_STEP_SUMMARY": path})))
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(b)
+	for _, w := range []string{"earlier step\n### dtask\n", "| Target | Result | Time | Detail |", "| test | failed | 3.5s | target test: command \"npm test\" exited with code 1 |", "1 ran, 1 cached"} {
+		if !strings.Contains(got, w) {
+			t.Errorf("job summary lacks %q:\n%s", w, got)
+		}
+	}
+}
+
+// TestGitHubFailureBeforeStart: a target that fails before it runs (while
+// planning) still gets its ::error annotation.
+func TestGitHubFailureBeforeStart(t *testing.T) {
+	var out bytes.Buffer
+	d := newDisplay(ModeGitHub, &out, &Masker{}, testConfig(nil))
+	d.Finish(&engine.Result{Target: "img", Status: engine.Failed, Err: errors.New("target img: image busybox:9 is missing")})
+	want := "[img] FAILED: target img: image busybox:9 is missing\n::error title=dtask%3A target img failed::target img: image busybox:9 is missing\n"
+	if out.String() != want {
+		t.Errorf("got %q, want %q", out.String(), want)
+	}
+}
+
+// TestConcurrent drives every mode from many goroutines, as parallel
+// targets do; run with -race.
+func TestConcurrent(t *testing.T) {
+	for _, m := range []Mode{ModePlain, ModeGitHub, ModeGitLab, ModeJSON, ModeTTY} {
+		var out syncBuffer
+		mask := &Masker{}
+		d := Record(newDisplay(m, &out, mask, config{now: time.Now, getenv: func(string) string { return "" }, animate: true}), mask, 5)
+		done := make(chan struct{})
+		for i := 0; i < 8; i++ {
+			go func(i int) {
+				defer func() { done <- struct{}{} }()
+				name := fmt.Sprintf("t%d", i)
+				d.Start(name, "r")
+				o, e := d.Output(name)
+				for j := 0; j < 50; j++ {
+					fmt.Fprintf(o, "line %d\n", j)
+					fmt.Fprintf(e, "err %d", j)
+					d.Progress(name, "p")
+				}
+				d.Finish(&engine.Result{Target: name, Status: engine.Ran})
+			}(i)
+		}
+		for i := 0; i < 8; i++ {
+			<-done
+		}
+		d.Close()
+		if got := d.Tail("t3"); len(got) != 5 {
+			t.Errorf("%s: tail of t3: %q", m, got)
+		}
+		if m != ModeTTY && m != ModeJSON && strings.Count(out.String(), "line 49") != 8 {
+			t.Errorf("%s: lost lines:\n%s", m, out.String())
+		}
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

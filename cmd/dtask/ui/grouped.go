@@ -26,6 +26,8 @@ type grouped struct {
 	targets map[string]*groupTarget
 	live    string   // the target streaming inside an open group, or ""
 	held    []string // finished blocks waiting for the live group to close
+	quiet   quiet
+	summary string // GitHub's GITHUB_STEP_SUMMARY file, or ""
 }
 
 type groupTarget struct {
@@ -39,7 +41,11 @@ type groupTarget struct {
 const tailLines = 20
 
 func newGrouped(out io.Writer, mask *Masker, m Mode, cfg config) *grouped {
-	return &grouped{out: out, mask: mask, gitlab: m == ModeGitLab, now: cfg.now, targets: map[string]*groupTarget{}}
+	g := &grouped{out: out, mask: mask, gitlab: m == ModeGitLab, now: cfg.now, targets: map[string]*groupTarget{}, quiet: quiet{now: cfg.now}}
+	if !g.gitlab {
+		g.summary = cfg.getenv("GITHUB_STEP_SUMMARY")
+	}
+	return g
 }
 
 func (g *grouped) Start(target, reason string) {
@@ -47,6 +53,7 @@ func (g *grouped) Start(target, reason string) {
 	defer g.mu.Unlock()
 	t := &groupTarget{start: g.now(), reason: g.mask.Mask(reason), tail: tail{n: tailLines}}
 	g.targets[target] = t
+	g.quiet.heard(target)
 	if g.live == "" {
 		g.open(target, t)
 	}
@@ -100,6 +107,7 @@ func (g *grouped) line(target, line string) {
 		return
 	}
 	t.tail.add(clean(line, false))
+	g.quiet.heard(target)
 	if t.opened {
 		io.WriteString(g.out, line+"\n")
 		return
@@ -107,7 +115,15 @@ func (g *grouped) line(target, line string) {
 	t.lines = append(t.lines, line)
 }
 
-func (g *grouped) Progress(target, msg string) {}
+// Progress shows in the live group after a silence, as in plain logs;
+// held targets' progress would be stale by the time it is shown.
+func (g *grouped) Progress(target, msg string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if t := g.targets[target]; t != nil && t.opened && g.quiet.due(target) {
+		io.WriteString(g.out, g.mask.Mask(clean(msg, false))+"\n")
+	}
+}
 
 func (g *grouped) Message(msg string) {
 	g.mu.Lock()
@@ -130,10 +146,15 @@ func (g *grouped) Finish(r *engine.Result) {
 	defer g.mu.Unlock()
 	t := g.targets[r.Target]
 	delete(g.targets, r.Target)
+	g.quiet.forget(r.Target)
 	var b strings.Builder
 	switch {
-	case t == nil: // cached, skipped, not run: nothing ran, nothing to group
-		g.emit(g.mask.Mask("["+r.Target+"] "+clean(resultText(r), false)) + "\n")
+	case t == nil: // cached, skipped, not run, failed before it ran: nothing to group
+		b.WriteString(g.mask.Mask("["+r.Target+"] "+clean(resultText(r), false)) + "\n")
+		if r.Status == engine.Failed && !g.gitlab {
+			g.failure(&b, r, &groupTarget{})
+		}
+		g.emit(b.String())
 		return
 	case t.opened:
 		g.footer(&b, r.Target)
@@ -206,6 +227,9 @@ func (g *grouped) Summary(results []*engine.Result, elapsed time.Duration) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.emit(g.mask.Mask(summaryText(results, elapsed)))
+	if g.summary != "" && len(results) > 0 {
+		g.stepSummary(results, elapsed)
+	}
 }
 
 // Close ends a group left open by an interrupted run.

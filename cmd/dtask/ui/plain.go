@@ -12,14 +12,15 @@ import (
 // plain prints "[target] line" as lines arrive, with no control codes:
 // for pipes, log files and CI providers without a richer format.
 type plain struct {
-	mu   sync.Mutex
-	out  io.Writer
-	mask *Masker
-	ws   writers
+	mu    sync.Mutex
+	out   io.Writer
+	mask  *Masker
+	ws    writers
+	quiet quiet
 }
 
 func newPlain(out io.Writer, mask *Masker, cfg config) *plain {
-	return &plain{out: out, mask: mask}
+	return &plain{out: out, mask: mask, quiet: quiet{now: cfg.now}}
 }
 
 // printf writes one masked line; callers hold p.mu.
@@ -30,6 +31,7 @@ func (p *plain) printf(format string, a ...any) {
 func (p *plain) Start(target, reason string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.quiet.heard(target)
 	p.printf("[%s] running: %s\n", target, reason)
 }
 
@@ -37,13 +39,21 @@ func (p *plain) Output(target string) (io.Writer, io.Writer) {
 	return p.ws.pair(target, func(line string) {
 		p.mu.Lock()
 		defer p.mu.Unlock()
+		p.quiet.heard(target)
 		p.printf("[%s] %s\n", target, clean(line, false))
 	})
 }
 
-// Progress is for live displays; in a log the target's own output
-// already says what it is doing.
-func (p *plain) Progress(target, msg string) {}
+// Progress shows only after a target has been silent a while: a log
+// needs no progress bar, but a long transfer with no line at all looks
+// hung (and CI providers kill jobs that print nothing for minutes).
+func (p *plain) Progress(target, msg string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.quiet.due(target) {
+		p.printf("[%s] %s\n", target, clean(msg, false))
+	}
+}
 
 func (p *plain) Message(msg string) {
 	p.mu.Lock()
@@ -55,6 +65,7 @@ func (p *plain) Finish(r *engine.Result) {
 	p.ws.flush(r.Target)
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.quiet.forget(r.Target)
 	p.printf("[%s] %s\n", r.Target, clean(resultText(r), false))
 }
 
@@ -118,3 +129,36 @@ func (ws *writers) flush(target string) {
 		w.Flush()
 	}
 }
+
+// quietFor is how long a target is silent before a log shows its progress.
+const quietFor = 15 * time.Second
+
+// quiet tracks when each running target last printed; callers lock.
+type quiet struct {
+	now  func() time.Time
+	last map[string]time.Time
+}
+
+func (q *quiet) heard(target string) {
+	if q.last == nil {
+		q.last = map[string]time.Time{}
+	}
+	q.last[target] = q.now()
+}
+
+// due says whether target has been silent for quietFor, and if so counts
+// the progress line about to be printed as heard.
+func (q *quiet) due(target string) bool {
+	t, ok := q.last[target]
+	if !ok {
+		q.heard(target)
+		return false
+	}
+	if q.now().Sub(t) < quietFor {
+		return false
+	}
+	q.heard(target)
+	return true
+}
+
+func (q *quiet) forget(target string) { delete(q.last, target) }
