@@ -19,9 +19,7 @@ import (
 func TestBuildSimpleBothBuilders(t *testing.T) {
 	e, cli := btEnv(t)
 	btNeedBusybox(t, cli)
-	old := BuildInfo
-	BuildInfo = func(*Env) (string, string) { return "0123456789abcdef", "https://example.com/shop" }
-	t.Cleanup(func() { BuildInfo = old })
+	e.Revision, e.Source = "0123456789abcdef", "https://example.com/shop"
 	btWrite(t, e.File.Dir, map[string]string{
 		"Dockerfile": "FROM busybox\nCOPY hello.txt /hello.txt\nRUN echo built-line && cat /hello.txt\n",
 		"hello.txt":  "hello from the context " + btRand() + "\n",

@@ -1,6 +1,7 @@
 package targets
 
 import (
+	"cmp"
 	"context"
 	"net/url"
 	"os/exec"
@@ -8,21 +9,15 @@ import (
 	"time"
 )
 
-// BuildInfo gives the revision (the GIT_SHA built-in) and the source URL
-// that build targets put in their OCI labels; "" leaves a label out. Go
-// cannot add a field to Env from this file, so the CLI sets this hook
-// once it has resolved the built-ins; left nil, dtask asks git in the task
-// file's folder.
-var BuildInfo func(e *Env) (revision, source string)
-
+// buildInfo gives the revision and source URL for labels: the CLI's
+// values, else git's in the task file's folder.
 func (e *Env) buildInfo() (revision, source string) {
-	if BuildInfo != nil {
-		return BuildInfo(e)
+	revision, source = e.Revision, e.Source
+	if (revision == "" || source == "") && e.File != nil {
+		gr, gs := gitBuildInfo(e.File.Dir)
+		revision, source = cmp.Or(revision, gr), cmp.Or(source, gs)
 	}
-	if e.File == nil {
-		return "", ""
-	}
-	return gitBuildInfo(e.File.Dir)
+	return revision, source
 }
 
 func gitBuildInfo(dir string) (revision, source string) {

@@ -18,6 +18,9 @@ type Env struct {
 	Verbose bool
 	// StateDir is dtask's state folder (.dtask); never part of a build context.
 	StateDir string
+	// Revision (GIT_SHA) and Source (the repository URL) go into built
+	// images' OCI labels and deployed containers' labels; empty: ask git.
+	Revision, Source string
 
 	// Secret returns the value of a [secrets] entry; values are never stored or printed.
 	Secret func(name string) (string, error)
@@ -44,7 +47,7 @@ func (e *Env) Docker(ctx context.Context) (*docker.Client, error) {
 
 // connect connects once, without the sweep.
 func (e *Env) connect(ctx context.Context) (*docker.Client, error) {
-	e.once.Do(func() { e.docker, e.err = docker.Connect(ctx, e.Host) })
+	e.once.Do(func() { e.docker, e.err = docker.ConnectHost(ctx, e.Host) })
 	return e.docker, e.err
 }
 

@@ -15,6 +15,7 @@ var constructors = map[string]func(e *Env, t *taskfile.Target) engine.Action{
 	"build":  newBuild,
 	"run":    newRun,
 	"push":   newPush,
+	"deploy": newDeploy,
 }
 
 // Action makes the engine.Action for t; it is the engine's Factory.

@@ -184,6 +184,7 @@ func (p *project) targetsEnv(c *cli) *targets.Env {
 		StateDir: p.stateDir(),
 	}
 	e.Secret = p.secret
+	e.Revision, _, _ = p.scope.Lookup("GIT_SHA")
 	for name := range p.file.Secrets {
 		if v, err := p.secret(name); err == nil {
 			p.mask.Add(v)

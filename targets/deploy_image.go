@@ -1,0 +1,125 @@
+package targets
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/moby/moby/api/types/jsonstream"
+	"github.com/moby/moby/client"
+
+	"github.com/dtask-dev/dtask/targets/docker"
+)
+
+// deployImage makes sure the deploy engine has the image and returns its
+// ID there. An image this machine's engine has is copied to a remote engine
+// (docker save | docker load, streamed), but only when the remote lacks
+// that image ID; anything else is pulled by the engine that runs it.
+func (a *deployAction) deployImage(ctx context.Context, target *docker.Client, progress func(string)) (string, error) {
+	ref := a.d().Image
+	if a.d().Host == "" {
+		return ensureImage(ctx, target, ref, progress)
+	}
+	local, err := a.e.Docker(ctx)
+	if err != nil {
+		return ensureImage(ctx, target, ref, progress) // no engine here: let the host pull
+	}
+	id, err := imageID(ctx, local, ref)
+	if err != nil || id == "" {
+		if err == nil {
+			id, err = ensureImage(ctx, target, ref, progress)
+		}
+		return id, err
+	}
+	there, err := imageID(ctx, target, id)
+	if err != nil {
+		return "", err
+	}
+	if there == "" {
+		progress(fmt.Sprintf("copying %s (%s) to %s", ref, buildShortID(id), a.d().Host))
+		if err := copyImage(ctx, local, target, ref, progress); err != nil {
+			return "", fmt.Errorf("copying image %s to %s: %w", ref, a.d().Host, err)
+		}
+	}
+	// Make the name point at this ID there too, so the container shows it.
+	if got, _ := imageID(ctx, target, ref); got != id && ref != id {
+		if _, err := target.ImageTag(ctx, client.ImageTagOptions{Source: id, Target: ref}); err != nil {
+			return "", fmt.Errorf("tagging %s on %s: %w", ref, a.d().Host, err)
+		}
+	}
+	return id, nil
+}
+
+// copyImage streams `docker save ref` from one engine into `docker load`
+// on the other, without a temporary file.
+func copyImage(ctx context.Context, from, to *docker.Client, ref string, progress func(string)) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	save, err := from.ImageSave(ctx, []string{ref})
+	if err != nil {
+		return fmt.Errorf("saving: %w", err)
+	}
+	defer save.Close()
+	counted := &countingReader{r: save}
+	stop := reportBytes(counted, progress)
+	defer stop()
+	load, err := to.ImageLoad(ctx, counted, client.ImageLoadWithQuiet(true))
+	if err != nil {
+		return fmt.Errorf("loading: %w", err)
+	}
+	defer load.Close()
+	return loadResult(load)
+}
+
+// loadResult reads the engine's JSON messages for a load; an error among
+// them (a truncated archive, say) fails the load.
+func loadResult(r io.Reader) error {
+	dec := json.NewDecoder(r)
+	for {
+		var msg jsonstream.Message
+		err := dec.Decode(&msg)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading the engine's answer: %w", err)
+		}
+		if msg.Error != nil {
+			return errors.New(strings.TrimSpace(msg.Error.Message))
+		}
+	}
+}
+
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// reportBytes reports the bytes sent so far once a second until stop.
+func reportBytes(c *countingReader, progress func(string)) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				progress(fmt.Sprintf("copying image: %.1f MB sent", float64(c.n.Load())/1e6))
+			}
+		}
+	}()
+	return func() { close(done) }
+}

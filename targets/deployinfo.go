@@ -1,0 +1,7 @@
+package targets
+
+// gitSHA is the revision a deployed container is labelled with.
+func (e *Env) gitSHA() string {
+	rev, _ := e.buildInfo()
+	return rev
+}
