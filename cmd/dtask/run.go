@@ -70,6 +70,8 @@ func dispatch(ctx context.Context, c *cli, stdout, stderr io.Writer) error {
 		return printGraph(p, c.Graph, stdout)
 	case c.Clean:
 		return clean(ctx, p, stdout)
+	case c.Cache != "":
+		return cacheCommand(ctx, c, p, stdout)
 	}
 	goals, err := p.goals()
 	if err != nil {

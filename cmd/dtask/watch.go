@@ -1,0 +1,325 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/dtask-dev/dtask/cmd/dtask/ui"
+	"github.com/dtask-dev/dtask/engine"
+	"github.com/dtask-dev/dtask/internal/watch"
+	"github.com/dtask-dev/dtask/targets"
+)
+
+// watchStart is when the process started, for the start-up time -v prints.
+var watchStart = time.Now()
+
+// defaultInterval is the quiet period that ends a burst of writes: long
+// enough for an editor's temp-file-and-rename, short enough to feel instant.
+const defaultInterval = 30 * time.Millisecond
+
+// session is one `dtask -w`: a runner reused across runs, the services
+// they share, the watcher and what the sources hashed to when last run.
+type session struct {
+	c      *cli
+	p      *project
+	goals  []string
+	mode   ui.Mode
+	stdout io.Writer
+	stderr io.Writer
+	r      *engine.Runner
+	w      *watch.Watcher
+	det    *watch.Detector
+	rules  watch.Rules
+	roots  []string                     // static roots (from the task file), to tell Result.Watched extras apart
+	files  map[string]map[string]string // target → source → hash it was last run with
+	n      int                          // runs so far
+}
+
+// run is one run in progress.
+type runInProgress struct {
+	n      int
+	start  time.Time
+	disp   ui.Display
+	cancel context.CancelFunc
+	done   chan runEnd
+}
+
+type runEnd struct {
+	results []*engine.Result
+	err     error
+}
+
+// watchGoals runs the goals, then again after every change to a source of
+// theirs, until ctx is cancelled (Ctrl-C), when it stops the run in
+// progress, removes the services and returns an InterruptedError (130).
+func watchGoals(ctx context.Context, c *cli, p *project, goals []string, stdout, stderr io.Writer) error {
+	quiet, err := watchInterval(c.Interval)
+	if err != nil {
+		return err
+	}
+	s := &session{c: c, p: p, goals: goals, stdout: stdout, stderr: stderr,
+		mode: ui.Pick(ui.Mode(c.Output), stdout, os.Getenv, p.isCI)}
+	if s.r, err = p.runner(c, nil); err != nil {
+		return err
+	}
+	pool := targets.NewServicePool(p.env)
+	s.r.Shared = pool
+	defer p.cleanup()
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := pool.Close(cctx); err != nil {
+			fmt.Fprintf(stderr, "dtask: removing services: %v\n", err)
+		}
+	}()
+	s.w, err = watch.New(watch.Options{
+		Quiet:  quiet,
+		Ignore: watchIgnore(p.stateDir()),
+		Warn:   func(msg string) { fmt.Fprintf(stderr, "dtask: %s\n", msg) },
+	})
+	if err != nil {
+		return err
+	}
+	defer s.w.Close()
+	s.det = watch.NewDetector(s.r.Index.Hash)
+	s.files = map[string]map[string]string{}
+	return s.loop(ctx)
+}
+
+func watchInterval(s string) (time.Duration, error) {
+	if s == "" {
+		return defaultInterval, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, &usageError{msg: fmt.Sprintf("--interval %q: want a positive duration such as 30ms or 1s", s)}
+	}
+	return d, nil
+}
+
+// loop runs, watches and re-runs. Watches are registered while the first
+// run goes, so start-up costs the longer of the two, not their sum.
+func (s *session) loop(ctx context.Context) error {
+	registered := make(chan struct{})
+	s.rules, s.roots = s.p.watchSources(s.goals)
+	go func() {
+		defer close(registered)
+		for _, r := range s.roots {
+			_ = s.w.Add(r)
+		}
+	}()
+	s.watchTaskfile()
+	cur := s.start(ctx, nil)
+	first := true
+	for {
+		var done chan runEnd
+		if cur != nil {
+			done = cur.done
+		}
+		select {
+		case <-ctx.Done():
+			if cur != nil {
+				cur.cancel()
+				s.finish(cur, <-cur.done, "interrupted")
+			}
+			return &engine.InterruptedError{Cause: ctx.Err()}
+		case end := <-done:
+			s.finish(cur, end, "")
+			cur = nil
+			if first {
+				first = false
+				<-registered
+				s.ready()
+			}
+		case batch := <-s.w.Batches():
+			changed := s.det.Changed(batch, s.rules.Relevant)
+			if len(changed) == 0 {
+				continue
+			}
+			var np *project
+			var goals []string
+			if slices.Contains(changed, s.p.file.Path) {
+				np, goals = s.reload()
+				if np == nil && len(changed) == 1 {
+					continue // a broken task file: nothing to run yet
+				}
+			}
+			if cur != nil {
+				cur.cancel()
+				s.finish(cur, <-cur.done, "sources changed")
+			}
+			if ctx.Err() != nil {
+				continue // Ctrl-C won the race: the next turn exits
+			}
+			if np != nil {
+				s.use(np, goals)
+			}
+			cur = s.start(ctx, changed)
+		}
+	}
+}
+
+// watchTaskfile follows the task file itself: editing it reloads it.
+func (s *session) watchTaskfile() {
+	path := s.p.file.Path
+	if sum, err := s.r.Index.Hash(path); err == nil {
+		s.det.Learn(path, sum)
+	}
+	s.roots = append(s.roots, path)
+	_ = s.w.Add(path)
+}
+
+// reload loads the edited task file. One that no longer loads is
+// reported and nil returned: the previous one stays in use.
+func (s *session) reload() (*project, []string) {
+	np, err := load(s.c, s.stderr)
+	var goals []string
+	if err == nil {
+		goals, err = np.goals()
+	}
+	if err != nil {
+		fmt.Fprintf(s.stderr, "dtask: %s changed but cannot be used, still using the previous version:\n%v\n", s.p.file.Path, err)
+		return nil, nil
+	}
+	return np, goals
+}
+
+// use switches to a reloaded task file between runs. The actions' Env
+// stays the same one, with the new file, so that the service pool compares
+// each service's new definition with the running one and replaces only
+// those that changed.
+func (s *session) use(np *project, goals []string) {
+	env := s.p.env
+	env.File, env.Secret, env.Mask = np.file, np.secret, np.mask.Add
+	np.env = env
+	s.p, s.goals = np, goals
+	s.r.File = np.file
+	var roots []string
+	s.rules, roots = np.watchSources(goals)
+	for _, r := range roots {
+		if !slices.Contains(s.roots, r) {
+			s.roots = append(s.roots, r)
+			_ = s.w.Add(r)
+		}
+	}
+}
+
+// start begins run n+1 with a header saying what changed and when.
+func (s *session) start(ctx context.Context, changed []string) *runInProgress {
+	s.n++
+	if s.c.Clear {
+		fmt.Fprint(s.stdout, "\x1b[H\x1b[2J\x1b[3J")
+	}
+	disp := ui.New(s.mode, s.stdout, s.p.mask, s.c.Verbose)
+	disp.Message(s.header(changed))
+	s.r.Reporter = disp
+	rctx, cancel := context.WithCancel(ctx)
+	run := &runInProgress{n: s.n, start: time.Now(), disp: disp, cancel: cancel, done: make(chan runEnd, 1)}
+	go func() {
+		results, err := s.r.Run(rctx, s.goals)
+		run.done <- runEnd{results, err}
+	}()
+	return run
+}
+
+func (s *session) header(changed []string) string {
+	when := time.Now().Format("15:04:05")
+	if len(changed) == 0 {
+		return fmt.Sprintf("── run %d · %s · %s", s.n, when, strings.Join(s.goals, " "))
+	}
+	names := make([]string, 0, 3)
+	for i, c := range changed {
+		if i == 3 {
+			names = append(names, fmt.Sprintf("and %d more", len(changed)-3))
+			break
+		}
+		if rel, err := filepath.Rel(s.p.file.Dir, c); err == nil && !strings.HasPrefix(rel, "..") {
+			c = rel
+		}
+		names = append(names, c)
+	}
+	return fmt.Sprintf("── run %d · %s · changed: %s", s.n, when, strings.Join(names, ", "))
+}
+
+// finish prints the run's one-line result and, for a run that completed,
+// learns what its sources hashed to and watches any path its targets read
+// that the task file did not name.
+func (s *session) finish(run *runInProgress, end runEnd, stopped string) {
+	run.cancel()
+	elapsed := time.Since(run.start).Round(time.Millisecond)
+	if stopped != "" {
+		run.disp.Message(fmt.Sprintf("■ run %d stopped after %s: %s", run.n, elapsed, stopped))
+		run.disp.Close()
+		return
+	}
+	run.disp.Message(s.resultLine(run.n, end, elapsed))
+	run.disp.Close()
+	s.learn(end.results)
+	for _, res := range end.results {
+		for _, path := range res.Watched {
+			if !s.covered(path) {
+				s.roots = append(s.roots, path)
+				_ = s.w.Add(path)
+			}
+		}
+	}
+	// A new .dockerignore or Dockerfile changes what a context sends.
+	s.rules, _ = s.p.watchSources(s.goals)
+}
+
+// covered reports whether a path a target read is already watched through
+// the task file's rules: inside a root, or the folder above a root file.
+func (s *session) covered(path string) bool {
+	for _, r := range s.roots {
+		if r == path || strings.HasPrefix(path, r+string(filepath.Separator)) || strings.HasPrefix(r, path+string(filepath.Separator)) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *session) resultLine(n int, end runEnd, elapsed time.Duration) string {
+	counts := map[engine.Status]int{}
+	var failed []string
+	for _, r := range end.results {
+		counts[r.Status]++
+		if r.Status == engine.Failed {
+			failed = append(failed, r.Target)
+		}
+	}
+	var parts []string
+	for st := engine.Ran; st <= engine.WouldRun; st++ {
+		if counts[st] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[st], st))
+		}
+	}
+	what := strings.Join(parts, ", ")
+	if end.err != nil || len(failed) > 0 {
+		if len(failed) > 0 {
+			what = "failed: " + strings.Join(failed, ", ") + " (" + what + ")"
+		} else {
+			what = "failed: " + end.err.Error()
+		}
+		return fmt.Sprintf("✗ run %d %s in %s · watching for changes", n, what, elapsed)
+	}
+	return fmt.Sprintf("✓ run %d ok in %s (%s) · watching for changes", n, elapsed, what)
+}
+
+// ready says, once, what is watched and (with -v) how long start-up took.
+func (s *session) ready() {
+	dirs, polled, files := s.w.Stats()
+	if len(s.rules) == 0 && len(s.roots) <= 1 { // only the task file
+		fmt.Fprintf(s.stderr, "dtask: %s has no sources to watch (give sh targets sources); press Ctrl-C to stop\n", strings.Join(s.goals, " "))
+		return
+	}
+	if s.c.Verbose {
+		fmt.Fprintf(s.stderr, "dtask: watching %d folders (%d polled), %d files; ready %s after start\n",
+			dirs+polled, polled, files, time.Since(watchStart).Round(time.Millisecond))
+	}
+}

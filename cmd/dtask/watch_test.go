@@ -1,0 +1,470 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// watchProc is a `dtask -w` started from the test binary, which TestMain
+// puts on PATH as dtask.
+type watchProc struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	out  string // file with its stdout and stderr
+	done chan struct{}
+	err  error
+}
+
+func startWatch(t *testing.T, dir string, args ...string) *watchProc {
+	t.Helper()
+	bin, err := exec.LookPath("dtask")
+	if err != nil {
+		t.Fatalf("dtask is not on PATH (TestMain puts it there): %v", err)
+	}
+	out := filepath.Join(t.TempDir(), "out.txt")
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cmd := exec.Command(bin, append([]string{"-w", "-v", "--output", "plain"}, args...)...)
+	cmd.Dir = dir
+	cmd.Stdout, cmd.Stderr = f, f
+	cmd.Env = append(os.Environ(), "NO_COLOR=1", "CI=", "GITHUB_ACTIONS=", "GITLAB_CI=")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w := &watchProc{t: t, cmd: cmd, out: out, done: make(chan struct{})}
+	go func() { w.err = cmd.Wait(); close(w.done) }()
+	t.Cleanup(func() {
+		select {
+		case <-w.done:
+			return
+		default:
+		}
+		_ = cmd.Process.Signal(syscall.SIGINT)
+		select {
+		case <-w.done:
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+			<-w.done
+		}
+		if t.Failed() {
+			t.Logf("dtask output:\n%s", w.output())
+		}
+	})
+	w.waitOutput(readyText, 60*time.Second)
+	return w
+}
+
+func (w *watchProc) output() string {
+	b, _ := os.ReadFile(w.out)
+	return string(b)
+}
+
+// waitOutput waits for text in dtask's output.
+func (w *watchProc) waitOutput(text string, limit time.Duration) {
+	w.t.Helper()
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		if strings.Contains(w.output(), text) {
+			return
+		}
+		select {
+		case <-w.done:
+			w.t.Fatalf("dtask exited (%v) before printing %q:\n%s", w.err, text, w.output())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	w.t.Fatalf("%q not printed within %s:\n%s", text, limit, w.output())
+}
+
+// interrupt sends SIGINT and returns the exit code.
+func (w *watchProc) interrupt() int {
+	w.t.Helper()
+	if err := w.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		w.t.Fatal(err)
+	}
+	select {
+	case <-w.done:
+	case <-time.After(30 * time.Second):
+		w.t.Fatalf("dtask did not exit within 30s of SIGINT:\n%s", w.output())
+	}
+	return w.cmd.ProcessState.ExitCode()
+}
+
+func countLines(path string) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	return strings.Count(string(b), "\n")
+}
+
+// expectRuns waits until log has want lines, then checks that no further
+// run comes within settle: each change gives exactly one run.
+func expectRuns(t *testing.T, w *watchProc, log string, want int, settle time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for countLines(log) < want && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := countLines(log); n < want {
+		t.Fatalf("%d runs, want %d:\n%s", n, want, w.output())
+	}
+	time.Sleep(settle)
+	if n := countLines(log); n != want {
+		t.Fatalf("%d runs after settling, want exactly %d:\n%s", n, want, w.output())
+	}
+}
+
+func writeFile(t *testing.T, path, body string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestWatchSh(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(t.TempDir(), "runs.log")
+	writeFile(t, filepath.Join(dir, "Taskfile.toml"), fmt.Sprintf(`version = 1
+[targets.gen]
+sh = "echo gen >> %[1]s.gen"
+sources = ["gen/**"]
+[targets.test]
+deps = ["gen"]
+sh = "echo run >> %[1]s"
+sources = ["src/**/*.txt", "!src/skip/**"]
+`, log))
+	a := filepath.Join(dir, "src/a.txt")
+	writeFile(t, a, "v1")
+	writeFile(t, filepath.Join(dir, "gen/g"), "g1")
+	writeFile(t, filepath.Join(dir, ".git/HEAD"), "ref")
+	w := startWatch(t, dir, "test")
+	const settle = 400 * time.Millisecond
+	expectRuns(t, w, log, 1, 0)
+
+	writeFile(t, a, "v2")
+	expectRuns(t, w, log, 2, settle)
+
+	// An editor's save: temp file, rename over, a second write 5ms later.
+	tmp := filepath.Join(dir, "src/.a.txt.swp")
+	writeFile(t, tmp, "v3")
+	if err := os.Rename(tmp, a); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond)
+	writeFile(t, a, "v3 again")
+	expectRuns(t, w, log, 3, settle)
+
+	// touch, chmod, a save without an edit, files that are no sources, .git.
+	later := time.Now().Add(time.Hour)
+	if err := os.Chtimes(a, later, later); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(a, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, a, "v3 again")
+	writeFile(t, filepath.Join(dir, "src/notes.md"), "not a source")
+	writeFile(t, filepath.Join(dir, "src/skip/x.txt"), "excluded")
+	writeFile(t, filepath.Join(dir, ".git/HEAD"), "ref2")
+	writeFile(t, filepath.Join(dir, "out/build.txt"), "an output")
+	expectRuns(t, w, log, 3, 2*settle)
+
+	// A file in new nested folders.
+	writeFile(t, filepath.Join(dir, "src/new/deeper/b.txt"), "b")
+	expectRuns(t, w, log, 4, settle)
+	writeFile(t, filepath.Join(dir, "src/new/deeper/c.txt"), "c")
+	expectRuns(t, w, log, 5, settle)
+
+	// A dep's source: the dep runs again, and so does test (its dep's key
+	// changed).
+	writeFile(t, filepath.Join(dir, "gen/g"), "g2")
+	expectRuns(t, w, log+".gen", 2, 0)
+	expectRuns(t, w, log, 6, settle)
+
+	// Removing a source folder is a change.
+	if err := os.RemoveAll(filepath.Join(dir, "src/new")); err != nil {
+		t.Fatal(err)
+	}
+	expectRuns(t, w, log, 7, settle)
+
+	if code := w.interrupt(); code != 130 {
+		t.Fatalf("exit code %d after SIGINT, want 130:\n%s", code, w.output())
+	}
+	out := w.output()
+	for _, want := range []string{"── run 2", "changed: src/a.txt", "changed: src/new/deeper/b.txt", "✓ run 1 ok"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestWatchCancels: a change stops the run in progress (its process
+// group) and starts again at once.
+func TestWatchCancels(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(t.TempDir(), "runs.log")
+	writeFile(t, filepath.Join(dir, "Taskfile.toml"), fmt.Sprintf(`version = 1
+[targets.slow]
+sh = "echo start >> %[1]s; sleep 30; echo end >> %[1]s.end"
+sources = ["*.txt"]
+`, log))
+	a := filepath.Join(dir, "a.txt")
+	writeFile(t, a, "v1")
+	w := startWatchNoWait(t, dir, "slow")
+	expectRuns(t, w, log, 1, 0)
+	writeFile(t, a, "v2")
+	start := time.Now()
+	expectRuns(t, w, log, 2, 0)
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("the second run started %s after the change: the first was not stopped", d)
+	}
+	w.waitOutput("■ run 1 stopped", 10*time.Second)
+	if code := w.interrupt(); code != 130 {
+		t.Fatalf("exit code %d, want 130", code)
+	}
+	if n := countLines(log + ".end"); n != 0 {
+		t.Fatalf("%d runs finished their sleep: cancelled commands kept running", n)
+	}
+}
+
+// startWatchNoWait starts dtask -w on a target whose first run does not
+// end soon, so "ready" comes late.
+func startWatchNoWait(t *testing.T, dir string, args ...string) *watchProc {
+	t.Helper()
+	var w *watchProc
+	orig := readyText
+	readyText = "── run 1"
+	defer func() { readyText = orig }()
+	w = startWatch(t, dir, args...)
+	return w
+}
+
+var readyText = "ready"
+
+var dockerOnce sync.Once
+var dockerErr error
+
+// needDocker skips without an engine, except in CI where that is a failure.
+func needDocker(t *testing.T) {
+	t.Helper()
+	dockerOnce.Do(func() { dockerErr = exec.Command("docker", "info").Run() })
+	if dockerErr == nil {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("CI=true but the Docker engine is unreachable: %v", dockerErr)
+	}
+	t.Skipf("Docker engine unreachable: %v", dockerErr)
+}
+
+// dockerIDs lists the project's containers (running only, or all) and networks.
+func dockerIDs(t *testing.T, taskfile string, kind string, all bool) []string {
+	t.Helper()
+	sum := sha256.Sum256([]byte(taskfile))
+	args := []string{kind, "ls", "-q", "--filter", "label=dev.dtask.project=" + hex.EncodeToString(sum[:6])}
+	if all {
+		args = append(args, "-a")
+	}
+	b, err := exec.Command("docker", args...).Output()
+	if err != nil {
+		t.Fatalf("docker %v: %v", args, err)
+	}
+	return strings.Fields(string(b))
+}
+
+func TestWatchRunWithService(t *testing.T) {
+	needDocker(t)
+	dir := t.TempDir()
+	taskfile := filepath.Join(dir, "Taskfile.toml")
+	log := filepath.Join(t.TempDir(), "runs.log")
+	writeFile(t, taskfile, fmt.Sprintf(`version = 1
+[services.svc]
+image = "busybox:latest"
+cmd = ["sleep", "600"]
+
+[targets.test]
+services = ["svc"]
+run = { image = "busybox:latest", cmd = ["sh", "-c", "ping -c1 -W2 svc >/dev/null && echo content=$(cat /src/a.txt)"], volumes = ["./src:/src:ro"] }
+
+[targets.count]
+deps = ["test"]
+sh = "echo run >> %s"
+`, log))
+	t.Cleanup(func() {
+		for _, kind := range []string{"container", "network"} {
+			for _, id := range dockerIDs(t, taskfile, kind, kind == "container") {
+				_ = exec.Command("docker", kind, "rm", "-f", id).Run()
+			}
+		}
+	})
+	a := filepath.Join(dir, "src/a.txt")
+	writeFile(t, a, "v1")
+	w := startWatch(t, dir, "count")
+	expectRuns(t, w, log, 1, 0)
+	w.waitOutput("content=v1", 5*time.Second)
+	before := dockerIDs(t, taskfile, "container", false)
+	if len(before) != 1 {
+		t.Fatalf("running containers between runs: %v, want only the service", before)
+	}
+
+	writeFile(t, a, "v2")
+	expectRuns(t, w, log, 2, 500*time.Millisecond)
+	w.waitOutput("content=v2", 5*time.Second)
+	after := dockerIDs(t, taskfile, "container", false)
+	if len(after) != 1 || after[0] != before[0] {
+		t.Fatalf("service container %v before the re-run, %v after: want the same", before, after)
+	}
+
+	// An editor's burst, then a touch.
+	tmp := filepath.Join(dir, "src/a.txt~")
+	writeFile(t, tmp, "v3")
+	if err := os.Rename(tmp, a); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond)
+	writeFile(t, a, "v4")
+	expectRuns(t, w, log, 3, 500*time.Millisecond)
+	w.waitOutput("content=v4", 5*time.Second)
+	later := time.Now().Add(time.Hour)
+	if err := os.Chtimes(a, later, later); err != nil {
+		t.Fatal(err)
+	}
+	expectRuns(t, w, log, 3, time.Second)
+	writeFile(t, filepath.Join(dir, "src/n1/n2/new.txt"), "new")
+	expectRuns(t, w, log, 4, 500*time.Millisecond)
+
+	if code := w.interrupt(); code != 130 {
+		t.Fatalf("exit code %d after SIGINT, want 130:\n%s", code, w.output())
+	}
+	if testing.Verbose() {
+		t.Logf("dtask output:\n%s", w.output())
+	}
+	if left := dockerIDs(t, taskfile, "container", true); len(left) != 0 {
+		t.Fatalf("containers left after SIGINT: %v", left)
+	}
+	if left := dockerIDs(t, taskfile, "network", false); len(left) != 0 {
+		t.Fatalf("networks left after SIGINT: %v", left)
+	}
+}
+
+// TestWatchReloadsTaskfile: an edited task file is used for the next run;
+// one that no longer loads is reported and the previous one kept.
+func TestWatchReloadsTaskfile(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(t.TempDir(), "runs.log")
+	tf := filepath.Join(dir, "Taskfile.toml")
+	body := `version = 1
+[targets.t]
+sh = "echo %s >> ` + log + `"
+sources = ["*.txt"]
+`
+	writeFile(t, tf, fmt.Sprintf(body, "one"))
+	writeFile(t, filepath.Join(dir, "a.txt"), "a")
+	w := startWatch(t, dir, "t")
+	expectRuns(t, w, log, 1, 0)
+	writeFile(t, tf, fmt.Sprintf(body, "two"))
+	expectRuns(t, w, log, 2, 300*time.Millisecond)
+	writeFile(t, tf, "version = 1\n[targets.t]\nsh = \n")
+	w.waitOutput("cannot be used", 5*time.Second)
+	expectRuns(t, w, log, 2, 300*time.Millisecond)
+	writeFile(t, filepath.Join(dir, "a.txt"), "b")
+	expectRuns(t, w, log, 3, 300*time.Millisecond)
+	b, _ := os.ReadFile(log)
+	if got := string(b); got != "one\ntwo\ntwo\n" {
+		t.Fatalf("runs printed %q, want one, then two twice", got)
+	}
+	if code := w.interrupt(); code != 130 {
+		t.Fatalf("exit code %d, want 130", code)
+	}
+}
+
+// TestWatchCancelsContainer: a change stops the container of the run in
+// progress before the next run starts it again; Ctrl-C removes the last.
+func TestWatchCancelsContainer(t *testing.T) {
+	needDocker(t)
+	dir := t.TempDir()
+	taskfile := filepath.Join(dir, "Taskfile.toml")
+	log := filepath.Join(t.TempDir(), "runs.log")
+	writeFile(t, taskfile, fmt.Sprintf(`version = 1
+[targets.mark]
+sh = "echo run >> %s"
+[targets.slow]
+deps = ["mark"]
+run = { image = "busybox:latest", cmd = ["sh", "-c", "echo started-$(cat /src/a.txt); sleep 60"], volumes = ["./src:/src:ro"] }
+`, log))
+	t.Cleanup(func() {
+		for _, id := range dockerIDs(t, taskfile, "container", true) {
+			_ = exec.Command("docker", "rm", "-f", id).Run()
+		}
+	})
+	a := filepath.Join(dir, "src/a.txt")
+	writeFile(t, a, "v1")
+	readyText = "── run 1"
+	defer func() { readyText = "ready" }()
+	w := startWatch(t, dir, "slow")
+	w.waitOutput("started-v1", 30*time.Second)
+	writeFile(t, a, "v2")
+	w.waitOutput("started-v2", 30*time.Second)
+	expectRuns(t, w, log, 2, 0)
+	if ids := dockerIDs(t, taskfile, "container", true); len(ids) != 1 {
+		t.Fatalf("containers during run 2: %v, want only run 2's", ids)
+	}
+	if code := w.interrupt(); code != 130 {
+		t.Fatalf("exit code %d, want 130:\n%s", code, w.output())
+	}
+	if testing.Verbose() {
+		t.Logf("dtask output:\n%s", w.output())
+	}
+	if ids := dockerIDs(t, taskfile, "container", true); len(ids) != 0 {
+		t.Fatalf("containers left after SIGINT: %v", ids)
+	}
+}
+
+// TestWatchBuildContext: a build context is watched as .dockerignore
+// filters it.
+func TestWatchBuildContext(t *testing.T) {
+	needDocker(t)
+	dir := t.TempDir()
+	log := filepath.Join(t.TempDir(), "runs.log")
+	tag := "dtask-test/watch-build:" + fmt.Sprint(time.Now().UnixNano())
+	t.Cleanup(func() { _ = exec.Command("docker", "image", "rm", "-f", tag).Run() })
+	writeFile(t, filepath.Join(dir, "Taskfile.toml"), fmt.Sprintf(`version = 1
+[targets.image]
+build = { context = "app", tags = [%q] }
+[targets.count]
+deps = ["image"]
+sh = "echo run >> %s"
+`, tag, log))
+	writeFile(t, filepath.Join(dir, "app/Dockerfile"), "FROM busybox:latest\nCOPY . /app\n")
+	writeFile(t, filepath.Join(dir, "app/.dockerignore"), "*.log\ntmp/\n")
+	writeFile(t, filepath.Join(dir, "app/main.txt"), "v1")
+	w := startWatch(t, dir, "count")
+	expectRuns(t, w, log, 1, 0)
+	writeFile(t, filepath.Join(dir, "app/debug.log"), "ignored")
+	writeFile(t, filepath.Join(dir, "app/tmp/x"), "ignored")
+	writeFile(t, filepath.Join(dir, "notes.txt"), "outside the context")
+	expectRuns(t, w, log, 1, time.Second)
+	writeFile(t, filepath.Join(dir, "app/main.txt"), "v2")
+	expectRuns(t, w, log, 2, 500*time.Millisecond)
+	writeFile(t, filepath.Join(dir, "app/Dockerfile"), "FROM busybox:latest\nCOPY . /app/\n")
+	expectRuns(t, w, log, 3, 500*time.Millisecond)
+	if code := w.interrupt(); code != 130 {
+		t.Fatalf("exit code %d, want 130:\n%s", code, w.output())
+	}
+}

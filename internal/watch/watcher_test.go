@@ -1,0 +1,188 @@
+package watch
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func write(t *testing.T, path, body string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func newWatcher(t *testing.T, opt Options, roots ...string) *Watcher {
+	t.Helper()
+	if opt.Ignore == nil {
+		opt.Ignore = func(p string) bool {
+			b := filepath.Base(p)
+			return b == ".git" || b == ".dtask" || strings.Contains(p, "/.git/") || strings.Contains(p, "/.dtask/")
+		}
+	}
+	w, err := New(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	for _, r := range roots {
+		if err := w.Add(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return w
+}
+
+// next waits for a batch containing want, failing after a timeout; it
+// returns every batch seen up to it.
+func next(t *testing.T, w *Watcher, want string, timeout time.Duration) [][]string {
+	t.Helper()
+	var seen [][]string
+	deadline := time.After(timeout)
+	for {
+		select {
+		case b := <-w.Batches():
+			seen = append(seen, b)
+			if slices.Contains(b, want) {
+				return seen
+			}
+		case <-deadline:
+			t.Fatalf("no batch with %s within %s; saw %v", want, timeout, seen)
+		}
+	}
+}
+
+// quiet asserts that no batch comes for d.
+func quiet(t *testing.T, w *Watcher, d time.Duration) {
+	t.Helper()
+	select {
+	case b := <-w.Batches():
+		t.Fatalf("unexpected batch %v", b)
+	case <-time.After(d):
+	}
+}
+
+func TestRecursiveAndNewFolders(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "a/b/c.txt"), "1")
+	w := newWatcher(t, Options{Quiet: 20 * time.Millisecond}, dir)
+	if n, _, files := w.Stats(); n != 3 || files != 1 {
+		t.Fatalf("watching %d folders, %d files; want 3, 1", n, files)
+	}
+	write(t, filepath.Join(dir, "a/b/c.txt"), "2")
+	next(t, w, filepath.Join(dir, "a/b/c.txt"), 2*time.Second)
+
+	// mkdir -p and a file in it at once: the file was made before the
+	// new folders were watched, and must still be reported.
+	deep := filepath.Join(dir, "x/y/z/new.txt")
+	write(t, deep, "new")
+	next(t, w, deep, 2*time.Second)
+	if n, _, _ := w.Stats(); n != 6 {
+		t.Fatalf("watching %d folders after mkdir -p x/y/z; want 6", n)
+	}
+	write(t, filepath.Join(dir, "x/y/z/later.txt"), "later")
+	next(t, w, filepath.Join(dir, "x/y/z/later.txt"), 2*time.Second)
+
+	if err := os.RemoveAll(filepath.Join(dir, "x")); err != nil {
+		t.Fatal(err)
+	}
+	next(t, w, filepath.Join(dir, "x"), 2*time.Second)
+	time.Sleep(50 * time.Millisecond)
+	if n, _, _ := w.Stats(); n != 3 {
+		t.Fatalf("watching %d folders after rm -r x; want 3", n)
+	}
+}
+
+func TestIgnored(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, ".git/HEAD"), "ref")
+	write(t, filepath.Join(dir, ".dtask/index"), "i")
+	write(t, filepath.Join(dir, "src/a.go"), "a")
+	w := newWatcher(t, Options{Quiet: 20 * time.Millisecond}, dir)
+	if n, _, _ := w.Stats(); n != 2 {
+		t.Fatalf("watching %d folders; want 2 (.git and .dtask left out)", n)
+	}
+	write(t, filepath.Join(dir, ".git/HEAD"), "ref2")
+	write(t, filepath.Join(dir, ".dtask/index"), "i2")
+	quiet(t, w, 200*time.Millisecond)
+}
+
+func TestDebounceCoalescesBurst(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "main.go")
+	write(t, f, "v1")
+	w := newWatcher(t, Options{Quiet: 50 * time.Millisecond}, dir)
+	// An editor's save: a temp file renamed over the original, then a
+	// second write a few ms later.
+	tmp := filepath.Join(dir, ".main.go.tmp")
+	write(t, tmp, "v2")
+	if err := os.Rename(tmp, f); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond)
+	write(t, f, "v3")
+	seen := next(t, w, f, 2*time.Second)
+	if len(seen) != 1 {
+		t.Fatalf("burst gave %d batches, want 1: %v", len(seen), seen)
+	}
+	quiet(t, w, 200*time.Millisecond)
+}
+
+func TestMissingRootAppears(t *testing.T) {
+	dir := t.TempDir()
+	root := filepath.Join(dir, "later/src")
+	w := newWatcher(t, Options{Quiet: 20 * time.Millisecond}, root)
+	f := filepath.Join(root, "deep/a.txt")
+	write(t, f, "x")
+	next(t, w, f, 2*time.Second)
+	// Folders beside the root are not watched.
+	if err := os.MkdirAll(filepath.Join(dir, "other/sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.dirs[filepath.Join(dir, "other/sub")] {
+		t.Fatal("a folder outside every root was watched")
+	}
+}
+
+func TestLimitFallsBackToPolling(t *testing.T) {
+	dir := t.TempDir()
+	for _, d := range []string{"a", "b", "c", "d"} {
+		write(t, filepath.Join(dir, d, "f.txt"), "1")
+	}
+	var mu sync.Mutex
+	var warnings []string
+	w := newWatcher(t, Options{
+		Quiet: 20 * time.Millisecond, Poll: 50 * time.Millisecond, MaxWatches: 2,
+		Warn: func(m string) { mu.Lock(); warnings = append(warnings, m); mu.Unlock() },
+	}, dir)
+	watched, polled, _ := w.Stats()
+	if watched != 2 || polled != 3 {
+		t.Fatalf("watched %d, polled %d; want 2 and 3", watched, polled)
+	}
+	mu.Lock()
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "fs.inotify.max_user_watches") {
+		t.Fatalf("warnings %q: want one naming fs.inotify.max_user_watches", warnings)
+	}
+	mu.Unlock()
+	for _, d := range []string{"a", "b", "c", "d"} {
+		f := filepath.Join(dir, d, "f.txt")
+		time.Sleep(15 * time.Millisecond) // a different mtime for polling
+		write(t, f, "changed "+d)
+		next(t, w, f, 3*time.Second)
+	}
+	// A new folder in a polled one is polled too.
+	f := filepath.Join(dir, "d/new/g.txt")
+	write(t, f, "g")
+	next(t, w, f, 3*time.Second)
+}

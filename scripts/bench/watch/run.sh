@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# Watch-mode latency: from a file write to the start of the re-run (the sh
+# target writes `date +%s%N`), median of RUNS edits on a tree of 10,000
+# files, for `dtask -w` (default settings) beside go-task v3.53.1's
+# `task -w` on the same tree. Then the start-up time of `dtask -w` on
+# 10,000 and 100,000 files: launch to first run finished and watches
+# registered (dtask -v prints it; also measured from outside), and for
+# go-task launch to its first run.
+#   scripts/bench/watch/run.sh [RUNS]
+# Goal: dtask median <= 80 ms.
+set -euo pipefail
+
+RUNS="${1:-10}"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
+CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/dtask-bench"
+WORK="$(mktemp -d)"
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill -INT "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+mkdir -p "$CACHE"
+DTASK="$WORK/dtask"
+(cd "$ROOT" && go build -o "$DTASK" ./cmd/dtask)
+TASK="$CACHE/task"
+if ! "$TASK" --version 2>/dev/null | grep -q 3.53.1; then
+  GOBIN="$CACHE" go install github.com/go-task/task/v3/cmd/task@v3.53.1
+fi
+
+echo "inotify: max_user_watches=$(cat /proc/sys/fs/inotify/max_user_watches)" \
+  "max_user_instances=$(cat /proc/sys/fs/inotify/max_user_instances)" \
+  "max_queued_events=$(cat /proc/sys/fs/inotify/max_queued_events)"
+
+# tree DIR FILES: FILES small files, 100 per folder, two levels deep.
+tree() {
+  local dir=$1 n=$2 per=100
+  python3 - "$dir" "$n" "$per" <<'PY'
+import os, sys
+d, n, per = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+for i in range(n):
+    sub = os.path.join(d, "src", "g%d" % (i // (per * 10)), "d%d" % (i // per))
+    os.makedirs(sub, exist_ok=True)
+    with open(os.path.join(sub, "f%d.txt" % i), "w") as f:
+        f.write("file %d\n" % i)
+PY
+}
+
+# project DIR FILES: a tree with a dtask and a go-task file whose target
+# appends a timestamp to DIR.stamps.
+project() {
+  local dir=$1
+  mkdir -p "$dir"
+  tree "$dir" "$2"
+  cat > "$dir/Taskfile.toml" <<TOML
+version = 1
+[targets.t]
+sh = "date +%s%N >> $dir.stamps"
+sources = ["src/**"]
+TOML
+  cat > "$dir/Taskfile.yml" <<YML
+version: '3'
+tasks:
+  t:
+    sources: ["src/**/*"]
+    cmds: ["date +%s%N >> $dir.stamps"]
+YML
+}
+
+now() { date +%s%N; }
+lines() { if [[ -f $1 ]]; then wc -l < "$1"; else echo 0; fi; }
+# waitlines FILE N: wait (up to 30s) until FILE has N lines.
+waitlines() {
+  local i
+  for i in $(seq 1 3000); do
+    (( $(lines "$1") >= $2 )) && return 0
+    sleep 0.01
+  done
+  echo "timed out waiting for $2 runs in $1" >&2
+  return 1
+}
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
+# latency NAME DIR CMD...: start the watcher, then RUNS edits; prints the
+# median write-to-run-start in ms.
+latency() {
+  local name=$1 dir=$2; shift 2
+  local stamps="$dir.stamps"
+  rm -f "$stamps"
+  (cd "$dir" && exec "$@" >"$WORK/$name.log" 2>&1) &
+  local pid=$!
+  PIDS+=("$pid")
+  waitlines "$stamps" 1
+  sleep 1 # let it settle: watches registered, first run reported
+  local ms=() i t0 t1
+  for i in $(seq 1 "$RUNS"); do
+    local k=$((i * 7 % 100 * 100 + 3)) # a different file each time
+    local f="$dir/src/g$((k / 1000))/d$((k / 100))/f$k.txt"
+    t0=$(now)
+    echo "edit $i $t0" >> "$f"
+    waitlines "$stamps" $((i + 1))
+    t1=$(tail -1 "$stamps")
+    ms+=("$(( (t1 - t0) / 1000 ))")
+    sleep 0.4
+  done
+  kill -INT "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  local med
+  med=$(printf '%s\n' "${ms[@]}" | median)
+  printf '%-10s write->run median %6.1f ms   (all, us: %s)\n' "$name" "$(echo "$med / 1000" | bc -l)" "${ms[*]}"
+}
+
+# startup NAME DIR CMD...: launch to first run (outside), plus dtask's own
+# "ready" line (first run finished and watches registered).
+startup() {
+  local name=$1 dir=$2; shift 2
+  local stamps="$dir.stamps"
+  rm -f "$stamps"
+  echo "$name" >> "$dir/src/g0/d0/f0.txt" # so that the first run is not up to date
+  local t0; t0=$(now)
+  (cd "$dir" && exec "$@" >"$WORK/$name.log" 2>&1) &
+  local pid=$!
+  PIDS+=("$pid")
+  waitlines "$stamps" 1
+  local first=$(( ($(now) - t0) / 1000000 ))
+  local ready=""
+  for _ in $(seq 1 3000); do
+    ready=$(grep -o 'ready [0-9.]*[mµ]*s' "$WORK/$name.log" || true)
+    [[ -n $ready || $name != dtask* ]] && break
+    sleep 0.01
+  done
+  local seen=$(( ($(now) - t0) / 1000000 ))
+  kill -INT "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  printf '%-16s first run after %5d ms; %s (seen outside after %d ms) %s\n' "$name" "$first" "${ready:-}" "$seen" \
+    "$(grep -o 'watching [0-9]* folders.*files' "$WORK/$name.log" || true)"
+}
+
+P10="$WORK/p10k"
+project "$P10" 10000
+echo "== latency, 10,000 files, $RUNS edits"
+latency dtask "$P10" "$DTASK" -w t
+latency go-task "$P10" "$TASK" -w t
+
+echo "== start-up"
+# A warm stat index (.dtask/) is the usual case; the first, cold, run hashes every file.
+rm -rf "$P10/.dtask"
+startup dtask-10k-cold "$P10" "$DTASK" -w -v t
+startup dtask-10k "$P10" "$DTASK" -w -v t
+startup go-task-10k "$P10" "$TASK" -w t
+P100="$WORK/p100k"
+project "$P100" 100000
+startup dtask-100k-cold "$P100" "$DTASK" -w -v t
+startup dtask-100k "$P100" "$DTASK" -w -v t
+startup go-task-100k "$P100" "$TASK" -w t
