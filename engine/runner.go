@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
 
@@ -129,16 +128,6 @@ func (r *Runner) record(res *Result) {
 	r.order = append(r.order, res.Target)
 	r.mu.Unlock()
 	r.Reporter.Finish(res)
-}
-
-// sortedKeys returns m's keys in order, for stable keys and messages.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 var errDepFailed = errors.New("dep failed")

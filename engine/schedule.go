@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"sync"
 )
 
@@ -43,7 +45,7 @@ func newSchedule(r *Runner, names []string) *schedule {
 }
 
 func (s *schedule) run(ctx context.Context) error {
-	for _, n := range sortedKeys(s.pending) {
+	for _, n := range slices.Sorted(maps.Keys(s.pending)) {
 		if s.pending[n] == 0 {
 			s.ready <- n
 		}

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path"
 	"path/filepath"
 	"slices"
@@ -112,12 +113,12 @@ func (r *Runner) plan(ctx context.Context, t *taskfile.Target, act Action) (*Pla
 	if t.Dir != "" {
 		p.key.Add("dir", t.Dir)
 	}
-	for _, k := range sortedKeys(r.File.Env) {
+	for _, k := range slices.Sorted(maps.Keys(r.File.Env)) {
 		if _, own := t.Env[k]; !own {
 			p.key.Add("env."+k, r.File.Env[k])
 		}
 	}
-	for _, k := range sortedKeys(t.Env) {
+	for _, k := range slices.Sorted(maps.Keys(t.Env)) {
 		p.key.Add("env."+k, t.Env[k])
 	}
 	for _, d := range t.Deps {

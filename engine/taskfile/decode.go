@@ -2,8 +2,9 @@ package taskfile
 
 import (
 	"errors"
+	"maps"
 	"reflect"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -22,15 +23,6 @@ var (
 	durationType    = reflect.TypeFor[Duration]()
 	stringListType  = reflect.TypeFor[StringList]()
 )
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
 
 func child(path []string, k string) []string {
 	return append(path[:len(path):len(path)], k)
@@ -53,11 +45,11 @@ func tomlFields(t reflect.Type) map[string]int {
 // table decodes the keys of a TOML table into the struct rv.
 func (d *decoder) table(m map[string]toml.Primitive, rv reflect.Value, path []string) {
 	fields := tomlFields(rv.Type())
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		p := child(path, k)
 		i, ok := fields[k]
 		if !ok {
-			d.unknown(p, sortedKeys(fields))
+			d.unknown(p, slices.Sorted(maps.Keys(fields)))
 			continue
 		}
 		d.value(m[k], rv.Field(i), p)
@@ -100,7 +92,7 @@ func (d *decoder) value(prim toml.Primitive, fv reflect.Value, path []string) bo
 			return false
 		}
 		mv := reflect.MakeMapWithSize(t, len(m))
-		for _, k := range sortedKeys(m) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			ev := reflect.New(t.Elem()).Elem()
 			if d.value(m[k], ev, child(path, k)) {
 				setName(ev, k)
@@ -217,7 +209,7 @@ func (d *decoder) typeError(t reflect.Type, raw any, name string, posKeys []stri
 			}
 		case t.Kind() == reflect.Map:
 			if m, ok := raw.(map[string]any); ok {
-				for _, k := range sortedKeys(m) {
+				for _, k := range slices.Sorted(maps.Keys(m)) {
 					if !fits(t.Elem(), m[k]) {
 						sub := name + "." + toml.Key{k}.String()
 						return d.typeError(t.Elem(), m[k], sub, append([]string{posKeys[0] + "." + toml.Key{k}.String()}, posKeys...))

@@ -2,13 +2,15 @@ package taskfile
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 )
 
 // TargetNames returns the names of all targets, sorted.
 func (f *File) TargetNames() []string {
-	return sortedKeys(f.Targets)
+	return slices.Sorted(maps.Keys(f.Targets))
 }
 
 // Closure returns goals and all their transitive deps in an order where every

@@ -2,6 +2,8 @@ package taskfile
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -17,10 +19,10 @@ type validator struct {
 func (v *validator) run() {
 	v.version()
 	v.defaultTarget()
-	for _, name := range sortedKeys(v.f.Secrets) {
+	for _, name := range slices.Sorted(maps.Keys(v.f.Secrets)) {
 		v.secret(name, v.f.Secrets[name])
 	}
-	for _, name := range sortedKeys(v.f.Services) {
+	for _, name := range slices.Sorted(maps.Keys(v.f.Services)) {
 		v.service(name, v.f.Services[name])
 	}
 	for _, name := range v.f.TargetNames() {
@@ -160,7 +162,7 @@ func (v *validator) target(name string, t *Target) {
 		if v.f.Services[svc] != nil {
 			return ""
 		}
-		return fmt.Sprintf("target %q uses unknown service %q%s", name, svc, didYouMean(svc, sortedKeys(v.f.Services)))
+		return fmt.Sprintf("target %q uses unknown service %q%s", name, svc, didYouMean(svc, slices.Sorted(maps.Keys(v.f.Services))))
 	})
 	if b := t.Build; b != nil {
 		switch b.Builder {
@@ -198,7 +200,7 @@ func (v *validator) secretRef(target, what, name string) string {
 	if _, ok := v.f.Secrets[name]; ok {
 		return ""
 	}
-	return fmt.Sprintf("target %q: %s %q is not in [secrets]%s", target, what, name, didYouMean(name, sortedKeys(v.f.Secrets)))
+	return fmt.Sprintf("target %q: %s %q is not in [secrets]%s", target, what, name, didYouMean(name, slices.Sorted(maps.Keys(v.f.Secrets))))
 }
 
 // refs checks each name of the list at at.key, placing errors on the item.
