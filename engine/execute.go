@@ -50,7 +50,7 @@ func (r *Runner) execute(ctx context.Context, t *taskfile.Target, act Action, p 
 	}
 	rec := &cache.Record{
 		Target: t.Name, Kind: act.Kind(), Key: res.Key, Time: start,
-		Duration: time.Since(start), Lines: p.key.Lines(), Outputs: out,
+		Duration: time.Since(start), Lines: p.key.Stored(), Outputs: out,
 	}
 	if err := r.Store.Put(rec); err != nil {
 		// The target succeeded; a lost record only costs a re-run later.

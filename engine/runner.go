@@ -34,6 +34,8 @@ type Runner struct {
 	Opts     Options
 	// Shared is handed to every action (watch mode's long-lived services).
 	Shared any
+	// Redact masks secret values; records and debug output never hold them.
+	Redact func(string) string
 
 	mu      sync.Mutex
 	results map[string]*Result

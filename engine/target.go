@@ -109,6 +109,7 @@ func (r *Runner) plan(ctx context.Context, t *taskfile.Target, act Action) (*Pla
 		key:    cache.NewKey(t.Name),
 		index:  r.Index,
 	}
+	p.key.Redact = r.Redact
 	p.key.Add("kind", act.Kind())
 	if t.Dir != "" {
 		p.key.Add("dir", t.Dir)
@@ -177,7 +178,7 @@ func (r *Runner) why(name string, p *Plan) string {
 	if !ok {
 		return "no previous run"
 	}
-	reasons := cache.Diff(last.Lines, p.key.Lines())
+	reasons := cache.Diff(last.Lines, p.key.Stored())
 	if len(reasons) == 0 {
 		return "no record for this key"
 	}

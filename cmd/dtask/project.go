@@ -149,6 +149,13 @@ func (p *project) runner(c *cli, disp ui.Display) (*engine.Runner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening the cache: %w", err)
 	}
+	if !c.NoCache && p.env.Images == nil {
+		ic, err := p.imageCache(store, disp)
+		if err != nil {
+			return nil, err
+		}
+		p.env.UseImageCache(ic)
+	}
 	branch, _, _ := p.scope.Lookup("GIT_BRANCH")
 	force := map[string]bool{}
 	if c.Force {
@@ -167,6 +174,7 @@ func (p *project) runner(c *cli, disp ui.Display) (*engine.Runner, error) {
 		Reporter: disp,
 		Branch:   branch,
 		EnvName:  p.envName,
+		Redact:   p.mask.Mask,
 		Opts:     engine.Options{Jobs: c.Jobs, Force: force, NoCache: c.NoCache, DryRun: c.DryRun, Verbose: c.Verbose},
 	}, nil
 }

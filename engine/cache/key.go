@@ -18,6 +18,10 @@ var debugOut io.Writer = os.Stderr
 type Key struct {
 	target string
 	lines  []Line
+	// Redact, when set, masks secret values (it returns its argument
+	// changed when that holds a secret). The key hashes the real values;
+	// what is stored or printed holds only a hash of them.
+	Redact func(string) string
 }
 
 // NewKey starts a key for the named target. The first line is the cache
@@ -36,6 +40,23 @@ func (k *Key) Add(label, value string) { k.lines = append(k.lines, Line{label, v
 
 // Lines returns the lines added so far.
 func (k *Key) Lines() []Line { return k.lines }
+
+// Stored returns the lines as records keep them: a value holding a secret
+// is replaced by a hash of it, which still tells that it changed.
+func (k *Key) Stored() []Line {
+	if k.Redact == nil {
+		return k.lines
+	}
+	out := make([]Line, len(k.lines))
+	for i, l := range k.lines {
+		if k.Redact(l.Value) != l.Value {
+			sum := sha256.Sum256([]byte(l.Value))
+			l.Value = "#secret:" + hex.EncodeToString(sum[:8])
+		}
+		out[i] = l
+	}
+	return out
+}
 
 // Sum returns the key: hex SHA-256 over every line, each label and value
 // length-prefixed so that no two different line lists hash alike. With
@@ -63,7 +84,7 @@ func (k *Key) Sum() string {
 
 func (k *Key) debug(sum string) {
 	var b strings.Builder
-	for _, l := range k.lines {
+	for _, l := range k.Stored() {
 		fmt.Fprintf(&b, "dtask-hash %s: %s %s\n", k.target, l.Label, debugValue(l.Value))
 	}
 	fmt.Fprintf(&b, "dtask-hash %s: key %s\n", k.target, sum)

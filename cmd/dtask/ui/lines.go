@@ -2,6 +2,7 @@ package ui
 
 import (
 	"bytes"
+	"sort"
 	"strings"
 	"sync"
 )
@@ -19,8 +20,19 @@ func (m *Masker) Add(v string) {
 		return
 	}
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	m.values = append(m.values, v)
-	m.mu.Unlock()
+	// Output is masked line by line: each line of a multi-line secret (a
+	// key file) must be masked on its own too.
+	if strings.ContainsAny(v, "\r\n") {
+		for _, l := range strings.FieldsFunc(v, func(r rune) bool { return r == '\n' || r == '\r' }) {
+			if l = strings.TrimSpace(l); len(l) >= 3 {
+				m.values = append(m.values, l)
+			}
+		}
+	}
+	// Longer values first, so that a line is not masked before the whole.
+	sort.SliceStable(m.values, func(i, j int) bool { return len(m.values[i]) > len(m.values[j]) })
 }
 
 // Mask returns s with every registered value replaced.
