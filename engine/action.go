@@ -24,6 +24,11 @@ type Action interface {
 	Run(ctx context.Context, x *Exec) (Outputs, error)
 }
 
+// EnvReceiver is implemented by actions whose processes get [env] and the
+// target's env (sh, run, deploy): only their keys include it, so that an
+// [env] change does not rebuild images or re-push.
+type EnvReceiver interface{ ReceivesEnv() bool }
+
 // Outputs are facts about what a target produced, kept in its record.
 type Outputs map[string]string
 

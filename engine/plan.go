@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/dtask-dev/dtask/engine/cache"
 	"github.com/dtask-dev/dtask/engine/taskfile"
@@ -20,12 +21,13 @@ type Plan struct {
 	Dir    string             // the target's working folder
 	Deps   map[string]Outputs // deps' outputs (image IDs, ...)
 
-	key     *cache.Key
-	index   *cache.Index
-	watched []string // absolute paths of files and folders the target reads
-	globs   []string // sources globs, relative to Dir
-	always  string   // why the target runs every time, if it does
-	missing string   // what Check found missing
+	key      *cache.Key
+	index    *cache.Index
+	watched  []string // absolute paths of files and folders the target reads
+	globs    []string // sources globs, relative to Dir
+	stateDir string   // dtask's state folder, excluded from sources
+	always   string   // why the target runs every time, if it does
+	missing  string   // what Check found missing
 }
 
 // Def adds a part of the definition under label. Values are JSON-encoded
@@ -50,9 +52,14 @@ func (p *Plan) Input(label, value string) {
 
 // Files hashes the files (relative to root, slash-separated) as sources.
 func (p *Plan) Files(root string, rel []string) error {
-	abs := make([]string, len(rel))
-	for i, r := range rel {
-		abs[i] = filepath.Join(root, filepath.FromSlash(r))
+	abs := make([]string, 0, len(rel))
+	for _, r := range rel {
+		a := filepath.Join(root, filepath.FromSlash(r))
+		// dtask's own state changes with every run: never a source.
+		if p.stateDir != "" && strings.HasPrefix(a, p.stateDir+string(filepath.Separator)) {
+			continue
+		}
+		abs = append(abs, a)
 	}
 	// HashAll reads changed files in parallel: a first run hashes at disk speed.
 	sums, err := p.index.HashAll(abs)

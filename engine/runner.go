@@ -36,6 +36,8 @@ type Runner struct {
 	Shared any
 	// Redact masks secret values; records and debug output never hold them.
 	Redact func(string) string
+	// StateDir is the state folder (absolute); files in it are never sources.
+	StateDir string
 
 	mu      sync.Mutex
 	results map[string]*Result

@@ -110,17 +110,13 @@ func (r *Runner) plan(ctx context.Context, t *taskfile.Target, act Action) (*Pla
 		index:  r.Index,
 	}
 	p.key.Redact = r.Redact
+	p.stateDir = r.StateDir
 	p.key.Add("kind", act.Kind())
 	if t.Dir != "" {
 		p.key.Add("dir", t.Dir)
 	}
-	for _, k := range slices.Sorted(maps.Keys(r.File.Env)) {
-		if _, own := t.Env[k]; !own {
-			p.key.Add("env."+k, r.File.Env[k])
-		}
-	}
-	for _, k := range slices.Sorted(maps.Keys(t.Env)) {
-		p.key.Add("env."+k, t.Env[k])
+	if er, ok := act.(EnvReceiver); ok && er.ReceivesEnv() {
+		r.planEnv(p, t)
 	}
 	for _, d := range t.Deps {
 		dr := r.result(d)
@@ -186,4 +182,16 @@ func (r *Runner) why(name string, p *Plan) string {
 		reasons = append(reasons[:4], fmt.Sprintf("and %d more", len(reasons)-4))
 	}
 	return strings.Join(reasons, "; ")
+}
+
+// planEnv adds the env a target's processes receive: [env], then its own.
+func (r *Runner) planEnv(p *Plan, t *taskfile.Target) {
+	for _, k := range slices.Sorted(maps.Keys(r.File.Env)) {
+		if _, own := t.Env[k]; !own {
+			p.key.Add("env."+k, r.File.Env[k])
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(t.Env)) {
+		p.key.Add("env."+k, t.Env[k])
+	}
 }

@@ -40,6 +40,9 @@ func newDeploy(e *Env, t *taskfile.Target) engine.Action {
 
 func (a *deployAction) Kind() string { return "deploy" }
 
+// ReceivesEnv says the deployed container gets [env] and the target's env.
+func (a *deployAction) ReceivesEnv() bool { return true }
+
 func (a *deployAction) d() *taskfile.Deploy { return a.t.Deploy }
 
 // remote reports whether the target engine runs on another machine, where

@@ -33,6 +33,9 @@ func runTargetDir(fileDir, dir string) string {
 
 func (a *runAction) Kind() string { return "run" }
 
+// ReceivesEnv says the container gets [env] and the target's env.
+func (a *runAction) ReceivesEnv() bool { return true }
+
 // spec is the target's container; hostPaths are its bind-mounted host paths.
 func (a *runAction) spec() (s ctrSpec, hostPaths []string, err error) {
 	r := a.t.Run

@@ -23,6 +23,9 @@ func newSh(_ *Env, t *taskfile.Target) engine.Action { return &sh{t: t} }
 
 func (s *sh) Kind() string { return "sh" }
 
+// ReceivesEnv says the commands get [env] and the target's env.
+func (s *sh) ReceivesEnv() bool { return true }
+
 func (s *sh) Plan(_ context.Context, p *engine.Plan) error {
 	p.Def("sh", []string(s.t.Sh))
 	if len(s.t.Sources) == 0 {

@@ -175,6 +175,7 @@ func (p *project) runner(c *cli, disp ui.Display) (*engine.Runner, error) {
 		Branch:   branch,
 		EnvName:  p.envName,
 		Redact:   p.mask.Mask,
+		StateDir: store.Dir(),
 		Opts:     engine.Options{Jobs: c.Jobs, Force: force, NoCache: c.NoCache, DryRun: c.DryRun, Verbose: c.Verbose},
 	}, nil
 }
