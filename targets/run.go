@@ -83,6 +83,12 @@ func (a *runAction) Plan(ctx context.Context, p *engine.Plan) error {
 			return err
 		}
 		p.Image("service."+name, id)
+		// What a service mounts (a schema its init loads) is an input too.
+		_, svcPaths, err := resolveVolumes(a.e.File.Dir, svc.Volumes)
+		if err != nil {
+			return fmt.Errorf("service %s: %w", name, err)
+		}
+		hostPaths = append(hostPaths, svcPaths...)
 	}
 	for _, h := range hostPaths {
 		if err := planHostPath(p, h); err != nil {
