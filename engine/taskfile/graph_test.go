@@ -79,3 +79,35 @@ func TestClosure(t *testing.T) {
 		}
 	}
 }
+
+func TestServiceBuildTargetIsADep(t *testing.T) {
+	f, err := Parse("t.toml", []byte(`version = 1
+[services.api]
+build = "api-image"
+[targets.api-image]
+build = { context = "." }
+[targets.test]
+services = ["api"]
+run = { image = "busybox", cmd = ["true"] }
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.Closure([]string{"test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(got, " ") != "api-image test" {
+		t.Errorf("closure %v, want the service's build target first", got)
+	}
+	_, err = Parse("t.toml", []byte(`version = 1
+[services.api]
+build = "api-image"
+[targets.api-image]
+services = ["api"]
+build = { context = "." }
+`))
+	if err == nil || !strings.Contains(err.Error(), "dependency cycle: api-image -> api-image") {
+		t.Errorf("a build target using its own service: %v", err)
+	}
+}

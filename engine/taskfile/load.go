@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 
@@ -55,6 +56,7 @@ func Parse(name string, data []byte) (*File, error) {
 	d.table(top, reflect.ValueOf(f).Elem(), nil)
 	d.undecoded()
 	f.VarOrder = orderVars(f.Vars, varOrder)
+	f.serviceDeps()
 	(&validator{f: f, c: c, failed: d.failed}).run()
 	if len(c.errs) > 0 {
 		sortErrors(c.errs)
@@ -93,3 +95,18 @@ func orderVars(vars map[string]string, located []string) []string {
 func itoa(i int) string { return strconv.Itoa(i) }
 
 func quote(s string) string { return strconv.Quote(s) }
+
+// serviceDeps makes the build target of every service a target uses one of
+// the target's deps, so that the image exists before the service starts,
+// and the graph, the cycle check and --graph all see the edge.
+func (f *File) serviceDeps() {
+	for _, t := range f.Targets {
+		for _, name := range t.Services {
+			svc := f.Services[name]
+			if svc == nil || svc.Build == "" || f.Targets[svc.Build] == nil || slices.Contains(t.Deps, svc.Build) {
+				continue
+			}
+			t.Deps = append(t.Deps, svc.Build)
+		}
+	}
+}
