@@ -58,6 +58,10 @@ func (a *buildAction) plan(ctx context.Context, p buildPlanner) error {
 		if err != nil {
 			return fmt.Errorf("target %s: %w", a.t.Name, err)
 		}
+		if id == "" && a.e.Images != nil {
+			// The build will load it from the image cache.
+			id, _ = a.e.Images.Lookup(ref)
+		}
 		if id == "" {
 			// The build will pull it or fail; either way a later run
 			// that finds it locally must not count as up to date.
@@ -82,7 +86,7 @@ func (a *buildAction) bases(c *buildctx.Context) ([]string, error) {
 }
 
 // Check says the recorded build is still there: its image exists and every
-// tag still points at it. It changes nothing (a dry run calls it too), so a
+// tag still points at it, or the image cache holds an archive of it. It changes nothing (a dry run calls it too), so a
 // moved tag makes the target run again, which the builder's cache makes cheap.
 func (a *buildAction) Check(ctx context.Context, rec *engine.Record) (bool, string, error) {
 	id := rec.Outputs["image"]
@@ -98,6 +102,10 @@ func (a *buildAction) Check(ctx context.Context, rec *engine.Record) (bool, stri
 		return false, "", err
 	}
 	if have == "" {
+		if a.e.Images != nil && a.e.Images.Has(id) {
+			// Loaded only when something that runs needs it (ensureImage).
+			return true, "", nil
+		}
 		return false, fmt.Sprintf("image %s missing", buildShortID(id)), nil
 	}
 	for _, tag := range a.tags() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"strings"
 	"time"
@@ -24,7 +25,9 @@ const (
 )
 
 // Run sends the context Plan hashed to the engine's builder, streams its
-// output as readable lines and returns the image ID and tags.
+// output as readable lines and returns the image ID and tags. With an
+// image cache, images it keeps are loaded first as cache sources, and the
+// image, its stages and FROM images are saved after.
 func (a *buildAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, error) {
 	cli, err := a.e.Docker(ctx)
 	if err != nil {
@@ -41,6 +44,11 @@ func (a *buildAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, 
 	if note != "" {
 		fmt.Fprintln(x.Stdout, note)
 	}
+	bc := a.prepareCache(ctx, cli, c, buildkit, x)
+	defer bc.cleanup(cli)
+	if bc != nil {
+		buildkit = bc.builder.BuildKit
+	}
 	opts, err := a.options(c, buildkit)
 	if err != nil {
 		return nil, err
@@ -53,19 +61,12 @@ func (a *buildAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, 
 		defer sess.Close()
 		opts.SessionID = sess.ID()
 	}
-	body := c.Tar(buildkit)
-	defer body.Close()
-	res, err := cli.ImageBuild(ctx, body, opts)
-	if err != nil {
-		return nil, a.sendError(body, err)
-	}
-	defer res.Body.Close()
-	out := &docker.BuildOutput{Out: x.Stdout, Progress: x.Progress}
-	if err := out.Decode(res.Body); err != nil {
-		return nil, a.sendError(body, err)
-	}
+	bc.apply(&opts)
 	tags := a.tags()
-	id := out.ImageID
+	id, err := a.send(ctx, cli, c, opts, buildkit, x.Stdout, x.Progress)
+	if err != nil {
+		return nil, err
+	}
 	if id == "" && len(tags) > 0 {
 		if id, err = cli.ImageID(ctx, tags[0]); err != nil {
 			return nil, fmt.Errorf("target %s: %w", a.t.Name, err)
@@ -74,7 +75,27 @@ func (a *buildAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, 
 	if id == "" {
 		return nil, fmt.Errorf("target %s: the engine reported no image ID", a.t.Name)
 	}
+	if bc != nil {
+		bc.tagStages(ctx, cli, c, opts, x)
+		bc.save(ctx, cli, id, tags, x)
+	}
 	return engine.Outputs{"image": id, "tags": strings.Join(tags, ",")}, nil
+}
+
+// send runs one build request and returns the image ID the engine reported.
+func (a *buildAction) send(ctx context.Context, cli *docker.Client, c *buildctx.Context, opts client.ImageBuildOptions, buildkit bool, stdout io.Writer, progress func(string)) (string, error) {
+	body := c.Tar(buildkit)
+	defer body.Close()
+	res, err := cli.ImageBuild(ctx, body, opts)
+	if err != nil {
+		return "", a.sendError(body, err)
+	}
+	defer res.Body.Close()
+	out := &docker.BuildOutput{Out: stdout, Progress: progress}
+	if err := out.Decode(res.Body); err != nil {
+		return "", a.sendError(body, err)
+	}
+	return out.ImageID, nil
 }
 
 // sendError prefers the reason the tar could not be written (a file that

@@ -6,6 +6,7 @@ import (
 
 	"github.com/dtask-dev/dtask/engine/taskfile"
 	"github.com/dtask-dev/dtask/targets/docker"
+	"github.com/dtask-dev/dtask/targets/imagecache"
 )
 
 // Env is what every action of one dtask run shares: the task file, the
@@ -33,6 +34,12 @@ type Env struct {
 	err    error
 	// Host overrides DOCKER_HOST for the default engine (tests).
 	Host string
+
+	// Images is the image cache in the state folder (SPEC §4); nil keeps
+	// no images.
+	Images    *imagecache.Cache
+	storeOnce sync.Once
+	store     string // the engine's image store, for the image cache
 }
 
 // Docker connects to the engine on first use, and then removes what runs

@@ -87,6 +87,9 @@ func (a *pushAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, e
 		return nil, err
 	}
 	src := a.t.Push.Image
+	if _, err := ensureImage(ctx, cli, src, progress); err != nil { // a cached build's image may be in the image cache only
+		return nil, err
+	}
 	img, err := cli.ImageInspect(ctx, src)
 	if err != nil {
 		return nil, fmt.Errorf("image %s: %w", src, err)

@@ -47,6 +47,16 @@ func planImageID(ctx context.Context, cli *docker.Client, ref string, deps map[s
 		if out["id"] != "" && (out["image"] == ref || listHas(out["tags"], ref)) {
 			return out["id"], nil
 		}
+		// A build dep records its image ID as "image" and its tags: a
+		// cached build whose image is still in the image cache only.
+		if id := out["image"]; strings.HasPrefix(id, "sha256:") && (id == ref || listHas(out["tags"], ref)) {
+			return id, nil
+		}
+	}
+	if e := cacheEnv(cli); e != nil {
+		if id, ok := e.Images.Lookup(ref); ok {
+			return id, nil
+		}
 	}
 	return "missing:" + ref, nil
 }
@@ -60,11 +70,17 @@ func listHas(list, s string) bool {
 	return false
 }
 
-// ensureImage returns the ID of ref, pulling it when the engine lacks it.
+// ensureImage returns the ID of ref; when the engine lacks it, it is
+// loaded from the image cache or else pulled.
 func ensureImage(ctx context.Context, cli *docker.Client, ref string, progress func(string)) (string, error) {
 	id, err := imageID(ctx, cli, ref)
 	if err != nil || id != "" {
 		return id, err
+	}
+	if e := cacheEnv(cli); e != nil {
+		if id, ok, err := e.loadCached(ctx, cli, ref, nil, progress); err != nil || ok {
+			return id, err
+		}
 	}
 	if progress != nil {
 		progress("pulling " + ref)

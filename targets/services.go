@@ -29,6 +29,7 @@ type ServicePool struct {
 	network string // name of the private network; "" until the first Up
 	netID   string
 	running map[string]*svcRun // by service name
+	saving  sync.WaitGroup     // service images being saved to the image cache
 }
 
 type svcRun struct {
@@ -95,6 +96,9 @@ func (p *ServicePool) Up(ctx context.Context, names []string, deps map[string]en
 	for i, id := range started {
 		if id != "" {
 			p.running[jobs[i].svc.Name] = &svcRun{id: id, hash: jobs[i].hash}
+			if jobs[i].svc.Build == "" {
+				p.saveImage(ctx, cli, jobs[i].image, progress)
+			}
 		}
 	}
 	return p.network, err
@@ -102,6 +106,7 @@ func (p *ServicePool) Up(ctx context.Context, names []string, deps map[string]en
 
 // Close removes the pool's containers and its network.
 func (p *ServicePool) Close(ctx context.Context) error {
+	p.saving.Wait()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.network == "" && len(p.running) == 0 {

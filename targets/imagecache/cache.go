@@ -1,0 +1,148 @@
+package imagecache
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// DefaultMaxSize is cache.max_size when the task file sets none.
+const DefaultMaxSize = 10_000_000_000
+
+// Locker is the state folder's inter-process lock (engine/cache Store).
+type Locker interface {
+	Lock(ctx context.Context) (unlock func(), err error)
+}
+
+// Cache is the image cache in one folder.
+type Cache struct {
+	dir     string
+	MaxSize int64
+	lock    Locker
+	// Warn reports a damaged entry; each entry is reported once per process.
+	Warn func(msg string)
+
+	mu       sync.Mutex // one cache operation at a time in this process (flock is per process)
+	index    map[string]*Entry
+	reported map[string]bool
+}
+
+// Open returns the cache in dir; nothing is created until something is saved.
+// lock may be nil (tests, a single process).
+func Open(dir string, maxSize int64, lock Locker) *Cache {
+	if maxSize <= 0 {
+		maxSize = DefaultMaxSize
+	}
+	return &Cache{dir: dir, MaxSize: maxSize, lock: lock, reported: map[string]bool{}}
+}
+
+// Dir is the cache's folder.
+func (c *Cache) Dir() string { return c.dir }
+
+// acquire serialises cache operations in this process and takes the
+// state lock against other dtask processes.
+func (c *Cache) acquire(ctx context.Context) (func(), error) {
+	c.mu.Lock()
+	if c.lock == nil {
+		return c.mu.Unlock, nil
+	}
+	unlock, err := c.lock.Lock(ctx)
+	if err != nil {
+		c.mu.Unlock()
+		return nil, err
+	}
+	return func() { unlock(); c.mu.Unlock() }, nil
+}
+
+func (c *Cache) entriesDir() string { return filepath.Join(c.dir, "entries") }
+func (c *Cache) blobsDir() string   { return filepath.Join(c.dir, "blobs") }
+func (c *Cache) tmpDir() string     { return filepath.Join(c.dir, "tmp") }
+
+func (c *Cache) entryPath(id string) string {
+	return filepath.Join(c.entriesDir(), idHex(id)+".json")
+}
+
+// blobPath is where a blob is stored, compressed or not.
+func (c *Cache) blobPath(digest string, compressed bool) string {
+	p := filepath.Join(c.blobsDir(), digest)
+	if compressed {
+		p += ".zst"
+	}
+	return p
+}
+
+// idHex is the hex part of an image ID, checked so that it can name a file.
+func idHex(id string) string {
+	h := strings.TrimPrefix(id, "sha256:")
+	if _, err := hex.DecodeString(h); err != nil || len(h) != 64 {
+		return "invalid"
+	}
+	return h
+}
+
+// ShortID is an image ID as docker prints it.
+func ShortID(id string) string {
+	h := strings.TrimPrefix(id, "sha256:")
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
+}
+
+// warnOnce reports a damaged entry the first time only.
+func (c *Cache) warnOnce(id, msg string) {
+	if c.reported[id] {
+		return
+	}
+	c.reported[id] = true
+	if c.Warn != nil {
+		c.Warn(msg)
+	} else {
+		fmt.Fprintln(os.Stderr, "warning: "+msg)
+	}
+}
+
+// touch marks an entry as used now, for least-recently-used pruning.
+func (c *Cache) touch(e *Entry) {
+	now := time.Now()
+	_ = os.Chtimes(c.entryPath(e.ID), now, now)
+	e.Used = now
+}
+
+// writeAtomic writes data to path through a temporary file and a rename.
+func (c *Cache) writeAtomic(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := c.tempFile()
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
+}
+
+func (c *Cache) tempFile() (*os.File, error) {
+	if err := os.MkdirAll(c.tmpDir(), 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.CreateTemp(c.tmpDir(), "part-*")
+	if err == nil {
+		_ = f.Chmod(0o644) // as any other file of the state folder
+	}
+	return f, err
+}

@@ -1,0 +1,98 @@
+package targets
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/moby/moby/client"
+
+	"github.com/dtask-dev/dtask/targets/docker"
+	"github.com/dtask-dev/dtask/targets/imagecache"
+)
+
+// imageEnvs are the Envs with an image cache. ensureImage and planImageID
+// get only a client: the cache applies when that client is the one such an
+// Env connected, and never to a deploy engine elsewhere.
+var imageEnvs sync.Map // *Env -> struct{}
+
+// UseImageCache makes the run keep and load images with c (nil: none).
+func (e *Env) UseImageCache(c *imagecache.Cache) {
+	e.Images = c
+	if c != nil {
+		imageEnvs.Store(e, struct{}{})
+	} else {
+		imageEnvs.Delete(e)
+	}
+}
+
+// cacheEnv returns the Env with an image cache whose engine cli is, or nil.
+func cacheEnv(cli *docker.Client) *Env {
+	var found *Env
+	imageEnvs.Range(func(k, _ any) bool {
+		e := k.(*Env)
+		// e.docker is set inside e.once, which completed before the
+		// caller got cli from it.
+		if e.Images != nil && cli != nil && e.docker == cli {
+			found = e
+			return false
+		}
+		return true
+	})
+	return found
+}
+
+// imageStore detects the engine's image store once per run.
+func (e *Env) imageStore(ctx context.Context, cli *docker.Client) string {
+	e.storeOnce.Do(func() {
+		e.store = imagecache.StoreClassic
+		if res, err := cli.Info(ctx, client.InfoOptions{}); err == nil {
+			e.store = imagecache.DetectStore(res.Info)
+		}
+	})
+	return e.store
+}
+
+// loadCached loads ref from the image cache when the engine lacks it and
+// an archive of it is there. ok is false when the cache cannot help.
+func (e *Env) loadCached(ctx context.Context, cli *docker.Client, ref string, have []string, progress func(string)) (id string, ok bool, err error) {
+	if e.Images == nil {
+		return "", false, nil
+	}
+	id, found := e.Images.Lookup(ref)
+	if !found {
+		return "", false, nil
+	}
+	ok, err = e.Images.Load(ctx, cli, id, imagecache.LoadOptions{
+		Have:       have,
+		SkipShared: e.imageStore(ctx, cli) == imagecache.StoreClassic,
+		Progress:   transferProgress(progress, "loading "+ref+" from the image cache"),
+		Ref:        ref,
+	})
+	return id, ok && err == nil, err
+}
+
+// saveImage keeps image id in the cache; a failure is a warning, never
+// the target's failure.
+func (e *Env) saveImage(ctx context.Context, cli *docker.Client, id string, info imagecache.Info, progress func(string), warn func(string)) {
+	if e.Images == nil || id == "" {
+		return
+	}
+	name := imagecache.ShortID(id)
+	if len(info.Refs) > 0 {
+		name = info.Refs[0]
+	}
+	if _, err := e.Images.Save(ctx, cli, id, info, transferProgress(progress, "saving "+name+" to the image cache")); err != nil && ctx.Err() == nil {
+		warn(fmt.Sprintf("warning: %v", err))
+	}
+}
+
+// transferProgress turns byte counts into progress lines.
+func transferProgress(progress func(string), what string) imagecache.Progress {
+	if progress == nil {
+		return nil
+	}
+	return func(done, total int64) {
+		progress(fmt.Sprintf("%s: %s / %s", what, imagecache.FormatSize(done), imagecache.FormatSize(total)))
+	}
+}
