@@ -3,7 +3,10 @@ package engine
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/dtask-dev/dtask/engine/cache"
@@ -31,13 +34,42 @@ type Plan struct {
 }
 
 // Def adds a part of the definition under label. Values are JSON-encoded
-// so that maps hash in a stable order.
+// so that maps hash in a stable order. A struct of the task file model gets
+// one line per field that is set, named by its TOML key ("def.build.args"),
+// so that a dry run can say which key of the definition changed, and a
+// field added to dtask later changes no existing key.
 func (p *Plan) Def(label string, v any) {
+	rv := reflect.ValueOf(v)
+	for rv.Kind() == reflect.Pointer && !rv.IsNil() {
+		rv = rv.Elem()
+	}
+	if rv.Kind() != reflect.Struct {
+		p.key.Add("def."+label, jsonText(v))
+		return
+	}
+	fields := map[string]string{}
+	for i := range rv.NumField() {
+		f := rv.Type().Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
+		if !f.IsExported() || name == "-" || rv.Field(i).IsZero() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		fields[name] = jsonText(rv.Field(i).Interface())
+	}
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
+		p.key.Add("def."+label+"."+k, fields[k])
+	}
+}
+
+func jsonText(v any) string {
 	b, err := json.Marshal(v)
 	if err != nil {
-		b = fmt.Appendf(nil, "%#v", v)
+		return fmt.Sprintf("%#v", v)
 	}
-	p.key.Add("def."+label, string(b))
+	return string(b)
 }
 
 // Image adds the ID of an image the target consumes.

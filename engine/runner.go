@@ -64,8 +64,9 @@ func (e *InterruptedError) ExitCode() int { return 130 }
 func (r *Runner) Run(ctx context.Context, goals []string) ([]*Result, error) {
 	r.results = map[string]*Result{}
 	r.order = nil
-	for _, g := range goals {
+	for i, g := range goals {
 		if err := r.runGoal(ctx, g); err != nil {
+			r.notRun(ctx, goals[i+1:])
 			break
 		}
 	}
@@ -73,6 +74,24 @@ func (r *Runner) Run(ctx context.Context, goals []string) ([]*Result, error) {
 		_ = r.Index.Save() // the index is only a speed-up; losing it costs a re-hash
 	}
 	return r.finished(), r.outcome(ctx)
+}
+
+// notRun records the targets of goals that never started after a failure
+// or an interrupt, so that the summary and reports list every target.
+func (r *Runner) notRun(ctx context.Context, goals []string) {
+	names, err := r.File.Closure(goals)
+	if err != nil {
+		return
+	}
+	why := "stopped after a failure"
+	if ctx.Err() != nil {
+		why = "interrupted"
+	}
+	for _, n := range names {
+		if r.result(n) == nil {
+			r.record(&Result{Target: n, Kind: r.File.Targets[n].ActionKind(), Status: NotRun, Reason: why})
+		}
+	}
 }
 
 func (r *Runner) finished() []*Result {

@@ -328,3 +328,15 @@ func TestGoalsRunInOrderEachOnce(t *testing.T) {
 		t.Errorf("ran %q, want \"base b a\"", got)
 	}
 }
+
+func TestLaterGoalsAreReportedAfterAFailure(t *testing.T) {
+	f := graph(t, "bad:", "later: dep", "dep:")
+	w := newWorld()
+	w.fail["bad"] = true
+	r := newRunner(t, f, w)
+	res, _ := r.Run(context.Background(), []string{"bad", "later"})
+	got := statuses(res)
+	if got["later"] != "not run" || got["dep"] != "not run" || len(res) != 3 {
+		t.Errorf("results %v, want later and dep not run", got)
+	}
+}

@@ -22,5 +22,8 @@ func main() {
 func mainCode() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// After the first signal the run stops cleanly; a second one kills
+	// dtask at once, as users of make and docker expect.
+	go func() { <-ctx.Done(); stop() }()
 	return run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 }

@@ -34,7 +34,30 @@ func Diff(old, cur []Line) []string {
 			why = append(why, reason(l.Label, "removed"))
 		}
 	}
-	return why
+	return joinDefs(why)
+}
+
+// joinDefs folds every "definition changed: X" reason into one, so that a
+// dry run reads "definition changed: build.args, build.tags added".
+func joinDefs(why []string) []string {
+	const prefix = "definition changed: "
+	var out, defs []string
+	at := -1
+	for _, w := range why {
+		if d, ok := strings.CutPrefix(w, prefix); ok {
+			if at < 0 {
+				at = len(out)
+				out = append(out, "")
+			}
+			defs = append(defs, d)
+			continue
+		}
+		out = append(out, w)
+	}
+	if at >= 0 {
+		out[at] = prefix + strings.Join(defs, ", ")
+	}
+	return out
 }
 
 // reason words one changed line; how is "added", "changed" or "removed".
