@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"syscall"
 	"time"
@@ -40,6 +41,10 @@ func (s *sh) Check(context.Context, *engine.Record) (bool, string, error) {
 }
 
 func (s *sh) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, error) {
+	// Without this, exec reports a missing folder as a missing sh.
+	if fi, err := os.Stat(x.Dir); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("folder %s does not exist (dir = %q)", x.Dir, s.t.Dir)
+	}
 	for _, line := range s.t.Sh {
 		if err := runShell(ctx, x, line); err != nil {
 			return nil, err

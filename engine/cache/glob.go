@@ -70,6 +70,13 @@ type pattern struct {
 	suffix string
 }
 
+// CheckPattern reports whether raw is a valid sources pattern, so that a
+// bad one is a load-time error rather than a failure mid-run.
+func CheckPattern(raw string) error {
+	_, err := parsePattern(raw)
+	return err
+}
+
 func parsePattern(raw string) (*pattern, error) {
 	p := &pattern{raw: raw}
 	s := raw

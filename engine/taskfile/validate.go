@@ -3,9 +3,12 @@ package taskfile
 import (
 	"fmt"
 	"maps"
+	"path"
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/dtask-dev/dtask/engine/cache"
 )
 
 // validator checks what decoding cannot: references between entries,
@@ -172,12 +175,27 @@ func (v *validator) target(name string, t *Target) {
 		}
 		v.refs(append(at, "build"), "secrets", b.Secrets, func(s string) string { return v.secretRef(name, "build secret", s) })
 	}
+	for i, src := range t.Sources {
+		if err := cache.CheckPattern(src); err != nil {
+			v.c.add([]string{indexKey(append(at, "sources"), i), keyString(append(at, "sources"))}, "%v", err)
+		}
+	}
+	if w := t.When; w != nil {
+		for i, g := range w.Branch {
+			if _, err := path.Match(g, ""); err != nil {
+				v.c.add([]string{indexKey(append(at, "when", "branch"), i), keyString(append(at, "when"))}, "bad branch pattern %q in %s.when.branch", g, keyString(at))
+			}
+		}
+	}
 	if r := t.Run; r != nil && r.Image == "" && !v.badUnder(append(at, "run")...) {
 		v.c.addAt(append(at, "run"), "target %q: run needs an image", name)
 	}
 	if p := t.Push; p != nil {
 		if p.Image == "" && !v.badUnder(append(at, "push")...) {
 			v.c.addAt(append(at, "push"), "target %q: push needs an image", name)
+		}
+		if len(p.Tags) == 0 && !v.badUnder(append(at, "push")...) {
+			v.c.addAt(append(at, "push"), "target %q: push needs tags (tags = [\"registry/name:tag\"])", name)
 		}
 		if msg := v.secretRef(name, "push password", p.Password); p.Password != "" && msg != "" {
 			v.c.addAt(append(at, "push", "password"), "%s", msg)
