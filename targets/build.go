@@ -65,7 +65,7 @@ func (a *buildAction) loadContext(fresh bool) (*buildctx.Context, error) {
 	}
 	c, err := buildctx.Load(dir, df, a.e.StateDir)
 	if err != nil {
-		return nil, fmt.Errorf("target %s: %w", a.t.Name, err)
+		return nil, err
 	}
 	a.ctx = c
 	return c, nil
@@ -87,16 +87,16 @@ func (a *buildAction) builder(ctx context.Context, c *buildctx.Context) (buildki
 		buildkit = false
 	case "buildkit":
 		if !have {
-			return false, "", fmt.Errorf("target %s: builder = \"buildkit\" but the engine at %s (API %s) has no BuildKit", a.t.Name, cli.Host, cli.APIVersion)
+			return false, "", fmt.Errorf("builder = \"buildkit\" but the engine at %s (API %s) has no BuildKit", cli.Host, cli.APIVersion)
 		}
 		buildkit = true
 	case "":
 		buildkit = have
 	default:
-		return false, "", fmt.Errorf("target %s: unknown builder %q (want \"buildkit\" or \"classic\")", a.t.Name, a.b.Builder)
+		return false, "", fmt.Errorf("unknown builder %q (want \"buildkit\" or \"classic\")", a.b.Builder)
 	}
 	if len(a.b.Secrets) > 0 && !buildkit {
-		return false, "", fmt.Errorf("target %s: build secrets need BuildKit (RUN --mount=type=secret), but the %s", a.t.Name, classicReason(a.b.Builder))
+		return false, "", fmt.Errorf("build secrets need BuildKit (RUN --mount=type=secret), but the %s", classicReason(a.b.Builder))
 	}
 	// BuildKit does not apply .dockerignore to an uploaded context, so a
 	// Dockerfile that docker build would hide (outside the context, or

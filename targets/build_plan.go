@@ -33,12 +33,12 @@ func (a *buildAction) plan(ctx context.Context, p buildPlanner) error {
 	}
 	p.Def("build", a.b)
 	if err := p.Files(c.Dir, c.Files()); err != nil {
-		return fmt.Errorf("target %s: %w", a.t.Name, err)
+		return err
 	}
 	p.Input("build.tree", c.Tree())
 	if c.Outside {
 		if err := p.Files(filepath.Dir(c.Dockerfile), []string{filepath.Base(c.Dockerfile)}); err != nil {
-			return fmt.Errorf("target %s: %w", a.t.Name, err)
+			return err
 		}
 		p.Watch(c.Dockerfile)
 	}
@@ -56,7 +56,7 @@ func (a *buildAction) plan(ctx context.Context, p buildPlanner) error {
 	for _, ref := range bases {
 		id, err := cli.ImageID(ctx, ref)
 		if err != nil {
-			return fmt.Errorf("target %s: %w", a.t.Name, err)
+			return err
 		}
 		if id == "" && a.e.Images != nil {
 			// The build will load it from the image cache.
@@ -76,11 +76,11 @@ func (a *buildAction) plan(ctx context.Context, p buildPlanner) error {
 func (a *buildAction) bases(c *buildctx.Context) ([]string, error) {
 	src, err := os.ReadFile(c.Dockerfile)
 	if err != nil {
-		return nil, fmt.Errorf("target %s: %w", a.t.Name, err)
+		return nil, err
 	}
 	bases, err := dockerfile.Bases(src, a.b.Args, a.b.Target, a.b.Platform)
 	if err != nil {
-		return nil, fmt.Errorf("target %s: %s: %w", a.t.Name, c.Dockerfile, err)
+		return nil, fmt.Errorf("%s: %w", c.Dockerfile, err)
 	}
 	return bases, nil
 }

@@ -69,11 +69,11 @@ func (a *buildAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, 
 	}
 	if id == "" && len(tags) > 0 {
 		if id, err = cli.ImageID(ctx, tags[0]); err != nil {
-			return nil, fmt.Errorf("target %s: %w", a.t.Name, err)
+			return nil, err
 		}
 	}
 	if id == "" {
-		return nil, fmt.Errorf("target %s: the engine reported no image ID", a.t.Name)
+		return nil, errors.New("the engine reported no image ID")
 	}
 	if bc != nil {
 		bc.tagStages(ctx, cli, c, opts, x)
@@ -102,13 +102,13 @@ func (a *buildAction) send(ctx context.Context, cli *docker.Client, c *buildctx.
 // vanished) over the broken request it caused.
 func (a *buildAction) sendError(body *buildctx.Stream, err error) error {
 	if terr := body.Err(); terr != nil {
-		return fmt.Errorf("target %s: %w", a.t.Name, terr)
+		return terr
 	}
 	var be *docker.BuildError
 	if errors.As(err, &be) {
-		return fmt.Errorf("target %s: build failed at %w", a.t.Name, err)
+		return fmt.Errorf("build failed at %w", err)
 	}
-	return fmt.Errorf("target %s: build: %w", a.t.Name, err)
+	return fmt.Errorf("build: %w", err)
 }
 
 func (a *buildAction) options(c *buildctx.Context, buildkit bool) (client.ImageBuildOptions, error) {
@@ -134,7 +134,7 @@ func (a *buildAction) options(c *buildctx.Context, buildkit bool) (client.ImageB
 	if a.b.Platform != "" {
 		p, err := parsePlatform(a.b.Platform)
 		if err != nil {
-			return opts, fmt.Errorf("target %s: %w", a.t.Name, err)
+			return opts, err
 		}
 		opts.Platforms = []ocispec.Platform{p}
 	}
@@ -171,13 +171,13 @@ func parsePlatform(s string) (ocispec.Platform, error) {
 // session serves the build's secrets to RUN --mount=type=secret,id=NAME.
 func (a *buildAction) session(ctx context.Context, cli *docker.Client) (*docker.BuildSession, error) {
 	if a.e.Secret == nil {
-		return nil, fmt.Errorf("target %s: build secrets need the [secrets] table, which this run has not loaded", a.t.Name)
+		return nil, errors.New("build secrets need the [secrets] table, which this run has not loaded")
 	}
 	vals := map[string][]byte{}
 	for _, name := range a.b.Secrets {
 		v, err := a.e.Secret(name)
 		if err != nil {
-			return nil, fmt.Errorf("target %s: secret %s: %w", a.t.Name, name, err)
+			return nil, fmt.Errorf("secret %s: %w", name, err)
 		}
 		if a.e.Mask != nil {
 			a.e.Mask(v)
@@ -186,7 +186,7 @@ func (a *buildAction) session(ctx context.Context, cli *docker.Client) (*docker.
 	}
 	sess, err := cli.StartBuildSession(ctx, "dtask-"+a.t.Name, vals)
 	if err != nil {
-		return nil, fmt.Errorf("target %s: %w", a.t.Name, err)
+		return nil, err
 	}
 	return sess, nil
 }

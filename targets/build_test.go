@@ -146,7 +146,7 @@ func TestBuildFailingStepIsNamed(t *testing.T) {
 			if builder == "classic" {
 				code = "returned a non-zero code: 3"
 			}
-			for _, want := range []string{"target broken", "RUN echo about-to-fail", code, "| about-to-fail"} {
+			for _, want := range []string{"build failed at", "RUN echo about-to-fail", code, "| about-to-fail"} {
 				if !strings.Contains(msg, want) {
 					t.Errorf("error lacks %q:\n%s", want, msg)
 				}
