@@ -49,6 +49,23 @@ func writeAtomic(path string, data []byte) error {
 
 // lockFile takes an exclusive flock(2) on path, creating it, and waits for
 // it until ctx is done (a nil ctx waits for ever).
+// tryLockFile takes the lock on path if it is free, without waiting.
+func tryLockFile(path string) (unlock func(), ok bool) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, false
+	}
+	fd := int(f.Fd())
+	if unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB) != nil {
+		f.Close()
+		return nil, false
+	}
+	return func() {
+		unix.Flock(fd, unix.LOCK_UN)
+		f.Close()
+	}, true
+}
+
 func lockFile(ctx context.Context, path string) (unlock func(), err error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {

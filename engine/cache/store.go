@@ -141,3 +141,23 @@ func escapeName(name string) string {
 	}
 	return b.String()
 }
+
+// LockTarget takes a lock that one dtask process at a time holds while it
+// runs the named target, so that two processes on one project never run
+// the same target at once. waiting is called if another process holds it.
+func (s *Store) LockTarget(ctx context.Context, name string, waiting func()) (unlock func(), err error) {
+	dir := filepath.Join(s.dir, "locks")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, escapeName(name))
+	if unlock, ok := tryLockFile(path); ok {
+		return unlock, nil
+	}
+	waiting()
+	unlock, err = lockFile(ctx, path)
+	if err != nil {
+		return nil, fmt.Errorf("waiting for another dtask running %s: %w", name, err)
+	}
+	return unlock, nil
+}
