@@ -73,6 +73,9 @@ func (r *Runner) Run(ctx context.Context, goals []string) ([]*Result, error) {
 	if r.Index != nil && !r.Opts.DryRun {
 		_ = r.Index.Save() // the index is only a speed-up; losing it costs a re-hash
 	}
+	if r.Store != nil && r.ranAny() {
+		r.Store.PruneRecords(keepRecords)
+	}
 	return r.finished(), r.outcome(ctx)
 }
 
@@ -92,6 +95,19 @@ func (r *Runner) notRun(ctx context.Context, goals []string) {
 			r.record(&Result{Target: n, Kind: r.File.Targets[n].ActionKind(), Status: NotRun, Reason: why})
 		}
 	}
+}
+
+// keepRecords is how many success records a project keeps: enough for
+// many branches' worth of every target, bounded for CI caches.
+const keepRecords = 500
+
+func (r *Runner) ranAny() bool {
+	for _, res := range r.finished() {
+		if res.Status == Ran {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *Runner) finished() []*Result {

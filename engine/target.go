@@ -175,6 +175,7 @@ func (r *Runner) upToDate(ctx context.Context, t *taskfile.Target, act Action, p
 		p.missing = why
 		return nil, false
 	}
+	r.Store.Touch(key)
 	return rec.Outputs, true
 }
 
