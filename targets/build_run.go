@@ -117,7 +117,7 @@ func (a *buildAction) options(c *buildctx.Context, buildkit bool) (client.ImageB
 		Dockerfile:  c.Name,
 		Target:      a.b.Target,
 		CacheFrom:   a.b.CacheFrom,
-		Labels:      a.labels(),
+		Labels:      a.labels(buildkit),
 		Remove:      true,
 		ForceRemove: true, // no intermediate containers left by a failed step
 		Version:     build.BuilderV1,
@@ -142,9 +142,14 @@ func (a *buildAction) options(c *buildctx.Context, buildkit bool) (client.ImageB
 }
 
 // labels are the user's labels over dtask's OCI ones. created is the build
-// time and so is kept out of the key.
-func (a *buildAction) labels() map[string]string {
-	l := map[string]string{labelCreated: time.Now().UTC().Format(time.RFC3339)}
+// time and so is kept out of the key. The classic builder turns every label
+// into a step of its own that commits a layer (a third of a second each),
+// so there created is left out: it is also in the image's own metadata.
+func (a *buildAction) labels(buildkit bool) map[string]string {
+	l := map[string]string{}
+	if buildkit {
+		l[labelCreated] = time.Now().UTC().Format(time.RFC3339)
+	}
 	rev, src := a.e.buildInfo()
 	if rev != "" {
 		l[labelRevision] = rev
