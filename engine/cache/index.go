@@ -92,7 +92,8 @@ func (ix *Index) HashAll(abs []string) ([]string, error) {
 		probes[i] = p
 		misses = append(misses, i)
 	}
-	workers := min(runtime.GOMAXPROCS(0), (len(misses)+15)/16)
+	// Twice the CPUs: a worker blocked in open or read leaves its CPU to another.
+	workers := min(2*runtime.GOMAXPROCS(0), (len(misses)+15)/16)
 	var next atomic.Int64
 	var failed atomic.Bool
 	errs := make([]error, workers)
