@@ -15,7 +15,7 @@ type cli struct {
 	List       bool   `short:"l" help:"List targets with their descriptions."`
 	DryRun     bool   `short:"n" name:"dry-run" help:"Print what would run and why; run nothing."`
 	Force      bool   `help:"Run the named targets even if they are up to date."`
-	NoCache    bool   `name:"no-cache" help:"Ignore all recorded successes."`
+	NoCache    bool   `name:"no-cache" help:"Ignore all recorded successes and the image cache."`
 	Watch      bool   `short:"w" help:"Run, then re-run when a source changes."`
 	Env        string `short:"e" name:"env" help:"Use [environments.NAME] (default: $$DTASK_ENV)." placeholder:"NAME"`
 	Output     string `default:"auto" enum:"auto,tty,plain,github,gitlab,json" help:"Output style: auto, tty, plain, github, gitlab or json."`

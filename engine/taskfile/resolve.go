@@ -1,8 +1,12 @@
 package taskfile
 
 import (
+	"errors"
+	"fmt"
 	"reflect"
 	"strings"
+
+	"github.com/dtask-dev/dtask/engine/vars"
 )
 
 // Expander interpolates ${NAME} references; (*vars.Scope) is one.
@@ -113,8 +117,18 @@ func (r *resolver) expand(s string, path []string, ref string, literal bool) str
 		if _, ok := r.c.pos[ref]; !ok && strings.HasSuffix(ref, "]") {
 			name = keyString(path) // a StringList written as one string
 		}
-		r.c.add(append([]string{ref}, ancestors(path)...), "%s: %v", name, err)
+		r.c.add(append([]string{ref}, ancestors(path)...), "%s: %v%s", name, err, shellHint(path, err))
 		return s
 	}
 	return res
+}
+
+// shellHint helps with a shell variable written in a host command, which
+// dtask interpolates first: `for f in *; do echo ${f}; done`.
+func shellHint(path []string, err error) string {
+	var u *vars.UndefinedError
+	if len(path) < 3 || path[0] != "targets" || path[2] != "sh" || !errors.As(err, &u) {
+		return ""
+	}
+	return fmt.Sprintf(" (a shell variable is written $${%s})", u.Name)
 }
