@@ -3,6 +3,8 @@ package engine
 import (
 	"io"
 	"time"
+
+	"github.com/dtask-dev/dtask/engine/cache"
 )
 
 // Status is how a target ended.
@@ -34,6 +36,9 @@ type Result struct {
 	// Watched lists the files and folders the target reads (absolute), for
 	// watch mode; empty when it never got as far as planning.
 	Watched []string
+	// Lines are the labelled lines of its key as stored (secrets hashed):
+	// the source hashes it was planned on, pass or fail.
+	Lines []cache.Line
 }
 
 // Reporter shows a run as it happens. Implementations live in cmd/ and

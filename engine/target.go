@@ -43,6 +43,7 @@ func (r *Runner) runTarget(ctx context.Context, name string) {
 	}
 	res.Key = plan.key.Sum()
 	res.Watched = plan.Watched()
+	res.Lines = plan.key.Stored()
 	if out, ok := r.upToDate(ctx, t, act, plan, res.Key); ok {
 		res.Status, res.Reason, res.Outputs = Cached, "up to date", out
 		return

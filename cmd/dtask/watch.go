@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/dtask-dev/dtask/cmd/dtask/ui"
@@ -36,9 +37,12 @@ type session struct {
 	w      *watch.Watcher
 	det    *watch.Detector
 	rules  watch.Rules
-	roots  []string                     // static roots (from the task file), to tell Result.Watched extras apart
-	files  map[string]map[string]string // target → source → hash it was last run with
-	n      int                          // runs so far
+	roots  []string // static roots (from the task file), to tell Result.Watched extras apart
+	// live is the display of the run in progress, if any: messages go
+	// through it so that its redraws do not wipe them off a terminal.
+	live  atomic.Pointer[ui.Display]
+	files map[string]map[string]string // target → source → hash it was last run with
+	n     int                          // runs so far
 }
 
 // run is one run in progress.
@@ -81,7 +85,7 @@ func watchGoals(ctx context.Context, c *cli, p *project, goals []string, stdout,
 	s.w, err = watch.New(watch.Options{
 		Quiet:  quiet,
 		Ignore: watchIgnore(p.stateDir()),
-		Warn:   func(msg string) { fmt.Fprintf(stderr, "dtask: %s\n", msg) },
+		Warn:   func(msg string) { s.message("dtask: " + msg) },
 	})
 	if err != nil {
 		return err
@@ -108,9 +112,10 @@ func watchInterval(s string) (time.Duration, error) {
 func (s *session) loop(ctx context.Context) error {
 	registered := make(chan struct{})
 	s.rules, s.roots = s.p.watchSources(s.goals)
+	roots := slices.Clone(s.roots) // s.roots grows on this goroutine meanwhile
 	go func() {
 		defer close(registered)
-		for _, r := range s.roots {
+		for _, r := range roots {
 			_ = s.w.Add(r)
 		}
 	}()
@@ -184,7 +189,7 @@ func (s *session) reload() (*project, []string) {
 		goals, err = np.goals()
 	}
 	if err != nil {
-		fmt.Fprintf(s.stderr, "dtask: %s changed but cannot be used, still using the previous version:\n%v\n", s.p.file.Path, err)
+		s.message(fmt.Sprintf("dtask: %s changed but cannot be used, still using the previous version:\n%v", s.p.file.Path, err))
 		return nil, nil
 	}
 	return np, goals
@@ -218,6 +223,7 @@ func (s *session) start(ctx context.Context, changed []string) *runInProgress {
 	}
 	disp := ui.New(s.mode, s.stdout, s.p.mask, s.c.Verbose)
 	disp.Message(s.header(changed))
+	s.live.Store(&disp)
 	s.r.Reporter = disp
 	rctx, cancel := context.WithCancel(ctx)
 	run := &runInProgress{n: s.n, start: time.Now(), disp: disp, cancel: cancel, done: make(chan runEnd, 1)}
@@ -255,10 +261,12 @@ func (s *session) finish(run *runInProgress, end runEnd, stopped string) {
 	elapsed := time.Since(run.start).Round(time.Millisecond)
 	if stopped != "" {
 		run.disp.Message(fmt.Sprintf("■ run %d stopped after %s: %s", run.n, elapsed, stopped))
+		s.live.Store(nil)
 		run.disp.Close()
 		return
 	}
 	run.disp.Message(s.resultLine(run.n, end, elapsed))
+	s.live.Store(nil)
 	run.disp.Close()
 	s.learn(end.results)
 	for _, res := range end.results {
@@ -322,4 +330,16 @@ func (s *session) ready() {
 		fmt.Fprintf(s.stderr, "dtask: watching %d folders (%d polled), %d files; ready %s after start\n",
 			dirs+polled, polled, files, time.Since(watchStart).Round(time.Millisecond))
 	}
+}
+
+// message prints a line that belongs to no target: through the live
+// display while a run draws status lines, else to stderr.
+func (s *session) message(msg string) {
+	if d := s.live.Load(); d != nil {
+		for _, l := range strings.Split(msg, "\n") {
+			(*d).Message(l)
+		}
+		return
+	}
+	fmt.Fprintln(s.stderr, msg)
 }

@@ -118,33 +118,28 @@ func watchIgnore(state string) func(string) bool {
 	}
 }
 
-// learn keeps, per target, the content hashes its last recorded success
-// was keyed on (read back from the record), and gives the detector their
-// union plus the task file: the baseline later events compare to. A target
-// without a new record (failed, stopped) keeps its previous files.
+// learn keeps, per target, the content hashes the run just planned it on,
+// pass or fail, and gives the detector the baseline later events compare
+// to: so undoing a breaking edit runs again, and a touch after a failure
+// does not. Targets the run never planned keep what they had.
 func (s *session) learn(results []*engine.Result) {
 	for _, res := range results {
-		if res.Key == "" || res.Status != engine.Ran && res.Status != engine.Cached {
-			continue
-		}
-		rec, ok := s.r.Store.Get(res.Key)
-		if !ok {
-			continue
+		if res.Key == "" {
+			continue // never planned: keep what it had
 		}
 		files := map[string]string{}
-		for _, l := range rec.Lines {
+		for _, l := range res.Lines {
 			if rel, ok := strings.CutPrefix(l.Label, "src "); ok {
 				files[watchAbs(s.p.file.Dir, filepath.FromSlash(rel))] = l.Value
 			}
 		}
 		s.files[res.Target] = files
 	}
-	known := map[string]string{}
-	for _, files := range s.files {
-		maps.Copy(known, files)
-	}
-	if sum, ok := s.det.Known(s.p.file.Path); ok {
-		known[s.p.file.Path] = sum
+	known := s.det.Snapshot()
+	for _, res := range results {
+		if res.Key != "" {
+			maps.Copy(known, s.files[res.Target])
+		}
 	}
 	s.det.Reset(known)
 }

@@ -468,3 +468,39 @@ sh = "echo run >> %s"
 		t.Fatalf("exit code %d, want 130:\n%s", code, w.output())
 	}
 }
+
+// TestWatchRecoversAfterAFailure: the baseline is what the last run used,
+// pass or fail — undoing a breaking edit runs again, and a touch after a
+// failure runs nothing.
+func TestWatchRecoversAfterAFailure(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(t.TempDir(), "runs.log")
+	writeFile(t, filepath.Join(dir, "Taskfile.toml"), fmt.Sprintf(`version = 1
+[targets.test]
+sh = "echo run >> %s; grep -q good src/a.txt"
+sources = ["src/**"]
+`, log))
+	a := filepath.Join(dir, "src/a.txt")
+	writeFile(t, a, "good")
+	w := startWatch(t, dir, "test")
+	const settle = 400 * time.Millisecond
+	expectRuns(t, w, log, 1, 0)
+	writeFile(t, a, "bad")
+	expectRuns(t, w, log, 2, settle)
+	later := time.Now().Add(time.Hour)
+	if err := os.Chtimes(a, later, later); err != nil {
+		t.Fatal(err)
+	}
+	expectRuns(t, w, log, 2, settle)
+	// Back to the content of the first, passing run: a run starts, and
+	// the cache finds the target up to date.
+	writeFile(t, a, "good")
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(w.output(), "run 3 ok") && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if out := w.output(); !strings.Contains(out, "run 3 ok") || !strings.Contains(out, "1 cached") {
+		t.Fatalf("undoing the breaking edit did not run again:\n%s", out)
+	}
+	expectRuns(t, w, log, 2, settle)
+}

@@ -3,6 +3,7 @@ package watch
 import (
 	"errors"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -67,6 +68,9 @@ func (d *Detector) Learn(abs, sum string) { d.known[abs] = sum }
 
 // Reset replaces what the detector knows: the files the last run used.
 func (d *Detector) Reset(known map[string]string) { d.known = known }
+
+// Snapshot returns a copy of the hashes the detector holds now.
+func (d *Detector) Snapshot() map[string]string { return maps.Clone(d.known) }
 
 // Len is how many files the detector knows.
 func (d *Detector) Len() int { return len(d.known) }

@@ -37,12 +37,14 @@ func detail(r *engine.Result) string {
 	return oneLine(r.Reason)
 }
 
+// shortID shortens an image ID as docker does; an image reference (a
+// deploy's) is shown whole.
 func shortID(id string) string {
-	id = strings.TrimPrefix(id, "sha256:")
-	if len(id) > 12 {
-		id = id[:12]
+	hex := strings.TrimPrefix(id, "sha256:")
+	if len(hex) < 12 || strings.Trim(hex, "0123456789abcdef") != "" {
+		return id
 	}
-	return id
+	return hex[:12]
 }
 
 // oneLine is the first line of s, without control codes, cut to fit a table.
