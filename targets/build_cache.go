@@ -30,9 +30,15 @@ type buildCache struct {
 }
 
 // cacheRepo names the tags dtask keeps a build's stages under, stable
-// across runs so that a later build finds them as cache sources.
+// across runs so that a later build finds them as cache sources. The
+// project's id (a hash of the task file's path) sets apart checkouts that
+// share a folder name, as CI checkouts do.
 func (a *buildAction) cacheRepo() string {
-	return "dtask-cache/" + repoPart(filepath.Base(a.e.File.Dir)) + "/" + repoPart(a.t.Name)
+	project := repoPart(filepath.Base(a.e.File.Dir))
+	if a.e.Project != "" {
+		project += "-" + repoPart(a.e.Project)
+	}
+	return "dtask-cache/" + project + "/" + repoPart(a.t.Name)
 }
 
 func (a *buildAction) stageRef(stage string) string {
@@ -171,9 +177,21 @@ func (bc *buildCache) apply(opts *client.ImageBuildOptions) {
 
 // tagStages builds each named stage the image depends on and tags it.
 // It runs after the image is built, so every step is a cache hit; a
-// stage that fails is a warning, not the target's failure.
-func (bc *buildCache) tagStages(ctx context.Context, cli *docker.Client, c *buildctx.Context, base client.ImageBuildOptions, x *engine.Exec) {
+// stage that fails is a warning, not the target's failure. Each such
+// build sends the whole context again, so a stage is skipped when its tag
+// is there and the build just made took every step of it from the cache
+// (BuildKit says so; most often from that very stage image, loaded as a
+// cache source).
+func (bc *buildCache) tagStages(ctx context.Context, cli *docker.Client, c *buildctx.Context, base client.ImageBuildOptions, x *engine.Exec, steps *stageSteps) {
 	for _, s := range bc.stages {
+		if bc.builder.BuildKit && steps.allCached(s) {
+			if id, err := cli.ImageID(ctx, bc.a.stageRef(s)); err == nil && id != "" {
+				if x.Verbose {
+					fmt.Fprintf(x.Stdout, "image cache: stage %s unchanged (every step cached); keeping %s\n", s, bc.a.stageRef(s))
+				}
+				continue
+			}
+		}
 		opts := base
 		opts.Target = s
 		opts.Tags = []string{bc.a.stageRef(s)}

@@ -2,6 +2,7 @@ package targets
 
 import (
 	"bytes"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -81,4 +82,69 @@ func stageRefs(st instructions.Stage) []string {
 		}
 	}
 	return refs
+}
+
+// stageSteps reads BuildKit's plain build output ("#5 [deps 2/3] RUN ...",
+// then "#5 CACHED" or "#5 DONE 1.2s") to tell which stages' steps all came
+// from the cache. The classic builder's output names no stages; nothing is
+// recorded from it.
+type stageSteps struct {
+	partial []byte
+	stage   map[string]string // vertex number -> stage, for steps other than FROM
+	cached  map[string]bool   // vertex number -> reported CACHED
+	ran     map[string]bool   // vertex number -> reported DONE or ERROR
+}
+
+var stepLine = regexp.MustCompile(`^#(\d+) \[(?:[^\]]* )?([^ \]]+) \d+/\d+\] (.*)$`)
+
+func (s *stageSteps) Write(p []byte) (int, error) {
+	s.partial = append(s.partial, p...)
+	for {
+		i := bytes.IndexByte(s.partial, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		s.line(string(s.partial[:i]))
+		s.partial = s.partial[i+1:]
+	}
+}
+
+func (s *stageSteps) line(l string) {
+	if s.stage == nil {
+		s.stage, s.cached, s.ran = map[string]string{}, map[string]bool{}, map[string]bool{}
+	}
+	if m := stepLine.FindStringSubmatch(l); m != nil {
+		if !strings.HasPrefix(m[3], "FROM ") {
+			s.stage[m[1]] = strings.ToLower(m[2])
+		}
+		return
+	}
+	num, rest, ok := strings.Cut(strings.TrimPrefix(l, "#"), " ")
+	if !ok || !strings.HasPrefix(l, "#") {
+		return
+	}
+	switch {
+	case rest == "CACHED":
+		s.cached[num] = true
+	case strings.HasPrefix(rest, "DONE") || strings.HasPrefix(rest, "ERROR"):
+		s.ran[num] = true
+	}
+}
+
+// allCached: the build showed steps of stage, and each was CACHED.
+func (s *stageSteps) allCached(stage string) bool {
+	if s == nil {
+		return false
+	}
+	seen := false
+	for num, st := range s.stage {
+		if st != strings.ToLower(stage) {
+			continue
+		}
+		if !s.cached[num] || s.ran[num] {
+			return false
+		}
+		seen = true
+	}
+	return seen
 }

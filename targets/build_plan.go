@@ -86,8 +86,11 @@ func (a *buildAction) bases(c *buildctx.Context) ([]string, error) {
 }
 
 // Check says the recorded build is still there: its image exists and every
-// tag still points at it, or the image cache holds an archive of it. It changes nothing (a dry run calls it too), so a
-// moved tag makes the target run again, which the builder's cache makes cheap.
+// tag still points at it, or the image cache holds an archive of it. A
+// moved tag makes the target run again, which the builder's cache makes
+// cheap. An image in the image cache only is loaded here when
+// LoadCachedBuilds asks for it (cachedBuild); otherwise Check changes
+// nothing (a dry run calls it too).
 func (a *buildAction) Check(ctx context.Context, rec *engine.Record) (bool, string, error) {
 	id := rec.Outputs["image"]
 	if id == "" {
@@ -103,8 +106,7 @@ func (a *buildAction) Check(ctx context.Context, rec *engine.Record) (bool, stri
 	}
 	if have == "" {
 		if a.e.Images != nil && a.e.Images.Has(id) {
-			// Loaded only when something that runs needs it (ensureImage).
-			return true, "", nil
+			return a.cachedBuild(ctx, cli, id)
 		}
 		return false, fmt.Sprintf("image %s missing", buildShortID(id)), nil
 	}

@@ -63,7 +63,8 @@ func (a *buildAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, 
 	}
 	bc.apply(&opts)
 	tags := a.tags()
-	id, err := a.send(ctx, cli, c, opts, buildkit, x.Stdout, x.Progress)
+	steps := &stageSteps{}
+	id, err := a.send(ctx, cli, c, opts, buildkit, io.MultiWriter(x.Stdout, steps), x.Progress)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +77,7 @@ func (a *buildAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, 
 		return nil, errors.New("the engine reported no image ID")
 	}
 	if bc != nil {
-		bc.tagStages(ctx, cli, c, opts, x)
+		bc.tagStages(ctx, cli, c, opts, x, steps)
 		bc.save(ctx, cli, id, tags, x)
 	}
 	return engine.Outputs{"image": id, "tags": strings.Join(tags, ",")}, nil

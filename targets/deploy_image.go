@@ -13,6 +13,7 @@ import (
 	"github.com/moby/moby/api/types/jsonstream"
 	"github.com/moby/moby/client"
 
+	"github.com/dtask-dev/dtask/engine"
 	"github.com/dtask-dev/dtask/targets/docker"
 )
 
@@ -20,19 +21,25 @@ import (
 // ID there. An image this machine's engine has is copied to a remote engine
 // (docker save | docker load, streamed), but only when the remote lacks
 // that image ID; anything else is pulled by the engine that runs it.
-func (a *deployAction) deployImage(ctx context.Context, target *docker.Client, progress func(string)) (string, error) {
+func (a *deployAction) deployImage(ctx context.Context, target *docker.Client, deps map[string]engine.Outputs, progress func(string)) (string, error) {
 	ref := a.d().Image
+	want := recordedImageID(ref, deps) // the image a dep built, whatever ref names now
 	if a.d().Host == "" {
-		return ensureImage(ctx, target, ref, progress)
+		return ensureImage(ctx, target, ref, want, progress)
 	}
 	local, err := a.e.Docker(ctx)
 	if err != nil {
-		return ensureImage(ctx, target, ref, progress) // no engine here: let the host pull
+		return ensureImage(ctx, target, ref, "", progress) // no engine here: let the host pull
 	}
-	id, err := imageID(ctx, local, ref)
+	var id string
+	if want != "" {
+		id, err = ensureImage(ctx, local, ref, want, progress)
+	} else {
+		id, err = imageID(ctx, local, ref)
+	}
 	if err != nil || id == "" {
 		if err == nil {
-			id, err = ensureImage(ctx, target, ref, progress)
+			id, err = ensureImage(ctx, target, ref, "", progress)
 		}
 		return id, err
 	}

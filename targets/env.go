@@ -40,6 +40,13 @@ type Env struct {
 	Images    *imagecache.Cache
 	storeOnce sync.Once
 	store     string // the engine's image store, for the image cache
+
+	// LoadCachedBuilds says whether a cached build target whose image is
+	// in the image cache only is loaded at once (true) or left for the
+	// Docker targets that use it to load by ID (false, and when nil). See
+	// imagecache_policy.go.
+	LoadCachedBuilds func(target string) bool
+	tooLarge         sync.Map // image IDs said to be over the cache budget
 }
 
 // Docker connects to the engine on first use, and then removes what runs

@@ -2,6 +2,7 @@ package targets
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -72,6 +73,16 @@ func (e *Env) loadCached(ctx context.Context, cli *docker.Client, ref string, ha
 	return id, ok && err == nil, err
 }
 
+// loadByID makes the engine have image id under ref (moved to it if it
+// names another image), loading the image from the cache if needed.
+func (e *Env) loadByID(ctx context.Context, cli *docker.Client, id, ref string, progress func(string)) (bool, error) {
+	return e.Images.Load(ctx, cli, id, imagecache.LoadOptions{
+		SkipShared: e.imageStore(ctx, cli) == imagecache.StoreClassic,
+		Progress:   transferProgress(progress, "loading "+ref+" from the image cache"),
+		Ref:        ref,
+	})
+}
+
 // saveImage keeps image id in the cache; a failure is a warning, never
 // the target's failure.
 func (e *Env) saveImage(ctx context.Context, cli *docker.Client, id string, info imagecache.Info, progress func(string), warn func(string)) {
@@ -82,7 +93,15 @@ func (e *Env) saveImage(ctx context.Context, cli *docker.Client, id string, info
 	if len(info.Refs) > 0 {
 		name = info.Refs[0]
 	}
-	if _, err := e.Images.Save(ctx, cli, id, info, transferProgress(progress, "saving "+name+" to the image cache")); err != nil && ctx.Err() == nil {
+	_, err := e.Images.Save(ctx, cli, id, info, transferProgress(progress, "saving "+name+" to the image cache"))
+	switch {
+	case err == nil || ctx.Err() != nil:
+	case errors.Is(err, imagecache.ErrTooLarge):
+		// Not a fault: the budget is the user's choice. Said once, with -v.
+		if _, said := e.tooLarge.LoadOrStore(id, true); e.Verbose && !said {
+			warn(fmt.Sprintf("note: %v", err))
+		}
+	default:
 		warn(fmt.Sprintf("warning: %v", err))
 	}
 }

@@ -87,10 +87,13 @@ func (a *pushAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, e
 		return nil, err
 	}
 	src := a.t.Push.Image
-	if _, err := ensureImage(ctx, cli, src, progress); err != nil { // a cached build's image may be in the image cache only
+	// A cached build's image may be in the image cache only; the ID the
+	// build recorded is the one pushed, whatever src names now.
+	id, err := ensureImage(ctx, cli, src, recordedImageID(src, x.Deps), progress)
+	if err != nil {
 		return nil, err
 	}
-	img, err := cli.ImageInspect(ctx, src)
+	img, err := cli.ImageInspect(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("image %s: %w", src, err)
 	}

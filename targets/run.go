@@ -112,7 +112,7 @@ func (a *runAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, er
 	if err != nil {
 		return nil, err
 	}
-	if _, err := ensureImage(ctx, cli, s.Image, x.Progress); err != nil {
+	if _, err := ensureImage(ctx, cli, s.Image, recordedImageID(s.Image, x.Deps), x.Progress); err != nil {
 		return nil, err
 	}
 	if len(a.t.Services) > 0 {

@@ -3,6 +3,8 @@ package targets
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -35,23 +37,36 @@ func imageID(ctx context.Context, cli *docker.Client, ref string) (string, error
 	return res.ID, nil
 }
 
-// planImageID is the ID a plan hashes for ref: the local image's, else
-// what a dep recorded for it, else a marker that makes the key differ
-// from any run that had the image (the run will pull it or fail).
+// recordedImageID is the image ID a dep recorded for ref (a build's image
+// under one of its tags), or "". That ID, not whatever ref names in the
+// engine or the image cache now, is what the consuming target uses: after
+// a fresh engine the cache may hold several images with that tag.
+func recordedImageID(ref string, deps map[string]engine.Outputs) string {
+	for _, name := range slices.Sorted(maps.Keys(deps)) {
+		out := deps[name]
+		if out["id"] != "" && (out["image"] == ref || listHas(out["tags"], ref)) {
+			return out["id"]
+		}
+		// A build dep records its image ID as "image", and its tags.
+		if id := out["image"]; strings.HasPrefix(id, "sha256:") && (id == ref || listHas(out["tags"], ref)) {
+			return id
+		}
+	}
+	return ""
+}
+
+// planImageID is the ID a plan hashes for ref: what a dep recorded for it
+// (ensureImage makes ref name that image), else the local image's, else
+// the image cache's newest image with that name, else a marker that makes
+// the key differ from any run that had the image (the run will pull it or
+// fail).
 func planImageID(ctx context.Context, cli *docker.Client, ref string, deps map[string]engine.Outputs) (string, error) {
+	if id := recordedImageID(ref, deps); id != "" {
+		return id, nil
+	}
 	id, err := imageID(ctx, cli, ref)
 	if err != nil || id != "" {
 		return id, err
-	}
-	for _, out := range deps {
-		if out["id"] != "" && (out["image"] == ref || listHas(out["tags"], ref)) {
-			return out["id"], nil
-		}
-		// A build dep records its image ID as "image" and its tags: a
-		// cached build whose image is still in the image cache only.
-		if id := out["image"]; strings.HasPrefix(id, "sha256:") && (id == ref || listHas(out["tags"], ref)) {
-			return id, nil
-		}
 	}
 	if e := cacheEnv(cli); e != nil {
 		if id, ok := e.Images.Lookup(ref); ok {
@@ -70,12 +85,18 @@ func listHas(list, s string) bool {
 	return false
 }
 
-// ensureImage returns the ID of ref; when the engine lacks it, it is
-// loaded from the image cache or else pulled.
-func ensureImage(ctx context.Context, cli *docker.Client, ref string, progress func(string)) (string, error) {
+// ensureImage returns the ID of ref, making the engine have it. When a
+// dep recorded the image ID for ref (want), that image is used: taken
+// from the engine or loaded from the image cache by ID, and ref moved to
+// it if it names another image. Otherwise ref is taken as the engine has
+// it, else loaded from the image cache by name, else pulled.
+func ensureImage(ctx context.Context, cli *docker.Client, ref, want string, progress func(string)) (string, error) {
 	id, err := imageID(ctx, cli, ref)
-	if err != nil || id != "" {
+	if err != nil || id != "" && (want == "" || id == want) {
 		return id, err
+	}
+	if want != "" {
+		return ensureRecorded(ctx, cli, ref, want, progress)
 	}
 	if e := cacheEnv(cli); e != nil {
 		if id, ok, err := e.loadCached(ctx, cli, ref, nil, progress); err != nil || ok {
@@ -102,4 +123,28 @@ func ensureImage(ctx context.Context, cli *docker.Client, ref string, progress f
 		err = fmt.Errorf("image %s is still missing after pulling it", ref)
 	}
 	return id, err
+}
+
+// ensureRecorded makes ref name image want, loading it from the image
+// cache if the engine lacks it. Running another image under that name
+// would be wrong, so a recorded image that is nowhere is an error.
+func ensureRecorded(ctx context.Context, cli *docker.Client, ref, want string, progress func(string)) (string, error) {
+	if e := cacheEnv(cli); e != nil {
+		ok, err := e.loadByID(ctx, cli, want, ref, progress)
+		if err != nil {
+			return "", err
+		}
+		if ok {
+			return want, nil
+		}
+	} else if have, err := imageID(ctx, cli, want); err != nil || have != "" {
+		if err == nil && ref != want {
+			_, err = cli.ImageTag(ctx, client.ImageTagOptions{Source: want, Target: ref})
+		}
+		if err != nil {
+			return "", fmt.Errorf("tagging %s as %s: %w", buildShortID(want), ref, err)
+		}
+		return want, nil
+	}
+	return "", fmt.Errorf("image %s (%s, as its build recorded it) is neither in the engine nor in the image cache; run again to rebuild it", ref, buildShortID(want))
 }

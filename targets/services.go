@@ -201,7 +201,7 @@ func (p *ServicePool) start(ctx context.Context, cli *docker.Client, svc *taskfi
 // it if needed.
 func (e *Env) serviceImage(ctx context.Context, cli *docker.Client, svc *taskfile.Service, deps map[string]engine.Outputs, progress func(string)) (ref, id string, err error) {
 	if svc.Build == "" {
-		id, err := ensureImage(ctx, cli, svc.Image, progress)
+		id, err := ensureImage(ctx, cli, svc.Image, recordedImageID(svc.Image, deps), progress)
 		if err != nil {
 			return "", "", fmt.Errorf("service %s: %w", svc.Name, err)
 		}
@@ -211,10 +211,9 @@ func (e *Env) serviceImage(ctx context.Context, cli *docker.Client, svc *taskfil
 	if ref == "" {
 		return "", "", fmt.Errorf("service %s: build target %q has not recorded an image", svc.Name, svc.Build)
 	}
-	id, err = imageID(ctx, cli, ref)
-	if err == nil && id == "" {
-		err = fmt.Errorf("image %s of build target %q is not in the engine", ref, svc.Build)
-	}
+	// ref is the image ID the build recorded: load it from the image
+	// cache if a cached build left it there only.
+	id, err = ensureImage(ctx, cli, ref, ref, progress)
 	if err != nil {
 		return "", "", fmt.Errorf("service %s: %w", svc.Name, err)
 	}

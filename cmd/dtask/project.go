@@ -156,6 +156,7 @@ func (p *project) runner(c *cli, disp ui.Display) (*engine.Runner, error) {
 		}
 		p.env.UseImageCache(ic)
 	}
+	p.env.LoadCachedBuilds = p.loadCachedBuilds(c)
 	branch, _, _ := p.scope.Lookup("GIT_BRANCH")
 	force := map[string]bool{}
 	if c.Force {
@@ -231,4 +232,29 @@ func (p *project) cleanup() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	_ = p.env.Cleanup(ctx)
+}
+
+// loadCachedBuilds says which cached build targets must have their image
+// in the engine even though nothing dtask runs consumes it: the goals
+// (`dtask image && docker run app:test`), and those a host command or a
+// group depends on. Images that only run, push, deploy or services use are
+// loaded by them when they need them, so that a fresh engine loads nothing
+// for targets that are up to date. A dry run loads nothing.
+func (p *project) loadCachedBuilds(c *cli) func(string) bool {
+	if c.DryRun {
+		return func(string) bool { return false }
+	}
+	need := map[string]bool{}
+	goals, _ := p.goals()
+	for _, g := range goals {
+		need[g] = true
+	}
+	for _, t := range p.file.Targets {
+		if k := t.ActionKind(); k == "sh" || k == "group" {
+			for _, d := range t.Deps {
+				need[d] = true
+			}
+		}
+	}
+	return func(target string) bool { return need[target] }
 }

@@ -27,8 +27,10 @@ type Cache struct {
 	// Warn reports a damaged entry; each entry is reported once per process.
 	Warn func(msg string)
 
-	mu       sync.Mutex // one cache operation at a time in this process (flock is per process)
+	mu       sync.Mutex // one cache operation at a time in this process
+	locked   bool       // this process holds the state lock (under mu)
 	index    map[string]*Entry
+	stamp    dirStamp // the entries folder as it was when index was read
 	reported map[string]bool
 }
 
@@ -45,18 +47,34 @@ func Open(dir string, maxSize int64, lock Locker) *Cache {
 func (c *Cache) Dir() string { return c.dir }
 
 // acquire serialises cache operations in this process and takes the
-// state lock against other dtask processes.
+// state lock against other dtask processes. The index is read afresh
+// once the lock is held: another process may have saved or dropped
+// entries since, and a prune against an old view would delete layers
+// that process's new entries use.
 func (c *Cache) acquire(ctx context.Context) (func(), error) {
 	c.mu.Lock()
-	if c.lock == nil {
-		return c.mu.Unlock, nil
-	}
-	unlock, err := c.lock.Lock(ctx)
+	unlock, err := c.lockState(ctx)
 	if err != nil {
 		c.mu.Unlock()
 		return nil, err
 	}
 	return func() { unlock(); c.mu.Unlock() }, nil
+}
+
+// lockState takes the state lock (c.mu held) and drops the in-memory
+// index, so that what follows sees the entries as they are on disk.
+func (c *Cache) lockState(ctx context.Context) (func(), error) {
+	unlock := func() {}
+	if c.lock != nil {
+		u, err := c.lock.Lock(ctx)
+		if err != nil {
+			return nil, err
+		}
+		unlock = u
+	}
+	c.locked = true
+	c.index = nil
+	return func() { c.locked = false; unlock() }, nil
 }
 
 func (c *Cache) entriesDir() string { return filepath.Join(c.dir, "entries") }

@@ -24,18 +24,23 @@ type LoadOptions struct {
 	Have       []string
 	SkipShared bool
 	Progress   Progress
-	// Ref is the name the image is loaded for; it is tagged even if the
-	// entry does not list it.
+	// Ref is the name the image is loaded for. It is made to point at the
+	// image even if it names another one now: the caller asked for this
+	// image ID under that name.
 	Ref string
-	// OnlyRef tags Ref alone, not the entry's other names (an old image
-	// loaded as a cache source must not take names back).
+	// Tags are more names made to point at the image (a build's tags).
+	Tags []string
+	// OnlyRef tags Ref (and Tags) alone, not the entry's other names (an
+	// old image loaded as a cache source must not take names back).
 	OnlyRef bool
 }
 
 // Load makes the engine have image id, from its archive, unless it has it
-// already; the entry's refs the engine lacks are tagged. It reports
-// whether the engine has the image afterwards. A damaged archive is
-// reported once and removed, and Load returns false with no error.
+// already. Ref and Tags are made to point at it; the entry's other refs
+// are tagged where the engine lacks them. It reports whether the engine
+// has the image afterwards. A damaged archive is reported once and
+// removed, and Load returns false with no error. An error the engine
+// reports (a full disk, a restart) is returned and the archive kept.
 func (c *Cache) Load(ctx context.Context, cli *docker.Client, id string, opt LoadOptions) (bool, error) {
 	unlock, err := c.acquire(ctx)
 	if err != nil {
@@ -55,12 +60,14 @@ func (c *Cache) Load(ctx context.Context, cli *docker.Client, id string, opt Loa
 			return ok, err
 		}
 	}
-	refs := e.refsPlus(opt.Ref)
-	if e == nil || opt.OnlyRef {
-		refs = []string{opt.Ref}
-	}
-	if err := tagMissing(ctx, cli, id, refs); err != nil {
+	force := append([]string{opt.Ref}, opt.Tags...)
+	if err := tagRefs(ctx, cli, id, force, true); err != nil {
 		return true, err
+	}
+	if e != nil && !opt.OnlyRef {
+		if err := tagRefs(ctx, cli, id, e.Refs, false); err != nil {
+			return true, err
+		}
 	}
 	if e != nil {
 		c.touch(e)
@@ -68,18 +75,10 @@ func (c *Cache) Load(ctx context.Context, cli *docker.Client, id string, opt Loa
 	return true, nil
 }
 
-func (e *Entry) refsPlus(ref string) []string {
-	if e == nil {
-		return nil
-	}
-	if ref == "" || slices.Contains(e.Refs, ref) {
-		return e.Refs
-	}
-	return append(slices.Clip(e.Refs), ref)
-}
-
 // load streams the entry into docker load, first without the layers the
-// engine shares (if allowed), then whole if that failed.
+// engine shares (if allowed), then whole if that failed. Only a fault of
+// the archive drops it: the engine failing to take a whole archive says
+// nothing about the archive.
 func (c *Cache) load(ctx context.Context, cli *docker.Client, e *Entry, opt LoadOptions) (bool, error) {
 	skip := map[string]bool{}
 	if opt.SkipShared {
@@ -87,30 +86,27 @@ func (c *Cache) load(ctx context.Context, cli *docker.Client, e *Entry, opt Load
 	}
 	for {
 		werr, lerr := c.stream(ctx, cli, e, skip, opt.Progress)
+		var be *blobError
 		switch {
 		case ctx.Err() != nil:
 			return false, ctx.Err()
-		case werr != nil:
-			var bad *Member
-			var be *blobError
-			if errors.As(werr, &be) {
-				bad = &be.m
-			}
-			c.drop(e, werr, bad)
+		case errors.As(werr, &be):
+			c.drop(e, werr, &be.m, false)
 			return false, nil
+		case werr != nil:
+			return false, fmt.Errorf("image cache: loading %s: %w", ShortID(e.ID), werr)
 		case lerr != nil && len(skip) > 0:
 			skip = map[string]bool{} // a shared chain went away meanwhile: send everything
 			continue
 		case lerr != nil:
-			c.drop(e, lerr, nil)
-			return false, nil
+			return false, fmt.Errorf("image cache: loading %s: the engine failed: %w", ShortID(e.ID), lerr)
 		}
 		got, err := cli.ImageID(ctx, e.ID)
 		if err != nil {
 			return false, err
 		}
 		if got == "" {
-			c.drop(e, errors.New("docker load did not produce the image"), nil)
+			c.drop(e, errors.New("docker load did not produce the image"), nil, false)
 			return false, nil
 		}
 		return true, nil
@@ -279,14 +275,15 @@ func loadResult(r io.Reader) error {
 	}
 }
 
-// tagMissing gives id each ref the engine does not have.
-func tagMissing(ctx context.Context, cli *docker.Client, id string, refs []string) error {
+// tagRefs gives id each ref: with force, also a ref that names another
+// image now; else only refs the engine lacks.
+func tagRefs(ctx context.Context, cli *docker.Client, id string, refs []string, force bool) error {
 	for _, ref := range refs {
 		if ref == "" || strings.HasPrefix(ref, "sha256:") {
 			continue
 		}
 		got, err := cli.ImageID(ctx, ref)
-		if err != nil || got != "" {
+		if err != nil || got == id || got != "" && !force {
 			continue
 		}
 		if _, err := cli.ImageTag(ctx, client.ImageTagOptions{Source: id, Target: ref}); err != nil {

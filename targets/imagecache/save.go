@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -21,9 +22,14 @@ const inlineMax = 64 << 10
 // Progress is told how many bytes of total have been moved.
 type Progress func(done, total int64)
 
+// ErrTooLarge says an image was not saved because it alone exceeds the
+// cache's size budget: saving it would only have the prune drop it again.
+var ErrTooLarge = errors.New("larger than the image cache's budget")
+
 // Save stores the image id (docker save) unless an archive of that ID is
 // already there, in which case only its refs are updated. It reports
-// whether it transferred the image.
+// whether it transferred the image. An image larger than MaxSize is not
+// saved (ErrTooLarge).
 func (c *Cache) Save(ctx context.Context, cli *docker.Client, id string, info Info, progress Progress) (bool, error) {
 	unlock, err := c.acquire(ctx)
 	if err != nil {
@@ -37,6 +43,9 @@ func (c *Cache) Save(ctx context.Context, cli *docker.Client, id string, info In
 	img, err := cli.ImageInspect(ctx, id)
 	if err != nil {
 		return false, fmt.Errorf("image cache: inspecting %s: %w", ShortID(id), err)
+	}
+	if img.Size > c.MaxSize {
+		return false, fmt.Errorf("image cache: not saving %s (%s): %w (%s)", ShortID(id), FormatSize(img.Size), ErrTooLarge, FormatSize(c.MaxSize))
 	}
 	e := &Entry{ID: img.ID, Refs: info.Refs, Kind: info.Kind, Target: info.Target, Layers: img.RootFS.Layers, Saved: time.Now()}
 	rc, err := cli.ImageSave(ctx, []string{img.ID})

@@ -1,0 +1,43 @@
+package targets
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/dtask-dev/dtask/targets/docker"
+	"github.com/dtask-dev/dtask/targets/imagecache"
+)
+
+// When a build target is up to date but its image is in the image cache
+// only (a CI job on a fresh engine), loading it costs a transfer that
+// nothing may need: run, push, deploy and service users load the image by
+// the ID the build recorded (ensureImage), so a build used only by them
+// stays unloaded. What the engine cannot see is a user outside Docker's
+// view: a goal named on the command line, or an sh target running
+// `docker run app:test`. Env.LoadCachedBuilds, set by the command line,
+// names those targets; for them the image is loaded, with the build's tags,
+// as soon as the target is found up to date.
+
+// loadCachedBuilds reports whether target's image is loaded in Check.
+func (e *Env) loadCachedBuilds(target string) bool {
+	return e.LoadCachedBuilds != nil && e.LoadCachedBuilds(target)
+}
+
+// cachedBuild decides Check for a build whose image id the engine lacks
+// and the image cache holds: up to date, loaded now if the policy asks.
+func (a *buildAction) cachedBuild(ctx context.Context, cli *docker.Client, id string) (bool, string, error) {
+	if !a.e.loadCachedBuilds(a.t.Name) {
+		return true, "", nil
+	}
+	ok, err := a.e.Images.Load(ctx, cli, id, imagecache.LoadOptions{
+		SkipShared: a.e.imageStore(ctx, cli) == imagecache.StoreClassic,
+		Tags:       a.tags(),
+	})
+	switch {
+	case err != nil:
+		return false, fmt.Sprintf("image %s could not be loaded from the image cache: %v", buildShortID(id), err), nil
+	case !ok:
+		return false, fmt.Sprintf("image %s missing (its archive in the image cache was damaged)", buildShortID(id)), nil
+	}
+	return true, "", nil
+}
