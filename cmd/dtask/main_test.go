@@ -23,6 +23,13 @@ func TestMain(m *testing.M) {
 
 // TestScripts runs the end-to-end CLI scripts in testdata/script.
 func TestScripts(t *testing.T) {
+	// Scripts tag what they build dtask-test/cli-*; remove it, pass or fail.
+	t.Cleanup(func() {
+		out, err := exec.Command("docker", "images", "-q", "--filter", "reference=dtask-test/cli-*").Output()
+		if ids := strings.Fields(string(out)); err == nil && len(ids) > 0 {
+			_ = exec.Command("docker", append([]string{"rmi", "-f"}, ids...)...).Run()
+		}
+	})
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
 		Setup: func(env *testscript.Env) error {
