@@ -39,8 +39,10 @@ func (r *Runner) execute(ctx context.Context, t *taskfile.Target, act Action, p 
 		switch {
 		case errors.Is(ctx.Err(), context.DeadlineExceeded) && t.Timeout.Duration > 0:
 			res.Err = fmt.Errorf("target %s: timed out after %s", t.Name, t.Timeout.Duration)
-		case ctx.Err() != nil:
+		case ctx.Err() != nil && err.Error() == ctx.Err().Error():
 			res.Err = fmt.Errorf("target %s: interrupted", t.Name)
+		case ctx.Err() != nil: // what the action did about it (a rollback) matters
+			res.Err = fmt.Errorf("target %s: interrupted: %w", t.Name, err)
 		}
 		return
 	}
