@@ -53,28 +53,33 @@ func (r *Runner) runTarget(ctx context.Context, name string) {
 		res.Status = WouldRun
 		return
 	}
-	unlock, err := r.lockTarget(ctx, t)
+	unlock, waited, err := r.lockTarget(ctx, t)
 	if err != nil {
 		res.Status, res.Err = Failed, fmt.Errorf("target %s: %w", name, err)
 		return
 	}
 	defer unlock()
 	// Another dtask on this project may have run it while we waited.
-	if out, ok := r.upToDate(ctx, t, act, plan, res.Key); ok {
-		res.Status, res.Reason, res.Outputs = Cached, "up to date (another dtask just ran it)", out
-		return
+	if waited {
+		if out, ok := r.upToDate(ctx, t, act, plan, res.Key); ok {
+			res.Status, res.Reason, res.Outputs = Cached, "up to date (another dtask just ran it)", out
+			return
+		}
 	}
 	r.execute(ctx, t, act, plan, res)
 }
 
-// lockTarget makes this process the only one on the project running t.
-func (r *Runner) lockTarget(ctx context.Context, t *taskfile.Target) (func(), error) {
+// lockTarget makes this process the only one on the project running t;
+// waited says another process held it first.
+func (r *Runner) lockTarget(ctx context.Context, t *taskfile.Target) (unlock func(), waited bool, err error) {
 	if r.Store == nil {
-		return func() {}, nil
+		return func() {}, false, nil
 	}
-	return r.Store.LockTarget(ctx, t.Name, func() {
+	unlock, err = r.Store.LockTarget(ctx, t.Name, func() {
+		waited = true
 		r.Reporter.Progress(t.Name, "waiting for another dtask running "+t.Name)
 	})
+	return unlock, waited, err
 }
 
 // blockedByDeps says whether a dep's outcome keeps the target from running.

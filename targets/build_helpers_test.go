@@ -1,7 +1,6 @@
 package targets
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -12,7 +11,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -97,23 +95,6 @@ func btNeedBusybox(t *testing.T, cli *docker.Client) {
 	}
 }
 
-type btBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *btBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *btBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // btBuild runs a build target and returns its outputs, its output text and
 // the steps it reported as progress.
 func btBuild(t *testing.T, e *Env, tg *taskfile.Target) (engine.Outputs, string, []string, error) {
@@ -121,7 +102,7 @@ func btBuild(t *testing.T, e *Env, tg *taskfile.Target) (engine.Outputs, string,
 	if tg.Name == "" {
 		tg.Name = "image"
 	}
-	out := &btBuffer{}
+	out := &syncBuffer{}
 	var steps []string
 	x := &engine.Exec{
 		Target:   tg,
