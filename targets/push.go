@@ -8,11 +8,13 @@ import (
 	"time"
 
 	"github.com/distribution/reference"
+	"github.com/moby/moby/api/types/registry"
 	"github.com/moby/moby/client"
 
 	"github.com/dtask-dev/dtask/engine"
 	"github.com/dtask-dev/dtask/engine/taskfile"
 	"github.com/dtask-dev/dtask/targets/docker"
+	"github.com/dtask-dev/dtask/targets/registryauth"
 )
 
 // pushAction tags an image and pushes the tags.
@@ -109,11 +111,11 @@ func (a *pushAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, e
 		if _, err := cli.ImageTag(ctx, client.ImageTagOptions{Source: img.ID, Target: ref}); err != nil {
 			return nil, fmt.Errorf("tagging %s as %s: %w", src, ref, err)
 		}
-		auth, err := a.auth(ctx, ref)
+		ac, err := a.authConfig(ctx, ref)
 		if err != nil {
 			return nil, err
 		}
-		digest, err := a.pushTag(ctx, cli, ref, named.Name(), img.RepoDigests, auth, progress)
+		digest, err := a.pushTag(ctx, cli, ref, named.Name(), img.RepoDigests, ac, progress)
 		if err != nil {
 			return nil, err
 		}
@@ -129,7 +131,11 @@ func (a *pushAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, e
 
 // pushTag pushes ref unless the registry already has it at a digest this
 // image was pushed as (the engine's RepoDigests), and returns the digest.
-func (a *pushAction) pushTag(ctx context.Context, cli *docker.Client, ref, repo string, repoDigests []string, auth string, progress func(string)) (string, error) {
+func (a *pushAction) pushTag(ctx context.Context, cli *docker.Client, ref, repo string, repoDigests []string, ac registry.AuthConfig, progress func(string)) (string, error) {
+	auth, err := registryauth.Encode(ac)
+	if err != nil {
+		return "", err
+	}
 	if d, err := remoteDigest(ctx, cli, ref, auth); err == nil && d != "" {
 		for _, rd := range repoDigests {
 			n, err := reference.ParseNormalizedNamed(rd)
@@ -140,6 +146,18 @@ func (a *pushAction) pushTag(ctx context.Context, cli *docker.Client, ref, repo 
 		}
 	}
 	progress("pushing " + ref)
+	digest, err := streamPush(ctx, cli, ref, auth, progress)
+	if err != nil || digest != "" {
+		return digest, err
+	}
+	// No digest in the stream (the containerd image store sends none): the
+	// registry knows what the tag now points at.
+	return registryDigest(ctx, ref, ac)
+}
+
+// streamPush pushes ref through the engine, shows its progress and returns
+// the digest the engine reported ("" when it sent none).
+func streamPush(ctx context.Context, cli *docker.Client, ref, auth string, progress func(string)) (string, error) {
 	resp, err := cli.ImagePush(ctx, ref, client.ImagePushOptions{RegistryAuth: auth})
 	if err != nil {
 		return "", fmt.Errorf("pushing %s: %w", ref, err)
@@ -162,9 +180,6 @@ func (a *pushAction) pushTag(ctx context.Context, cli *docker.Client, ref, repo 
 		if line := pushLine(msg.ID, msg.Status, msg.Progress); line != "" {
 			progress(ref + ": " + line)
 		}
-	}
-	if digest == "" {
-		return "", fmt.Errorf("pushing %s: the engine reported no digest", ref)
 	}
 	return digest, nil
 }

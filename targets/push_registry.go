@@ -14,46 +14,51 @@ import (
 	"github.com/dtask-dev/dtask/targets/registryauth"
 )
 
-// auth returns the X-Registry-Auth value for ref's registry: the target's
+// auth returns the X-Registry-Auth value for ref's registry.
+func (a *pushAction) auth(ctx context.Context, ref string) (string, error) {
+	ac, err := a.authConfig(ctx, ref)
+	if err != nil {
+		return "", err
+	}
+	return registryauth.Encode(ac)
+}
+
+// authConfig returns the credentials for ref's registry: the target's
 // username and [secrets] password when given, else what the Docker config
 // and its credential helpers hold for it.
-func (a *pushAction) auth(ctx context.Context, ref string) (string, error) {
+func (a *pushAction) authConfig(ctx context.Context, ref string) (registry.AuthConfig, error) {
 	host, err := registryauth.Host(ref)
 	if err != nil {
-		return "", fmt.Errorf("tag %q: %w", ref, err)
+		return registry.AuthConfig{}, fmt.Errorf("tag %q: %w", ref, err)
 	}
 	pu := a.t.Push
 	if pu.Username != "" || pu.Password != "" {
 		ac := registry.AuthConfig{Username: pu.Username, ServerAddress: registryauth.ServerKey(host)}
 		if pu.Password != "" {
 			if a.e.Secret == nil {
-				return "", fmt.Errorf("password: no secrets available")
+				return registry.AuthConfig{}, fmt.Errorf("password: no secrets available")
 			}
 			pw, err := a.e.Secret(pu.Password)
 			if err != nil {
-				return "", fmt.Errorf("password: %w", err)
+				return registry.AuthConfig{}, fmt.Errorf("password: %w", err)
 			}
 			if a.e.Mask != nil {
 				a.e.Mask(pw)
 			}
 			ac.Password = pw
 		}
-		return registryauth.Encode(ac)
+		return ac, nil
 	}
 	return configAuth(ctx, host)
 }
 
-// configAuth returns the encoded credentials the Docker config holds for host.
-func configAuth(ctx context.Context, host string) (string, error) {
+// configAuth returns the credentials the Docker config holds for host.
+func configAuth(ctx context.Context, host string) (registry.AuthConfig, error) {
 	cfg, err := registryauth.Load(registryauth.ConfigDir())
 	if err != nil {
-		return "", err
+		return registry.AuthConfig{}, err
 	}
-	ac, err := cfg.Lookup(ctx, host)
-	if err != nil {
-		return "", err
-	}
-	return registryauth.Encode(ac)
+	return cfg.Lookup(ctx, host)
 }
 
 // remoteDigest asks the registry, through the engine, for the manifest

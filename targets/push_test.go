@@ -9,10 +9,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/moby/moby/api/types/registry"
 	"github.com/moby/moby/client"
 
 	"github.com/dtask-dev/dtask/engine"
 	"github.com/dtask-dev/dtask/engine/taskfile"
+	"github.com/dtask-dev/dtask/targets/registryauth"
 )
 
 const (
@@ -214,5 +216,51 @@ func writeDockerConfig(t *testing.T, json string) {
 	t.Helper()
 	if err := os.WriteFile(filepath.Join(os.Getenv("DOCKER_CONFIG"), "config.json"), []byte(json), 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRegistryDigestAgreesWithTheEngine pushes through the engine and asks
+// the registry directly, with and without credentials: the digest the
+// engine reports (when it reports one; the containerd image store does
+// not) is the one the registry serves.
+func TestRegistryDigestAgreesWithTheEngine(t *testing.T) {
+	e, src := pushEnv(t)
+	ctx := context.Background()
+	cli, err := e.Docker(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds := registry.AuthConfig{Username: regUser, Password: regPassword, ServerAddress: authRegistry}
+	for _, c := range []struct {
+		ref string
+		ac  registry.AuthConfig
+	}{
+		{plainRegistry + "/dtask-test/digest-" + randHex(4) + ":v1", registry.AuthConfig{}},
+		{authRegistry + "/dtask-test/digest-" + randHex(4) + ":v1", creds},
+	} {
+		if _, err := cli.ImageTag(ctx, client.ImageTagOptions{Source: src, Target: c.ref}); err != nil {
+			t.Fatal(err)
+		}
+		auth, err := registryauth.Encode(c.ac)
+		if err != nil {
+			t.Fatal(err)
+		}
+		streamed, err := streamPush(ctx, cli, c.ref, auth, func(string) {})
+		if err != nil {
+			t.Fatalf("push %s: %v", c.ref, err)
+		}
+		asked, err := registryDigest(ctx, c.ref, c.ac)
+		if err != nil || !strings.HasPrefix(asked, "sha256:") {
+			t.Fatalf("registryDigest(%s) = %q, %v", c.ref, asked, err)
+		}
+		if streamed != "" && streamed != asked {
+			t.Errorf("%s: engine reported %s, registry serves %s", c.ref, streamed, asked)
+		}
+		t.Logf("%s: engine reported %q, registry %s", c.ref, streamed, asked)
+	}
+	// The authenticated registry refuses an anonymous question, naming the tag.
+	ref := authRegistry + "/dtask-test/digest-anon:v1"
+	if _, err := registryDigest(ctx, ref, registry.AuthConfig{}); err == nil || !strings.Contains(err.Error(), ref) {
+		t.Errorf("anonymous registryDigest on the auth registry: %v", err)
 	}
 }

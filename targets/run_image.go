@@ -108,7 +108,9 @@ func ensureImage(ctx context.Context, cli *docker.Client, ref, want string, prog
 	}
 	var auth string
 	if host, err := registryauth.Host(ref); err == nil {
-		auth, _ = configAuth(ctx, host) // anonymous when there is none
+		if ac, err := configAuth(ctx, host); err == nil {
+			auth, _ = registryauth.Encode(ac)
+		} // anonymous when there is none
 	}
 	resp, err := cli.ImagePull(ctx, ref, client.ImagePullOptions{RegistryAuth: auth})
 	if err == nil {
