@@ -8,7 +8,12 @@ import (
 	"time"
 
 	"github.com/moby/moby/client"
+	"github.com/moby/moby/client/pkg/versions"
 )
+
+// MinAPIVersion is the oldest engine API dtask speaks (Docker 20.10); the
+// client negotiates from there up to the newest both sides know.
+const MinAPIVersion = "1.41"
 
 // Labels every container and network dtask creates carries, so that a run
 // killed with SIGKILL leaves leftovers the next run can find and remove.
@@ -34,7 +39,24 @@ type UnreachableError struct {
 }
 
 func (e *UnreachableError) Error() string {
+	if old := (*TooOldError)(nil); errors.As(e.Err, &old) {
+		return fmt.Sprintf("docker engine at %s (DOCKER_HOST) is too old: %v", e.Host, e.Err)
+	}
 	return fmt.Sprintf("docker engine unreachable at %s (DOCKER_HOST): %v", e.Host, e.Err)
+}
+
+// TooOldError is an engine whose newest API is older than MinAPIVersion.
+type TooOldError struct {
+	API     string // the newest API version the engine offers
+	Release string // its Docker version, when it said
+}
+
+func (e *TooOldError) Error() string {
+	engine := "it speaks API " + e.API
+	if e.Release != "" {
+		engine = "Docker " + e.Release + " speaks API " + e.API
+	}
+	return fmt.Sprintf("%s; dtask needs API %s or newer (Docker 20.10 or later)", engine, MinAPIVersion)
 }
 func (e *UnreachableError) Unwrap() error { return e.Err }
 func (e *UnreachableError) ExitCode() int { return 3 }
@@ -58,6 +80,9 @@ func Connect(ctx context.Context, host string, extra ...client.Opt) (*Client, er
 	if err == nil && ping.APIVersion == "" {
 		err = errors.New("engine did not report an API version")
 	}
+	if ping.APIVersion != "" && versions.LessThan(ping.APIVersion, MinAPIVersion) {
+		err = tooOld(pctx, opts, ping.APIVersion)
+	}
 	if err != nil {
 		c.Close()
 		return nil, &UnreachableError{Host: c.DaemonHost(), Err: err}
@@ -77,4 +102,18 @@ func describeHost(host string) string {
 		return h
 	}
 	return client.DefaultDockerHost
+}
+
+// tooOld says which engine answered and what dtask needs; the engine's
+// release is named when its /version answers at the API it offers.
+func tooOld(ctx context.Context, opts []client.Opt, api string) error {
+	e := &TooOldError{API: api}
+	old, err := client.New(append(opts, client.WithAPIVersion(api))...)
+	if err == nil {
+		defer old.Close()
+		if v, err := old.ServerVersion(ctx, client.ServerVersionOptions{}); err == nil {
+			e.Release = v.Version
+		}
+	}
+	return e
 }
