@@ -43,8 +43,8 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"waitfile": waitFile,
-			"dockerps": dockerPS,
+			"waitfile":   waitFile,
+			"dockerps":   dockerPS,
 			"fakeengine": fakeEngine,
 		},
 		Condition: condition,
