@@ -3,16 +3,29 @@ GO      ?= go
 BIN     := bin/dtask
 PKGS    := ./...
 
-.PHONY: build test unit bench lint fixtures registry example clean
+.PHONY: build test test-deps test-engines engines unit bench lint fixtures registry example clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/dtask
 
-# Unit, Docker and CLI tests. Docker tests need the fixtures (make fixtures)
-# and run against the local engine; with CI=true they never skip.
-test: build
+# Unit, Docker and CLI tests, against the engine DOCKER_HOST names (default:
+# the local one). It first makes what the Docker tests need: the engine up,
+# the fixture images, the local registries, the host packages of the deploy
+# tests (sshd, ssh, ip). With CI=true no test skips.
+test: build fixtures registry test-deps
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 30m $(PKGS)
+
+# The engine matrix: the Docker tests and the example once per engine (the
+# machine's, Docker 28.5 overlay2, Docker 28.5 containerd image store).
+# ENGINES="overlay2" picks some. Needs root (it starts the extra engines).
+ENGINES ?=
+test-engines: build
+	scripts/test-engines.sh $(ENGINES)
+
+# Start the extra engines of the matrix (scripts/engines.sh status|stop|env).
+engines:
+	scripts/engines.sh start
 
 # Tests that need no Docker engine.
 unit:
@@ -24,6 +37,9 @@ bench: build
 lint:
 	$(GO) vet $(PKGS)
 	@test -z "$$(gofmt -l cmd engine targets internal)" || (gofmt -l cmd engine targets internal; exit 1)
+
+test-deps:
+	@bash -c 'source scripts/fixtures/lib.sh && ensure_pkgs openssh-server openssh-client iproute2 curl'
 
 # Offline images the tests and the example use (nothing can be pulled here).
 fixtures:

@@ -11,6 +11,8 @@
 #   scripts/engines.sh status [MODE...]   one line each; exit 3 when one is down
 #   scripts/engines.sh env MODE           print DOCKER_HOST=unix://... for MODE
 #   scripts/engines.sh clean [MODE...]    stop and delete their data (images, volumes)
+#   scripts/engines.sh bin                print the folders of the engines' programs, to put
+#                                         first on PATH (dockerd, containerd, ...)
 #   scripts/engines.sh buildx             print the path of a docker-buildx binary
 #                                         (a CLI plugin; also runs on its own)
 #
@@ -258,6 +260,9 @@ main() {
       [ "$#" -eq 1 ] || die "usage: engines.sh env MODE"
       check_mode "$1"
       echo "DOCKER_HOST=unix://$(socket_of "$1")" ;;
+    bin)
+      [ -x "$ROOT/usr/sbin/dockerd" ] || die "not fetched yet: run engines.sh start"
+      echo "$ROOT/usr/bin:$ROOT/usr/sbin" ;;
     buildx)
       need_root
       with_lock ensure_packages

@@ -178,9 +178,7 @@ func dpSecondEngine(t *testing.T, main *docker.Client) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The main engine's storage driver is the one known to work here;
-	// its own daemon.json must not be read (it names the main data root).
-	cfg := fmt.Sprintf(`{"storage-driver": %q, "mtu": 1400}`, info.Info.Driver)
+	cfg := dpSecondConfig(info.Info.Driver, info.Info.DriverStatus)
 	os.WriteFile(filepath.Join(dir, "daemon.json"), []byte(cfg), 0o644)
 	sock := filepath.Join(dir, "docker.sock")
 	logf, _ := os.Create(filepath.Join(dir, "dockerd.log"))
@@ -225,6 +223,20 @@ func dpSecondEngine(t *testing.T, main *docker.Client) string {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// dpSecondConfig is the second engine's daemon.json: the main engine's
+// image store (containerd's, or its graph driver, the one known to work
+// here); the main engine's own daemon.json must not be read (it names the
+// main data root). The dockerd started is the first on PATH: make
+// test-engines puts the engine under test's folder first.
+func dpSecondConfig(driver string, status [][2]string) string {
+	for _, kv := range status {
+		if kv[0] == "driver-type" && strings.Contains(kv[1], "snapshotter") {
+			return `{"features": {"containerd-snapshotter": true}, "mtu": 1400}`
+		}
+	}
+	return fmt.Sprintf(`{"storage-driver": %q, "mtu": 1400}`, driver)
 }
 
 // dpSSHServer starts sshd on a free loopback port, with a throwaway host key
