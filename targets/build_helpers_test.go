@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/dtask-dev/dtask/engine"
 	"github.com/dtask-dev/dtask/engine/taskfile"
+	"github.com/dtask-dev/dtask/internal/dockertest"
 	"github.com/dtask-dev/dtask/targets/docker"
 )
 
@@ -37,10 +39,7 @@ func btEnv(t *testing.T) (*Env, *docker.Client) {
 	defer cancel()
 	cli, err := e.Docker(ctx)
 	if err != nil {
-		if os.Getenv("CI") != "true" {
-			t.Skipf("no Docker engine: %v", err)
-		}
-		t.Fatal(err)
+		dockertest.Need(t, "no Docker engine: "+err.Error(), dockertest.Enable)
 	}
 	return e, cli
 }
@@ -88,10 +87,7 @@ func btNeedBusybox(t *testing.T, cli *docker.Client) {
 	t.Helper()
 	id, err := cli.ImageID(context.Background(), "busybox:latest")
 	if err != nil || id == "" {
-		if os.Getenv("CI") != "true" {
-			t.Skip("busybox:latest fixture missing (scripts/fixtures/images.sh)")
-		}
-		t.Fatalf("busybox:latest fixture missing: %v", err)
+		dockertest.Need(t, fmt.Sprintf("busybox:latest fixture missing: %v", err), "make fixtures")
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/dtask-dev/dtask/engine/taskfile"
+	"github.com/dtask-dev/dtask/internal/dockertest"
 	"github.com/dtask-dev/dtask/targets/docker"
 )
 
@@ -25,10 +26,7 @@ import (
 // from the machine (root, dockerd, sshd) is missing.
 func dpNeed(t *testing.T, format string, args ...any) {
 	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf(format, args...)
-	}
-	t.Skipf(format, args...)
+	dockertest.Need(t, fmt.Sprintf(format, args...), "run as root with dockerd, sshd and ip installed (make test-deps)")
 }
 
 // dpImage builds, from busybox, an image whose httpd serves /health

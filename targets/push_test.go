@@ -14,6 +14,7 @@ import (
 
 	"github.com/dtask-dev/dtask/engine"
 	"github.com/dtask-dev/dtask/engine/taskfile"
+	"github.com/dtask-dev/dtask/internal/dockertest"
 	"github.com/dtask-dev/dtask/targets/registryauth"
 )
 
@@ -30,11 +31,7 @@ func needRegistries(t *testing.T) {
 	script, _ := filepath.Abs("../scripts/fixtures/registry.sh")
 	out, err := exec.Command(script, "start").CombinedOutput()
 	if err != nil {
-		msg := "fixture registries unavailable: " + strings.TrimSpace(string(out)) + ": " + err.Error()
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		dockertest.Need(t, "fixture registries unavailable: "+strings.TrimSpace(string(out))+": "+err.Error(), "make registry")
 	}
 }
 

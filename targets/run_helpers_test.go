@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/dtask-dev/dtask/engine"
 	"github.com/dtask-dev/dtask/engine/taskfile"
+	"github.com/dtask-dev/dtask/internal/dockertest"
 	"github.com/dtask-dev/dtask/targets/docker"
 )
 
@@ -45,10 +45,7 @@ func testEnv(t *testing.T) *Env {
 	defer cancel()
 	cli, err := e.Docker(ctx)
 	if err != nil {
-		if os.Getenv("CI") != "true" {
-			t.Skipf("no Docker engine: %v", err)
-		}
-		t.Fatal(err)
+		dockertest.Need(t, "no Docker engine: "+err.Error(), dockertest.Enable)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -104,11 +101,7 @@ func needImage(t *testing.T, refs ...string) {
 		if err == nil {
 			continue
 		}
-		msg := "fixture image " + ref + " missing (make it with scripts/fixtures/images.sh): " + strings.TrimSpace(string(out))
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		dockertest.Need(t, "fixture image "+ref+" missing: "+strings.TrimSpace(string(out)), "make fixtures")
 	}
 }
 

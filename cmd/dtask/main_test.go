@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/dtask-dev/dtask/internal/dockertest"
 )
 
 func TestMain(m *testing.M) {
@@ -86,11 +88,7 @@ func condition(cond string) (bool, error) {
 	if cond != "docker" {
 		return false, fmt.Errorf("unknown condition %q", cond)
 	}
-	err := exec.Command("docker", "info").Run()
-	if err != nil && os.Getenv("CI") == "true" {
-		return false, fmt.Errorf("CI=true but the Docker engine is unreachable: %v", err)
-	}
-	return err == nil, nil
+	return dockertest.Condition("the Docker engine is unreachable", exec.Command("docker", "info").Run())
 }
 
 // dockerPS prints the containers and networks dtask made for the project
