@@ -38,7 +38,7 @@ type Env struct {
 
 	// Images is the image cache in the state folder (SPEC §4); nil keeps
 	// no images.
-	Images    *imagecache.Cache
+	Images *imagecache.Cache
 	// Layers is the OCI layout store in the user's cache folder that
 	// BuildKit builds import cache from and images are restored from;
 	// nil keeps none. See layercache_env.go.
