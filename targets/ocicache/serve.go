@@ -42,7 +42,15 @@ func (s *Store) Serve() (*Server, error) {
 	}
 	v := &Server{store: s, Host: ln.Addr().String()}
 	v.h = registry.New(registry.WithBlobHandler(blobs{s}), registry.Logger(log.New(io.Discard, "", 0)))
-	v.srv = &http.Server{Handler: v.h, ReadHeaderTimeout: time.Minute}
+	var h http.Handler = v.h
+	if os.Getenv("DTASK_DEBUG_REGISTRY") != "" {
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			t := time.Now()
+			v.h.ServeHTTP(w, r)
+			fmt.Fprintf(os.Stderr, "registry: %s %s %s\n", r.Method, r.URL.Path, time.Since(t))
+		})
+	}
+	v.srv = &http.Server{Handler: h, ReadHeaderTimeout: time.Minute}
 	for _, d := range s.Index().Manifests {
 		if ref := d.Annotations[AnnotationRef]; ref != "" && s.complete(d) {
 			_ = v.Add(ref, d)
