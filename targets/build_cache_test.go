@@ -23,6 +23,7 @@ import (
 	"github.com/dtask-dev/dtask/engine/taskfile"
 	"github.com/dtask-dev/dtask/targets/docker"
 	"github.com/dtask-dev/dtask/targets/imagecache"
+	"github.com/dtask-dev/dtask/targets/ocicache"
 )
 
 // icReporter keeps each target's result and all output.
@@ -58,6 +59,7 @@ type icProject struct {
 	svcID    string
 	base     string          // this test's FROM image; kept by fresh engines
 	roots    map[string]bool // build cache records of base: see pruneOwnBuildCache
+	layout   string          // the OCI layout store, when the test uses one
 }
 
 func newICProject(t *testing.T, builder string) *icProject {
@@ -124,11 +126,15 @@ func (p *icProject) run() *icReporter {
 		Secret: func(string) (string, error) { return "", nil }, Mask: func(string) {}}
 	e.UseImageCache(imagecache.Open(filepath.Join(p.state, "images"), 50_000_000, store))
 	defer e.UseImageCache(nil)
+	if p.layout != "" {
+		e.Layers = ocicache.Open(p.layout, store)
+	}
 	e.Images.Warn = func(msg string) { p.warnings = append(p.warnings, msg) }
 	rep := &icReporter{res: map[string]*engine.Result{}}
 	r := &engine.Runner{File: p.file, Store: store, Index: cache.OpenIndex(store.IndexPath()),
 		Actions: e.Action, Reporter: rep, Opts: engine.Options{Jobs: 2, Verbose: true}}
 	_, err = r.Run(context.Background(), []string{"test"})
+	e.FinishSaves(false)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	e.Cleanup(ctx)

@@ -105,7 +105,7 @@ func (a *buildAction) Check(ctx context.Context, rec *engine.Record) (bool, stri
 		return false, "", err
 	}
 	if have == "" {
-		if a.e.Images != nil && a.e.Images.Has(id) {
+		if a.e.layerHas(id) || a.e.Images != nil && a.e.Images.Has(id) {
 			return a.cachedBuild(ctx, cli, id)
 		}
 		return false, fmt.Sprintf("image %s missing", buildShortID(id)), nil

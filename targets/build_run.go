@@ -44,10 +44,17 @@ func (a *buildAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, 
 	if note != "" {
 		fmt.Fprintln(x.Stdout, note)
 	}
-	bc := a.prepareCache(ctx, cli, c, buildkit, x)
-	defer bc.cleanup(cli)
-	if bc != nil {
-		buildkit = bc.builder.BuildKit
+	var bc *buildCache
+	var bl *buildLayers
+	if buildkit {
+		bl = a.prepareLayers(ctx, cli, c, x)
+	}
+	if bl == nil {
+		bc = a.prepareCache(ctx, cli, c, buildkit, x)
+		defer bc.cleanup(cli)
+		if bc != nil {
+			buildkit = bc.builder.BuildKit
+		}
 	}
 	opts, err := a.options(c, buildkit)
 	if err != nil {
@@ -62,6 +69,7 @@ func (a *buildAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, 
 		opts.SessionID = sess.ID()
 	}
 	bc.apply(&opts)
+	bl.apply(&opts)
 	tags := a.tags()
 	steps := &stageSteps{}
 	id, err := a.send(ctx, cli, c, opts, buildkit, io.MultiWriter(x.Stdout, steps), x.Progress)
@@ -79,6 +87,9 @@ func (a *buildAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, 
 	if bc != nil {
 		bc.tagStages(ctx, cli, c, opts, x, steps)
 		bc.save(ctx, cli, id, tags, x)
+	}
+	if bl != nil {
+		bl.save(c, opts, id, steps, cli)
 	}
 	return engine.Outputs{"image": id, "tags": strings.Join(tags, ",")}, nil
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/dtask-dev/dtask/engine/taskfile"
 	"github.com/dtask-dev/dtask/targets/docker"
 	"github.com/dtask-dev/dtask/targets/imagecache"
+	"github.com/dtask-dev/dtask/targets/ocicache"
 )
 
 // Env is what every action of one dtask run shares: the task file, the
@@ -37,7 +38,11 @@ type Env struct {
 
 	// Images is the image cache in the state folder (SPEC §4); nil keeps
 	// no images.
-	Images    *imagecache.Cache
+	Images *imagecache.Cache
+	// Layers is the OCI layout store in the user's cache folder that
+	// BuildKit builds import cache from and images are restored from;
+	// nil keeps none. See layercache_env.go.
+	Layers    *ocicache.Store
 	storeOnce sync.Once
 	store     string // the engine's image store, for the image cache
 

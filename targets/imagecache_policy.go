@@ -29,6 +29,12 @@ func (a *buildAction) cachedBuild(ctx context.Context, cli *docker.Client, id st
 	if !a.e.loadCachedBuilds(a.t.Name) {
 		return true, "", nil
 	}
+	if a.e.layerHas(id) {
+		if _, err := a.e.pullLayers(ctx, cli, id, a.tags(), nil); err != nil {
+			return false, err.Error(), nil
+		}
+		return true, "", nil
+	}
 	ok, err := a.e.Images.Load(ctx, cli, id, imagecache.LoadOptions{
 		SkipShared: a.e.imageStore(ctx, cli) == imagecache.StoreClassic,
 		Tags:       a.tags(),

@@ -132,6 +132,12 @@ func ensureImage(ctx context.Context, cli *docker.Client, ref, want string, prog
 // would be wrong, so a recorded image that is nowhere is an error.
 func ensureRecorded(ctx context.Context, cli *docker.Client, ref, want string, progress func(string)) (string, error) {
 	if e := cacheEnv(cli); e != nil {
+		if e.layerHas(want) {
+			if _, err := e.pullLayers(ctx, cli, want, []string{ref}, progress); err != nil {
+				return "", err
+			}
+			return want, nil
+		}
 		ok, err := e.loadByID(ctx, cli, want, ref, progress)
 		if err != nil {
 			return "", err

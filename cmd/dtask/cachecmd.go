@@ -22,7 +22,7 @@ func (p *project) imageCache(store *cache.Store, disp ui.Display) (*imagecache.C
 	if err != nil {
 		return nil, err
 	}
-	ic := imagecache.Open(filepath.Join(store.Dir(), "images"), max, store)
+	ic := imagecache.Open(filepath.Join(p.bulkDir(), "images"), max, store)
 	ic.Warn = func(msg string) {
 		if disp != nil {
 			disp.Message("warning: " + msg)

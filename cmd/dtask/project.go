@@ -18,6 +18,7 @@ import (
 	"github.com/dtask-dev/dtask/engine/taskfile"
 	"github.com/dtask-dev/dtask/engine/vars"
 	"github.com/dtask-dev/dtask/targets"
+	"github.com/dtask-dev/dtask/targets/ocicache"
 )
 
 // project is a loaded, resolved task file and what a run of it needs.
@@ -144,6 +145,26 @@ func (p *project) stateDir() string {
 	return dir
 }
 
+// bulkDir is where images and layers live: beside the records when the
+// user moved the state folder (DTASK_CACHE_DIR or cache_dir, which CI
+// recipes cache whole), else in the user's cache folder, per project, so
+// that the work tree (a build context, an editor's index, a backup)
+// never carries them.
+func (p *project) bulkDir() string {
+	if os.Getenv("DTASK_CACHE_DIR") != "" || p.file.CacheDir != "" {
+		return p.stateDir()
+	}
+	base := os.Getenv("XDG_CACHE_HOME")
+	if base == "" {
+		if d, err := os.UserCacheDir(); err == nil {
+			base = d
+		} else {
+			return p.stateDir()
+		}
+	}
+	return filepath.Join(base, "dtask", p.env.Project)
+}
+
 func (p *project) runner(c *cli, disp ui.Display) (*engine.Runner, error) {
 	store, err := cache.OpenStore(p.stateDir())
 	if err != nil {
@@ -155,6 +176,7 @@ func (p *project) runner(c *cli, disp ui.Display) (*engine.Runner, error) {
 			return nil, err
 		}
 		p.env.UseImageCache(ic)
+		p.env.Layers = ocicache.Open(filepath.Join(p.bulkDir(), "layout"), store)
 	}
 	p.env.LoadCachedBuilds = p.loadCachedBuilds(c)
 	branch, _, _ := p.scope.Lookup("GIT_BRANCH")
@@ -232,6 +254,12 @@ func (p *project) cleanup() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	_ = p.env.Cleanup(ctx)
+}
+
+// finishSaves waits for the image cache's background saves, or stops
+// them when the run was interrupted.
+func (p *project) finishSaves(ctx context.Context) {
+	p.env.FinishSaves(ctx.Err() != nil)
 }
 
 // loadCachedBuilds says which cached build targets must have their image

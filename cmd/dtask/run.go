@@ -95,6 +95,7 @@ func runGoals(ctx context.Context, c *cli, p *project, goals []string, stdout io
 	defer p.cleanup()
 	start := time.Now()
 	results, err := r.Run(ctx, goals)
+	p.finishSaves(ctx)
 	elapsed := time.Since(start)
 	disp.Summary(results, elapsed)
 	return withJUnit(c, p, disp, results, start, elapsed, worst(results, err))

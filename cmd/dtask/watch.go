@@ -75,6 +75,7 @@ func watchGoals(ctx context.Context, c *cli, p *project, goals []string, stdout,
 	pool := targets.NewServicePool(p.env)
 	s.r.Shared = pool
 	defer p.cleanup()
+	defer p.finishSaves(ctx)
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()

@@ -73,3 +73,40 @@ echo "1 GB context, peak RSS:"
 echo "  dtask (classic):  ${dt_rss} MB (goal <= 100 MB)"
 echo "  dtask (buildkit): ${bk_rss} MB"
 echo "  docker build:     ${cli_rss} MB"
+
+# dtask build (the CLI, image cache on, saving into it before it exits)
+# against docker build with BuildKit, on a ~200 MB context: cold (builder
+# cache pruned, new content) and after a one-file change.
+# Goal: <= 1.05x docker build in both cases.
+BK_DOCKER="${BK_DOCKER:-/usr/bin/docker}"
+C2="$WORK/ctx200"
+mkdir -p "$C2/src"
+for d in $(seq 1 40); do
+  mkdir -p "$C2/src/pkg$d"
+  for f in $(seq 1 40); do head -c $(( 128 * 1024 )) /dev/urandom > "$C2/src/pkg$d/f$f.bin"; done
+done
+printf 'FROM busybox\nCOPY . /ctx\nRUN du -s /ctx\n' > "$C2/Dockerfile"
+printf 'version = 1\ndefault = "image"\n[targets.image]\nbuild = { context = ".", tags = ["%s"] }\n' "$TAG_DTASK" > "$C2/Taskfile.toml"
+printf 'Taskfile.toml\n.dtask\n' > "$C2/.dockerignore"
+(cd "$ROOT" && go build -o "$WORK/dtask" ./cmd/dtask)
+export XDG_CACHE_HOME="$WORK/xdg"
+dtask_build() { (cd "$C2" && "$WORK/dtask" --output plain image); }
+docker_build() { DOCKER_BUILDKIT=1 "$BK_DOCKER" build -q -t "$TAG_CLI" "$C2"; }
+cold() { docker builder prune -af >/dev/null 2>&1 || true; echo "$RANDOM$RANDOM" > "$C2/nonce"; }
+change() { echo "$RANDOM$RANDOM" > "$C2/src/pkg7/f3.bin"; }
+dtask_build >/dev/null 2>&1; docker_build >/dev/null 2>&1 # warm the base image, the store
+c_cli=(); c_dt=(); o_cli=(); o_dt=()
+for i in $(seq 1 "$RUNS"); do
+  cold; c_cli+=("$(secs docker_build)"); rmimages
+  cold; c_dt+=("$(secs dtask_build)"); rmimages
+  docker_build >/dev/null 2>&1; dtask_build >/dev/null 2>&1
+  change; o_cli+=("$(secs docker_build)")
+  change; o_dt+=("$(secs dtask_build)")
+  rmimages
+done
+m_ccli=$(printf '%s\n' "${c_cli[@]}" | median); m_cdt=$(printf '%s\n' "${c_dt[@]}" | median)
+m_ocli=$(printf '%s\n' "${o_cli[@]}" | median); m_odt=$(printf '%s\n' "${o_dt[@]}" | median)
+echo "~200 MB context, dtask build (image cache on) vs docker build (BuildKit), median of $RUNS:"
+echo "  cold:            docker ${m_ccli}s  dtask ${m_cdt}s  ratio $(echo "scale=3; $m_cdt / $m_ccli" | bc)x (goal <= 1.05x)"
+echo "  one-file change: docker ${m_ocli}s  dtask ${m_odt}s  ratio $(echo "scale=3; $m_odt / $m_ocli" | bc)x (goal <= 1.05x)"
+du -sh "$XDG_CACHE_HOME" 2>/dev/null | sed 's/^/  cache folder: /'

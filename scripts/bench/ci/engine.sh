@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# One engine's part of scripts/bench/ci/run.sh (DOCKER_HOST set). Its last
+# line is its result rows, ';'-separated.
+set -euo pipefail
+name="$1"
+tok="$(head -c4 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+dir="$WORK/$name-$tok"
+base="${BENCH_BASE:-}"
+if [ -z "$base" ]; then
+  base=busybox:latest
+  if docker image inspect debian:bookworm >/dev/null 2>&1; then base=debian:bookworm; fi
+fi
+seedtag="bench-ci/seed-$tok:latest"
+apptag="bench-ci/app-$tok:test"
+app="$dir/app"
+export XDG_CACHE_HOME="$dir/xdg"
+mkdir -p "$app/src" "$dir/seedcache" "$dir/bxcache"
+
+fresh() {
+  docker image ls -q --filter "label=dtask.bench=$tok" | sort -u | xargs -r docker rmi -f >/dev/null 2>&1 || true
+  docker image ls --format '{{.Repository}}:{{.Tag}}' | grep -E "^(bench-ci/.*-$tok|dtask-cache/)" | xargs -r docker rmi -f >/dev/null 2>&1 || true
+  docker builder prune -af >/dev/null 2>&1 || true
+}
+trap 'fresh; rm -rf "$dir"' EXIT
+
+cat >"$app/Dockerfile" <<DOCKERFILE
+FROM $base AS deps
+LABEL dtask.bench=$tok
+RUN sleep 8 && echo "dependencies $tok" > /deps.txt
+FROM $base
+LABEL dtask.bench=$tok
+COPY --from=deps /deps.txt /deps.txt
+COPY src/ /app/
+CMD ["sh", "-c", "cat /app/main.txt /deps.txt"]
+DOCKERFILE
+echo "version 1" >"$app/src/main.txt"
+cat >"$app/Taskfile.toml" <<TOML
+version = 1
+default = "test"
+[targets.image]
+build = { context = ".", tags = ["$apptag"] }
+[targets.test]
+deps = ["image"]
+run = { image = "$apptag", cmd = ["sh", "-c", "cat /app/main.txt /deps.txt"] }
+TOML
+
+recipe() {
+  (
+    cd "$app"
+    if [ -f "$dir/seedcache/app.tar" ]; then docker load -i "$dir/seedcache/app.tar" >/dev/null; fi
+    DOCKER_BUILDKIT=0 docker build -q --cache-from "$seedtag" -t "$seedtag" . >/dev/null 2>&1
+    docker run --rm "$seedtag" >/dev/null
+    docker save -o "$dir/seedcache/app.tar" "$seedtag"
+  )
+}
+
+bx() {
+  (
+    cd "$app"
+    "$BUILDX" build -q --cache-from "type=local,src=$dir/bxcache" --cache-to "type=local,dest=$dir/bxcache.new,mode=max" \
+      --load -t "$seedtag-bx" . >/dev/null 2>&1
+    rm -rf "$dir/bxcache" && mv "$dir/bxcache.new" "$dir/bxcache"
+    docker run --rm "$seedtag-bx" >/dev/null
+  )
+}
+buildx_ok=""
+if [ -n "${BUILDX:-}" ] && docker info --format '{{json .DriverStatus}}' | grep -q io.containerd.snapshotter; then buildx_ok=1; fi
+
+dtaskrun() { (cd "$app" && "$WORK/dtask" --output plain test >"$dir/dtask.log" 2>&1) || { cat "$dir/dtask.log" >&2; exit 1; }; }
+
+now() { date +%s.%N; }
+timeit() { local s e; s=$(now); "$@"; e=$(now); echo "$e - $s" | bc; }
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
+echo "base $base; priming every cache (a first CI job)..." >&2
+recipe
+dtaskrun
+[ -z "$buildx_ok" ] || bx
+
+measure() { # case: prints "recipe dtask buildx" medians
+  local r=() d=() b=() i
+  for i in $(seq 1 "$RUNS"); do
+    if [ "$1" = change ]; then echo "version 2.$i $RANDOM" >"$app/src/main.txt"; fi
+    fresh; r+=("$(timeit recipe)")
+    if [ -n "$buildx_ok" ]; then fresh; b+=("$(timeit bx)"); fi
+    fresh; d+=("$(timeit dtaskrun)")
+    if [ "$1" = same ] && ! grep -q "2 cached" "$dir/dtask.log"; then echo "dtask did not find both targets cached:" >&2; cat "$dir/dtask.log" >&2; fi
+    if [ "$1" = change ] && ! grep -q "version 2.$i" "$dir/dtask.log"; then echo "the dtask test did not see the change:" >&2; cat "$dir/dtask.log" >&2; exit 1; fi
+    if [ "$1" = change ] && grep -q "RUN sleep 8" "$dir/dtask.log" && ! grep -A2 "RUN sleep 8" "$dir/dtask.log" | grep -q CACHED; then echo "dtask ran the dependency stage again" >&2; fi
+  done
+  local bm="-"
+  if [ -n "$buildx_ok" ]; then bm=$(printf '%s\n' "${b[@]}" | median); fi
+  echo "$(printf '%s\n' "${r[@]}" | median) $(printf '%s\n' "${d[@]}" | median) $bm"
+}
+row() { # name case recipe dtask buildx goal
+  local bxr="-"
+  if [ "$5" != "-" ]; then bxr=$(printf '%.3f' "$(echo "$5 / $3" | bc -l)"); fi
+  printf '%-20s %-10s %9.2f %9.2f %9.3f %9s %9s %9s' "$1" "$2" "$3" "$4" "$(echo "$4 / $3" | bc -l)" "$5" "$bxr" "$6"
+}
+read -r r0 d0 b0 < <(measure same)
+read -r r1 d1 b1 < <(measure change)
+du -sh "$XDG_CACHE_HOME" "$dir/seedcache" 2>/dev/null | sed 's/^/  /' >&2
+echo "$(row "$name" "no change" "$r0" "$d0" "$b0" 0.07);$(row "$name" "one change" "$r1" "$d1" "$b1" 0.12)"

@@ -1,0 +1,188 @@
+package targets
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/moby/moby/client"
+
+	"github.com/dtask-dev/dtask/targets/docker"
+	"github.com/dtask-dev/dtask/targets/ocicache"
+)
+
+// layerCache is the run's use of the OCI layout store: the loopback
+// registry serving it (started on first use) and the saves running in
+// the background. It lives beside Env, keyed by it, so that Env keeps
+// only what a run is given.
+type layerCache struct {
+	once  sync.Once
+	srv   *ocicache.Server
+	err   error
+	saves sync.WaitGroup
+	// ctx is what background saves run under: not a target's context,
+	// which ends with the target, but one FinishSaves cancels on Ctrl-C.
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+var layerCaches sync.Map // *Env -> *layerCache
+
+func (e *Env) layerRun() *layerCache {
+	if v, ok := layerCaches.Load(e); ok {
+		return v.(*layerCache)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	v, loaded := layerCaches.LoadOrStore(e, &layerCache{ctx: ctx, cancel: cancel})
+	if loaded {
+		cancel()
+	}
+	return v.(*layerCache)
+}
+
+// layerRegistry starts the loopback registry serving the store.
+func (e *Env) layerRegistry() (*ocicache.Server, error) {
+	lc := e.layerRun()
+	lc.once.Do(func() { lc.srv, lc.err = e.Layers.Serve() })
+	return lc.srv, lc.err
+}
+
+// background runs a save off the critical path: the target's dependents
+// start meanwhile. FinishSaves waits for it.
+func (e *Env) background(f func(ctx context.Context)) {
+	lc := e.layerRun()
+	lc.saves.Add(1)
+	go func() {
+		defer lc.saves.Done()
+		f(lc.ctx)
+	}()
+}
+
+// FinishSaves waits for the saves still running (or, when the run was
+// interrupted, stops them) and then stops the registry. dtask calls it
+// before it exits, so that what the run built is in the cache folder a
+// CI job keeps.
+func (e *Env) FinishSaves(interrupted bool) {
+	v, ok := layerCaches.Load(e)
+	if !ok {
+		return
+	}
+	lc := v.(*layerCache)
+	if interrupted {
+		lc.cancel()
+	}
+	lc.saves.Wait()
+	lc.cancel()
+	if lc.srv != nil {
+		_ = lc.srv.Close()
+	}
+	layerCaches.Delete(e)
+}
+
+// saveLayers copies images from the engine into the store, each under
+// its tag (tag -> image ID), in one docker save: layers the images share
+// cross once, and layers the store has are not written again.
+func (e *Env) saveLayers(ctx context.Context, cli *docker.Client, tags map[string]string) error {
+	var ids []string
+	for _, id := range tags {
+		if id != "" && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	res, err := cli.ImageSave(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("saving to the image cache: %w", err)
+	}
+	defer res.Close()
+	got, err := e.Layers.Import(res, ids)
+	if err != nil {
+		return fmt.Errorf("saving to the image cache: %w", err)
+	}
+	srv, _ := e.layerRegistry()
+	for tag, id := range tags {
+		d := got[id]
+		d.Annotations = map[string]string{ocicache.AnnotationImageID: id}
+		if err := e.Layers.Tag(ctx, tag, d); err != nil {
+			return fmt.Errorf("saving to the image cache: %w", err)
+		}
+		if srv != nil {
+			_ = srv.Add(tag, d)
+		}
+	}
+	return nil
+}
+
+// pullLayers makes the engine have image id, saved in the store, by
+// pulling it from the loopback registry (only the layers the engine
+// lacks move), and names it refs. ok is false when the store lacks it.
+func (e *Env) pullLayers(ctx context.Context, cli *docker.Client, id string, refs []string, progress func(string)) (bool, error) {
+	if e.Layers == nil {
+		return false, nil
+	}
+	if have, err := cli.ImageID(ctx, id); err != nil || have != "" {
+		if err != nil {
+			return false, err
+		}
+		return true, tagAll(ctx, cli, id, refs)
+	}
+	d, found := e.Layers.ByImageID(id)
+	if !found {
+		return false, nil
+	}
+	srv, err := e.layerRegistry()
+	if err != nil {
+		return false, err
+	}
+	if err := srv.Add("", d); err != nil {
+		return false, err
+	}
+	src := srv.DigestRef(d.Digest)
+	if progress != nil {
+		progress("restoring " + buildShortID(id) + " from the image cache")
+	}
+	resp, err := cli.ImagePull(ctx, src, client.ImagePullOptions{})
+	if err == nil {
+		err = resp.Wait(ctx)
+		resp.Close()
+	}
+	if err != nil {
+		return false, fmt.Errorf("restoring image %s from the image cache: %w", buildShortID(id), err)
+	}
+	// The pull left a name that means nothing once the registry is gone.
+	defer func() { _, _ = cli.ImageRemove(context.WithoutCancel(ctx), src, client.ImageRemoveOptions{}) }()
+	have, err := cli.ImageID(ctx, src)
+	if err != nil {
+		return false, err
+	}
+	if have != id {
+		return false, fmt.Errorf("restoring image %s from the image cache: the engine made it %s", buildShortID(id), buildShortID(have))
+	}
+	return true, tagAll(ctx, cli, id, refs)
+}
+
+// tagAll makes each of refs name image id.
+func tagAll(ctx context.Context, cli *docker.Client, id string, refs []string) error {
+	for _, ref := range refs {
+		if ref == "" || ref == id {
+			continue
+		}
+		if _, err := cli.ImageTag(ctx, client.ImageTagOptions{Source: id, Target: ref}); err != nil {
+			return fmt.Errorf("tagging %s as %s: %w", buildShortID(id), ref, err)
+		}
+	}
+	return nil
+}
+
+// layerHas says the store can restore image id.
+func (e *Env) layerHas(id string) bool {
+	if e.Layers == nil || !strings.HasPrefix(id, "sha256:") {
+		return false
+	}
+	_, ok := e.Layers.ByImageID(id)
+	return ok
+}
