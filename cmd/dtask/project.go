@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -144,10 +145,27 @@ func (p *project) stateDir() string {
 	return dir
 }
 
-func (p *project) runner(c *cli, disp ui.Display) (*engine.Runner, error) {
+// openStore opens the state folder, refusing one dtask did not make with
+// an error that names where it was chosen.
+func (p *project) openStore() (*cache.Store, error) {
 	store, err := cache.OpenStore(p.stateDir())
-	if err != nil {
+	switch {
+	case err == nil:
+		return store, nil
+	case !errors.Is(err, cache.ErrNotStateDir):
 		return nil, fmt.Errorf("opening the cache: %w", err)
+	case os.Getenv("DTASK_CACHE_DIR") != "":
+		return nil, &usageError{msg: "DTASK_CACHE_DIR: " + err.Error()}
+	case p.file.CacheDir != "":
+		return nil, taskfile.Errors{p.file.ErrorAt("cache_dir", "cache_dir = %q: %v", p.file.CacheDir, err)}
+	}
+	return nil, err
+}
+
+func (p *project) runner(c *cli, disp ui.Display) (*engine.Runner, error) {
+	store, err := p.openStore()
+	if err != nil {
+		return nil, err
 	}
 	if !c.NoCache && p.env.Images == nil {
 		ic, err := p.imageCache(store, disp)
