@@ -58,6 +58,10 @@ func load(c *cli, stderr io.Writer) (*project, error) {
 		return nil, err
 	}
 	p.scope = newScope(raw, cmdVars, p.envName)
+	if c.List || c.Graph != "" {
+		p.file = listView(raw, p.scope)
+		return p, nil
+	}
 	if v, _, _ := p.scope.Lookup("CI"); v == "true" {
 		p.isCI = true
 	}
@@ -67,6 +71,26 @@ func load(c *cli, stderr io.Writer) (*project, error) {
 	}
 	p.env = p.targetsEnv(c)
 	return p, nil
+}
+
+// listView is the task file as -l and --graph show it: names and deps as
+// written, descriptions and the default interpolated. Nothing else is,
+// so that listing reads no secret and runs no git for a value it never
+// prints. A description that does not resolve is shown as written.
+func listView(raw *taskfile.File, scope *vars.Scope) *taskfile.File {
+	f := *raw
+	f.Targets = make(map[string]*taskfile.Target, len(raw.Targets))
+	for n, t := range raw.Targets {
+		c := *t
+		if v, err := scope.Expand(t.Desc); err == nil {
+			c.Desc = v
+		}
+		f.Targets[n] = &c
+	}
+	if v, err := scope.Expand(raw.Default); err == nil {
+		f.Default = v
+	}
+	return &f
 }
 
 // chooseEnv picks [environments.NAME] from --env or DTASK_ENV.
