@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -31,6 +33,7 @@ type project struct {
 	mask     *ui.Masker
 	isCI     bool
 	env      *targets.Env
+	root     string // the project: what the task file may read without outside = true
 }
 
 // load finds, loads, validates and resolves the task file.
@@ -66,11 +69,29 @@ func load(c *cli, stderr io.Writer) (*project, error) {
 		p.isCI = true
 	}
 	p.file, err = taskfile.Resolve(raw, p.scope)
+	p.root = taskfile.ProjectRoot(raw)
+	err = joinErrors(err, taskfile.CheckPaths(p.file, p.root))
 	if err = p.relevant(err, c); err != nil {
 		return nil, err
 	}
 	p.env = p.targetsEnv(c)
 	return p, nil
+}
+
+// joinErrors puts two lists of task file errors in one, in file order.
+func joinErrors(a, b error) error {
+	var ea, eb taskfile.Errors
+	switch {
+	case b == nil:
+		return a
+	case a == nil:
+		return b
+	case errors.As(a, &ea) && errors.As(b, &eb):
+		all := append(append(taskfile.Errors{}, ea...), eb...)
+		slices.SortStableFunc(all, func(x, y *taskfile.Error) int { return cmp.Or(x.Line-y.Line, x.Col-y.Col) })
+		return all
+	}
+	return a
 }
 
 // listView is the task file as -l and --graph show it: names and deps as
@@ -234,6 +255,7 @@ func (p *project) targetsEnv(c *cli) *targets.Env {
 		Verbose:  c.Verbose,
 		Mask:     p.mask.Add,
 		StateDir: p.stateDir(),
+		Root:     p.root,
 	}
 	e.Secret = p.secret
 	e.Revision, _, _ = p.scope.Lookup("GIT_SHA")
