@@ -7,7 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -37,7 +37,7 @@ type project struct {
 }
 
 // load finds, loads, validates and resolves the task file.
-func load(c *cli, stderr io.Writer) (*project, error) {
+func load(c *cli, mask *ui.Masker) (*project, error) {
 	path := c.File
 	if path == "" {
 		wd, err := os.Getwd()
@@ -56,7 +56,7 @@ func load(c *cli, stderr io.Writer) (*project, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &project{raw: raw, cmdGoals: goals, mask: &ui.Masker{}}
+	p := &project{raw: raw, cmdGoals: goals, mask: mask}
 	if err := p.chooseEnv(c.Env); err != nil {
 		return nil, err
 	}
@@ -259,10 +259,15 @@ func (p *project) targetsEnv(c *cli) *targets.Env {
 	}
 	e.Secret = p.secret
 	e.Revision, _, _ = p.scope.Lookup("GIT_SHA")
-	for name := range p.file.Secrets {
-		if v, err := p.secret(name); err == nil {
-			p.mask.Add(v)
+	for _, name := range slices.Sorted(maps.Keys(p.file.Secrets)) {
+		v, err := p.secret(name)
+		if err != nil {
+			continue
 		}
+		if v != "" && ui.Short(v) {
+			fmt.Fprintf(os.Stderr, "dtask: warning: secret %s is shorter than %d characters: it is not masked in output\n", name, ui.MinMaskLen)
+		}
+		p.mask.Add(v)
 	}
 	return e
 }

@@ -183,7 +183,7 @@ func (s *session) watchTaskfile() {
 // reload loads the edited task file. One that no longer loads is
 // reported and nil returned: the previous one stays in use.
 func (s *session) reload() (*project, []string) {
-	np, err := load(s.c, s.stderr)
+	np, err := load(s.c, s.p.mask)
 	var goals []string
 	if err == nil {
 		goals, err = np.goals()
