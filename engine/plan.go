@@ -29,6 +29,7 @@ type Plan struct {
 	watched  []string // absolute paths of files and folders the target reads
 	globs    []string // sources globs, relative to Dir
 	stateDir string   // dtask's state folder, excluded from sources
+	written  []string // files dtask writes during the run, excluded too
 	always   string   // why the target runs every time, if it does
 	unhashed []string // paths it reads that are not in its key, with why
 	missing  string   // what Check found missing
@@ -89,7 +90,7 @@ func (p *Plan) Files(root string, rel []string) error {
 	for _, r := range rel {
 		a := filepath.Join(root, filepath.FromSlash(r))
 		// dtask's own state changes with every run: never a source.
-		if p.stateDir != "" && strings.HasPrefix(a, p.stateDir+string(filepath.Separator)) {
+		if p.stateDir != "" && strings.HasPrefix(a, p.stateDir+string(filepath.Separator)) || slices.Contains(p.written, a) {
 			continue
 		}
 		abs = append(abs, a)

@@ -140,7 +140,7 @@ func (r *Runner) plan(ctx context.Context, t *taskfile.Target, act Action) (*Pla
 		index:  r.Index,
 	}
 	p.key.Redact = r.Redact
-	p.stateDir = r.StateDir
+	p.stateDir, p.written = r.StateDir, r.Written
 	p.key.Add("kind", act.Kind())
 	if t.Dir != "" {
 		p.key.Add("dir", t.Dir)

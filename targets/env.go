@@ -19,6 +19,9 @@ type Env struct {
 	Verbose bool
 	// StateDir is dtask's state folder (.dtask); never part of a build context.
 	StateDir string
+	// Written lists files dtask itself writes during the run (--junit);
+	// like the state folder, never part of a build context.
+	Written []string
 	// Root is the project (git work tree or the task file's folder):
 	// bind-mounted host paths outside it are mounted but never read for
 	// hashing. Empty: the task file's folder.

@@ -70,7 +70,7 @@ func load(c *cli, mask *ui.Masker) (*project, error) {
 	}
 	p.file, err = taskfile.Resolve(raw, p.scope)
 	p.root = taskfile.ProjectRoot(raw)
-	err = joinErrors(err, taskfile.CheckPaths(p.file, p.root))
+	err = joinErrors(joinErrors(err, taskfile.CheckPaths(p.file, p.root)), taskfile.CheckNUL(p.file))
 	if err = p.relevant(err, c); err != nil {
 		return nil, err
 	}
@@ -223,12 +223,11 @@ func (p *project) runner(c *cli, disp ui.Display) (*engine.Runner, error) {
 	branch, _, _ := p.scope.Lookup("GIT_BRANCH")
 	force := map[string]bool{}
 	if c.Force {
-		for _, g := range p.cmdGoals {
-			force[g] = true
+		goals := p.cmdGoals
+		if len(goals) == 0 {
+			goals = []string{p.file.Default}
 		}
-		if len(p.cmdGoals) == 0 {
-			force[p.file.Default] = true
-		}
+		p.forceTargets(goals, force)
 	}
 	return &engine.Runner{
 		File:     p.file,
@@ -240,8 +239,24 @@ func (p *project) runner(c *cli, disp ui.Display) (*engine.Runner, error) {
 		EnvName:  p.envName,
 		Redact:   p.mask.Mask,
 		StateDir: store.Dir(),
+		Written:  p.env.Written,
 		Opts:     engine.Options{Jobs: c.Jobs, Force: force, NoCache: c.NoCache, DryRun: c.DryRun, Verbose: c.Verbose},
 	}, nil
+}
+
+// forceTargets marks the targets --force re-runs: the named ones and, for
+// a group, its members (a group has nothing of its own to re-run), down
+// through groups of groups.
+func (p *project) forceTargets(names []string, force map[string]bool) {
+	for _, n := range names {
+		if force[n] {
+			continue
+		}
+		force[n] = true
+		if t := p.file.Targets[n]; t != nil && t.ActionKind() == "group" {
+			p.forceTargets(t.Deps, force)
+		}
+	}
 }
 
 // targetsEnv is what the actions share: identity for labels and secrets.
@@ -256,6 +271,11 @@ func (p *project) targetsEnv(c *cli) *targets.Env {
 		Mask:     p.mask.Add,
 		StateDir: p.stateDir(),
 		Root:     p.root,
+	}
+	if c.JUnit != "" {
+		if abs, err := filepath.Abs(c.JUnit); err == nil {
+			e.Written = []string{abs}
+		}
 	}
 	e.Secret = p.secret
 	e.Revision, _, _ = p.scope.Lookup("GIT_SHA")

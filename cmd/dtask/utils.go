@@ -66,9 +66,14 @@ func mermaidID(s string) string {
 
 // clean removes containers and networks left by killed runs of this project.
 func clean(ctx context.Context, p *project, w io.Writer) error {
-	if err := p.env.RemoveLeftovers(ctx); err != nil {
+	n, err := p.env.Sweep(ctx)
+	if err != nil {
 		return err
 	}
-	fmt.Fprintln(w, "removed leftovers of killed runs")
+	if n.Containers+n.Networks == 0 {
+		fmt.Fprintln(w, "nothing to remove: no leftovers of killed runs")
+		return nil
+	}
+	fmt.Fprintf(w, "removed leftovers of killed runs: %d containers, %d networks\n", n.Containers, n.Networks)
 	return nil
 }
