@@ -29,7 +29,9 @@ type Plan struct {
 	watched  []string // absolute paths of files and folders the target reads
 	globs    []string // sources globs, relative to Dir
 	stateDir string   // dtask's state folder, excluded from sources
+	written  []string // files dtask writes during the run, excluded too
 	always   string   // why the target runs every time, if it does
+	unhashed []string // paths it reads that are not in its key, with why
 	missing  string   // what Check found missing
 }
 
@@ -88,7 +90,7 @@ func (p *Plan) Files(root string, rel []string) error {
 	for _, r := range rel {
 		a := filepath.Join(root, filepath.FromSlash(r))
 		// dtask's own state changes with every run: never a source.
-		if p.stateDir != "" && strings.HasPrefix(a, p.stateDir+string(filepath.Separator)) {
+		if p.stateDir != "" && strings.HasPrefix(a, p.stateDir+string(filepath.Separator)) || slices.Contains(p.written, a) {
 			continue
 		}
 		abs = append(abs, a)
@@ -122,6 +124,21 @@ func (p *Plan) Globs(patterns []string) error {
 // SourceGlobs returns the sources globs the target declared, relative to
 // Dir, so that watch mode can notice files that do not exist yet.
 func (p *Plan) SourceGlobs() []string { return p.globs }
+
+// Unhashed names a path the target uses that is not part of its key (a
+// bind-mounted socket, a folder outside the project), so that a dry run
+// can say that changes to it will not make the target run.
+func (p *Plan) Unhashed(path, why string) {
+	p.unhashed = append(p.unhashed, fmt.Sprintf("%s (%s)", path, why))
+}
+
+// unhashedNote is what a dry run adds to a target's reason about them.
+func (p *Plan) unhashedNote() string {
+	if len(p.unhashed) == 0 {
+		return ""
+	}
+	return "; not hashed: " + strings.Join(p.unhashed, ", ")
+}
 
 // Watch names extra paths for watch mode without hashing them.
 func (p *Plan) Watch(paths ...string) { p.watched = append(p.watched, paths...) }

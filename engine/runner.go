@@ -38,6 +38,9 @@ type Runner struct {
 	Redact func(string) string
 	// StateDir is the state folder (absolute); files in it are never sources.
 	StateDir string
+	// Written lists files dtask itself writes during the run (--junit):
+	// never sources either.
+	Written []string
 
 	mu      sync.Mutex
 	results map[string]*Result

@@ -46,11 +46,14 @@ func (r *Runner) runTarget(ctx context.Context, name string) {
 	res.Lines = plan.key.Stored()
 	if out, ok := r.upToDate(ctx, t, act, plan, res.Key); ok {
 		res.Status, res.Reason, res.Outputs = Cached, "up to date", out
+		if r.Opts.DryRun {
+			res.Reason += plan.unhashedNote()
+		}
 		return
 	}
 	res.Reason = r.why(name, plan)
 	if r.Opts.DryRun {
-		res.Status = WouldRun
+		res.Status, res.Reason = WouldRun, res.Reason+plan.unhashedNote()
 		return
 	}
 	unlock, waited, err := r.lockTarget(ctx, t)
@@ -137,7 +140,7 @@ func (r *Runner) plan(ctx context.Context, t *taskfile.Target, act Action) (*Pla
 		index:  r.Index,
 	}
 	p.key.Redact = r.Redact
-	p.stateDir = r.StateDir
+	p.stateDir, p.written = r.StateDir, r.Written
 	p.key.Add("kind", act.Kind())
 	if t.Dir != "" {
 		p.key.Add("dir", t.Dir)

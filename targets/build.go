@@ -63,7 +63,7 @@ func (a *buildAction) loadContext(fresh bool) (*buildctx.Context, error) {
 	if a.b.Dockerfile != "" {
 		df = buildPath(base, a.b.Dockerfile)
 	}
-	c, err := buildctx.Load(dir, df, a.e.StateDir)
+	c, err := buildctx.Load(dir, df, append([]string{a.e.StateDir}, a.e.Written...)...)
 	if err != nil {
 		return nil, err
 	}

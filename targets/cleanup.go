@@ -106,9 +106,19 @@ func (e *Env) Cleanup(ctx context.Context) error {
 // alive (a concurrent dtask on the same project), or whose liveness this
 // machine cannot check (created from another host), are left alone.
 func (e *Env) RemoveLeftovers(ctx context.Context) error {
+	_, err := e.Sweep(ctx)
+	return err
+}
+
+// Swept counts what RemoveLeftovers removed.
+type Swept struct{ Containers, Networks int }
+
+// Sweep is RemoveLeftovers, saying how much it removed (dtask --clean).
+func (e *Env) Sweep(ctx context.Context) (Swept, error) {
+	var n Swept
 	cli, err := e.connect(ctx)
 	if err != nil {
-		return err
+		return n, err
 	}
 	f := client.Filters{}.Add("label",
 		docker.LabelTool+"=dtask", docker.LabelProject+"="+e.Project, docker.LabelOwner)
@@ -126,23 +136,34 @@ func (e *Env) RemoveLeftovers(ctx context.Context) error {
 	var errs []error
 	cl, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
 	if err != nil {
-		return fmt.Errorf("listing leftover containers: %w", err)
+		return n, fmt.Errorf("listing leftover containers: %w", err)
 	}
 	for _, c := range cl.Items {
 		if dead(c.Labels) {
-			errs = append(errs, e.removeContainer(ctx, cli, c.ID))
+			err := e.removeContainer(ctx, cli, c.ID)
+			errs = append(errs, err)
+			n.Containers += count(err)
 		}
 	}
 	nl, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: f})
 	if err != nil {
-		return errors.Join(append(errs, fmt.Errorf("listing leftover networks: %w", err))...)
+		return n, errors.Join(append(errs, fmt.Errorf("listing leftover networks: %w", err))...)
 	}
-	for _, n := range nl.Items {
-		if dead(n.Labels) {
-			errs = append(errs, e.removeNetwork(ctx, cli, n.ID))
+	for _, nw := range nl.Items {
+		if dead(nw.Labels) {
+			err := e.removeNetwork(ctx, cli, nw.ID)
+			errs = append(errs, err)
+			n.Networks += count(err)
 		}
 	}
-	return errors.Join(errs...)
+	return n, errors.Join(errs...)
+}
+
+func count(err error) int {
+	if err != nil {
+		return 0
+	}
+	return 1
 }
 
 // removeContainer kills and removes a container with its anonymous

@@ -20,6 +20,13 @@ type Env struct {
 	Verbose bool
 	// StateDir is dtask's state folder (.dtask); never part of a build context.
 	StateDir string
+	// Written lists files dtask itself writes during the run (--junit);
+	// like the state folder, never part of a build context.
+	Written []string
+	// Root is the project (git work tree or the task file's folder):
+	// bind-mounted host paths outside it are mounted but never read for
+	// hashing. Empty: the task file's folder.
+	Root string
 	// Revision (GIT_SHA) and Source (the repository URL) go into built
 	// images' OCI labels and deployed containers' labels; empty: ask git.
 	Revision, Source string

@@ -91,7 +91,7 @@ func (a *runAction) Plan(ctx context.Context, p *engine.Plan) error {
 		hostPaths = append(hostPaths, svcPaths...)
 	}
 	for _, h := range hostPaths {
-		if err := planHostPath(p, h); err != nil {
+		if err := a.e.planHostPath(p, h); err != nil {
 			return err
 		}
 	}

@@ -57,9 +57,9 @@ func cacheCommand(ctx context.Context, c *cli, p *project, stdout io.Writer) err
 	if c.MaxSize != "" && c.Cache != "prune" {
 		return &usageError{msg: "--max-size goes with --cache prune"}
 	}
-	store, err := cache.OpenStore(p.stateDir())
+	store, err := p.openStore()
 	if err != nil {
-		return fmt.Errorf("opening the cache: %w", err)
+		return err
 	}
 	ic, err := p.imageCache(store, nil)
 	if err != nil {

@@ -65,10 +65,49 @@ func parseArgs(args []string, stdout, stderr io.Writer) (c *cli, code int, done 
 			code, done, err = ex.code, true, nil
 		}
 	}()
-	if _, err := p.Parse(args); err != nil {
+	if _, err := p.Parse(flagsFirst(p.Model.Node, args)); err != nil {
 		return nil, 0, false, &usageError{msg: err.Error()}
 	}
 	return c, 0, false, nil
+}
+
+// flagsFirst moves the flags before the targets and variables, so that
+// `dtask gen --force X=1` works as make's command line does: kong takes
+// the positional list only once, up to the first flag. A flag's value
+// (-f FILE, --env NAME) stays with it; everything after "--" is left as
+// it is.
+func flagsFirst(node *kong.Node, args []string) []string {
+	takesValue := map[string]bool{}
+	for _, group := range node.AllFlags(false) {
+		for _, f := range group {
+			if !f.IsBool() && !f.IsCounter() {
+				takesValue["--"+f.Name] = true
+				if f.Short != 0 {
+					takesValue["-"+string(f.Short)] = true
+				}
+			}
+		}
+	}
+	var flags, rest []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			return append(append(flags, rest...), args[i:]...)
+		case len(a) < 2 || a[0] != '-':
+			rest = append(rest, a)
+		case takesValue[a] || !strings.HasPrefix(a, "--") && takesValue["-"+a[len(a)-1:]]: // "--env NAME", "-nf FILE"
+			if i+1 == len(args) { // no value: kong says so where it stands
+				rest = append(rest, a)
+				continue
+			}
+			flags = append(flags, a, args[i+1])
+			i++
+		default:
+			flags = append(flags, a)
+		}
+	}
+	return append(flags, rest...)
 }
 
 // split separates NAME=value variables from target names.

@@ -76,7 +76,7 @@ func junitReport(run junitRun) *junitSuites {
 	s := junitSuite{Name: run.Suite, Time: seconds(run.Elapsed), Timestamp: run.Start.UTC().Format("2006-01-02T15:04:05")}
 	s.Hostname, _ = os.Hostname()
 	for _, r := range run.Results {
-		c := junitCase{Name: r.Target, Classname: run.Suite, Time: seconds(r.Duration)}
+		c := junitCase{Name: run.Mask(r.Target), Classname: run.Suite, Time: seconds(r.Duration)}
 		switch r.Status {
 		case engine.Cached:
 			c.SystemOut = "cached: up to date"

@@ -1,13 +1,16 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
-	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -31,10 +34,11 @@ type project struct {
 	mask     *ui.Masker
 	isCI     bool
 	env      *targets.Env
+	root     string // the project: what the task file may read without outside = true
 }
 
 // load finds, loads, validates and resolves the task file.
-func load(c *cli, stderr io.Writer) (*project, error) {
+func load(c *cli, mask *ui.Masker) (*project, error) {
 	path := c.File
 	if path == "" {
 		wd, err := os.Getwd()
@@ -53,20 +57,62 @@ func load(c *cli, stderr io.Writer) (*project, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &project{raw: raw, cmdGoals: goals, mask: &ui.Masker{}}
+	p := &project{raw: raw, cmdGoals: goals, mask: mask}
 	if err := p.chooseEnv(c.Env); err != nil {
 		return nil, err
 	}
 	p.scope = newScope(raw, cmdVars, p.envName)
+	if c.List || c.Graph != "" {
+		p.file = listView(raw, p.scope)
+		return p, nil
+	}
 	if v, _, _ := p.scope.Lookup("CI"); v == "true" {
 		p.isCI = true
 	}
 	p.file, err = taskfile.Resolve(raw, p.scope)
+	p.root = taskfile.ProjectRoot(raw)
+	err = joinErrors(joinErrors(err, taskfile.CheckPaths(p.file, p.root)), taskfile.CheckNUL(p.file))
 	if err = p.relevant(err, c); err != nil {
 		return nil, err
 	}
 	p.env = p.targetsEnv(c)
 	return p, nil
+}
+
+// joinErrors puts two lists of task file errors in one, in file order.
+func joinErrors(a, b error) error {
+	var ea, eb taskfile.Errors
+	switch {
+	case b == nil:
+		return a
+	case a == nil:
+		return b
+	case errors.As(a, &ea) && errors.As(b, &eb):
+		all := append(append(taskfile.Errors{}, ea...), eb...)
+		slices.SortStableFunc(all, func(x, y *taskfile.Error) int { return cmp.Or(x.Line-y.Line, x.Col-y.Col) })
+		return all
+	}
+	return a
+}
+
+// listView is the task file as -l and --graph show it: names and deps as
+// written, descriptions and the default interpolated. Nothing else is,
+// so that listing reads no secret and runs no git for a value it never
+// prints. A description that does not resolve is shown as written.
+func listView(raw *taskfile.File, scope *vars.Scope) *taskfile.File {
+	f := *raw
+	f.Targets = make(map[string]*taskfile.Target, len(raw.Targets))
+	for n, t := range raw.Targets {
+		c := *t
+		if v, err := scope.Expand(t.Desc); err == nil {
+			c.Desc = v
+		}
+		f.Targets[n] = &c
+	}
+	if v, err := scope.Expand(raw.Default); err == nil {
+		f.Default = v
+	}
+	return &f
 }
 
 // chooseEnv picks [environments.NAME] from --env or DTASK_ENV.
@@ -165,10 +211,27 @@ func (p *project) bulkDir() string {
 	return filepath.Join(base, "dtask", p.env.Project)
 }
 
-func (p *project) runner(c *cli, disp ui.Display) (*engine.Runner, error) {
+// openStore opens the state folder, refusing one dtask did not make with
+// an error that names where it was chosen.
+func (p *project) openStore() (*cache.Store, error) {
 	store, err := cache.OpenStore(p.stateDir())
-	if err != nil {
+	switch {
+	case err == nil:
+		return store, nil
+	case !errors.Is(err, cache.ErrNotStateDir):
 		return nil, fmt.Errorf("opening the cache: %w", err)
+	case os.Getenv("DTASK_CACHE_DIR") != "":
+		return nil, &usageError{msg: "DTASK_CACHE_DIR: " + err.Error()}
+	case p.file.CacheDir != "":
+		return nil, taskfile.Errors{p.file.ErrorAt("cache_dir", "cache_dir = %q: %v", p.file.CacheDir, err)}
+	}
+	return nil, err
+}
+
+func (p *project) runner(c *cli, disp ui.Display) (*engine.Runner, error) {
+	store, err := p.openStore()
+	if err != nil {
+		return nil, err
 	}
 	if !c.NoCache && p.env.Images == nil {
 		ic, err := p.imageCache(store, disp)
@@ -182,12 +245,11 @@ func (p *project) runner(c *cli, disp ui.Display) (*engine.Runner, error) {
 	branch, _, _ := p.scope.Lookup("GIT_BRANCH")
 	force := map[string]bool{}
 	if c.Force {
-		for _, g := range p.cmdGoals {
-			force[g] = true
+		goals := p.cmdGoals
+		if len(goals) == 0 {
+			goals = []string{p.file.Default}
 		}
-		if len(p.cmdGoals) == 0 {
-			force[p.file.Default] = true
-		}
+		p.forceTargets(goals, force)
 	}
 	return &engine.Runner{
 		File:     p.file,
@@ -199,8 +261,24 @@ func (p *project) runner(c *cli, disp ui.Display) (*engine.Runner, error) {
 		EnvName:  p.envName,
 		Redact:   p.mask.Mask,
 		StateDir: store.Dir(),
+		Written:  p.env.Written,
 		Opts:     engine.Options{Jobs: c.Jobs, Force: force, NoCache: c.NoCache, DryRun: c.DryRun, Verbose: c.Verbose},
 	}, nil
+}
+
+// forceTargets marks the targets --force re-runs: the named ones and, for
+// a group, its members (a group has nothing of its own to re-run), down
+// through groups of groups.
+func (p *project) forceTargets(names []string, force map[string]bool) {
+	for _, n := range names {
+		if force[n] {
+			continue
+		}
+		force[n] = true
+		if t := p.file.Targets[n]; t != nil && t.ActionKind() == "group" {
+			p.forceTargets(t.Deps, force)
+		}
+	}
 }
 
 // targetsEnv is what the actions share: identity for labels and secrets.
@@ -214,13 +292,24 @@ func (p *project) targetsEnv(c *cli) *targets.Env {
 		Verbose:  c.Verbose,
 		Mask:     p.mask.Add,
 		StateDir: p.stateDir(),
+		Root:     p.root,
+	}
+	if c.JUnit != "" {
+		if abs, err := filepath.Abs(c.JUnit); err == nil {
+			e.Written = []string{abs}
+		}
 	}
 	e.Secret = p.secret
 	e.Revision, _, _ = p.scope.Lookup("GIT_SHA")
-	for name := range p.file.Secrets {
-		if v, err := p.secret(name); err == nil {
-			p.mask.Add(v)
+	for _, name := range slices.Sorted(maps.Keys(p.file.Secrets)) {
+		v, err := p.secret(name)
+		if err != nil {
+			continue
 		}
+		if v != "" && ui.Short(v) {
+			fmt.Fprintf(os.Stderr, "dtask: warning: secret %s is shorter than %d characters: it is not masked in output\n", name, ui.MinMaskLen)
+		}
+		p.mask.Add(v)
 	}
 	return e
 }

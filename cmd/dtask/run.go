@@ -23,14 +23,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if done {
 		return code
 	}
+	// One masker for the whole process, so that the last line, printed
+	// after the run, hides the secrets the run knew.
+	mask := &ui.Masker{}
 	if err == nil {
-		err = dispatch(ctx, c, stdout, stderr)
+		err = dispatch(ctx, c, stdout, stderr, mask)
 	}
-	return report(err, stderr)
+	return report(err, stderr, mask)
 }
 
-// report prints err plainly and maps it to an exit code.
-func report(err error, stderr io.Writer) int {
+// report prints err plainly, masked and with control characters escaped,
+// and maps it to an exit code.
+func report(err error, stderr io.Writer, mask *ui.Masker) int {
 	if err == nil {
 		return 0
 	}
@@ -44,14 +48,14 @@ func report(err error, stderr io.Writer) int {
 	switch {
 	case errors.As(err, &failed): // failures are already shown per target
 	case errors.As(err, &file): // file:line:col lines, as compilers print them
-		fmt.Fprintln(stderr, err)
+		fmt.Fprintln(stderr, ui.EscapeText(mask.Mask(err.Error())))
 	default:
-		fmt.Fprintf(stderr, "dtask: %v\n", err)
+		fmt.Fprintln(stderr, ui.EscapeText(mask.Mask("dtask: "+err.Error())))
 	}
 	return code
 }
 
-func dispatch(ctx context.Context, c *cli, stdout, stderr io.Writer) error {
+func dispatch(ctx context.Context, c *cli, stdout, stderr io.Writer, mask *ui.Masker) error {
 	if c.Version {
 		fmt.Fprintf(stdout, "dtask %s\n", version())
 		return nil
@@ -59,7 +63,7 @@ func dispatch(ctx context.Context, c *cli, stdout, stderr io.Writer) error {
 	if c.CITemplate != "" {
 		return printCITemplate(c, stdout, stderr)
 	}
-	p, err := load(c, stderr)
+	p, err := load(c, mask)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/dtask-dev/dtask/cmd/dtask/ui"
 )
 
 // listTargets prints every target with its description.
@@ -17,7 +19,9 @@ func listTargets(p *project, w io.Writer) error {
 		if n == p.file.Default {
 			mark = " (default)"
 		}
-		fmt.Fprintf(tw, "%s\t%s%s\n", n, t.Desc, mark)
+		// Names and descriptions come from the task file: escaped, they
+		// cannot drive the terminal.
+		fmt.Fprintf(tw, "%s\t%s%s\n", ui.Escape(n), ui.Escape(t.Desc), mark)
 	}
 	return tw.Flush()
 }
@@ -33,7 +37,7 @@ func printGraph(p *project, format string, w io.Writer) error {
 	for _, n := range p.file.TargetNames() {
 		t := p.file.Targets[n]
 		if format == "mermaid" {
-			fmt.Fprintf(&b, "  %s[\"%s (%s)\"]\n", mermaidID(n), n, t.ActionKind())
+			fmt.Fprintf(&b, "  %s[\"%s (%s)\"]\n", mermaidID(n), strings.ReplaceAll(ui.Escape(n), `"`, "#quot;"), t.ActionKind())
 			for _, d := range t.Deps {
 				fmt.Fprintf(&b, "  %s --> %s\n", mermaidID(n), mermaidID(d))
 			}
@@ -62,9 +66,14 @@ func mermaidID(s string) string {
 
 // clean removes containers and networks left by killed runs of this project.
 func clean(ctx context.Context, p *project, w io.Writer) error {
-	if err := p.env.RemoveLeftovers(ctx); err != nil {
+	n, err := p.env.Sweep(ctx)
+	if err != nil {
 		return err
 	}
-	fmt.Fprintln(w, "removed leftovers of killed runs")
+	if n.Containers+n.Networks == 0 {
+		fmt.Fprintln(w, "nothing to remove: no leftovers of killed runs")
+		return nil
+	}
+	fmt.Fprintf(w, "removed leftovers of killed runs: %d containers, %d networks\n", n.Containers, n.Networks)
 	return nil
 }

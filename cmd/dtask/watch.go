@@ -47,11 +47,18 @@ type session struct {
 
 // run is one run in progress.
 type runInProgress struct {
-	n      int
-	start  time.Time
-	disp   ui.Display
-	cancel context.CancelFunc
-	done   chan runEnd
+	n       int
+	start   time.Time
+	disp    ui.Display
+	cancel  context.CancelFunc
+	done    chan runEnd
+	stopped *stoppedTargets
+}
+
+// stop cancels the run, its targets then shown as stopped for why.
+func (r *runInProgress) stop(why string) {
+	r.stopped.why.Store(&why)
+	r.cancel()
 }
 
 type runEnd struct {
@@ -131,7 +138,7 @@ func (s *session) loop(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			if cur != nil {
-				cur.cancel()
+				cur.stop("interrupted")
 				s.finish(cur, <-cur.done, "interrupted")
 			}
 			return &engine.InterruptedError{Cause: ctx.Err()}
@@ -157,7 +164,7 @@ func (s *session) loop(ctx context.Context) error {
 				}
 			}
 			if cur != nil {
-				cur.cancel()
+				cur.stop("sources changed")
 				s.finish(cur, <-cur.done, "sources changed")
 			}
 			if ctx.Err() != nil {
@@ -184,7 +191,7 @@ func (s *session) watchTaskfile() {
 // reload loads the edited task file. One that no longer loads is
 // reported and nil returned: the previous one stays in use.
 func (s *session) reload() (*project, []string) {
-	np, err := load(s.c, s.stderr)
+	np, err := load(s.c, s.p.mask)
 	var goals []string
 	if err == nil {
 		goals, err = np.goals()
@@ -222,12 +229,13 @@ func (s *session) start(ctx context.Context, changed []string) *runInProgress {
 	if s.c.Clear {
 		fmt.Fprint(s.stdout, "\x1b[H\x1b[2J\x1b[3J")
 	}
-	disp := ui.New(s.mode, s.stdout, s.p.mask, s.c.Verbose)
+	stopped := &stoppedTargets{Display: ui.New(s.mode, s.stdout, s.p.mask, s.c.Verbose)}
+	var disp ui.Display = stopped
 	disp.Message(s.header(changed))
 	s.live.Store(&disp)
 	s.r.Reporter = disp
 	rctx, cancel := context.WithCancel(ctx)
-	run := &runInProgress{n: s.n, start: time.Now(), disp: disp, cancel: cancel, done: make(chan runEnd, 1)}
+	run := &runInProgress{n: s.n, start: time.Now(), disp: disp, cancel: cancel, done: make(chan runEnd, 1), stopped: stopped}
 	go func() {
 		results, err := s.r.Run(rctx, s.goals)
 		run.done <- runEnd{results, err}
@@ -343,4 +351,21 @@ func (s *session) message(msg string) {
 		return
 	}
 	fmt.Fprintln(s.stderr, msg)
+}
+
+// stoppedTargets shows the targets a stopped run cut short as stopped, not
+// failed: they failed nothing, and the error chain of a cancelled engine
+// call ("context canceled", a URL) tells the user nothing.
+type stoppedTargets struct {
+	ui.Display
+	why atomic.Pointer[string]
+}
+
+func (d *stoppedTargets) Finish(r *engine.Result) {
+	if why := d.why.Load(); why != nil && r.Status == engine.Failed {
+		c := *r
+		c.Status, c.Reason, c.Err = engine.NotRun, "stopped: "+*why, nil
+		r = &c
+	}
+	d.Display.Finish(r)
 }

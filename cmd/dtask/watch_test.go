@@ -240,6 +240,12 @@ sources = ["*.txt"]
 		t.Fatalf("the second run started %s after the change: the first was not stopped", d)
 	}
 	w.waitOutput("■ run 1 stopped", 10*time.Second)
+	// A stopped run failed nothing: its target is shown as stopped, with
+	// no error chain.
+	w.waitOutput("[slow] not run: stopped: sources changed", 10*time.Second)
+	if out := w.output(); strings.Contains(out, "FAILED") || strings.Contains(out, "interrupted") {
+		t.Errorf("a stopped run is shown as a failure:\n%s", out)
+	}
 	if code := w.interrupt(); code != 130 {
 		t.Fatalf("exit code %d, want 130", code)
 	}

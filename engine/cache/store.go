@@ -19,15 +19,11 @@ type Store struct {
 	dir string
 }
 
-// OpenStore opens the store at dir, creating the folder.
+// OpenStore opens the store at dir, creating and marking the folder; a
+// folder that is not dtask's (see claim) is refused.
 func OpenStore(dir string) (*Store, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := claim(dir); err != nil {
 		return nil, fmt.Errorf("cache folder %s: %w", dir, err)
-	}
-	// Keep the state out of git without asking the user to.
-	ignore := filepath.Join(dir, ".gitignore")
-	if _, err := os.Lstat(ignore); os.IsNotExist(err) {
-		os.WriteFile(ignore, []byte("*\n"), 0o644)
 	}
 	return &Store{dir: dir}, nil
 }

@@ -125,3 +125,15 @@ func displayPath(path string) string {
 	}
 	return rel
 }
+
+// ErrorAt is a problem with the value of the dotted key path (as in Pos),
+// placed where the key is written; for checks made after loading.
+func (f *File) ErrorAt(key, format string, args ...any) *Error {
+	name := f.name
+	if name == "" && f.Path != "" {
+		name = displayPath(f.Path)
+	}
+	c := &collector{file: name, pos: f.Pos}
+	c.add([]string{key}, format, args...)
+	return c.errs[0]
+}

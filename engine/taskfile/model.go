@@ -81,6 +81,9 @@ type Target struct {
 	When     *When             `toml:"when"`
 	Timeout  Duration          `toml:"timeout"`
 	Dir      string            `toml:"dir"`
+	// Outside lets the target's context, Dockerfile, sources and dir
+	// reach outside the project (see CheckPaths).
+	Outside bool `toml:"outside"`
 
 	// At most one action is set; none makes a group target.
 	Sh     StringList `toml:"sh"`

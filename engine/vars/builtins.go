@@ -3,8 +3,10 @@ package vars
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -63,6 +65,9 @@ type builtins struct {
 
 	versionOnce sync.Once
 	version     string
+
+	safeOnce sync.Once
+	safe     []string // git arguments that keep the repository's config from running commands
 }
 
 func (b *builtins) lookup(name string) (string, bool) {
@@ -141,7 +146,9 @@ func (b *builtins) gitDirty() string {
 			return
 		}
 		// Untracked files do not count: .dtask/ itself may be one.
-		out, err := b.git("status", "--porcelain", "--untracked-files=no")
+		// Submodules count by the commit they are at: their own work
+		// trees would take another git, with their own config.
+		out, err := b.git("status", "--porcelain", "--untracked-files=no", "--ignore-submodules=dirty")
 		b.dirty = boolString(err == nil && out != "")
 	})
 	return b.dirty
@@ -165,14 +172,17 @@ func (b *builtins) gitVersion() string {
 	return b.version
 }
 
-// git runs git in the repository and returns its trimmed output.
+// git runs git in the repository and returns its trimmed output, with
+// the repository's own config kept from running anything (gitsafe.go).
 func (b *builtins) git(args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), gitTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "git", args...)
-	cmd.Dir = b.dir
-	// No index.lock for status: never get in the way of the user's own git.
-	cmd.Env = append(os.Environ(), "GIT_OPTIONAL_LOCKS=0")
+	if b.repo == nil {
+		return "", errors.New("not in a git repository")
+	}
+	b.safeOnce.Do(func() { b.safe = append(safeGitConfig(), repoFilters(ctx, b.repo)...) })
+	cmd := exec.CommandContext(ctx, "git", append(slices.Clip(b.safe), args...)...)
+	cmd.Dir, cmd.Env = b.repo.workTree, gitCommandEnv(b.repo)
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	err := cmd.Run()

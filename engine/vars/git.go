@@ -330,3 +330,11 @@ func (r *gitRepo) readLoose(obj string) (kind string, body []byte, err error) {
 	kind, _, _ = strings.Cut(string(header), " ")
 	return kind, rest, nil
 }
+
+// WorkTree returns the git work tree that holds dir, or "" outside one.
+func WorkTree(dir string) string {
+	if r, ok := findRepo(dir); ok {
+		return r.workTree
+	}
+	return ""
+}

@@ -2,10 +2,13 @@ package imagecache
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -117,7 +120,9 @@ func (c *Cache) diskSize() int64 {
 	return n
 }
 
-// Clear removes the whole image cache.
+// Clear removes the whole image cache: the folders the cache made, then
+// its folder if nothing else is left in it. Whatever else is there was
+// not made by dtask and stays.
 func (c *Cache) Clear(ctx context.Context) error {
 	unlock, err := c.acquire(ctx)
 	if err != nil {
@@ -125,5 +130,17 @@ func (c *Cache) Clear(ctx context.Context) error {
 	}
 	defer unlock()
 	c.index = nil
-	return os.RemoveAll(c.dir)
+	for _, d := range []string{c.entriesDir(), c.blobsDir(), c.tmpDir()} {
+		if err := os.RemoveAll(d); err != nil {
+			return err
+		}
+	}
+	if err := os.Remove(c.dir); err != nil && !errors.Is(err, fs.ErrNotExist) && !isNotEmpty(err) {
+		return err
+	}
+	return nil
+}
+
+func isNotEmpty(err error) bool {
+	return errors.Is(err, syscall.ENOTEMPTY) || errors.Is(err, syscall.EEXIST)
 }

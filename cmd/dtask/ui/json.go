@@ -98,7 +98,7 @@ func (j *jsonDisplay) Message(msg string) {
 func (j *jsonDisplay) resultEvent(r *engine.Result) Event {
 	ms := r.Duration.Milliseconds()
 	e := Event{Event: endEvents[r.Status], Target: r.Target, Status: r.Status.String(), Reason: j.tidy(r.Reason),
-		DurationMS: &ms, Key: r.Key, Image: r.Outputs["image"]}
+		DurationMS: &ms, Key: r.Key, Image: j.mask.Mask(r.Outputs["image"])}
 	if r.Err != nil {
 		e.Error = j.tidy(r.Err.Error())
 	}

@@ -13,10 +13,18 @@ type Masker struct {
 	values []string
 }
 
-// Add registers a value to mask; empty and very short values are ignored
-// because masking them would garble ordinary output.
+// MinMaskLen is the shortest value Add masks. Masking shorter values
+// would garble ordinary output (a secret "test" would hide every target
+// named test); Short reports such values so that users are told.
+const MinMaskLen = 6
+
+// Short says whether a value is too short to be masked.
+func Short(v string) bool { return len(v) < MinMaskLen }
+
+// Add registers a value to mask; empty and short values (Short) are
+// ignored.
 func (m *Masker) Add(v string) {
-	if len(v) < 3 {
+	if Short(v) {
 		return
 	}
 	m.mu.Lock()
@@ -26,7 +34,7 @@ func (m *Masker) Add(v string) {
 	// key file) must be masked on its own too.
 	if strings.ContainsAny(v, "\r\n") {
 		for _, l := range strings.FieldsFunc(v, func(r rune) bool { return r == '\n' || r == '\r' }) {
-			if l = strings.TrimSpace(l); len(l) >= 3 {
+			if l = strings.TrimSpace(l); !Short(l) {
 				m.values = append(m.values, l)
 			}
 		}

@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -83,13 +84,23 @@ func resultText(r *engine.Result) string {
 	case engine.Ran:
 		return "done in " + duration(r.Duration)
 	case engine.Cached:
-		return "cached (up to date)"
+		return "cached (up to date" + cachedNote(r) + ")"
 	case engine.Failed:
 		return "FAILED: " + errText(r)
 	case engine.WouldRun:
 		return "would run: " + r.Reason
 	}
 	return r.Status.String() + ": " + r.Reason
+}
+
+// cachedNote is what a cached result's reason adds to "up to date" (a dry
+// run's note on paths that are not hashed), or "".
+func cachedNote(r *engine.Result) string {
+	note, _ := strings.CutPrefix(r.Reason, "up to date")
+	if !strings.HasPrefix(note, ";") && !strings.HasPrefix(note, " (") {
+		return ""
+	}
+	return note
 }
 
 func errText(r *engine.Result) string {

@@ -65,6 +65,10 @@ func New(m Mode, out io.Writer, mask *Masker, verbose bool) Display {
 }
 
 func newDisplay(m Mode, out io.Writer, mask *Masker, cfg config) Display {
+	return named{Display: modeDisplay(m, out, mask, cfg), mask: mask}
+}
+
+func modeDisplay(m Mode, out io.Writer, mask *Masker, cfg config) Display {
 	switch m {
 	case ModeTTY:
 		return newTTY(out, mask, cfg)

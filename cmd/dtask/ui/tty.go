@@ -214,7 +214,7 @@ func (t *tty) resultLine(r *engine.Result) string {
 	case engine.Ran:
 		return t.st.ok.Render("✓ ") + name + " " + t.st.dim.Render(duration(r.Duration))
 	case engine.Cached:
-		return t.st.cached.Render("• ") + name + t.st.dim.Render(" cached")
+		return t.st.cached.Render("• ") + name + t.st.dim.Render(" cached"+t.mask.Mask(cachedNote(r)))
 	case engine.Failed:
 		return t.st.fail.Render("✗ ") + name + " " + t.st.fail.Render(t.mask.Mask(errText(r)))
 	case engine.WouldRun:

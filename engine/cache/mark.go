@@ -1,0 +1,74 @@
+package cache
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// MarkName is the file that makes a folder dtask's state folder. dtask
+// writes, prunes and clears only in a folder that carries it, so that a
+// cache_dir naming the project root (or a home folder) can never cost the
+// user a file. It follows the Cache Directory Tagging convention, so that
+// backup tools skip the (large) image cache too.
+const MarkName = "CACHEDIR.TAG"
+
+// markSignature is the convention's first line.
+const markSignature = "Signature: 8a477f597d28d172789f06886806bc55\n"
+
+const markText = markSignature +
+	"# This folder is dtask's state: records, the stat index, the image cache.\n" +
+	"# dtask deletes files only in folders that carry this file.\n"
+
+// ErrNotStateDir means a folder holds files dtask did not make.
+var ErrNotStateDir = errors.New("holds files dtask did not make")
+
+// stateNames are the entries an older dtask left in its state folder
+// before folders were marked: such a folder is adopted, nothing else is.
+var stateNames = map[string]bool{
+	"records": true, "last": true, "index": true, "lock": true, "locks": true,
+	"images": true, ".gitignore": true, MarkName: true,
+}
+
+// Marked reports whether dir carries dtask's mark.
+func Marked(dir string) bool {
+	b, err := os.ReadFile(filepath.Join(dir, MarkName))
+	return err == nil && bytes.HasPrefix(b, []byte(markSignature)) && bytes.Contains(b, []byte("dtask"))
+}
+
+// claim makes dir dtask's state folder: a missing or empty folder is
+// created and marked, a marked one is used as it is, an unmarked one that
+// holds only what dtask makes is marked; any other folder is refused
+// before anything is written into it.
+func claim(dir string) error {
+	if Marked(dir) {
+		return nil
+	}
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	case err != nil:
+		return err
+	}
+	for _, e := range entries {
+		if !stateNames[e.Name()] && !strings.HasPrefix(e.Name(), ".tmp") {
+			return fmt.Errorf("%w (found %q); give dtask a folder of its own (a new or empty one)", ErrNotStateDir, e.Name())
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, MarkName), []byte(markText), 0o644); err != nil {
+		return err
+	}
+	// Keep the state out of git without asking the user to.
+	ignore := filepath.Join(dir, ".gitignore")
+	if _, err := os.Lstat(ignore); errors.Is(err, fs.ErrNotExist) {
+		os.WriteFile(ignore, []byte("*\n"), 0o644)
+	}
+	return nil
+}
