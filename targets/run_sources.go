@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 
 	"github.com/dtask-dev/dtask/engine"
-	"github.com/dtask-dev/dtask/engine/cache"
 )
 
 // planHostPath hashes a bind-mounted host path as a source: every file
@@ -25,9 +24,5 @@ func planHostPath(p *engine.Plan, abs string) error {
 	if !fi.IsDir() {
 		return p.Files(filepath.Dir(abs), []string{filepath.Base(abs)})
 	}
-	files, err := cache.Glob(abs, []string{"**"})
-	if err != nil {
-		return err
-	}
-	return p.Files(abs, files)
+	return p.GlobFiles(abs, []string{"**"})
 }

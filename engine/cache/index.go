@@ -31,7 +31,11 @@ type Index struct {
 	dirty   bool
 	loaded  fileID // identity of the file as loaded, to merge on Save
 
-	reads atomic.Int64 // files whose content was read; tests count them
+	reads      atomic.Int64 // files whose content was read; tests count them
+	primedHits atomic.Int64 // stats taken from a Glob; tests count them
+
+	pmu    sync.Mutex
+	primes []*primedList // newest first
 }
 
 type entry struct {
@@ -160,7 +164,7 @@ func (ix *Index) hash(abs string, buf *[]byte) ([16]byte, error) {
 func (ix *Index) lookup(abs string) (probe, error) {
 	// now is taken before the stat: the racy rule needs a time no later
 	// than the stat's.
-	cur, now, ok := takePrimed(abs)
+	cur, now, ok := ix.takePrimed(abs)
 	if !ok {
 		now = time.Now()
 		var st unix.Stat_t
