@@ -110,15 +110,21 @@ func (p *Plan) Files(root string, rel []string) error {
 // Globs expands sources globs relative to the target's folder and hashes
 // the files they match.
 func (p *Plan) Globs(patterns []string) error {
-	files, err := cache.Glob(p.Dir, patterns)
-	if err != nil {
-		return err
-	}
-	if err := p.Files(p.Dir, files); err != nil {
+	if err := p.GlobFiles(p.Dir, patterns); err != nil {
 		return err
 	}
 	p.globs = append(p.globs, patterns...)
 	return nil
+}
+
+// GlobFiles expands patterns relative to root and hashes the files they
+// match, using the stats the walk took.
+func (p *Plan) GlobFiles(root string, patterns []string) error {
+	files, err := p.index.Glob(root, patterns)
+	if err != nil {
+		return err
+	}
+	return p.Files(root, files)
 }
 
 // SourceGlobs returns the sources globs the target declared, relative to

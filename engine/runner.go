@@ -41,6 +41,9 @@ type Runner struct {
 	// Written lists files dtask itself writes during the run (--junit):
 	// never sources either.
 	Written []string
+	// MaxStateSize is cache.max_size: the budget of the state folder that
+	// pruning keeps it within after a run (0: cache.DefaultMaxSize).
+	MaxStateSize int64
 
 	mu      sync.Mutex
 	results map[string]*Result
@@ -77,7 +80,11 @@ func (r *Runner) Run(ctx context.Context, goals []string) ([]*Result, error) {
 		_ = r.Index.Save() // the index is only a speed-up; losing it costs a re-hash
 	}
 	if r.Store != nil && r.ranAny() {
-		r.Store.PruneRecords(keepRecords)
+		max := r.MaxStateSize
+		if max <= 0 {
+			max = cache.DefaultMaxSize
+		}
+		r.Store.Prune(cache.Limits{MaxSize: max, MaxRecords: keepRecords})
 	}
 	return r.finished(), r.outcome(ctx)
 }
@@ -100,8 +107,9 @@ func (r *Runner) notRun(ctx context.Context, goals []string) {
 	}
 }
 
-// keepRecords is how many success records a project keeps: enough for
-// many branches' worth of every target, bounded for CI caches.
+// keepRecords is how many success records a project keeps besides each
+// target's latest: enough for many branches' worth of every target; the
+// size budget bounds what they take on disk.
 const keepRecords = 500
 
 func (r *Runner) ranAny() bool {

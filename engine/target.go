@@ -140,6 +140,9 @@ func (r *Runner) plan(ctx context.Context, t *taskfile.Target, act Action) (*Pla
 		index:  r.Index,
 	}
 	p.key.Redact = r.Redact
+	if r.Store != nil && r.Redact != nil {
+		p.key.Secret = r.Store.SecretKey()
+	}
 	p.stateDir, p.written = r.StateDir, r.Written
 	p.key.Add("kind", act.Kind())
 	if t.Dir != "" {
@@ -175,7 +178,7 @@ func (r *Runner) upToDate(ctx context.Context, t *taskfile.Target, act Action, p
 	if r.Opts.NoCache || r.Opts.Force[t.Name] || p.always != "" || r.Store == nil {
 		return nil, false
 	}
-	rec, ok := r.Store.Get(key)
+	rec, ok := r.Store.Hit(key)
 	if !ok {
 		return nil, false
 	}

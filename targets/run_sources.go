@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 
 	"github.com/dtask-dev/dtask/engine"
-	"github.com/dtask-dev/dtask/engine/cache"
 	"github.com/dtask-dev/dtask/engine/taskfile"
 )
 
@@ -41,9 +40,5 @@ func (e *Env) planHostPath(p *engine.Plan, abs string) error {
 	if !fi.IsDir() {
 		return p.Files(filepath.Dir(abs), []string{filepath.Base(abs)})
 	}
-	files, err := cache.Glob(abs, []string{"**"})
-	if err != nil {
-		return err
-	}
-	return p.Files(abs, files)
+	return p.GlobFiles(abs, []string{"**"})
 }

@@ -33,7 +33,8 @@ func (p *project) imageCache(store *cache.Store, disp ui.Display) (*imagecache.C
 	return ic, nil
 }
 
-// maxSize is --max-size, else cache.max_size, else 10GB.
+// maxSize is --max-size, else cache.max_size, else 1GB: the budget of the
+// whole state folder.
 func (p *project) maxSize(flag string) (int64, error) {
 	if flag != "" {
 		n, err := imagecache.ParseSize(flag)
@@ -87,6 +88,9 @@ func cacheCommand(ctx context.Context, c *cli, p *project, stdout io.Writer) err
 			return err
 		}
 		fmt.Fprintf(stdout, "image cache: %d removed, %s on disk (budget %s)\n", len(dropped), imagecache.FormatSize(total), imagecache.FormatSize(max))
+		// Records and the chunks they share come under the same budget.
+		pr := store.Prune(cache.Limits{MaxSize: max})
+		fmt.Fprintf(stdout, "records: %d removed (%d chunks), state folder %s\n", pr.Records, pr.Chunks, imagecache.FormatSize(pr.Size))
 		return nil
 	case "clear":
 		if err := ic.Clear(lctx); err != nil {

@@ -242,6 +242,10 @@ func (p *project) runner(c *cli, disp ui.Display) (*engine.Runner, error) {
 		p.env.Layers = ocicache.Open(filepath.Join(p.bulkDir(), "layout"), store)
 	}
 	p.env.LoadCachedBuilds = p.loadCachedBuilds(c)
+	maxSize, err := p.maxSize("")
+	if err != nil {
+		return nil, err
+	}
 	branch, _, _ := p.scope.Lookup("GIT_BRANCH")
 	force := map[string]bool{}
 	if c.Force {
@@ -252,17 +256,18 @@ func (p *project) runner(c *cli, disp ui.Display) (*engine.Runner, error) {
 		p.forceTargets(goals, force)
 	}
 	return &engine.Runner{
-		File:     p.file,
-		Store:    store,
-		Index:    cache.OpenIndex(store.IndexPath()),
-		Actions:  p.env.Action,
-		Reporter: disp,
-		Branch:   branch,
-		EnvName:  p.envName,
-		Redact:   p.mask.Mask,
-		StateDir: store.Dir(),
-		Written:  p.env.Written,
-		Opts:     engine.Options{Jobs: c.Jobs, Force: force, NoCache: c.NoCache, DryRun: c.DryRun, Verbose: c.Verbose},
+		File:         p.file,
+		Store:        store,
+		Index:        cache.OpenIndex(store.IndexPath()),
+		Actions:      p.env.Action,
+		Reporter:     disp,
+		Branch:       branch,
+		EnvName:      p.envName,
+		Redact:       p.mask.Mask,
+		StateDir:     store.Dir(),
+		MaxStateSize: maxSize,
+		Written:      p.env.Written,
+		Opts:         engine.Options{Jobs: c.Jobs, Force: force, NoCache: c.NoCache, DryRun: c.DryRun, Verbose: c.Verbose},
 	}, nil
 }
 

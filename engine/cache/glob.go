@@ -21,6 +21,14 @@ import (
 // folders are never entered and symbolic links to folders never followed.
 // Each folder is read once however many patterns there are.
 func Glob(dir string, patterns []string) ([]string, error) {
+	g, err := glob(dir, patterns)
+	if err != nil {
+		return nil, err
+	}
+	return g.out, nil
+}
+
+func glob(dir string, patterns []string) (*globber, error) {
 	var incl, excl []*pattern
 	for _, raw := range patterns {
 		p, err := parsePattern(raw)
@@ -46,11 +54,11 @@ func Glob(dir string, patterns []string) ([]string, error) {
 	if out := slices.Compact(g.out); len(out) != len(g.out) {
 		g.out, g.stats = out, nil
 	}
-	if g.stats != nil && filepath.IsAbs(dir) {
-		prime(&primedList{dir: filepath.Clean(dir), rels: g.out, stats: g.stats, at: g.start})
-	}
-	return g.out, nil
+	return g, nil
 }
+
+func isAbs(p string) bool       { return filepath.IsAbs(p) }
+func cleanPath(p string) string { return filepath.Clean(p) }
 
 type matchKind int
 

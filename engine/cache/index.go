@@ -28,10 +28,14 @@ type Index struct {
 
 	mu      sync.Mutex
 	entries map[string]*entry
-	dirty   bool
-	loaded  fileID // identity of the file as loaded, to merge on Save
+	changed map[string]*entry // what this process changed since it loaded or saved
+	base    int64             // size of the index file as loaded
 
-	reads atomic.Int64 // files whose content was read; tests count them
+	reads      atomic.Int64 // files whose content was read; tests count them
+	primedHits atomic.Int64 // stats taken from a Glob; tests count them
+
+	pmu    sync.Mutex
+	primes []*primedList // newest first
 }
 
 type entry struct {
@@ -39,7 +43,6 @@ type entry struct {
 	sum  [16]byte
 	used uint32 // day (since the epoch) a run last looked it up
 	racy bool   // mtime too close to when the content was read: re-read
-	mine bool   // looked up or hashed by this process
 }
 
 // stat is what decides that a file may have changed.
@@ -51,15 +54,10 @@ type stat struct {
 	mode  uint32
 }
 
-type fileID struct {
-	size, mtime int64
-	ino         uint64
-}
-
 // OpenIndex loads the index at path; a missing or damaged one is empty.
 func OpenIndex(path string) *Index {
-	ix := &Index{path: path}
-	ix.entries, ix.loaded = readIndex(path)
+	ix := &Index{path: path, changed: map[string]*entry{}}
+	ix.entries, ix.base, _ = readIndex(path)
 	return ix
 }
 
@@ -160,7 +158,7 @@ func (ix *Index) hash(abs string, buf *[]byte) ([16]byte, error) {
 func (ix *Index) lookup(abs string) (probe, error) {
 	// now is taken before the stat: the racy rule needs a time no later
 	// than the stat's.
-	cur, now, ok := takePrimed(abs)
+	cur, now, ok := ix.takePrimed(abs)
 	if !ok {
 		now = time.Now()
 		var st unix.Stat_t
@@ -176,10 +174,9 @@ func (ix *Index) lookup(abs string) (probe, error) {
 	defer ix.mu.Unlock()
 	e := ix.entries[abs]
 	if e != nil && e.stat == cur && !e.racy {
-		e.mine = true
 		if e.used != today {
 			e.used = today
-			ix.dirty = true
+			ix.changed[abs] = e
 		}
 		p.sum, p.hit = e.sum, true
 	}
@@ -201,21 +198,22 @@ func (ix *Index) read(abs string, p probe, buf []byte) ([16]byte, error) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	old := ix.entries[abs]
+	e := &entry{stat: p.cur, sum: sum, used: today, racy: racy}
+	ix.entries[abs] = e
 	if old == nil || old.stat != p.cur || old.sum != sum || old.racy != racy || old.used != today {
-		ix.dirty = true
+		ix.changed[abs] = e
 	}
-	ix.entries[abs] = &entry{stat: p.cur, sum: sum, used: today, racy: racy, mine: true}
 	return sum, nil
 }
 
-// Save writes the index if this process changed it: to a temp file in the
-// same folder, synced, then renamed over the old one, under an exclusive
-// lock on PATH.lock. Entries another process saved since this one loaded
-// are merged in rather than lost.
+// Save appends what this process changed to the index's log, under an
+// exclusive lock on PATH.lock, and folds the log into the index once it
+// has grown (compact). Other processes' entries are never lost: each
+// appends its own changes, and compaction re-reads the files first.
 func (ix *Index) Save() error {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	if !ix.dirty {
+	if len(ix.changed) == 0 {
 		return nil
 	}
 	unlock, err := lockFile(nil, ix.path+".lock")
@@ -223,37 +221,38 @@ func (ix *Index) Save() error {
 		return fmt.Errorf("saving index %s: %w", ix.path, err)
 	}
 	defer unlock()
-
-	merged := ix.entries
-	if id, ok := statFileID(ix.path); ok && id != ix.loaded {
-		disk, _ := readIndex(ix.path)
-		for p, e := range ix.entries {
-			if e.mine || disk[p] == nil {
-				disk[p] = e
-			}
-		}
-		merged = disk
+	logSize, err := appendLog(ix.path+".log", encodeSegment(ix.changed))
+	if err != nil {
+		return fmt.Errorf("saving index %s: %w", ix.path, err)
 	}
+	ix.changed = map[string]*entry{}
+	// No index file yet (or a damaged one): make it now.
+	if ix.base > 0 && logSize < max(compactFrom, ix.base/4) {
+		return nil
+	}
+	return ix.compact()
+}
+
+// compact rewrites the index from the index and its log as they are on
+// disk (this process's changes are in the log already), dropping entries
+// no run has looked at for a month, and empties the log.
+func (ix *Index) compact() error {
+	merged, _, _ := readIndex(ix.path)
 	cutoff := uint32(time.Now().Add(-unusedFor).Unix() / 86400)
 	for p, e := range merged {
 		if e.used < cutoff {
 			delete(merged, p)
 		}
 	}
-	if err := writeAtomic(ix.path, encodeIndex(merged)); err != nil {
+	data := encodeIndex(merged)
+	if err := writeAtomic(ix.path, data); err != nil {
 		return fmt.Errorf("saving index %s: %w", ix.path, err)
 	}
-	ix.entries = merged
-	ix.dirty = false
-	ix.loaded, _ = statFileID(ix.path)
-	return nil
-}
-
-func statFileID(path string) (fileID, bool) {
-	var st unix.Stat_t
-	if unix.Stat(path, &st) != nil {
-		return fileID{}, false
+	// A crash before this leaves a log whose entries the index holds
+	// already: replaying it again changes nothing.
+	if err := os.Truncate(ix.path+".log", 0); err != nil {
+		return fmt.Errorf("saving index %s: %w", ix.path, err)
 	}
-	s := statOf(&st)
-	return fileID{size: s.size, mtime: s.mtime, ino: s.ino}, true
+	ix.base = int64(len(data))
+	return nil
 }

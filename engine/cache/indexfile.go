@@ -29,6 +29,12 @@ func encodeIndex(entries map[string]*entry) []byte {
 	}
 	b := make([]byte, 0, n)
 	b = append(b, indexMagic...)
+	b = appendEntries(b, entries)
+	return binary.LittleEndian.AppendUint64(b, xxh3.Hash(b))
+}
+
+// appendEntries appends count:uvarint and the entries.
+func appendEntries(b []byte, entries map[string]*entry) []byte {
 	b = binary.AppendUvarint(b, uint64(len(entries)))
 	le := binary.LittleEndian
 	for p, e := range entries {
@@ -47,22 +53,23 @@ func encodeIndex(entries map[string]*entry) []byte {
 		b = append(b, flags)
 		b = append(b, e.sum[:]...)
 	}
-	return le.AppendUint64(b, xxh3.Hash(b))
+	return b
 }
 
-// readIndex loads the index file; anything wrong gives an empty index.
-func readIndex(path string) (map[string]*entry, fileID) {
-	empty := map[string]*entry{}
-	id, _ := statFileID(path)
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return empty, id
+// readIndex loads the index file and replays its log over it; a damaged
+// file gives an empty index, a damaged log segment is skipped.
+func readIndex(path string) (m map[string]*entry, base, log int64) {
+	m = map[string]*entry{}
+	if data, err := os.ReadFile(path); err == nil {
+		if d, ok := decodeIndex(data); ok {
+			m, base = d, int64(len(data))
+		}
 	}
-	m, ok := decodeIndex(data)
-	if !ok {
-		return empty, id
+	if data, err := os.ReadFile(path + ".log"); err == nil {
+		replayLog(data, m)
+		log = int64(len(data))
 	}
-	return m, id
+	return m, base, log
 }
 
 func decodeIndex(data []byte) (map[string]*entry, bool) {
@@ -74,24 +81,30 @@ func decodeIndex(data []byte) (map[string]*entry, bool) {
 	if xxh3.Hash(body) != le.Uint64(data[len(data)-8:]) {
 		return nil, false
 	}
+	m := map[string]*entry{}
+	return m, decodeEntries(body[len(indexMagic):], m)
+}
+
+// decodeEntries reads what appendEntries wrote into m, all or nothing.
+func decodeEntries(body []byte, m map[string]*entry) bool {
+	le := binary.LittleEndian
 	// Map keys are slices of the file's bytes, which nothing writes to
 	// after this: no copy, no allocation per path.
 	s := unsafe.String(unsafe.SliceData(body), len(body))
-	pos := len(indexMagic)
-	count, n := binary.Uvarint(body[pos:])
+	count, n := binary.Uvarint(body)
 	if n <= 0 || count > uint64(len(body)/entryFixed) {
-		return nil, false
+		return false
 	}
-	pos += n
+	pos := n
 	all := make([]entry, count)
-	m := make(map[string]*entry, count)
+	keys := make([]string, count)
 	for i := range all {
 		plen, n := binary.Uvarint(body[pos:])
 		if n <= 0 || plen > uint64(len(body)-pos-n-entryFixed) {
-			return nil, false
+			return false
 		}
 		pos += n
-		p := s[pos : pos+int(plen)]
+		keys[i] = s[pos : pos+int(plen)]
 		pos += int(plen)
 		f := body[pos : pos+entryFixed]
 		e := &all[i]
@@ -103,11 +116,13 @@ func decodeIndex(data []byte) (map[string]*entry, bool) {
 		e.used = le.Uint32(f[36:])
 		e.racy = f[40]&flagRacy != 0
 		copy(e.sum[:], f[41:57])
-		m[p] = e
 		pos += entryFixed
 	}
 	if pos != len(body) {
-		return nil, false
+		return false
 	}
-	return m, true
+	for i, k := range keys {
+		m[k] = &all[i]
+	}
+	return true
 }

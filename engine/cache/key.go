@@ -20,8 +20,10 @@ type Key struct {
 	lines  []Line
 	// Redact, when set, masks secret values (it returns its argument
 	// changed when that holds a secret). The key hashes the real values;
-	// what is stored or printed holds only a hash of them.
+	// what is stored or printed holds only a hash of them, keyed with
+	// Secret (the store's SecretKey).
 	Redact func(string) string
+	Secret []byte
 }
 
 // NewKey starts a key for the named target. The first line is the cache
@@ -42,7 +44,7 @@ func (k *Key) Add(label, value string) { k.lines = append(k.lines, Line{label, v
 func (k *Key) Lines() []Line { return k.lines }
 
 // Stored returns the lines as records keep them: a value holding a secret
-// is replaced by a hash of it, which still tells that it changed.
+// is replaced by a keyed hash of it, which still tells that it changed.
 func (k *Key) Stored() []Line {
 	if k.Redact == nil {
 		return k.lines
@@ -50,8 +52,7 @@ func (k *Key) Stored() []Line {
 	out := make([]Line, len(k.lines))
 	for i, l := range k.lines {
 		if k.Redact(l.Value) != l.Value {
-			sum := sha256.Sum256([]byte(l.Value))
-			l.Value = "#secret:" + hex.EncodeToString(sum[:8])
+			l.Value = secretMark(k.Secret, l.Value)
 		}
 		out[i] = l
 	}

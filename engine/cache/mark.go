@@ -32,6 +32,7 @@ var ErrNotStateDir = errors.New("holds files dtask did not make")
 var stateNames = map[string]bool{
 	"records": true, "last": true, "index": true, "lock": true, "locks": true,
 	"images": true, ".gitignore": true, MarkName: true,
+	"chunks": true, "secret.key": true, "index.log": true, "layout": true,
 }
 
 // Marked reports whether dir carries dtask's mark.
@@ -51,7 +52,7 @@ func claim(dir string) error {
 	entries, err := os.ReadDir(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		if err := os.MkdirAll(dir, dirMode); err != nil {
 			return err
 		}
 	case err != nil:
@@ -62,13 +63,13 @@ func claim(dir string) error {
 			return fmt.Errorf("%w (found %q); give dtask a folder of its own (a new or empty one)", ErrNotStateDir, e.Name())
 		}
 	}
-	if err := os.WriteFile(filepath.Join(dir, MarkName), []byte(markText), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, MarkName), []byte(markText), fileMode); err != nil {
 		return err
 	}
 	// Keep the state out of git without asking the user to.
 	ignore := filepath.Join(dir, ".gitignore")
 	if _, err := os.Lstat(ignore); errors.Is(err, fs.ErrNotExist) {
-		os.WriteFile(ignore, []byte("*\n"), 0o644)
+		os.WriteFile(ignore, []byte("*\n"), fileMode)
 	}
 	return nil
 }

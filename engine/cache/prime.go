@@ -1,16 +1,17 @@
 package cache
 
 import (
+	"path/filepath"
 	"slices"
-	"sync"
-	"sync/atomic"
 	"time"
 )
 
-// primeTTL is how long stats a Glob took stand in for Hash's own: long
-// enough for the Hash calls that follow it, short enough that watch mode
-// never sees an old one.
-const primeTTL = 2 * time.Second
+// A Glob through an Index hands the stats its walk took to that Index, so
+// that the Hash calls that follow cost a lookup, not a system call. A
+// primed stat is used once; a new Glob of a folder replaces what an
+// earlier one of that folder left unused. There is no time limit: a walk
+// of many files may take longer than any limit, and a limit that ran out
+// between the walk and the hashing doubled the stat work.
 
 // primedStat is a stat a Glob took; ok is false where it took none or Hash
 // has used it.
@@ -29,36 +30,41 @@ type primedList struct {
 	next  int // where the next lookup most likely is
 }
 
-// primedHits counts stats taken from a Glob; tests read it.
-var primedHits atomic.Int64
+// maxPrimed is how many Globs' stats an Index holds at once: targets plan
+// in parallel, each with its own Glob.
+const maxPrimed = 8
 
-var primes struct {
-	sync.Mutex
-	lists []*primedList // newest first
+// Glob is the package's Glob, priming ix with the stats it took.
+func (ix *Index) Glob(dir string, patterns []string) ([]string, error) {
+	g, err := glob(dir, patterns)
+	if err != nil {
+		return nil, err
+	}
+	if g.stats != nil && filepath.IsAbs(dir) {
+		ix.prime(&primedList{dir: filepath.Clean(dir), rels: g.out, stats: g.stats, at: g.start})
+	}
+	return g.out, nil
 }
 
-func prime(l *primedList) {
-	primes.Lock()
-	defer primes.Unlock()
-	primes.lists = slices.Insert(primes.lists, 0, l)
-	primes.lists = slices.DeleteFunc(primes.lists, func(l *primedList) bool {
-		return time.Since(l.at) > primeTTL || l.next >= len(l.rels)
+func (ix *Index) prime(l *primedList) {
+	ix.pmu.Lock()
+	defer ix.pmu.Unlock()
+	ix.primes = slices.DeleteFunc(ix.primes, func(o *primedList) bool {
+		return o.dir == l.dir || o.next >= len(o.rels)
 	})
-	if len(primes.lists) > 8 {
-		primes.lists = primes.lists[:8]
+	ix.primes = slices.Insert(ix.primes, 0, l)
+	if len(ix.primes) > maxPrimed {
+		ix.primes = ix.primes[:maxPrimed]
 	}
 }
 
-// takePrimed returns, once, the stat a recent Glob took of abs and the
-// time before it was taken.
-func takePrimed(abs string) (stat, time.Time, bool) {
-	primes.Lock()
-	defer primes.Unlock()
-	for _, l := range primes.lists {
+// takePrimed returns, once, the stat a Glob took of abs and the time
+// before it was taken.
+func (ix *Index) takePrimed(abs string) (stat, time.Time, bool) {
+	ix.pmu.Lock()
+	defer ix.pmu.Unlock()
+	for _, l := range ix.primes {
 		if len(abs) <= len(l.dir)+1 || abs[len(l.dir)] != '/' || abs[:len(l.dir)] != l.dir {
-			continue
-		}
-		if time.Since(l.at) > primeTTL {
 			continue
 		}
 		rel := abs[len(l.dir)+1:]
@@ -75,7 +81,7 @@ func takePrimed(abs string) (stat, time.Time, bool) {
 		}
 		p.ok = false
 		l.next = i + 1
-		primedHits.Add(1)
+		ix.primedHits.Add(1)
 		return p.st, l.at, true
 	}
 	return stat{}, time.Time{}, false

@@ -9,6 +9,15 @@ import (
 	"time"
 )
 
+// DefaultMaxSize is cache.max_size when the task file sets none: the
+// budget of the whole state folder.
+const DefaultMaxSize = 1_000_000_000
+
+// chunkGrace is how old an unreferenced chunk must be before pruning
+// removes it: a concurrent Put may have just written or reused it for a
+// record it has not written yet.
+const chunkGrace = 10 * time.Minute
+
 // Touch marks the record for key as used now, so that pruning keeps the
 // records a project still hits (a branch switched back and forth).
 func (s *Store) Touch(key string) {
@@ -18,39 +27,113 @@ func (s *Store) Touch(key string) {
 	}
 }
 
-// PruneRecords removes the least recently used records beyond keep, never
-// a target's latest. Records are small but one is written per key, and CI
-// carries the folder from job to job: without this it only grows.
-func (s *Store) PruneRecords(keep int) (removed int) {
-	type rec struct {
-		path string
-		used time.Time
+// Pruned says what a Prune removed and what is left.
+type Pruned struct {
+	Records, Chunks int
+	Size            int64 // bytes left in the state folder
+}
+
+// Limits bound the state folder; a zero field sets no limit.
+type Limits struct {
+	MaxSize    int64 // bytes in the whole state folder
+	MaxRecords int
+}
+
+// Prune keeps the state folder within the limits, removing the least recently used
+// records first, never a target's latest, then the chunks no record
+// names. Records are small but one is written per key, and CI carries the
+// folder from job to job: without this it only grows. The image cache
+// (images/) counts towards maxSize but is pruned by its owner.
+func (s *Store) Prune(lim Limits) Pruned {
+	recs, total := s.scan()
+	left := len(recs)
+	over := func() bool {
+		return lim.MaxSize > 0 && total > lim.MaxSize || lim.MaxRecords > 0 && left > lim.MaxRecords
 	}
-	var all []rec
-	root := filepath.Join(s.dir, "records")
-	_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".rec") {
-			return nil
-		}
-		if info, err := d.Info(); err == nil {
-			all = append(all, rec{p, info.ModTime()})
-		}
-		return nil
-	})
-	if len(all) <= keep {
-		return 0
+	var out Pruned
+	if !over() {
+		out.Size = total
+		return out
 	}
 	latest := s.latestKeys()
-	slices.SortFunc(all, func(a, b rec) int { return b.used.Compare(a.used) })
-	for _, r := range all[keep:] {
-		if latest[strings.TrimSuffix(filepath.Base(r.path), ".rec")] {
+	slices.SortFunc(recs, func(a, b stateFile) int { return a.used.Compare(b.used) })
+	kept := recs[:0]
+	for _, r := range recs {
+		if !over() || latest[strings.TrimSuffix(filepath.Base(r.path), ".rec")] {
+			kept = append(kept, r)
 			continue
 		}
 		if os.Remove(r.path) == nil {
-			removed++
+			out.Records++
+			total -= r.size
+			left--
 		}
 	}
-	return removed
+	n, freed := s.pruneChunks(kept)
+	out.Chunks, out.Size = n, total-freed
+	return out
+}
+
+type stateFile struct {
+	path string
+	size int64
+	used time.Time
+}
+
+// scan lists the records and adds up the size of the whole state folder.
+func (s *Store) scan() (recs []stateFile, total int64) {
+	records := filepath.Join(s.dir, "records") + string(filepath.Separator)
+	_ = filepath.WalkDir(s.dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return nil
+		}
+		total += info.Size()
+		if strings.HasPrefix(p, records) && strings.HasSuffix(p, ".rec") {
+			recs = append(recs, stateFile{p, info.Size(), info.ModTime()})
+		}
+		return nil
+	})
+	return recs, total
+}
+
+// pruneChunks removes the chunks none of recs names (and older than
+// chunkGrace).
+func (s *Store) pruneChunks(recs []stateFile) (removed int, freed int64) {
+	live := map[string]bool{}
+	for _, r := range recs {
+		data, err := os.ReadFile(r.path)
+		if err != nil {
+			continue
+		}
+		_, text, err := checkRecord(data)
+		if err != nil {
+			continue
+		}
+		_ = parseLines(new([]Line), text, func(name string, _ int) error {
+			live[name] = true
+			return nil
+		})
+	}
+	cutoff := time.Now().Add(-chunkGrace)
+	_ = filepath.WalkDir(filepath.Join(s.dir, "chunks"), func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || live[d.Name()] {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil || info.ModTime().After(cutoff) {
+			return nil
+		}
+		if os.Remove(p) == nil {
+			removed++
+			freed += info.Size()
+		}
+		return nil
+	})
+	return removed, freed
 }
 
 // latestKeys are the keys the last/ pointers name.

@@ -24,7 +24,7 @@ func TestPruneRecordsKeepsRecentAndLatest(t *testing.T) {
 		os.Chtimes(s.recordPath(key(i)), at, at)
 	}
 	s.Touch(key(0)) // used just now: kept
-	if n := s.PruneRecords(4); n != 6 {
+	if n := s.Prune(Limits{MaxRecords: 4}).Records; n != 6 {
 		t.Errorf("removed %d, want 6", n)
 	}
 	for i, want := range map[int]bool{0: true, 9: true, 8: true, 7: true, 1: false, 2: false, 5: false} {
@@ -34,7 +34,7 @@ func TestPruneRecordsKeepsRecentAndLatest(t *testing.T) {
 		}
 	}
 	// The latest of each target (t0: key 8, t1: key 9) is never pruned.
-	if n := s.PruneRecords(0); n != 2 {
+	if n := s.Prune(Limits{MaxRecords: 1}).Records; n != 2 {
 		t.Errorf("second prune removed %d, want 2 (keys 0 and 7)", n)
 	}
 	for _, tg := range []string{"t0", "t1"} {

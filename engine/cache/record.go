@@ -16,9 +16,12 @@ import (
 
 // A record file is a checksum line, a JSON header and then one
 // "label<TAB>value" line per key line (quoted when it holds a tab, a
-// newline or starts with a quote). It stays readable, yet ten thousand
-// source lines parse far faster than they would as JSON objects.
-const recordMagic = "dtask-record-1 "
+// newline or starts with a quote or an @). It stays readable, yet ten
+// thousand source lines parse far faster than they would as JSON objects.
+//
+// A long record keeps its lines in chunks (chunk.go): a line
+// "@HASH<TAB>COUNT" stands for COUNT lines stored once under chunks/.
+const recordMagic = "dtask-record-2 "
 
 // maxValue is the longest line value a record keeps as is; longer ones are
 // kept as their hash.
@@ -36,7 +39,9 @@ type recordHeader struct {
 
 var errCorrupt = errors.New("corrupt record")
 
-func encodeRecord(rec *Record) []byte {
+// encode writes rec's chunks (those not stored yet) and returns the
+// record file's bytes.
+func (s *Store) encode(rec *Record) ([]byte, error) {
 	var body bytes.Buffer
 	h, _ := json.Marshal(recordHeader{
 		Target: rec.Target, Kind: rec.Kind, Key: rec.Key, Time: rec.Time,
@@ -44,59 +49,64 @@ func encodeRecord(rec *Record) []byte {
 	})
 	body.Write(h)
 	body.WriteByte('\n')
-	for _, l := range rec.Lines {
-		body.WriteString(quoteField(l.Label))
-		body.WriteByte('\t')
-		body.WriteString(quoteField(compactValue(l.Value)))
-		body.WriteByte('\n')
+	if err := s.writeLines(&body, rec.Lines); err != nil {
+		return nil, err
 	}
 	out := make([]byte, 0, len(recordMagic)+17+body.Len())
 	out = append(out, recordMagic...)
 	out = strconv.AppendUint(out, xxh3.Hash(body.Bytes()), 16)
 	out = append(out, '\n')
-	return append(out, body.Bytes()...)
+	return append(out, body.Bytes()...), nil
 }
 
-func decodeRecord(data []byte) (*Record, error) {
+func appendLine(b []byte, l Line) []byte {
+	b = append(b, quoteField(l.Label)...)
+	b = append(b, '\t')
+	b = append(b, quoteField(compactValue(l.Value))...)
+	return append(b, '\n')
+}
+
+// checkRecord verifies the checksum and returns the header and the lines'
+// text.
+func checkRecord(data []byte) (*recordHeader, string, error) {
 	first := bytes.IndexByte(data, '\n')
 	if first < 0 || !bytes.HasPrefix(data, []byte(recordMagic)) {
-		return nil, errCorrupt
+		return nil, "", errCorrupt
 	}
 	sum, err := strconv.ParseUint(string(data[len(recordMagic):first]), 16, 64)
 	body := data[first+1:]
 	if err != nil || sum != xxh3.Hash(body) {
-		return nil, errCorrupt
+		return nil, "", errCorrupt
 	}
 	nl := bytes.IndexByte(body, '\n')
 	if nl < 0 {
-		return nil, errCorrupt
+		return nil, "", errCorrupt
 	}
 	var h recordHeader
 	if err := json.Unmarshal(body[:nl], &h); err != nil {
-		return nil, errCorrupt
+		return nil, "", errCorrupt
 	}
-	rec := &Record{Target: h.Target, Kind: h.Kind, Key: h.Key, Time: h.Time,
-		Duration: h.Duration, Outputs: h.Outputs, Lines: make([]Line, 0, h.Lines)}
 	// Line strings are slices of the file's bytes, which nothing writes to
 	// after this (unquoted fields get their own).
 	rest := unsafe.String(unsafe.SliceData(body[nl+1:]), len(body)-nl-1)
-	for rest != "" {
-		line, after, ok := strings.Cut(rest, "\n")
-		if !ok {
-			return nil, errCorrupt
-		}
-		rest = after
-		label, value, ok := strings.Cut(line, "\t")
-		if !ok {
-			return nil, errCorrupt
-		}
-		if label, err = unquoteField(label); err != nil {
-			return nil, errCorrupt
-		}
-		if value, err = unquoteField(value); err != nil {
-			return nil, errCorrupt
-		}
-		rec.Lines = append(rec.Lines, Line{label, value})
+	return &h, rest, nil
+}
+
+func (h *recordHeader) record() *Record {
+	return &Record{Target: h.Target, Kind: h.Kind, Key: h.Key, Time: h.Time,
+		Duration: h.Duration, Outputs: h.Outputs}
+}
+
+// decode reads a record file and the chunks it names.
+func (s *Store) decode(data []byte) (*Record, error) {
+	h, rest, err := checkRecord(data)
+	if err != nil {
+		return nil, err
+	}
+	rec := h.record()
+	rec.Lines = make([]Line, 0, h.Lines)
+	if err := s.readLines(&rec.Lines, rest); err != nil {
+		return nil, err
 	}
 	if len(rec.Lines) != h.Lines {
 		return nil, errCorrupt
@@ -104,8 +114,43 @@ func decodeRecord(data []byte) (*Record, error) {
 	return rec, nil
 }
 
+// parseLines appends the "label<TAB>value" lines of text to *out; chunk
+// references go to ref (nil: none allowed).
+func parseLines(out *[]Line, text string, ref func(name string, n int) error) error {
+	for text != "" {
+		line, after, ok := strings.Cut(text, "\n")
+		if !ok {
+			return errCorrupt
+		}
+		text = after
+		label, value, ok := strings.Cut(line, "\t")
+		if !ok {
+			return errCorrupt
+		}
+		if strings.HasPrefix(label, "@") {
+			n, err := strconv.Atoi(value)
+			if ref == nil || err != nil {
+				return errCorrupt
+			}
+			if err := ref(label[1:], n); err != nil {
+				return err
+			}
+			continue
+		}
+		var err error
+		if label, err = unquoteField(label); err != nil {
+			return errCorrupt
+		}
+		if value, err = unquoteField(value); err != nil {
+			return errCorrupt
+		}
+		*out = append(*out, Line{label, value})
+	}
+	return nil
+}
+
 func quoteField(s string) string {
-	if strings.HasPrefix(s, `"`) || strings.ContainsAny(s, "\t\n\r") {
+	if strings.HasPrefix(s, `"`) || strings.HasPrefix(s, "@") || strings.ContainsAny(s, "\t\n\r") {
 		return strconv.Quote(s)
 	}
 	return s

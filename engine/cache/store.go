@@ -2,26 +2,41 @@ package cache
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 )
 
 // Store keeps success records under a folder (.dtask/ beside the task
 // file by default):
 //
 //	records/ab/abcdef….rec   one record per key, so old keys still hit
-//	last/NAME                the key of the target's latest success
-//	index                    the stat index
+//	chunks/ab/abcdef…        runs of key lines that records share
+//	last/HASH                the key of a target's latest success
+//	locks/HASH               flock(2) per target while it runs
+//	index, index.log         the stat index
+//	secret.key               the key secret values are hashed with
 //	lock                     flock(2) for Lock
+//
+// Files are 0600 and folders 0700; per-target files are named by a hash
+// of the target's name, so any name fits in a file name.
 type Store struct {
 	dir string
+
+	keyOnce sync.Once
+	key     []byte
 }
 
 // OpenStore opens the store at dir, creating and marking the folder; a
 // folder that is not dtask's (see claim) is refused.
 func OpenStore(dir string) (*Store, error) {
+	if err := checkStateDir(dir); err != nil {
+		return nil, fmt.Errorf("cache folder %s: %w", dir, err)
+	}
 	if err := claim(dir); err != nil {
 		return nil, fmt.Errorf("cache folder %s: %w", dir, err)
 	}
@@ -46,18 +61,29 @@ func (s *Store) Lock(ctx context.Context) (unlock func(), err error) {
 
 // Get returns the record for key. A missing or corrupt record is a miss.
 func (s *Store) Get(key string) (*Record, bool) {
-	if !validKey(key) {
+	data, ok := s.read(key)
+	if !ok {
 		return nil, false
 	}
-	data, err := os.ReadFile(s.recordPath(key))
-	if err != nil {
-		return nil, false
-	}
-	rec, err := decodeRecord(data)
+	rec, err := s.decode(data)
 	if err != nil || rec.Key != key {
 		return nil, false
 	}
 	return rec, true
+}
+
+// Hit returns the record for key without its lines: what deciding that a
+// target is up to date needs, read without the chunks a long record names.
+func (s *Store) Hit(key string) (*Record, bool) {
+	data, ok := s.read(key)
+	if !ok {
+		return nil, false
+	}
+	h, _, err := checkRecord(data)
+	if err != nil || h.Key != key {
+		return nil, false
+	}
+	return h.record(), true
 }
 
 // Put writes rec atomically under its key and makes it its target's
@@ -67,21 +93,34 @@ func (s *Store) Put(rec *Record) error {
 	if !validKey(rec.Key) {
 		return fmt.Errorf("record for %s: bad key %q", rec.Target, rec.Key)
 	}
-	p := s.recordPath(rec.Key)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+	data, err := s.encode(rec)
+	if err != nil {
 		return fmt.Errorf("record for %s: %w", rec.Target, err)
 	}
-	if err := writeAtomic(p, encodeRecord(rec)); err != nil {
+	if err := s.writeIn(s.recordPath(rec.Key), data); err != nil {
 		return fmt.Errorf("record for %s: %w", rec.Target, err)
 	}
-	last := s.lastPath(rec.Target)
-	if err := os.MkdirAll(filepath.Dir(last), 0o755); err != nil {
-		return fmt.Errorf("record for %s: %w", rec.Target, err)
-	}
-	if err := writeAtomic(last, []byte(rec.Key+"\n")); err != nil {
+	if err := s.writeIn(s.lastPath(rec.Target), []byte(rec.Key+"\n")); err != nil {
 		return fmt.Errorf("record for %s: %w", rec.Target, err)
 	}
 	return nil
+}
+
+// writeIn writes a file of the store, making the folders between the
+// store's folder and it.
+func (s *Store) writeIn(path string, data []byte) error {
+	rel, err := filepath.Rel(s.dir, filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	at := s.dir
+	for _, part := range strings.Split(rel, string(filepath.Separator)) {
+		at = filepath.Join(at, part)
+		if err := ensureDir(at); err != nil {
+			return err
+		}
+	}
+	return writeAtomic(path, data)
 }
 
 // Last returns the latest recorded success of target, whatever its key.
@@ -97,12 +136,21 @@ func (s *Store) Last(target string) (*Record, bool) {
 	return rec, true
 }
 
+// read returns the bytes of the record file for key.
+func (s *Store) read(key string) ([]byte, bool) {
+	if !validKey(key) {
+		return nil, false
+	}
+	data, err := os.ReadFile(s.recordPath(key))
+	return data, err == nil
+}
+
 func (s *Store) recordPath(key string) string {
 	return filepath.Join(s.dir, "records", key[:2], key+".rec")
 }
 
 func (s *Store) lastPath(target string) string {
-	return filepath.Join(s.dir, "last", escapeName(target))
+	return filepath.Join(s.dir, "last", nameHash(target))
 }
 
 // validKey accepts lower-case hex of a sensible length, so a key can never
@@ -120,22 +168,11 @@ func validKey(key string) bool {
 	return true
 }
 
-// escapeName turns a target name into a file name: letters, digits, '-',
-// '_' and '.' stay, anything else becomes %XX; a leading "t-" keeps "." and
-// ".." from meaning folders.
-func escapeName(name string) string {
-	var b strings.Builder
-	b.WriteString("t-")
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_', c == '.':
-			b.WriteByte(c)
-		default:
-			fmt.Fprintf(&b, "%%%02X", c)
-		}
-	}
-	return b.String()
+// nameHash turns a target name into a file name of fixed length: a name of
+// any length or script fits, and none can mean a folder.
+func nameHash(name string) string {
+	sum := sha256.Sum256([]byte(name))
+	return hex.EncodeToString(sum[:16])
 }
 
 // LockTarget takes a lock that one dtask process at a time holds while it
@@ -143,11 +180,15 @@ func escapeName(name string) string {
 // the same target at once. waiting is called if another process holds it.
 func (s *Store) LockTarget(ctx context.Context, name string, waiting func()) (unlock func(), err error) {
 	dir := filepath.Join(s.dir, "locks")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
+	if err := ensureDir(dir); err != nil {
+		return nil, fmt.Errorf("locking %s: %w", name, err)
 	}
-	path := filepath.Join(dir, escapeName(name))
-	if unlock, ok := tryLockFile(path); ok {
+	path := filepath.Join(dir, nameHash(name))
+	unlock, ok, err := tryLockFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("locking %s: %w", name, err)
+	}
+	if ok {
 		return unlock, nil
 	}
 	waiting()

@@ -9,10 +9,13 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/dtask-dev/dtask/engine/cache"
 )
 
-// DefaultMaxSize is cache.max_size when the task file sets none.
-const DefaultMaxSize = 10_000_000_000
+// DefaultMaxSize is cache.max_size when the task file sets none: one
+// budget for the whole state folder, records and images alike.
+const DefaultMaxSize = cache.DefaultMaxSize
 
 // Locker is the state folder's inter-process lock (engine/cache Store).
 type Locker interface {

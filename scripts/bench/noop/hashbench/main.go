@@ -87,7 +87,7 @@ func noop(dir string, parallel bool) (timings, error) {
 	t.index = time.Since(start)
 
 	start = time.Now()
-	files, err := cache.Glob(dir, target.Sources)
+	files, err := ix.Glob(dir, target.Sources)
 	if err != nil {
 		return t, err
 	}
@@ -202,7 +202,7 @@ func cold(dir string, runs int) error {
 		for range runs {
 			ix := cache.OpenIndex(filepath.Join(os.TempDir(), "hashbench-no-such-index"))
 			start := time.Now()
-			if _, err := cache.Glob(dir, []string{"src/**/*"}); err != nil {
+			if _, err := ix.Glob(dir, []string{"src/**/*"}); err != nil {
 				return err
 			}
 			if parallel {
