@@ -19,8 +19,8 @@
 # Each engine has its own bridge (created with ip link), address pool, data
 # root, exec root, pid file, socket and a containerd that dockerd supervises.
 # It runs with --iptables=false: the machine's engine sets FORWARD to DROP, so
-# this script adds FORWARD ACCEPT rules for the engine's bridge and pool
-# (removed again by stop).
+# this script adds FORWARD ACCEPT rules for the engine's bridge and pool and
+# MASQUERADE rules for their traffic out (removed again by stop).
 #
 #   DTASK_ENGINES_CACHE  downloaded packages and the unpacked tree
 #                        (default /var/cache/dtask-engines)
@@ -49,6 +49,7 @@ usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' 
 # the default pools of the machine's engine.
 bridge_of() { case "$1" in overlay2) echo dtask-ov0 ;; containerd) echo dtask-cd0 ;; esac; }
 bridge_cidr_of() { case "$1" in overlay2) echo 10.230.0.1/24 ;; containerd) echo 10.232.0.1/24 ;; esac; }
+bridge_net_of() { case "$1" in overlay2) echo 10.230.0.0/24 ;; containerd) echo 10.232.0.0/24 ;; esac; }
 pool_of() { case "$1" in overlay2) echo 10.231.0.0/16 ;; containerd) echo 10.233.0.0/16 ;; esac; }
 snapshotter_of() { case "$1" in overlay2) echo false ;; containerd) echo true ;; esac; }
 socket_of() { echo "$RUN/$1/docker.sock"; }
@@ -114,28 +115,46 @@ ensure_bridge() {
   ip link set "$br" up
 }
 
-# forward_rules MODE: the FORWARD ACCEPT rules, one per line (iptables args).
+# nat_rules MODE / forward_rules MODE: the engine's iptables rules, one per
+# line (iptables arguments after the chain). Containers reach each other
+# and the host through FORWARD (the machine's engine sets its policy to
+# DROP) and the outside through MASQUERADE (builds run apt-get).
 forward_rules() {
   local br pool tag="dtask-engines-$1"
   br="$(bridge_of "$1")"; pool="$(pool_of "$1")"
   printf '%s\n' "-i $br -m comment --comment $tag -j ACCEPT" "-o $br -m comment --comment $tag -j ACCEPT" \
     "-s $pool -m comment --comment $tag -j ACCEPT" "-d $pool -m comment --comment $tag -j ACCEPT"
 }
-
-ensure_forward() {
-  local rule
-  while read -r rule; do
-    # shellcheck disable=SC2086  # a rule is several words
-    iptables -C FORWARD $rule 2>/dev/null || iptables -I FORWARD 1 $rule
-  done < <(forward_rules "$1")
+nat_rules() {
+  local net tag="dtask-engines-$1"
+  for net in "$(bridge_net_of "$1")" "$(pool_of "$1")"; do
+    echo "-s $net ! -d $net -m comment --comment $tag -j MASQUERADE"
+  done
 }
 
-drop_forward() {
+# ensure_rules MODE / drop_rules MODE: add (once) or remove them all.
+ensure_rules() {
   local rule
+  # shellcheck disable=SC2086  # a rule is several words
   while read -r rule; do
-    # shellcheck disable=SC2086
+    iptables -C FORWARD $rule 2>/dev/null || iptables -I FORWARD 1 $rule
+  done < <(forward_rules "$1")
+  # shellcheck disable=SC2086
+  while read -r rule; do
+    iptables -t nat -C POSTROUTING $rule 2>/dev/null || iptables -t nat -A POSTROUTING $rule
+  done < <(nat_rules "$1")
+}
+
+drop_rules() {
+  local rule
+  # shellcheck disable=SC2086
+  while read -r rule; do
     while iptables -C FORWARD $rule 2>/dev/null; do iptables -D FORWARD $rule; done
   done < <(forward_rules "$1")
+  # shellcheck disable=SC2086
+  while read -r rule; do
+    while iptables -t nat -C POSTROUTING $rule 2>/dev/null; do iptables -t nat -D POSTROUTING $rule; done
+  done < <(nat_rules "$1")
 }
 
 # ---------------------------------------------------------------- daemons
@@ -172,7 +191,7 @@ dockerd_pid() {
 start_one() {
   local mode="$1" log="$STATE/$1/dockerd.log" pid i
   ensure_bridge "$mode"
-  ensure_forward "$mode"
+  ensure_rules "$mode"
   if answers "$mode"; then
     printf 'engine %-10s up       %s\n' "$mode" "DOCKER_HOST=unix://$(socket_of "$mode")"
     return 0
@@ -208,7 +227,7 @@ stop_one() {
   else
     printf 'engine %-10s not running\n' "$mode"
   fi
-  drop_forward "$mode"
+  drop_rules "$mode"
   br="$(bridge_of "$mode")"
   if ip link show "$br" >/dev/null 2>&1; then ip link del "$br" || true; fi
 }

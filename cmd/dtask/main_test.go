@@ -41,6 +41,13 @@ func TestScripts(t *testing.T) {
 				env.Setenv(v, "")
 			}
 			env.Setenv("NO_COLOR", "1")
+			// The engine under test: testscript starts scripts with a
+			// clean environment, and dockerps asks this process's engine.
+			for _, v := range []string{"DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_API_VERSION", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"} {
+				if val, ok := os.LookupEnv(v); ok {
+					env.Setenv(v, val)
+				}
+			}
 			env.Setenv("TASKFILE_EXAMPLES", filepath.Join(mustWD(), "..", "..", "engine", "taskfile", "testdata"))
 			return nil
 		},

@@ -74,7 +74,7 @@ func Connect(ctx context.Context, host string, extra ...client.Opt) (*Client, er
 	if err != nil {
 		return nil, &UnreachableError{Host: describeHost(host), Err: err}
 	}
-	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	pctx, cancel := context.WithTimeout(ctx, pingTimeout(host))
 	defer cancel()
 	ping, err := c.Ping(pctx, client.PingOptions{NegotiateAPIVersion: true})
 	if err == nil && ping.APIVersion == "" {
@@ -92,6 +92,16 @@ func Connect(ctx context.Context, host string, extra ...client.Opt) (*Client, er
 		Host:       c.DaemonHost(),
 		APIVersion: c.ClientVersion(),
 	}, nil
+}
+
+// pingTimeout bounds the first answer. Through ssh it includes the login
+// and starting the remote docker CLI, which can take longer than 10s on a
+// loaded machine; ssh's own ConnectTimeout (30s) bounds the connection.
+func pingTimeout(host string) time.Duration {
+	if host == sshPlaceholderHost {
+		return 45 * time.Second
+	}
+	return 10 * time.Second
 }
 
 func describeHost(host string) string {
