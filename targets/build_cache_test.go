@@ -222,7 +222,7 @@ func (p *icProject) removeAll(keep ...string) {
 // (whose description holds the test's token). withRoots removes that
 // snapshot too, once the base image is gone.
 func (p *icProject) pruneOwnBuildCache(withRoots bool) error {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	records, err := p.buildCacheRecords(ctx)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/dtask-dev/dtask/targets/docker"
+	"github.com/dtask-dev/dtask/targets/imagecache"
 	"github.com/dtask-dev/dtask/targets/ocicache"
 )
 
@@ -85,6 +86,9 @@ func (e *Env) FinishSaves(interrupted bool) {
 // its tag (tag -> image ID), in one docker save: layers the images share
 // cross once, and layers the store has are not written again.
 func (e *Env) saveLayers(ctx context.Context, cli *docker.Client, tags map[string]string) error {
+	if e.imageStore(ctx, cli) == imagecache.StoreContainerd {
+		return e.pushLayers(ctx, cli, tags)
+	}
 	var ids []string
 	for _, id := range tags {
 		if id != "" && !slices.Contains(ids, id) {
@@ -112,6 +116,42 @@ func (e *Env) saveLayers(ctx context.Context, cli *docker.Client, tags map[strin
 		}
 		if srv != nil {
 			_ = srv.Add(tag, d)
+		}
+	}
+	return nil
+}
+
+// pushLayers saves images from the containerd image store by pushing
+// them to the loopback registry: the store keeps their blobs compressed
+// as built, so the engine only asks which blobs the layout has and sends
+// the others, where docker save would export every layer again. The
+// pushed name is removed at once.
+func (e *Env) pushLayers(ctx context.Context, cli *docker.Client, tags map[string]string) error {
+	srv, err := e.layerRegistry()
+	if err != nil {
+		return err
+	}
+	for tag, id := range tags {
+		ref := srv.Ref(tag)
+		if _, err := cli.ImageTag(ctx, client.ImageTagOptions{Source: id, Target: ref}); err != nil {
+			return fmt.Errorf("saving to the image cache: %w", err)
+		}
+		resp, err := cli.ImagePush(ctx, ref, client.ImagePushOptions{RegistryAuth: "e30="}) // {}: no credentials
+		if err == nil {
+			err = resp.Wait(ctx)
+			resp.Close()
+		}
+		_, _ = cli.ImageRemove(context.WithoutCancel(ctx), ref, client.ImageRemoveOptions{})
+		if err != nil {
+			return fmt.Errorf("saving %s to the image cache: %w", buildShortID(id), err)
+		}
+		d, ok := e.Layers.Resolve(tag)
+		if !ok {
+			return fmt.Errorf("saving %s to the image cache: the push left no entry", buildShortID(id))
+		}
+		d.Annotations = map[string]string{ocicache.AnnotationImageID: id}
+		if err := e.Layers.Tag(ctx, tag, d); err != nil {
+			return fmt.Errorf("saving to the image cache: %w", err)
 		}
 	}
 	return nil

@@ -13,6 +13,7 @@ import (
 	"github.com/dtask-dev/dtask/cmd/dtask/ui"
 	"github.com/dtask-dev/dtask/engine/cache"
 	"github.com/dtask-dev/dtask/targets/imagecache"
+	"github.com/dtask-dev/dtask/targets/ocicache"
 )
 
 // imageCache opens the image cache in the state folder, with the task
@@ -70,7 +71,10 @@ func cacheCommand(ctx context.Context, c *cli, p *project, stdout io.Writer) err
 	defer cancel()
 	switch c.Cache {
 	case "list":
-		return listCache(lctx, ic, stdout)
+		if err := listCache(lctx, ic, stdout); err != nil {
+			return err
+		}
+		return listLayout(p.layoutDir(), stdout)
 	case "prune":
 		max, err := p.maxSize(c.MaxSize)
 		if err != nil {
@@ -94,6 +98,9 @@ func cacheCommand(ctx context.Context, c *cli, p *project, stdout io.Writer) err
 		return nil
 	case "clear":
 		if err := ic.Clear(lctx); err != nil {
+			return err
+		}
+		if err := os.RemoveAll(p.layoutDir()); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "image cache cleared (%s)\n", ic.Dir())
@@ -137,4 +144,26 @@ func ago(t time.Time) string {
 		return fmt.Sprintf("%d hours ago", int(d.Hours()))
 	}
 	return fmt.Sprintf("%d days ago", int(d.Hours()/24))
+}
+
+// layoutDir is the OCI layout store BuildKit builds use.
+func (p *project) layoutDir() string { return filepath.Join(p.bulkDir(), "layout") }
+
+// listLayout prints the OCI layout store's entries and its size on disk.
+func listLayout(dir string, stdout io.Writer) error {
+	idx := ocicache.Open(dir, nil).Index()
+	var size int64
+	_ = filepath.WalkDir(filepath.Join(dir, "blobs"), func(_ string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if fi, err := d.Info(); err == nil {
+				size += fi.Size()
+			}
+		}
+		return nil
+	})
+	for _, d := range idx.Manifests {
+		fmt.Fprintf(stdout, "%s\t%s\n", imagecache.ShortID(d.Annotations[ocicache.AnnotationImageID]), d.Annotations[ocicache.AnnotationRef])
+	}
+	fmt.Fprintf(stdout, "build cache layout: %d images, %s on disk (layers stored once) in %s\n", len(idx.Manifests), imagecache.FormatSize(size), dir)
+	return nil
 }

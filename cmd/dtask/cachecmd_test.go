@@ -30,7 +30,9 @@ func writeFakeEntry(t *testing.T, dir, hex, ref string, used time.Time) {
 
 func TestCacheCommands(t *testing.T) {
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "Taskfile.toml"), []byte("version = 1\n[cache]\nmax_size = \"5GB\"\n[targets.cache]\nsh = \"echo target named cache\"\n"), 0o644)
+	// cache_dir keeps the images beside the records (the default would
+	// be the user's cache folder).
+	os.WriteFile(filepath.Join(dir, "Taskfile.toml"), []byte("version = 1\ncache_dir = \".dtask\"\n[cache]\nmax_size = \"5GB\"\n[targets.cache]\nsh = \"echo target named cache\"\n"), 0o644)
 	old := strings.Repeat("a", 64)
 	recent := strings.Repeat("b", 64)
 	writeFakeEntry(t, dir, old, "shop:old", time.Now().Add(-72*time.Hour))

@@ -48,6 +48,8 @@ func TestScripts(t *testing.T) {
 					env.Setenv(v, val)
 				}
 			}
+			// The image cache's bulk goes to the user's cache folder.
+			env.Setenv("XDG_CACHE_HOME", filepath.Join(env.WorkDir, "xdg"))
 			env.Setenv("TASKFILE_EXAMPLES", filepath.Join(mustWD(), "..", "..", "engine", "taskfile", "testdata"))
 			return nil
 		},

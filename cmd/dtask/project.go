@@ -239,7 +239,7 @@ func (p *project) runner(c *cli, disp ui.Display) (*engine.Runner, error) {
 			return nil, err
 		}
 		p.env.UseImageCache(ic)
-		p.env.Layers = ocicache.Open(filepath.Join(p.bulkDir(), "layout"), store)
+		p.env.Layers = ocicache.Open(p.layoutDir(), store)
 	}
 	p.env.LoadCachedBuilds = p.loadCachedBuilds(c)
 	maxSize, err := p.maxSize("")

@@ -11,10 +11,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // Repo is the repository every entry is served under.
@@ -42,11 +44,11 @@ func (s *Store) Serve() (*Server, error) {
 	}
 	v := &Server{store: s, Host: ln.Addr().String()}
 	v.h = registry.New(registry.WithBlobHandler(blobs{s}), registry.Logger(log.New(io.Discard, "", 0)))
-	var h http.Handler = v.h
+	var h http.Handler = http.HandlerFunc(v.serve)
 	if os.Getenv("DTASK_DEBUG_REGISTRY") != "" {
 		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			t := time.Now()
-			v.h.ServeHTTP(w, r)
+			v.serve(w, r)
 			fmt.Fprintf(os.Stderr, "registry: %s %s %s\n", r.Method, r.URL.Path, time.Since(t))
 		})
 	}
@@ -98,6 +100,43 @@ func (v *Server) Add(tag string, d v1.Descriptor) error {
 	return nil
 }
 
+// serve passes requests to the registry, and keeps a manifest an engine
+// pushes under a tag in the store, so that a push from the engine is a
+// save: the engine uploads only the blobs the store lacks.
+func (v *Server) serve(w http.ResponseWriter, r *http.Request) {
+	prefix := "/v2/" + Repo + "/manifests/"
+	tag, ok := strings.CutPrefix(r.URL.Path, prefix)
+	if r.Method != http.MethodPut || !ok || strings.HasPrefix(tag, "sha256:") {
+		v.h.ServeHTTP(w, r)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, smallMember))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	d, err := v.store.PutBytes(body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	d.MediaType = types.MediaType(r.Header.Get("Content-Type"))
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	rec := httptest.NewRecorder()
+	v.h.ServeHTTP(rec, r)
+	if rec.Code/100 == 2 {
+		if err := v.store.Tag(r.Context(), tag, d); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+	}
+	for k, vs := range rec.Header() {
+		w.Header()[k] = vs
+	}
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(rec.Body.Bytes())
+}
+
 // Close stops the server.
 func (v *Server) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -105,8 +144,8 @@ func (v *Server) Close() error {
 	return v.srv.Shutdown(ctx)
 }
 
-// blobs serves blobs from the layout. It takes no uploads: the engine
-// only reads from this registry.
+// blobs serves blobs from the layout and takes an engine's uploads into
+// it, each checked against its digest.
 type blobs struct{ s *Store }
 
 func (b blobs) Stat(_ context.Context, _ string, h v1.Hash) (int64, error) {
@@ -115,6 +154,24 @@ func (b blobs) Stat(_ context.Context, _ string, h v1.Hash) (int64, error) {
 		return 0, registry.ErrNotFound
 	}
 	return n, err
+}
+
+func (b blobs) Put(_ context.Context, _ string, h v1.Hash, rc io.ReadCloser) error {
+	defer rc.Close()
+	if _, err := b.s.BlobSize(h); err == nil {
+		_, err = io.Copy(io.Discard, rc)
+		return err
+	}
+	w, err := b.s.newBlob()
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(w, rc); err != nil {
+		w.abort()
+		return err
+	}
+	_, err = w.commit(&h)
+	return err
 }
 
 func (b blobs) Get(_ context.Context, _ string, h v1.Hash) (io.ReadCloser, error) {

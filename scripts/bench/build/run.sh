@@ -22,6 +22,9 @@ trap cleanup EXIT
 
 (cd "$ROOT" && go build -o "$BIN" ./scripts/bench/build)
 
+# BUILD_PART=200 runs only the 200 MB comparison at the end.
+if [ "${BUILD_PART:-all}" = all ]; then
+
 # A source-tree-like context: 3000 files of 4-64 KB in 60 folders, plus
 # ignored junk, about 100 MB sent.
 CTX="$WORK/ctx"
@@ -73,6 +76,7 @@ echo "1 GB context, peak RSS:"
 echo "  dtask (classic):  ${dt_rss} MB (goal <= 100 MB)"
 echo "  dtask (buildkit): ${bk_rss} MB"
 echo "  docker build:     ${cli_rss} MB"
+fi
 
 # dtask build (the CLI, image cache on, saving into it before it exits)
 # against docker build with BuildKit, on a ~200 MB context: cold (builder
