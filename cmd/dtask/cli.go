@@ -14,7 +14,7 @@ type cli struct {
 	File       string `short:"f" help:"Task file to use (default: Taskfile.toml or dtask.toml here or in a parent folder)." placeholder:"FILE"`
 	List       bool   `short:"l" help:"List targets with their descriptions."`
 	DryRun     bool   `short:"n" name:"dry-run" help:"Print what would run and why; run nothing."`
-	Force      bool   `help:"Run the named targets even if they are up to date."`
+	Force      bool   `help:"Run the named targets even if they are up to date (for a group: its members)."`
 	NoCache    bool   `name:"no-cache" help:"Ignore all recorded successes and the image cache."`
 	Watch      bool   `short:"w" help:"Run, then re-run when a source changes."`
 	Env        string `short:"e" name:"env" help:"Use [environments.NAME] (default: $$DTASK_ENV)." placeholder:"NAME"`

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -77,42 +76,6 @@ func load(c *cli, mask *ui.Masker) (*project, error) {
 	}
 	p.env = p.targetsEnv(c)
 	return p, nil
-}
-
-// joinErrors puts two lists of task file errors in one, in file order.
-func joinErrors(a, b error) error {
-	var ea, eb taskfile.Errors
-	switch {
-	case b == nil:
-		return a
-	case a == nil:
-		return b
-	case errors.As(a, &ea) && errors.As(b, &eb):
-		all := append(append(taskfile.Errors{}, ea...), eb...)
-		slices.SortStableFunc(all, func(x, y *taskfile.Error) int { return cmp.Or(x.Line-y.Line, x.Col-y.Col) })
-		return all
-	}
-	return a
-}
-
-// listView is the task file as -l and --graph show it: names and deps as
-// written, descriptions and the default interpolated. Nothing else is,
-// so that listing reads no secret and runs no git for a value it never
-// prints. A description that does not resolve is shown as written.
-func listView(raw *taskfile.File, scope *vars.Scope) *taskfile.File {
-	f := *raw
-	f.Targets = make(map[string]*taskfile.Target, len(raw.Targets))
-	for n, t := range raw.Targets {
-		c := *t
-		if v, err := scope.Expand(t.Desc); err == nil {
-			c.Desc = v
-		}
-		f.Targets[n] = &c
-	}
-	if v, err := scope.Expand(raw.Default); err == nil {
-		f.Default = v
-	}
-	return &f
 }
 
 // chooseEnv picks [environments.NAME] from --env or DTASK_ENV.
@@ -317,30 +280,6 @@ func (p *project) targetsEnv(c *cli) *targets.Env {
 		p.mask.Add(v)
 	}
 	return e
-}
-
-// secret reads a [secrets] value from its env var or file.
-func (p *project) secret(name string) (string, error) {
-	ref, ok := p.file.Secrets[name]
-	if !ok {
-		return "", fmt.Errorf("unknown secret %q", name)
-	}
-	if ref.Env != "" {
-		v, ok := os.LookupEnv(ref.Env)
-		if !ok {
-			return "", fmt.Errorf("secret %s: environment variable %s is not set", name, ref.Env)
-		}
-		return v, nil
-	}
-	path := ref.File
-	if !filepath.IsAbs(path) {
-		path = filepath.Join(p.file.Dir, path)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", fmt.Errorf("secret %s: %w", name, err)
-	}
-	return strings.TrimRight(string(b), "\r\n"), nil
 }
 
 // cleanup removes what this run created in the engine, even after Ctrl-C.

@@ -56,6 +56,7 @@ func CheckPaths(f *File, root string) error {
 	if len(c.errs) == 0 {
 		return nil
 	}
+	sortErrors(c.errs)
 	return c.errs
 }
 

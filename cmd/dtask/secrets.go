@@ -1,0 +1,58 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+// secret reads a [secrets] value from its env var or file.
+func (p *project) secret(name string) (string, error) {
+	ref, ok := p.file.Secrets[name]
+	if !ok {
+		return "", fmt.Errorf("unknown secret %q", name)
+	}
+	if ref.Env != "" {
+		v, ok := os.LookupEnv(ref.Env)
+		if !ok {
+			return "", fmt.Errorf("secret %s: environment variable %s is not set", name, ref.Env)
+		}
+		return v, nil
+	}
+	path := ref.File
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(p.file.Dir, path)
+	}
+	b, err := readSecretFile(path)
+	if err != nil {
+		return "", fmt.Errorf("secret %s: %w", name, err)
+	}
+	return strings.TrimRight(string(b), "\r\n"), nil
+}
+
+// maxSecretSize bounds a secret file: secrets are read for masking by
+// -n too, which must never hang (file = "/dev/zero") or fill memory.
+const maxSecretSize = 1 << 20
+
+// readSecretFile reads a regular file of at most maxSecretSize bytes.
+func readSecretFile(path string) ([]byte, error) {
+	// O_NONBLOCK: opening a FIFO must not wait for a writer.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	switch {
+	case err != nil:
+		return nil, err
+	case !fi.Mode().IsRegular():
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	case fi.Size() > maxSecretSize:
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxSecretSize)
+	}
+	return io.ReadAll(io.LimitReader(f, maxSecretSize))
+}

@@ -1,0 +1,76 @@
+package taskfile
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestCheckPaths: the project is the git work tree holding the task file,
+// else its folder; paths leaving it are errors unless outside = true.
+func TestCheckPaths(t *testing.T) {
+	repo := t.TempDir()
+	dir := filepath.Join(repo, "svc")
+	for _, d := range []string{filepath.Join(repo, ".git"), filepath.Join(dir, "src")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("/etc", filepath.Join(dir, "etc")); err != nil {
+		t.Fatal(err)
+	}
+	src := `version = 1
+[targets.mono]
+build = { context = ".." }
+sources = ["src/**", "!../../**", "../svc/*.go"]
+[targets.abs]
+build = { context = ".", dockerfile = "/etc/passwd" }
+[targets.up]
+sh = "true"
+sources = ["../../**"]
+[targets.link]
+sh = "true"
+dir = "etc"
+[targets.ok]
+sh = "true"
+sources = ["../../**"]
+outside = true
+`
+	f, err := Parse("t.toml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Dir = dir
+	check := func(root string) string {
+		err := CheckPaths(f, root)
+		if err == nil {
+			return ""
+		}
+		return err.Error()
+	}
+	os.WriteFile(filepath.Join(repo, ".git", "HEAD"), []byte("ref: refs/heads/main\n"), 0o644)
+	root := ProjectRoot(f)
+	if want, _ := filepath.EvalSymlinks(repo); root != want {
+		t.Fatalf("ProjectRoot = %s, want the work tree %s", root, want)
+	}
+	got := check(root)
+	for _, want := range []string{
+		`t.toml:6:26: target "abs": build.dockerfile "/etc/passwd" is outside the project`,
+		`t.toml:9:12: target "up": sources "../../**" is outside the project`,
+		`t.toml:12:1: target "link": dir "etc" is outside the project`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in:\n%s", want, got)
+		}
+	}
+	for _, bad := range []string{`"mono"`, `"ok"`} {
+		if strings.Contains(got, bad) {
+			t.Errorf("%s is inside the work tree or allowed, yet reported:\n%s", bad, got)
+		}
+	}
+	// Outside git the task file's folder is the project: ".." leaves it.
+	if got := check(dir); !strings.Contains(got, `target "mono": build.context ".."`) {
+		t.Errorf("context .. outside git is not reported:\n%s", got)
+	}
+}
