@@ -86,25 +86,49 @@ func (p *Plan) Input(label, value string) {
 
 // Files hashes the files (relative to root, slash-separated) as sources.
 func (p *Plan) Files(root string, rel []string) error {
+	root = filepath.Clean(root)
 	abs := make([]string, 0, len(rel))
+	labels := make([]string, 0, len(rel))
+	prefix, fast := p.srcPrefix(root)
 	for _, r := range rel {
-		a := filepath.Join(root, filepath.FromSlash(r))
+		// Paths from a Glob are clean: most need no Join, and their label
+		// no Rel.
+		a, label := root+string(filepath.Separator)+filepath.FromSlash(r), prefix+r
+		if !fast || r == "." || r == ".." || strings.HasPrefix(r, "../") {
+			a = filepath.Join(root, filepath.FromSlash(r))
+			label = "src " + p.relName(a)
+		}
 		// dtask's own state changes with every run: never a source.
 		if p.stateDir != "" && strings.HasPrefix(a, p.stateDir+string(filepath.Separator)) || slices.Contains(p.written, a) {
 			continue
 		}
 		abs = append(abs, a)
+		labels = append(labels, label)
 	}
 	// HashAll reads changed files in parallel: a first run hashes at disk speed.
 	sums, err := p.index.HashAll(abs)
 	if err != nil {
 		return fmt.Errorf("hashing sources: %w", err)
 	}
-	for i, a := range abs {
-		p.key.Add("src "+p.relName(a), sums[i])
+	for i := range abs {
+		p.key.Add(labels[i], sums[i])
 	}
 	p.watched = append(p.watched, root)
 	return nil
+}
+
+// srcPrefix is what goes before a file's path relative to root to make
+// its key label, so that a label costs one concatenation rather than a
+// Join and a Rel per file. fast is false where that does not hold.
+func (p *Plan) srcPrefix(root string) (prefix string, fast bool) {
+	r, err := filepath.Rel(p.File.Dir, root)
+	switch {
+	case err != nil:
+		return "", false
+	case r == ".":
+		return "src ", true
+	}
+	return "src " + filepath.ToSlash(r) + "/", true
 }
 
 // Globs expands sources globs relative to the target's folder and hashes

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -31,5 +33,38 @@ func TestDefNamesChangedFieldsByTOMLKey(t *testing.T) {
 		if l.Label == "def.build.platform" {
 			t.Errorf("zero field platform has a line")
 		}
+	}
+}
+
+// Source labels name files relative to the task file's folder, whatever
+// folder they were globbed from.
+func TestFilesLabels(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"a.txt", "sub/b.txt", "other/c.txt", ".dtask/index"} {
+		p := filepath.Join(dir, f)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, []byte(f), 0o644)
+	}
+	p := &Plan{
+		File:     &taskfile.File{Dir: dir},
+		key:      cache.NewKey("t"),
+		index:    cache.OpenIndex(filepath.Join(t.TempDir(), "index")),
+		stateDir: filepath.Join(dir, ".dtask"),
+	}
+	if err := p.Files(dir, []string{".dtask/index", "a.txt", "sub/b.txt"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Files(filepath.Join(dir, "sub")+"/", []string{"b.txt", "../other/c.txt"}); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, l := range p.key.Lines() {
+		if strings.HasPrefix(l.Label, "src ") {
+			got = append(got, l.Label)
+		}
+	}
+	want := "src a.txt,src sub/b.txt,src sub/b.txt,src other/c.txt"
+	if strings.Join(got, ",") != want {
+		t.Errorf("labels %q, want %q", strings.Join(got, ","), want)
 	}
 }

@@ -84,7 +84,9 @@ func (r *Runner) Run(ctx context.Context, goals []string) ([]*Result, error) {
 		if max <= 0 {
 			max = cache.DefaultMaxSize
 		}
-		r.Store.Prune(cache.Limits{MaxSize: max, MaxRecords: keepRecords})
+		// Every target's latest record is kept anyway: counting them in
+		// the limit would make every run of a large graph read them all.
+		r.Store.Prune(cache.Limits{MaxSize: max, MaxRecords: keepRecords + len(r.File.Targets)})
 	}
 	return r.finished(), r.outcome(ctx)
 }

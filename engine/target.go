@@ -204,11 +204,10 @@ func (r *Runner) why(name string, p *Plan) string {
 	case p.missing != "":
 		return p.missing
 	}
-	last, ok := r.Store.Last(name)
+	reasons, ok := r.Store.Why(name, p.key.Stored())
 	if !ok {
 		return "no previous run"
 	}
-	reasons := cache.Diff(last.Lines, p.key.Stored())
 	if len(reasons) == 0 {
 		return "no record for this key"
 	}

@@ -141,3 +141,34 @@ func TestPruneBySize(t *testing.T) {
 		}
 	}
 }
+
+// Why, reading only the chunks that differ, says what Diff says over all
+// the lines.
+func TestWhyMatchesDiff(t *testing.T) {
+	s := openStore(t)
+	prev := manySources("t", 5000, -1)
+	if err := s.Put(prev); err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string]*Record{
+		"one edit": manySources("t", 5000, 1234),
+		"a file less": func() *Record {
+			r := manySources("t", 5000, -1)
+			r.Lines = append(r.Lines[:100], r.Lines[101:]...)
+			return r
+		}(),
+		"a file more": manySources("t", 5001, -1),
+		"small":       manySources("t", 10, -1),
+		"same":        manySources("t", 5000, -1),
+	}
+	for name, cur := range cases {
+		got, ok := s.Why("t", cur.Lines)
+		want := Diff(prev.Lines, cur.Lines)
+		if !ok || fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: Why = %q (%v), Diff = %q", name, got, ok, want)
+		}
+	}
+	if _, ok := s.Why("other", prev.Lines); ok {
+		t.Error("Why for a target never run")
+	}
+}

@@ -12,6 +12,10 @@ func Diff(old, cur []Line) []string {
 	if len(old) == 0 {
 		return []string{"no previous run"}
 	}
+	return diffLines(old, cur)
+}
+
+func diffLines(old, cur []Line) []string {
 	before := make(map[string]string, len(old))
 	for _, l := range old {
 		before[l.Label] = compactValue(l.Value)
