@@ -93,7 +93,7 @@ func (p *project) chooseEnv(flag string) error {
 	return nil
 }
 
-// newScope layers variables as SPEC §1 orders them: command line, the
+// newScope layers variables as docs/taskfile.md orders them: command line, the
 // chosen environment, [vars], built-ins, process environment.
 func newScope(f *taskfile.File, cmdVars map[string]string, envName string) *vars.Scope {
 	layers := []vars.Layer{{Name: "command line", Vars: cmdVars, Template: true}}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CI image cache benchmark (SPEC §4): a CI job on a fresh engine with the
+# CI image cache benchmark (docs/caching.md, image cache): a CI job on a fresh engine with the
 # cache folder restored. A two-stage build whose dependency stage is slow
 # (RUN sleep 8) and whose final stage copies from it and from src/.
 #
