@@ -2,14 +2,18 @@ package engine
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
+	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 
 	"github.com/dtask-dev/dtask/engine/cache"
+	"github.com/dtask-dev/dtask/engine/sources"
 	"github.com/dtask-dev/dtask/engine/taskfile"
 )
 
@@ -26,11 +30,10 @@ type Plan struct {
 
 	key      *cache.Key
 	index    *cache.Index
-	watched  []string // absolute paths of files and folders the target reads
-	globs    []string // sources globs, relative to Dir
-	stateDir string   // dtask's state folder, excluded from sources
-	always   string   // why the target runs every time, if it does
-	missing  string   // what Check found missing
+	sources  sources.Set // what the target reads
+	stateDir string      // dtask's state folder, excluded from sources
+	always   string      // why the target runs every time, if it does
+	missing  string      // what Check found missing
 }
 
 // Def adds a part of the definition under label. Values are JSON-encoded
@@ -101,33 +104,51 @@ func (p *Plan) Files(root string, rel []string) error {
 	for i, a := range abs {
 		p.key.Add("src "+p.relName(a), sums[i])
 	}
-	p.watched = append(p.watched, root)
 	return nil
 }
 
-// Globs expands sources globs relative to the target's folder and hashes
-// the files they match.
-func (p *Plan) Globs(patterns []string) error {
-	files, err := cache.Glob(p.Dir, patterns)
+// Sources returns what the target reads, as the sources model says.
+func (p *Plan) Sources() sources.Set { return p.sources }
+
+// HashSources hashes the files of every source root that has no Exclude
+// (roots with one are hashed by the action that lists and sends them): a
+// sources glob's matches, every file under a folder, a file; a path that
+// does not exist adds nothing.
+func (p *Plan) HashSources() error {
+	for _, r := range p.sources {
+		if r.Exclude != nil {
+			continue
+		}
+		if err := p.hashRoot(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *Plan) hashRoot(r sources.Root) error {
+	if r.Globs != nil {
+		files, err := cache.Glob(r.Path, r.Globs)
+		if err != nil {
+			return err
+		}
+		return p.Files(r.Path, files)
+	}
+	fi, err := os.Stat(r.Path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil // a volume the engine creates as an empty folder
+	case err != nil:
+		return err
+	case !fi.IsDir():
+		return p.Files(filepath.Dir(r.Path), []string{filepath.Base(r.Path)})
+	}
+	files, err := cache.Glob(r.Path, []string{"**"})
 	if err != nil {
 		return err
 	}
-	if err := p.Files(p.Dir, files); err != nil {
-		return err
-	}
-	p.globs = append(p.globs, patterns...)
-	return nil
+	return p.Files(r.Path, files)
 }
-
-// SourceGlobs returns the sources globs the target declared, relative to
-// Dir, so that watch mode can notice files that do not exist yet.
-func (p *Plan) SourceGlobs() []string { return p.globs }
-
-// Watch names extra paths for watch mode without hashing them.
-func (p *Plan) Watch(paths ...string) { p.watched = append(p.watched, paths...) }
-
-// Watched returns the paths watch mode should follow for this target.
-func (p *Plan) Watched() []string { return p.watched }
 
 // relName names a file relative to the task file's folder for keys and
 // "why" messages.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/dtask-dev/dtask/cmd/dtask/ui"
 	"github.com/dtask-dev/dtask/engine"
+	"github.com/dtask-dev/dtask/engine/sources"
 	"github.com/dtask-dev/dtask/internal/watch"
 	"github.com/dtask-dev/dtask/targets"
 )
@@ -36,8 +37,8 @@ type session struct {
 	r      *engine.Runner
 	w      *watch.Watcher
 	det    *watch.Detector
-	rules  watch.Rules
-	roots  []string // static roots (from the task file), to tell Result.Watched extras apart
+	srcs   sources.Set // what the goals read: the event filter
+	roots  []string    // paths given to the watcher so far
 	// live is the display of the run in progress, if any: messages go
 	// through it so that its redraws do not wipe them off a terminal.
 	live  atomic.Pointer[ui.Display]
@@ -111,7 +112,8 @@ func watchInterval(s string) (time.Duration, error) {
 // run goes, so start-up costs the longer of the two, not their sum.
 func (s *session) loop(ctx context.Context) error {
 	registered := make(chan struct{})
-	s.rules, s.roots = s.p.watchSources(s.goals)
+	s.srcs = s.p.watchSources(s.goals)
+	s.roots = s.srcs.Watch()
 	roots := slices.Clone(s.roots) // s.roots grows on this goroutine meanwhile
 	go func() {
 		defer close(registered)
@@ -143,7 +145,7 @@ func (s *session) loop(ctx context.Context) error {
 				s.ready()
 			}
 		case batch := <-s.w.Batches():
-			changed := s.det.Changed(batch, s.rules.Relevant)
+			changed := s.det.Changed(batch, s.srcs.Relevant)
 			if len(changed) == 0 {
 				continue
 			}
@@ -205,9 +207,14 @@ func (s *session) use(np *project, goals []string) {
 	np.env = env
 	s.p, s.goals = np, goals
 	s.r.File = np.file
-	var roots []string
-	s.rules, roots = np.watchSources(goals)
-	for _, r := range roots {
+	s.follow()
+}
+
+// follow works out the sources again (a reloaded task file, a new
+// .dockerignore) and watches any path not watched yet.
+func (s *session) follow() {
+	s.srcs = s.p.watchSources(s.goals)
+	for _, r := range s.srcs.Watch() {
 		if !slices.Contains(s.roots, r) {
 			s.roots = append(s.roots, r)
 			_ = s.w.Add(r)
@@ -269,27 +276,7 @@ func (s *session) finish(run *runInProgress, end runEnd, stopped string) {
 	s.live.Store(nil)
 	run.disp.Close()
 	s.learn(end.results)
-	for _, res := range end.results {
-		for _, path := range res.Watched {
-			if !s.covered(path) {
-				s.roots = append(s.roots, path)
-				_ = s.w.Add(path)
-			}
-		}
-	}
-	// A new .dockerignore or Dockerfile changes what a context sends.
-	s.rules, _ = s.p.watchSources(s.goals)
-}
-
-// covered reports whether a path a target read is already watched through
-// the task file's rules: inside a root, or the folder above a root file.
-func (s *session) covered(path string) bool {
-	for _, r := range s.roots {
-		if r == path || strings.HasPrefix(path, r+string(filepath.Separator)) || strings.HasPrefix(r, path+string(filepath.Separator)) {
-			return true
-		}
-	}
-	return false
+	s.follow()
 }
 
 func (s *session) resultLine(n int, end runEnd, elapsed time.Duration) string {
@@ -322,7 +309,7 @@ func (s *session) resultLine(n int, end runEnd, elapsed time.Duration) string {
 // ready says, once, what is watched and (with -v) how long start-up took.
 func (s *session) ready() {
 	dirs, polled, files := s.w.Stats()
-	if len(s.rules) == 0 && len(s.roots) <= 1 { // only the task file
+	if len(s.srcs) == 0 { // only the task file
 		fmt.Fprintf(s.stderr, "dtask: %s has no sources to watch (give sh targets sources); press Ctrl-C to stop\n", strings.Join(s.goals, " "))
 		return
 	}

@@ -507,3 +507,74 @@ sources = ["src/**"]
 	}
 	expectRuns(t, w, log, 2, settle)
 }
+
+// TestWatchContextDot: a build context "." is watched in every folder,
+// also ones made after the watch started.
+func TestWatchContextDot(t *testing.T) {
+	needDocker(t)
+	dir := t.TempDir()
+	log := filepath.Join(t.TempDir(), "runs.log")
+	tag := "dtask-test/watch-dot:" + fmt.Sprint(time.Now().UnixNano())
+	t.Cleanup(func() { _ = exec.Command("docker", "image", "rm", "-f", tag).Run() })
+	writeFile(t, filepath.Join(dir, "Taskfile.toml"), fmt.Sprintf(`version = 1
+[targets.image]
+build = { context = ".", tags = [%q] }
+[targets.count]
+deps = ["image"]
+sh = "echo run >> %s"
+`, tag, log))
+	writeFile(t, filepath.Join(dir, "Dockerfile"), "FROM busybox:latest\nCOPY . /app\n")
+	writeFile(t, filepath.Join(dir, ".dockerignore"), "*.log\n")
+	writeFile(t, filepath.Join(dir, "src/pkg/main.txt"), "v1")
+	w := startWatch(t, dir, "count")
+	expectRuns(t, w, log, 1, 0)
+	writeFile(t, filepath.Join(dir, "src/pkg/main.txt"), "v2")
+	expectRuns(t, w, log, 2, 500*time.Millisecond)
+	writeFile(t, filepath.Join(dir, "src/pkg/debug.log"), "ignored")
+	expectRuns(t, w, log, 2, time.Second)
+	writeFile(t, filepath.Join(dir, "lib/new/x.txt"), "new folder")
+	expectRuns(t, w, log, 3, 500*time.Millisecond)
+	if code := w.interrupt(); code != 130 {
+		t.Fatalf("exit code %d, want 130:\n%s", code, w.output())
+	}
+}
+
+// TestWatchServiceVolume: what a service of the target mounts is a source
+// of the target: editing it runs the target again.
+func TestWatchServiceVolume(t *testing.T) {
+	needDocker(t)
+	dir := t.TempDir()
+	taskfile := filepath.Join(dir, "Taskfile.toml")
+	log := filepath.Join(t.TempDir(), "runs.log")
+	writeFile(t, taskfile, fmt.Sprintf(`version = 1
+[services.svc]
+image = "busybox:latest"
+cmd = ["sleep", "600"]
+volumes = ["./seed:/seed:ro"]
+
+[targets.test]
+services = ["svc"]
+run = { image = "busybox:latest", cmd = ["true"] }
+
+[targets.count]
+deps = ["test"]
+sh = "echo run >> %s"
+`, log))
+	t.Cleanup(func() {
+		for _, kind := range []string{"container", "network"} {
+			for _, id := range dockerIDs(t, taskfile, kind, kind == "container") {
+				_ = exec.Command("docker", kind, "rm", "-f", id).Run()
+			}
+		}
+	})
+	writeFile(t, filepath.Join(dir, "seed/sql/schema.sql"), "v1")
+	w := startWatch(t, dir, "count")
+	expectRuns(t, w, log, 1, 0)
+	writeFile(t, filepath.Join(dir, "seed/sql/schema.sql"), "v2")
+	expectRuns(t, w, log, 2, 500*time.Millisecond)
+	writeFile(t, filepath.Join(dir, "unrelated.txt"), "x")
+	expectRuns(t, w, log, 2, time.Second)
+	if code := w.interrupt(); code != 130 {
+		t.Fatalf("exit code %d, want 130:\n%s", code, w.output())
+	}
+}

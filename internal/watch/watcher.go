@@ -182,24 +182,25 @@ func (w *Watcher) inside(dir string) bool {
 
 // addTree watches dir and the folders under it that want, and appends to
 // found the files it sees (for a folder that just appeared: its files were
-// made before the watch and no event will name them). Called with mu held.
+// made before the watch and no event will name them). A folder already
+// watched is still descended: a root added later (a context "." after the
+// task file's own folder) wants folders the first walk passed over.
+// Called with mu held.
 func (w *Watcher) addTree(dir string, found *[]string) {
-	if w.dirs[dir] || w.polls[dir] != nil {
-		return
-	}
-	if !w.watchDir(dir) {
+	fresh := !w.dirs[dir] && w.polls[dir] == nil
+	if fresh && !w.watchDir(dir) {
 		return
 	}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return // gone already; its parent's event says so
 	}
-	in := w.inside(dir)
+	in := fresh && w.inside(dir)
 	for _, e := range ents {
 		p := filepath.Join(dir, e.Name())
 		if e.IsDir() {
 			if w.want(p) {
-				if found != nil {
+				if found != nil && !w.dirs[p] && w.polls[p] == nil {
 					*found = append(*found, p)
 				}
 				w.addTree(p, found)
