@@ -54,7 +54,7 @@ func TestCITemplates(t *testing.T) {
 // cache restored and saved under a key over the task file, dtask ci run.
 func checkLines(t *testing.T, provider string, o ciOptions, got string) {
 	t.Helper()
-	want := []string{"go install github.com/dtask-dev/dtask/cmd/dtask@latest", o.Run}
+	want := []string{`go install "github.com/dtask-dev/dtask/cmd/dtask@${DTASK_VERSION}"`, "go build -o \"$HOME/.local/bin/dtask\" ./cmd/dtask", o.Run}
 	switch provider {
 	case "github":
 		want = append(want, "uses: actions/setup-go@", "uses: actions/cache/restore@", "uses: actions/cache/save@",

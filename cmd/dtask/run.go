@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 	"time"
 
 	"github.com/dtask-dev/dtask/cmd/dtask/ui"
@@ -52,12 +51,8 @@ func report(err error, stderr io.Writer) int {
 }
 
 func dispatch(ctx context.Context, c *cli, stdout, stderr io.Writer) error {
-	if c.Version {
-		fmt.Fprintf(stdout, "dtask %s\n", version())
-		return nil
-	}
-	if c.CITemplate != "" {
-		return printCITemplate(c, stdout, stderr)
+	if done, err := fileless(c, stdout, stderr); done {
+		return err
 	}
 	p, err := load(c, stderr)
 	if err != nil {
@@ -81,6 +76,29 @@ func dispatch(ctx context.Context, c *cli, stdout, stderr io.Writer) error {
 		return watchGoals(ctx, c, p, goals, stdout, stderr)
 	}
 	return runGoals(ctx, c, p, goals, stdout)
+}
+
+// fileless answers the operations that need no task file.
+func fileless(c *cli, stdout, stderr io.Writer) (bool, error) {
+	switch {
+	case c.Version:
+		fmt.Fprintf(stdout, "dtask %s\n", version())
+	case c.CITemplate != "":
+		return true, printCITemplate(c, stdout, stderr)
+	case c.Completion != "":
+		return true, printCompletion(c.Completion, stdout)
+	case c.Schema:
+		return true, printSchema(stdout)
+	case c.DocsCLI:
+		return true, printCLIDocs(stdout)
+	case c.Init:
+		return true, initTaskfile(c, stdout)
+	case c.Complete != "":
+		complete(c, stdout) // best effort: a broken task file completes nothing
+	default:
+		return false, nil
+	}
+	return true, nil
 }
 
 // runGoals runs the goals once with the chosen display.
@@ -110,18 +128,4 @@ func worst(results []*engine.Result, err error) error {
 		}
 	}
 	return err
-}
-
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-				return "dev-" + s.Value[:12]
-			}
-		}
-	}
-	return "dev"
 }
