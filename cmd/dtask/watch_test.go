@@ -8,10 +8,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dtask-dev/dtask/internal/testharness"
 )
 
 // watchProc is a `dtask -w` started from the test binary, which TestMain
@@ -260,20 +261,13 @@ func startWatchNoWait(t *testing.T, dir string, args ...string) *watchProc {
 
 var readyText = "ready"
 
-var dockerOnce sync.Once
-var dockerErr error
+// docker says whether the Docker tests run (internal/testharness's rule).
+var docker testharness.Engine
 
 // needDocker skips without an engine, except in CI where that is a failure.
 func needDocker(t *testing.T) {
 	t.Helper()
-	dockerOnce.Do(func() { dockerErr = exec.Command("docker", "info").Run() })
-	if dockerErr == nil {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI=true but the Docker engine is unreachable: %v", dockerErr)
-	}
-	t.Skipf("Docker engine unreachable: %v", dockerErr)
+	docker.Need(t)
 }
 
 // dockerIDs lists the project's containers (running only, or all) and networks.
