@@ -24,6 +24,7 @@ func TestCITemplates(t *testing.T) {
 		{"github_subdir", "github", ciConfig("app/dtask.toml", "app/.dtask", true)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			tc.o.Pin = "v1.2.3"
 			got, err := ciTemplate(tc.provider, tc.o)
 			if err != nil {
 				t.Fatal(err)

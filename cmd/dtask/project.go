@@ -30,6 +30,9 @@ type project struct {
 	mask     *ui.Masker
 	isCI     bool
 	env      *targets.Env
+	// index is the stat index, opened by the first runner and shared by
+	// the runs of a watch session (a reloaded task file takes it over).
+	index *cache.Index
 }
 
 // load finds, loads, validates and resolves the task file.
@@ -60,12 +63,23 @@ func load(c *cli, stderr io.Writer) (*project, error) {
 	if v, _, _ := p.scope.Lookup("CI"); v == "true" {
 		p.isCI = true
 	}
-	p.file, err = taskfile.Resolve(raw, p.scope)
-	if err = p.relevant(err, c); err != nil {
+	if p.file, err = taskfile.ResolveFor(raw, p.scope, p.neededGoals(c)); err != nil {
 		return nil, err
 	}
 	p.env = p.targetsEnv(c)
 	return p, nil
+}
+
+// neededGoals are the goals whose targets and services must resolve:
+// none for listing, graphing and cleaning.
+func (p *project) neededGoals(c *cli) []string {
+	if c.List || c.Graph != "" || c.Clean || c.Complete != "" {
+		return nil
+	}
+	if len(p.cmdGoals) == 0 && p.raw.Default != "" {
+		return []string{p.raw.Default}
+	}
+	return p.cmdGoals
 }
 
 // chooseEnv picks [environments.NAME] from --env or DTASK_ENV.
@@ -144,10 +158,15 @@ func (p *project) stateDir() string {
 	return dir
 }
 
-func (p *project) runner(c *cli, disp ui.Display) (*engine.Runner, error) {
+// runner makes the engine for one run; shared is handed to every action
+// (watch mode's long-lived services), nil in a plain run.
+func (p *project) runner(c *cli, disp ui.Display, shared any) (*engine.Runner, error) {
 	store, err := cache.OpenStore(p.stateDir())
 	if err != nil {
 		return nil, fmt.Errorf("opening the cache: %w", err)
+	}
+	if p.index == nil {
+		p.index = cache.OpenIndex(store.IndexPath())
 	}
 	if !c.NoCache && p.env.Images == nil {
 		ic, err := p.imageCache(store, disp)
@@ -170,7 +189,8 @@ func (p *project) runner(c *cli, disp ui.Display) (*engine.Runner, error) {
 	return &engine.Runner{
 		File:     p.file,
 		Store:    store,
-		Index:    cache.OpenIndex(store.IndexPath()),
+		Index:    p.index,
+		Shared:   shared,
 		Actions:  p.env.Action,
 		Reporter: disp,
 		Branch:   branch,

@@ -106,7 +106,7 @@ func runGoals(ctx context.Context, c *cli, p *project, goals []string, stdout io
 	mode := ui.Pick(ui.Mode(c.Output), stdout, os.Getenv, p.isCI)
 	disp := ui.Record(ui.New(mode, stdout, p.mask, c.Verbose), p.mask, junitTail)
 	defer disp.Close()
-	r, err := p.runner(c, disp)
+	r, err := p.runner(c, disp, nil)
 	if err != nil {
 		return err
 	}

@@ -34,7 +34,7 @@ type session struct {
 	mode   ui.Mode
 	stdout io.Writer
 	stderr io.Writer
-	r      *engine.Runner
+	pool   *targets.ServicePool // services shared by the runs
 	w      *watch.Watcher
 	det    *watch.Detector
 	srcs   sources.Set // what the goals read: the event filter
@@ -70,11 +70,11 @@ func watchGoals(ctx context.Context, c *cli, p *project, goals []string, stdout,
 	}
 	s := &session{c: c, p: p, goals: goals, stdout: stdout, stderr: stderr,
 		mode: ui.Pick(ui.Mode(c.Output), stdout, os.Getenv, p.isCI)}
-	if s.r, err = p.runner(c, nil); err != nil {
+	if _, err = p.runner(c, nil, nil); err != nil { // the state folder opens
 		return err
 	}
 	pool := targets.NewServicePool(p.env)
-	s.r.Shared = pool
+	s.pool = pool
 	defer p.cleanup()
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -92,7 +92,7 @@ func watchGoals(ctx context.Context, c *cli, p *project, goals []string, stdout,
 		return err
 	}
 	defer s.w.Close()
-	s.det = watch.NewDetector(s.r.Index.Hash)
+	s.det = watch.NewDetector(p.index.Hash)
 	s.files = map[string]map[string]string{}
 	return s.loop(ctx)
 }
@@ -175,7 +175,7 @@ func (s *session) loop(ctx context.Context) error {
 // watchTaskfile follows the task file itself: editing it reloads it.
 func (s *session) watchTaskfile() {
 	path := s.p.file.Path
-	if sum, err := s.r.Index.Hash(path); err == nil {
+	if sum, err := s.p.index.Hash(path); err == nil {
 		s.det.Learn(path, sum)
 	}
 	s.roots = append(s.roots, path)
@@ -205,8 +205,8 @@ func (s *session) use(np *project, goals []string) {
 	env := s.p.env
 	env.File, env.Secret, env.Mask = np.file, np.secret, np.mask.Add
 	np.env = env
+	np.index = s.p.index
 	s.p, s.goals = np, goals
-	s.r.File = np.file
 	s.follow()
 }
 
@@ -231,11 +231,17 @@ func (s *session) start(ctx context.Context, changed []string) *runInProgress {
 	disp := ui.New(s.mode, s.stdout, s.p.mask, s.c.Verbose)
 	disp.Message(s.header(changed))
 	s.live.Store(&disp)
-	s.r.Reporter = disp
 	rctx, cancel := context.WithCancel(ctx)
 	run := &runInProgress{n: s.n, start: time.Now(), disp: disp, cancel: cancel, done: make(chan runEnd, 1)}
+	// A runner per run, over the session's project, index and services.
+	r, err := s.p.runner(s.c, disp, s.pool)
+	if err != nil {
+		run.done <- runEnd{nil, err}
+		return run
+	}
+	goals := s.goals
 	go func() {
-		results, err := s.r.Run(rctx, s.goals)
+		results, err := r.Run(rctx, goals)
 		run.done <- runEnd{results, err}
 	}()
 	return run

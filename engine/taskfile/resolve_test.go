@@ -219,3 +219,37 @@ func walkStrings(v reflect.Value, path string, literal bool, fn func(path, s str
 		}
 	}
 }
+
+// TestResolveFor: only the targets and services the goals use must
+// resolve; the rest of the file still must.
+func TestResolveFor(t *testing.T) {
+	f := mustParse(t, `version = 1
+[env]
+TZ = "${TZ}"
+[services.db]
+image = "${DB_IMAGE}"
+[services.other]
+image = "${OTHER_IMAGE}"
+[targets.test]
+services = ["db"]
+run = { image = "${IMAGE}" }
+[targets.deploy]
+deps = ["test"]
+deploy = { host = "${DEPLOY_HOST}", image = "x", name = "x" }
+`)
+	env := &fakeEnv{vars: map[string]string{"TZ": "UTC", "IMAGE": "app", "DB_IMAGE": "db"}}
+	out, err := ResolveFor(f, env, []string{"test"})
+	if err != nil {
+		t.Fatalf("test needs no DEPLOY_HOST nor OTHER_IMAGE: %v", err)
+	}
+	if out.Targets["test"].Run.Image != "app" || out.Services["db"].Image != "db" {
+		t.Errorf("needed values not resolved: %+v", out.Targets["test"].Run)
+	}
+	if _, err := ResolveFor(f, env, []string{"deploy"}); err == nil || !strings.Contains(err.Error(), "DEPLOY_HOST") {
+		t.Errorf("deploy needs DEPLOY_HOST: %v", err)
+	}
+	delete(env.vars, "TZ")
+	if _, err := ResolveFor(f, env, nil); err == nil || !strings.Contains(err.Error(), "TZ") {
+		t.Errorf("[env] is needed by every run: %v", err)
+	}
+}
