@@ -14,18 +14,17 @@ type Expander interface {
 	Expand(s string) (string, error)
 }
 
-// literalFields stay as written: [vars] and [environments] are what the
-// variable scope is built from, and the others name targets, services or
-// secrets, which were checked against the names as written. A field tagged
-// `dtask:"literal"` stays as written too.
-var literalFields = map[string]bool{
-	"File.Vars":         true,
-	"File.Environments": true,
-	"Target.Deps":       true,
-	"Target.Services":   true,
-	"Service.Build":     true,
-	"Build.Secrets":     true,
-	"Push.Password":     true,
+// literalField says a field (Type.Field) stays as written: [vars] and
+// [environments] are what the variable scope is built from, and the others
+// name targets, services or secrets, which were checked against the names
+// as written. A field tagged `dtask:"literal"` stays as written too.
+func literalField(name string) bool {
+	switch name {
+	case "File.Vars", "File.Environments", "Target.Deps", "Target.Services",
+		"Service.Build", "Build.Secrets", "Push.Password":
+		return true
+	}
+	return false
 }
 
 // Resolve returns a deep copy of f with every string value interpolated by
@@ -112,7 +111,7 @@ func (r *resolver) copy(v reflect.Value, path []string, ref string, literal bool
 			}
 			key, _, _ := strings.Cut(sf.Tag.Get("toml"), ",")
 			lit := literal || key == "-" || key == "" || sf.Tag.Get("dtask") == "literal" ||
-				literalFields[t.Name()+"."+sf.Name]
+				literalField(t.Name()+"."+sf.Name)
 			p := child(path, key)
 			out.Field(i).Set(r.copy(v.Field(i), p, keyString(p), lit))
 		}

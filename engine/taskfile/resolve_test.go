@@ -205,7 +205,7 @@ func walkStrings(v reflect.Value, path string, literal bool, fn func(path, s str
 				continue
 			}
 			tag := strings.Split(sf.Tag.Get("toml"), ",")[0]
-			lit := literal || tag == "-" || tag == "" || literalFields[t.Name()+"."+sf.Name]
+			lit := literal || tag == "-" || tag == "" || literalField(t.Name()+"."+sf.Name)
 			walkStrings(v.Field(i), path+"."+sf.Name, lit, fn)
 		}
 	case reflect.Slice:
