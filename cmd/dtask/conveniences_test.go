@@ -173,6 +173,14 @@ func TestCITemplateSteps(t *testing.T) {
 	home := t.TempDir()
 	ghPath := filepath.Join(t.TempDir(), "github_path")
 	path := os.Getenv("PATH")
+	// A fresh HOME, but the machine's Go caches: a CI runner's setup-go
+	// restores them too, and a cold build of every dependency is not what
+	// this test is about.
+	goenv, err := exec.Command("go", "env", "GOCACHE", "GOMODCACHE", "GOPATH").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	caches := strings.Fields(string(goenv))
 	var ran []string
 	for _, st := range wf.Jobs["dtask"].Steps {
 		if st.Run == "" {
@@ -181,7 +189,8 @@ func TestCITemplateSteps(t *testing.T) {
 		cmd := exec.CommandContext(context.Background(), "bash", "-eo", "pipefail", "-c", st.Run)
 		cmd.Dir = clone
 		// The clone's dtask, not the test binary, must answer.
-		cmd.Env = append(os.Environ(), "HOME="+home, "GITHUB_PATH="+ghPath, "PATH="+githubPath(ghPath)+path, "CI=", "GITHUB_ACTIONS=")
+		cmd.Env = append(os.Environ(), "HOME="+home, "GITHUB_PATH="+ghPath, "PATH="+githubPath(ghPath)+path, "CI=", "GITHUB_ACTIONS=",
+			"GOCACHE="+caches[0], "GOMODCACHE="+caches[1], "GOPATH="+caches[2])
 		for k, v := range st.Env {
 			cmd.Env = append(cmd.Env, k+"="+v)
 		}

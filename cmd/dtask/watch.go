@@ -111,16 +111,7 @@ func watchInterval(s string) (time.Duration, error) {
 // loop runs, watches and re-runs. Watches are registered while the first
 // run goes, so start-up costs the longer of the two, not their sum.
 func (s *session) loop(ctx context.Context) error {
-	registered := make(chan struct{})
-	s.srcs = s.p.watchSources(s.goals)
-	s.roots = s.srcs.Watch()
-	roots := slices.Clone(s.roots) // s.roots grows on this goroutine meanwhile
-	go func() {
-		defer close(registered)
-		for _, r := range roots {
-			_ = s.w.Add(r)
-		}
-	}()
+	registered := s.register()
 	s.watchTaskfile()
 	cur := s.start(ctx, nil)
 	first := true
@@ -147,6 +138,7 @@ func (s *session) loop(ctx context.Context) error {
 		case batch := <-s.w.Batches():
 			changed := s.det.Changed(batch, s.srcs.Relevant)
 			if len(changed) == 0 {
+				s.ignored(batch)
 				continue
 			}
 			var np *project
@@ -170,6 +162,30 @@ func (s *session) loop(ctx context.Context) error {
 			cur = s.start(ctx, changed)
 		}
 	}
+}
+
+// ignored says, with -v, that a batch of events changed no source: why
+// nothing ran (and what tests wait for instead of sleeping).
+func (s *session) ignored(batch []string) {
+	if s.c.Verbose {
+		s.message(fmt.Sprintf("dtask: %d changed paths, no source among them: nothing to run", len(batch)))
+	}
+}
+
+// register starts watching what the goals read, in the background; the
+// channel closes when every root is watched.
+func (s *session) register() <-chan struct{} {
+	registered := make(chan struct{})
+	s.srcs = s.p.watchSources(s.goals)
+	s.roots = s.srcs.Watch()
+	roots := slices.Clone(s.roots) // s.roots grows on this goroutine meanwhile
+	go func() {
+		defer close(registered)
+		for _, r := range roots {
+			_ = s.w.Add(r)
+		}
+	}()
+	return registered
 }
 
 // watchTaskfile follows the task file itself: editing it reloads it.

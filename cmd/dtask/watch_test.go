@@ -131,6 +131,26 @@ func expectRuns(t *testing.T, w *watchProc, log string, want int, settle time.Du
 	}
 }
 
+// expectIgnored makes a change with write and waits for the watcher to say
+// it changed no source; then no run may have started: a condition waited
+// on, not a sleep.
+func expectIgnored(t *testing.T, w *watchProc, log string, runs int, write func()) {
+	t.Helper()
+	const said = "no source among them: nothing to run"
+	before := strings.Count(w.output(), said)
+	write()
+	deadline := time.Now().Add(60 * time.Second)
+	for strings.Count(w.output(), said) <= before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if strings.Count(w.output(), said) <= before {
+		t.Fatalf("the watcher never said the change was no source:\n%s", w.output())
+	}
+	if n := countLines(log); n != runs {
+		t.Fatalf("%d runs after a change to no source, want %d:\n%s", n, runs, w.output())
+	}
+}
+
 func writeFile(t *testing.T, path, body string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -524,8 +544,7 @@ sh = "echo run >> %s"
 	expectRuns(t, w, log, 1, 0)
 	writeFile(t, filepath.Join(dir, "src/pkg/main.txt"), "v2")
 	expectRuns(t, w, log, 2, 500*time.Millisecond)
-	writeFile(t, filepath.Join(dir, "src/pkg/debug.log"), "ignored")
-	expectRuns(t, w, log, 2, time.Second)
+	expectIgnored(t, w, log, 2, func() { writeFile(t, filepath.Join(dir, "src/pkg/debug.log"), "ignored") })
 	writeFile(t, filepath.Join(dir, "lib/new/x.txt"), "new folder")
 	expectRuns(t, w, log, 3, 500*time.Millisecond)
 	if code := w.interrupt(); code != 130 {
@@ -566,8 +585,7 @@ sh = "echo run >> %s"
 	expectRuns(t, w, log, 1, 0)
 	writeFile(t, filepath.Join(dir, "seed/sql/schema.sql"), "v2")
 	expectRuns(t, w, log, 2, 500*time.Millisecond)
-	writeFile(t, filepath.Join(dir, "unrelated.txt"), "x")
-	expectRuns(t, w, log, 2, time.Second)
+	expectIgnored(t, w, log, 2, func() { writeFile(t, filepath.Join(dir, "unrelated.txt"), "x") })
 	if code := w.interrupt(); code != 130 {
 		t.Fatalf("exit code %d, want 130:\n%s", code, w.output())
 	}
