@@ -538,7 +538,7 @@ deps = ["image"]
 sh = "echo run >> %s"
 `, tag, log))
 	writeFile(t, filepath.Join(dir, "Dockerfile"), "FROM busybox:latest\nCOPY . /app\n")
-	writeFile(t, filepath.Join(dir, ".dockerignore"), "*.log\n")
+	writeFile(t, filepath.Join(dir, ".dockerignore"), "**/*.log\n") // as docker: *.log alone is the top folder only
 	writeFile(t, filepath.Join(dir, "src/pkg/main.txt"), "v1")
 	w := startWatch(t, dir, "count")
 	expectRuns(t, w, log, 1, 0)

@@ -12,6 +12,8 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 	"golang.org/x/sys/unix"
+
+	"github.com/dtask-dev/dtask/engine/sources"
 )
 
 // Options configure a Watcher.
@@ -160,10 +162,10 @@ func (w *Watcher) want(dir string) bool {
 		return false
 	}
 	for _, r := range w.roots {
-		if _, ok := within(dir, r); ok {
+		if _, ok := sources.Within(dir, r); ok {
 			return true
 		}
-		if _, ok := within(r, dir); ok {
+		if _, ok := sources.Within(r, dir); ok {
 			return true
 		}
 	}
@@ -173,7 +175,7 @@ func (w *Watcher) want(dir string) bool {
 // inside reports whether dir is inside a root (not just above one).
 func (w *Watcher) inside(dir string) bool {
 	for _, r := range w.roots {
-		if _, ok := within(dir, r); ok {
+		if _, ok := sources.Within(dir, r); ok {
 			return true
 		}
 	}
@@ -265,7 +267,7 @@ func limitMessage(poll time.Duration) string {
 // drop stops watching dir and every folder under it (removed or moved away).
 func (w *Watcher) drop(dir string) {
 	for d := range w.dirs {
-		if _, ok := within(d, dir); ok {
+		if _, ok := sources.Within(d, dir); ok {
 			delete(w.dirs, d)
 			if w.fsw != nil {
 				_ = w.fsw.Remove(d) // the kernel may have dropped it already
@@ -273,7 +275,7 @@ func (w *Watcher) drop(dir string) {
 		}
 	}
 	for d := range w.polls {
-		if _, ok := within(d, dir); ok {
+		if _, ok := sources.Within(d, dir); ok {
 			delete(w.polls, d)
 		}
 	}
