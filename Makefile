@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/dtask
 PKGS    := ./...
 
-.PHONY: build test test-deps test-engines engines unit bench lint fixtures registry example clean
+.PHONY: build test test-deps test-engines engines unit bench lint fixtures registry example clean docs
 
 build:
 	$(GO) build -o $(BIN) ./cmd/dtask
@@ -29,7 +29,7 @@ engines:
 
 # Tests that need no Docker engine.
 unit:
-	$(GO) test -count=1 -short ./engine/... ./cmd/...
+	$(GO) test -count=1 -short ./engine/... ./internal/... ./cmd/...
 
 bench: build
 	scripts/bench/run.sh
@@ -56,3 +56,9 @@ example: build fixtures registry
 
 clean:
 	rm -rf bin
+
+# Regenerate docs/cli.md from the flags and docs/taskfile.schema.json from
+# the task file model (tests fail when they are stale).
+docs:
+	$(GO) generate ./cmd/dtask
+	$(GO) run ./cmd/dtask --schema > docs/taskfile.schema.json

@@ -2,14 +2,18 @@ package engine
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
+	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 
 	"github.com/dtask-dev/dtask/engine/cache"
+	"github.com/dtask-dev/dtask/engine/sources"
 	"github.com/dtask-dev/dtask/engine/taskfile"
 )
 
@@ -26,13 +30,13 @@ type Plan struct {
 
 	key      *cache.Key
 	index    *cache.Index
-	watched  []string // absolute paths of files and folders the target reads
-	globs    []string // sources globs, relative to Dir
-	stateDir string   // dtask's state folder, excluded from sources
-	written  []string // files dtask writes during the run, excluded too
-	always   string   // why the target runs every time, if it does
-	unhashed []string // paths it reads that are not in its key, with why
-	missing  string   // what Check found missing
+	sources  sources.Set // what the target reads
+	root     string      // the project: run volumes outside it are not hashed
+	stateDir string      // dtask's state folder, excluded from sources
+	written  []string    // files dtask writes during the run, excluded too
+	always   string      // why the target runs every time, if it does
+	unhashed []string    // paths it reads that are not in its key, with why
+	missing  string      // what Check found missing
 }
 
 // Def adds a part of the definition under label. Values are JSON-encoded
@@ -113,7 +117,6 @@ func (p *Plan) Files(root string, rel []string) error {
 	for i := range abs {
 		p.key.Add(labels[i], sums[i])
 	}
-	p.watched = append(p.watched, root)
 	return nil
 }
 
@@ -131,16 +134,6 @@ func (p *Plan) srcPrefix(root string) (prefix string, fast bool) {
 	return "src " + filepath.ToSlash(r) + "/", true
 }
 
-// Globs expands sources globs relative to the target's folder and hashes
-// the files they match.
-func (p *Plan) Globs(patterns []string) error {
-	if err := p.GlobFiles(p.Dir, patterns); err != nil {
-		return err
-	}
-	p.globs = append(p.globs, patterns...)
-	return nil
-}
-
 // GlobFiles expands patterns relative to root and hashes the files they
 // match, using the stats the walk took.
 func (p *Plan) GlobFiles(root string, patterns []string) error {
@@ -150,10 +143,6 @@ func (p *Plan) GlobFiles(root string, patterns []string) error {
 	}
 	return p.Files(root, files)
 }
-
-// SourceGlobs returns the sources globs the target declared, relative to
-// Dir, so that watch mode can notice files that do not exist yet.
-func (p *Plan) SourceGlobs() []string { return p.globs }
 
 // Unhashed names a path the target uses that is not part of its key (a
 // bind-mounted socket, a folder outside the project), so that a dry run
@@ -170,11 +159,51 @@ func (p *Plan) unhashedNote() string {
 	return "; not hashed: " + strings.Join(p.unhashed, ", ")
 }
 
-// Watch names extra paths for watch mode without hashing them.
-func (p *Plan) Watch(paths ...string) { p.watched = append(p.watched, paths...) }
+// Sources returns what the target reads, as the sources model says.
+func (p *Plan) Sources() sources.Set { return p.sources }
 
-// Watched returns the paths watch mode should follow for this target.
-func (p *Plan) Watched() []string { return p.watched }
+// HashSources hashes the files of every source root that has no Exclude
+// (roots with one are hashed by the action that lists and sends them): a
+// sources glob's matches, every file under a folder, a file; a path that
+// does not exist adds nothing.
+func (p *Plan) HashSources() error {
+	for _, r := range p.sources {
+		if r.Exclude != nil {
+			continue
+		}
+		if err := p.hashRoot(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// hashRoot hashes one root. A bind-mounted path outside the project (a
+// cache folder, the Docker socket) and a special file (a socket,
+// /dev/null) are mounted but not hashed: dtask reads nothing outside the
+// project, and a socket has no content. A dry run says so.
+func (p *Plan) hashRoot(r sources.Root) error {
+	if r.Globs != nil {
+		return p.GlobFiles(r.Path, r.Globs)
+	}
+	if p.root != "" && !taskfile.Inside(p.root, r.Path) {
+		p.Unhashed(r.Path, "outside the project")
+		return nil
+	}
+	fi, err := os.Stat(r.Path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil // a volume the engine creates as an empty folder
+	case err != nil:
+		return err
+	case !fi.IsDir() && !fi.Mode().IsRegular():
+		p.Unhashed(r.Path, "not a regular file")
+		return nil
+	case !fi.IsDir():
+		return p.Files(filepath.Dir(r.Path), []string{filepath.Base(r.Path)})
+	}
+	return p.GlobFiles(r.Path, []string{"**"})
+}
 
 // relName names a file relative to the task file's folder for keys and
 // "why" messages.

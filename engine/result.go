@@ -33,9 +33,6 @@ type Result struct {
 	Key      string
 	Outputs  Outputs
 	Err      error
-	// Watched lists the files and folders the target reads (absolute), for
-	// watch mode; empty when it never got as far as planning.
-	Watched []string
 	// Lines are the labelled lines of its key as stored (secrets hashed):
 	// the source hashes it was planned on, pass or fail.
 	Lines []cache.Line

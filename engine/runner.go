@@ -36,6 +36,9 @@ type Runner struct {
 	Shared any
 	// Redact masks secret values; records and debug output never hold them.
 	Redact func(string) string
+	// Root is the project (the git work tree holding the task file): bind
+	// mounts outside it are not hashed.
+	Root string
 	// StateDir is the state folder (absolute); files in it are never sources.
 	StateDir string
 	// Written lists files dtask itself writes during the run (--junit):

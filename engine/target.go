@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"maps"
 	"path"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/dtask-dev/dtask/engine/cache"
+	"github.com/dtask-dev/dtask/engine/sources"
 	"github.com/dtask-dev/dtask/engine/taskfile"
 )
 
@@ -42,7 +42,6 @@ func (r *Runner) runTarget(ctx context.Context, name string) {
 		return
 	}
 	res.Key = plan.key.Sum()
-	res.Watched = plan.Watched()
 	res.Lines = plan.key.Stored()
 	if out, ok := r.upToDate(ctx, t, act, plan, res.Key); ok {
 		res.Status, res.Reason, res.Outputs = Cached, "up to date", out
@@ -131,19 +130,24 @@ func matchAny(globs []string, s string) bool {
 // plan builds the target's key: format version, kind, the env it receives,
 // its deps' keys, then whatever the action adds.
 func (r *Runner) plan(ctx context.Context, t *taskfile.Target, act Action) (*Plan, error) {
+	set, err := sources.Of(r.File, t, r.StateDir)
+	if err != nil {
+		return nil, err
+	}
 	p := &Plan{
-		Target: t,
-		File:   r.File,
-		Dir:    r.targetDir(t),
-		Deps:   map[string]Outputs{},
-		key:    cache.NewKey(t.Name),
-		index:  r.Index,
+		Target:  t,
+		File:    r.File,
+		Dir:     r.File.TargetDir(t),
+		Deps:    map[string]Outputs{},
+		key:     cache.NewKey(t.Name),
+		index:   r.Index,
+		sources: set,
 	}
 	p.key.Redact = r.Redact
 	if r.Store != nil && r.Redact != nil {
 		p.key.Secret = r.Store.SecretKey()
 	}
-	p.stateDir, p.written = r.StateDir, r.Written
+	p.root, p.stateDir, p.written = r.Root, r.StateDir, r.Written
 	p.key.Add("kind", act.Kind())
 	if t.Dir != "" {
 		p.key.Add("dir", t.Dir)
@@ -160,16 +164,6 @@ func (r *Runner) plan(ctx context.Context, t *taskfile.Target, act Action) (*Pla
 		return nil, err
 	}
 	return p, nil
-}
-
-func (r *Runner) targetDir(t *taskfile.Target) string {
-	if t.Dir == "" {
-		return r.File.Dir
-	}
-	if filepath.IsAbs(t.Dir) {
-		return t.Dir
-	}
-	return filepath.Join(r.File.Dir, t.Dir)
 }
 
 // upToDate reports whether a recorded success with this key exists and

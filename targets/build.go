@@ -29,18 +29,6 @@ func newBuild(e *Env, t *taskfile.Target) engine.Action {
 
 func (a *buildAction) Kind() string { return "build" }
 
-// baseDir is the folder the build's paths are relative to.
-func (a *buildAction) baseDir() string {
-	dir := a.e.File.Dir
-	if a.t.Dir != "" {
-		if filepath.IsAbs(a.t.Dir) {
-			return a.t.Dir
-		}
-		return filepath.Join(dir, a.t.Dir)
-	}
-	return dir
-}
-
 // buildPath resolves p against base unless it is absolute.
 func buildPath(base, p string) string {
 	if filepath.IsAbs(p) {
@@ -57,7 +45,7 @@ func (a *buildAction) loadContext(fresh bool) (*buildctx.Context, error) {
 	if a.ctx != nil && !fresh {
 		return a.ctx, nil
 	}
-	base := a.baseDir()
+	base := a.e.File.TargetDir(a.t)
 	dir := buildPath(base, a.b.Context)
 	df := ""
 	if a.b.Dockerfile != "" {

@@ -18,7 +18,6 @@ type buildPlanner interface {
 	Image(label, id string)
 	Input(label, value string)
 	Files(root string, rel []string) error
-	Watch(paths ...string)
 }
 
 // Plan keys the build on its definition as written (secret names only,
@@ -40,7 +39,6 @@ func (a *buildAction) plan(ctx context.Context, p buildPlanner) error {
 		if err := p.Files(filepath.Dir(c.Dockerfile), []string{filepath.Base(c.Dockerfile)}); err != nil {
 			return err
 		}
-		p.Watch(c.Dockerfile)
 	}
 	bases, err := a.bases(c)
 	if err != nil {

@@ -89,14 +89,14 @@ func (a *deployAction) spec() (ctrSpec, error) {
 	if d.Name == "" || d.Image == "" {
 		return ctrSpec{}, fmt.Errorf("deploy needs a name and an image")
 	}
-	binds, _, err := resolveVolumes(runTargetDir(a.e.File.Dir, a.t.Dir), d.Volumes)
+	binds, _, err := resolveVolumes(a.e.File.TargetDir(a.t), d.Volumes)
 	if err != nil {
 		return ctrSpec{}, err
 	}
 	if a.remote() {
 		// Host paths name the remote machine's files: keep them as written.
 		for i, v := range d.Volumes {
-			if src, _, _ := strings.Cut(v, ":"); isHostPath(src) && !strings.HasPrefix(src, "/") {
+			if src, _, _ := strings.Cut(v, ":"); !strings.HasPrefix(src, "/") && binds[i] != v {
 				return ctrSpec{}, fmt.Errorf("volume %q: a relative host path cannot be mounted on a remote engine", v)
 			}
 			binds[i] = v

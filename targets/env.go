@@ -43,7 +43,7 @@ type Env struct {
 	// Host overrides DOCKER_HOST for the default engine (tests).
 	Host string
 
-	// Images is the image cache in the state folder (SPEC §4); nil keeps
+	// Images is the image cache in the state folder (docs/caching.md); nil keeps
 	// no images.
 	Images *imagecache.Cache
 	// Layers is the OCI layout store in the user's cache folder that

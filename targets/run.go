@@ -3,7 +3,6 @@ package targets
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 
 	"github.com/dtask-dev/dtask/engine"
 	"github.com/dtask-dev/dtask/engine/taskfile"
@@ -17,18 +16,7 @@ type runAction struct {
 }
 
 func newRun(e *Env, t *taskfile.Target) engine.Action {
-	return &runAction{e: e, t: t, dir: runTargetDir(e.File.Dir, t.Dir)}
-}
-
-// runTargetDir is the folder a target's relative paths are relative to.
-func runTargetDir(fileDir, dir string) string {
-	if dir == "" {
-		return fileDir
-	}
-	if filepath.IsAbs(dir) {
-		return filepath.Clean(dir)
-	}
-	return filepath.Join(fileDir, dir)
+	return &runAction{e: e, t: t, dir: e.File.TargetDir(t)}
 }
 
 func (a *runAction) Kind() string { return "run" }
@@ -58,7 +46,7 @@ func (a *runAction) spec() (s ctrSpec, hostPaths []string, err error) {
 }
 
 func (a *runAction) Plan(ctx context.Context, p *engine.Plan) error {
-	s, hostPaths, err := a.spec()
+	s, _, err := a.spec()
 	if err != nil {
 		return err
 	}
@@ -83,19 +71,9 @@ func (a *runAction) Plan(ctx context.Context, p *engine.Plan) error {
 			return err
 		}
 		p.Image("service."+name, id)
-		// What a service mounts (a schema its init loads) is an input too.
-		_, svcPaths, err := resolveVolumes(a.e.File.Dir, svc.Volumes)
-		if err != nil {
-			return fmt.Errorf("service %s: %w", name, err)
-		}
-		hostPaths = append(hostPaths, svcPaths...)
 	}
-	for _, h := range hostPaths {
-		if err := a.e.planHostPath(p, h); err != nil {
-			return err
-		}
-	}
-	return nil
+	// The host paths it and its services mount (a schema an init loads).
+	return p.HashSources()
 }
 
 // Check: a run leaves nothing behind to check; a matching key is enough.

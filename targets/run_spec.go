@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"maps"
 	"net/netip"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
 
+	"github.com/dtask-dev/dtask/engine/sources"
 	"github.com/dtask-dev/dtask/targets/docker"
 )
 
@@ -49,28 +49,23 @@ func mergeEnv(maps_ ...map[string]string) []string {
 }
 
 // resolveVolumes makes the host side of bind mounts absolute (relative to
-// dir) and returns them with the host paths, for hashing as sources. A
-// source that is not a path (no "/" or leading ".") is a named volume.
+// dir) and returns them with the host paths. A source that is not a path
+// (no "/" or leading ".") is a named volume.
 func resolveVolumes(dir string, vols []string) (binds, hostPaths []string, err error) {
 	for _, v := range vols {
-		src, rest, ok := strings.Cut(v, ":")
-		if !ok || src == "" || rest == "" {
-			return nil, nil, fmt.Errorf("volume %q: want SOURCE:TARGET[:OPTIONS]", v)
+		src, ok, err := sources.HostPath(dir, v)
+		if err != nil {
+			return nil, nil, err
 		}
-		if isHostPath(src) {
-			if !filepath.IsAbs(src) {
-				src = filepath.Join(dir, src)
-			}
-			src = filepath.Clean(src)
+		_, rest, _ := strings.Cut(v, ":")
+		if !ok {
+			src, _, _ = strings.Cut(v, ":")
+		} else {
 			hostPaths = append(hostPaths, src)
 		}
 		binds = append(binds, src+":"+rest)
 	}
 	return binds, hostPaths, nil
-}
-
-func isHostPath(src string) bool {
-	return strings.HasPrefix(src, "/") || strings.HasPrefix(src, ".") || strings.Contains(src, "/")
 }
 
 // parsePorts reads docker run -p specs: [IP:][HOST_PORT:]CONTAINER_PORT[/PROTO].

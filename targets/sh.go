@@ -33,7 +33,7 @@ func (s *sh) Plan(_ context.Context, p *engine.Plan) error {
 		p.Always("no sources: runs every time")
 		return nil
 	}
-	return p.Globs(s.t.Sources)
+	return p.HashSources()
 }
 
 func (s *sh) Check(context.Context, *engine.Record) (bool, string, error) {

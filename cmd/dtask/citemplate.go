@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	pathpkg "path"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"text/template"
@@ -20,6 +21,7 @@ type ciOptions struct {
 	File  string // the task file
 	Cache string // its cache folder (.dtask beside it unless cache_dir moves it)
 	Run   string // the command line that runs dtask ci
+	Pin   string // the dtask version the config installs
 }
 
 // printCITemplate prints a CI config for provider that installs dtask,
@@ -29,6 +31,11 @@ func printCITemplate(c *cli, stdout, stderr io.Writer) error {
 	o, notes := findCIOptions(c)
 	for _, n := range notes {
 		fmt.Fprintln(stderr, "dtask: note: "+n)
+	}
+	o.Pin = pinnedVersion()
+	if o.Pin == "" {
+		o.Pin = "main"
+		notes = append(notes, "this dtask has no version or commit recorded (built with -buildvcs=false): the config installs the main branch; set DTASK_VERSION in it to a release or commit")
 	}
 	s, err := ciTemplate(c.CITemplate, o)
 	if err != nil {
@@ -98,19 +105,52 @@ func ciConfig(file, cache string, needF bool) ciOptions {
 
 // ciTemplate renders the config of provider.
 func ciTemplate(provider string, o ciOptions) (string, error) {
-	text, ok := ciTemplates[provider]
+	text, ok := ciTemplates()[provider]
 	if !ok {
 		return "", &usageError{msg: fmt.Sprintf("unknown CI provider %q: github, gitlab or circleci", provider)}
 	}
 	t := template.Must(template.New(provider).Delims("<%", "%>").Funcs(template.FuncMap{
 		"yaml": yamlQuote, "sq": func(s string) string { return strings.ReplaceAll(s, "'", "''") },
-		"dq": strconv.Quote,
+		"dq": strconv.Quote, "install": func() string { return installScript }, "indent": indent,
 	}).Parse(text))
 	var b strings.Builder
 	if err := t.Execute(&b, o); err != nil {
 		return "", err
 	}
 	return b.String(), nil
+}
+
+// installScript puts dtask in ~/.local/bin: built from the checkout in
+// dtask's own repository, else the pinned DTASK_VERSION (a release or a
+// commit), never an unpinned @latest.
+const installScript = `if grep -qs '^module github.com/dtask-dev/dtask$' go.mod; then
+  go build -o "$HOME/.local/bin/dtask" ./cmd/dtask
+else
+  GOBIN="$HOME/.local/bin" go install "github.com/dtask-dev/dtask/cmd/dtask@${DTASK_VERSION}"
+fi
+"$HOME/.local/bin/dtask" --version`
+
+func indent(n int, s string) string {
+	pad := strings.Repeat(" ", n)
+	return pad + strings.ReplaceAll(s, "\n", "\n"+pad)
+}
+
+// pinnedVersion is what a CI config installs: this dtask's module version,
+// or the commit it was built from; "" when neither is known.
+func pinnedVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	if v := bi.Main.Version; strings.HasPrefix(v, "v") {
+		return v
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" {
+			return s.Value
+		}
+	}
+	return ""
 }
 
 func safe(s string) bool {
@@ -137,7 +177,10 @@ func shQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-var ciTemplates = map[string]string{"github": githubTemplate, "gitlab": gitlabTemplate, "circleci": circleTemplate}
+// ciTemplates are the configs by provider name.
+func ciTemplates() map[string]string {
+	return map[string]string{"github": githubTemplate, "gitlab": gitlabTemplate, "circleci": circleTemplate}
+}
 
 // GitHub: actions/cache keys are immutable, so the key ends with the run
 // and a fresh cache is saved every run (even a failed one: images built
@@ -163,7 +206,11 @@ jobs:
           go-version: stable
           cache: false
       - name: Install dtask
-        run: go install github.com/dtask-dev/dtask/cmd/dtask@latest
+        env:
+          DTASK_VERSION: <% .Pin %>
+        run: |
+<% indent 10 install %>
+          echo "$HOME/.local/bin" >> "$GITHUB_PATH"
       - name: Restore the dtask cache
         uses: actions/cache/restore@v4
         with:
@@ -205,8 +252,11 @@ dtask:
     paths:
       - <% yaml .Cache %>
     when: always
+    DTASK_VERSION: <% .Pin %>
   before_script:
-    - go install github.com/dtask-dev/dtask/cmd/dtask@latest
+    - |
+<% indent 6 install %>
+    - export PATH="$HOME/.local/bin:$PATH"
   script:
     - <% .Run %> --junit dtask-junit.xml
   artifacts:
@@ -232,9 +282,11 @@ jobs:
       - checkout
       - run:
           name: Install dtask
+          environment:
+            DTASK_VERSION: <% .Pin %>
           command: |
-            go install github.com/dtask-dev/dtask/cmd/dtask@latest
-            echo 'export PATH="$(go env GOPATH)/bin:$PATH"' >> "$BASH_ENV"
+<% indent 12 install %>
+            echo 'export PATH="$HOME/.local/bin:$PATH"' >> "$BASH_ENV"
       - restore_cache:
           keys:
             - dtask-v1-{{ checksum <% dq .File %> }}-{{ .Branch }}-

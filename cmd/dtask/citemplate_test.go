@@ -24,6 +24,7 @@ func TestCITemplates(t *testing.T) {
 		{"github_subdir", "github", ciConfig("app/dtask.toml", "app/.dtask", true)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			tc.o.Pin = "v1.2.3"
 			got, err := ciTemplate(tc.provider, tc.o)
 			if err != nil {
 				t.Fatal(err)
@@ -54,7 +55,7 @@ func TestCITemplates(t *testing.T) {
 // cache restored and saved under a key over the task file, dtask ci run.
 func checkLines(t *testing.T, provider string, o ciOptions, got string) {
 	t.Helper()
-	want := []string{"go install github.com/dtask-dev/dtask/cmd/dtask@latest", o.Run}
+	want := []string{`go install "github.com/dtask-dev/dtask/cmd/dtask@${DTASK_VERSION}"`, "go build -o \"$HOME/.local/bin/dtask\" ./cmd/dtask", o.Run}
 	switch provider {
 	case "github":
 		want = append(want, "uses: actions/setup-go@", "uses: actions/cache/restore@", "uses: actions/cache/save@",

@@ -30,6 +30,13 @@ type cli struct {
 	CITemplate string `name:"ci-template" help:"Print a CI config that runs dtask ci with .dtask/ cached: github, gitlab or circleci." enum:",github,gitlab,circleci" default:"" placeholder:"PROVIDER"`
 	Cache      string `help:"Image cache: list, prune (to cache.max_size or --max-size) or clear, and exit." enum:",list,prune,clear" default:"" placeholder:"OP"`
 	MaxSize    string `name:"max-size" help:"With --cache prune: the size to prune to (e.g. 5GB)." placeholder:"SIZE"`
+	Completion string `help:"Print a shell completion script (bash, zsh or fish) and exit." enum:",bash,zsh,fish" default:"" placeholder:"SHELL"`
+	Schema     bool   `help:"Print the task file's JSON schema (for editors) and exit."`
+	Init       bool   `help:"Write a commented starter Taskfile.toml from what is in this folder, and exit; never overwrites."`
+
+	// Hidden: what the completion scripts and docs/ generation call.
+	Complete string `hidden:"" enum:",targets,envs" default:""`
+	DocsCLI  bool   `name:"docs-cli" hidden:""`
 
 	Args []string `arg:"" optional:"" name:"target" help:"Targets to run (default: the file's default), and NAME=value variables."`
 }
@@ -46,13 +53,7 @@ type exitRequest struct{ code int }
 // parseArgs parses args. done is true when kong already answered (--help).
 func parseArgs(args []string, stdout, stderr io.Writer) (c *cli, code int, done bool, err error) {
 	c = &cli{}
-	p, err := kong.New(c,
-		kong.Name("dtask"),
-		kong.Description("Runs the Docker build, test, publish and deploy targets of a TOML task file, skipping what is up to date."),
-		kong.Writers(stdout, stderr),
-		kong.Exit(func(code int) { panic(exitRequest{code}) }),
-		kong.UsageOnError(),
-	)
+	p, err := newParser(c, stdout, stderr)
 	if err != nil {
 		return nil, 0, false, err
 	}
@@ -108,6 +109,33 @@ func flagsFirst(node *kong.Node, args []string) []string {
 		}
 	}
 	return append(flags, rest...)
+}
+
+// newParser is the kong model of the command line: what parses it, and
+// what the completions and docs/cli.md are made from.
+func newParser(c *cli, stdout, stderr io.Writer) (*kong.Kong, error) {
+	return kong.New(c,
+		kong.Name("dtask"),
+		kong.Description("Runs the Docker build, test, publish and deploy targets of a TOML task file, skipping what is up to date."),
+		kong.Writers(stdout, stderr),
+		kong.Exit(func(code int) { panic(exitRequest{code}) }),
+		kong.UsageOnError(),
+	)
+}
+
+// flags lists the command line's visible flags, --help included.
+func flags() []*kong.Flag {
+	p, err := newParser(&cli{}, io.Discard, io.Discard)
+	if err != nil {
+		panic(err) // the model is static: a test catches this
+	}
+	var out []*kong.Flag
+	for _, f := range p.Model.Node.Flags {
+		if !f.Hidden {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // split separates NAME=value variables from target names.

@@ -34,6 +34,9 @@ type project struct {
 	isCI     bool
 	env      *targets.Env
 	root     string // the project: what the task file may read without outside = true
+	// index is the stat index, opened by the first runner and shared by
+	// the runs of a watch session (a reloaded task file takes it over).
+	index *cache.Index
 }
 
 // load finds, loads, validates and resolves the task file.
@@ -68,14 +71,28 @@ func load(c *cli, mask *ui.Masker) (*project, error) {
 	if v, _, _ := p.scope.Lookup("CI"); v == "true" {
 		p.isCI = true
 	}
-	p.file, err = taskfile.Resolve(raw, p.scope)
-	p.root = taskfile.ProjectRoot(raw)
-	err = joinErrors(joinErrors(err, taskfile.CheckPaths(p.file, p.root)), taskfile.CheckNUL(p.file))
-	if err = p.relevant(err, c); err != nil {
+	p.file, err = taskfile.ResolveFor(raw, p.scope, p.neededGoals(c))
+	if err == nil {
+		p.root = taskfile.ProjectRoot(raw)
+		err = joinErrors(taskfile.CheckPaths(p.file, p.root), taskfile.CheckNUL(p.file))
+	}
+	if err != nil {
 		return nil, err
 	}
 	p.env = p.targetsEnv(c)
 	return p, nil
+}
+
+// neededGoals are the goals whose targets and services must resolve:
+// none for listing, graphing and cleaning.
+func (p *project) neededGoals(c *cli) []string {
+	if c.List || c.Graph != "" || c.Clean || c.Complete != "" {
+		return nil
+	}
+	if len(p.cmdGoals) == 0 && p.raw.Default != "" {
+		return []string{p.raw.Default}
+	}
+	return p.cmdGoals
 }
 
 // chooseEnv picks [environments.NAME] from --env or DTASK_ENV.
@@ -103,7 +120,7 @@ func (p *project) chooseEnv(flag string) error {
 	return nil
 }
 
-// newScope layers variables as SPEC §1 orders them: command line, the
+// newScope layers variables as docs/taskfile.md orders them: command line, the
 // chosen environment, [vars], built-ins, process environment.
 func newScope(f *taskfile.File, cmdVars map[string]string, envName string) *vars.Scope {
 	layers := []vars.Layer{{Name: "command line", Vars: cmdVars, Template: true}}
@@ -191,10 +208,15 @@ func (p *project) openStore() (*cache.Store, error) {
 	return nil, err
 }
 
-func (p *project) runner(c *cli, disp ui.Display) (*engine.Runner, error) {
+// runner makes the engine for one run; shared is handed to every action
+// (watch mode's long-lived services), nil in a plain run.
+func (p *project) runner(c *cli, disp ui.Display, shared any) (*engine.Runner, error) {
 	store, err := p.openStore()
 	if err != nil {
 		return nil, err
+	}
+	if p.index == nil {
+		p.index = cache.OpenIndex(store.IndexPath())
 	}
 	if !c.NoCache && p.env.Images == nil {
 		ic, err := p.imageCache(store, disp)
@@ -221,12 +243,14 @@ func (p *project) runner(c *cli, disp ui.Display) (*engine.Runner, error) {
 	return &engine.Runner{
 		File:         p.file,
 		Store:        store,
-		Index:        cache.OpenIndex(store.IndexPath()),
+		Index:        p.index,
+		Shared:       shared,
 		Actions:      p.env.Action,
 		Reporter:     disp,
 		Branch:       branch,
 		EnvName:      p.envName,
 		Redact:       p.mask.Mask,
+		Root:         p.root,
 		StateDir:     store.Dir(),
 		MaxStateSize: maxSize,
 		Written:      p.env.Written,

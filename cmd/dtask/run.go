@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 	"time"
 
 	"github.com/dtask-dev/dtask/cmd/dtask/ui"
@@ -56,12 +55,8 @@ func report(err error, stderr io.Writer, mask *ui.Masker) int {
 }
 
 func dispatch(ctx context.Context, c *cli, stdout, stderr io.Writer, mask *ui.Masker) error {
-	if c.Version {
-		fmt.Fprintf(stdout, "dtask %s\n", version())
-		return nil
-	}
-	if c.CITemplate != "" {
-		return printCITemplate(c, stdout, stderr)
+	if done, err := fileless(c, stdout, stderr); done {
+		return err
 	}
 	p, err := load(c, mask)
 	if err != nil {
@@ -87,12 +82,35 @@ func dispatch(ctx context.Context, c *cli, stdout, stderr io.Writer, mask *ui.Ma
 	return runGoals(ctx, c, p, goals, stdout)
 }
 
+// fileless answers the operations that need no task file.
+func fileless(c *cli, stdout, stderr io.Writer) (bool, error) {
+	switch {
+	case c.Version:
+		fmt.Fprintf(stdout, "dtask %s\n", version())
+	case c.CITemplate != "":
+		return true, printCITemplate(c, stdout, stderr)
+	case c.Completion != "":
+		return true, printCompletion(c.Completion, stdout)
+	case c.Schema:
+		return true, printSchema(stdout)
+	case c.DocsCLI:
+		return true, printCLIDocs(stdout)
+	case c.Init:
+		return true, initTaskfile(c, stdout)
+	case c.Complete != "":
+		complete(c, stdout) // best effort: a broken task file completes nothing
+	default:
+		return false, nil
+	}
+	return true, nil
+}
+
 // runGoals runs the goals once with the chosen display.
 func runGoals(ctx context.Context, c *cli, p *project, goals []string, stdout io.Writer) error {
 	mode := ui.Pick(ui.Mode(c.Output), stdout, os.Getenv, p.isCI)
 	disp := ui.Record(ui.New(mode, stdout, p.mask, c.Verbose), p.mask, junitTail)
 	defer disp.Close()
-	r, err := p.runner(c, disp)
+	r, err := p.runner(c, disp, nil)
 	if err != nil {
 		return err
 	}
@@ -115,18 +133,4 @@ func worst(results []*engine.Result, err error) error {
 		}
 	}
 	return err
-}
-
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-				return "dev-" + s.Value[:12]
-			}
-		}
-	}
-	return "dev"
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/dtask-dev/dtask/cmd/dtask/ui"
 	"github.com/dtask-dev/dtask/engine"
+	"github.com/dtask-dev/dtask/engine/sources"
 	"github.com/dtask-dev/dtask/internal/watch"
 	"github.com/dtask-dev/dtask/targets"
 )
@@ -33,11 +34,11 @@ type session struct {
 	mode   ui.Mode
 	stdout io.Writer
 	stderr io.Writer
-	r      *engine.Runner
+	pool   *targets.ServicePool // services shared by the runs
 	w      *watch.Watcher
 	det    *watch.Detector
-	rules  watch.Rules
-	roots  []string // static roots (from the task file), to tell Result.Watched extras apart
+	srcs   sources.Set // what the goals read: the event filter
+	roots  []string    // paths given to the watcher so far
 	// live is the display of the run in progress, if any: messages go
 	// through it so that its redraws do not wipe them off a terminal.
 	live  atomic.Pointer[ui.Display]
@@ -76,11 +77,11 @@ func watchGoals(ctx context.Context, c *cli, p *project, goals []string, stdout,
 	}
 	s := &session{c: c, p: p, goals: goals, stdout: stdout, stderr: stderr,
 		mode: ui.Pick(ui.Mode(c.Output), stdout, os.Getenv, p.isCI)}
-	if s.r, err = p.runner(c, nil); err != nil {
+	if _, err = p.runner(c, nil, nil); err != nil { // the state folder opens
 		return err
 	}
 	pool := targets.NewServicePool(p.env)
-	s.r.Shared = pool
+	s.pool = pool
 	defer p.cleanup()
 	defer p.finishSaves(ctx)
 	defer func() {
@@ -99,7 +100,7 @@ func watchGoals(ctx context.Context, c *cli, p *project, goals []string, stdout,
 		return err
 	}
 	defer s.w.Close()
-	s.det = watch.NewDetector(s.r.Index.Hash)
+	s.det = watch.NewDetector(p.index.Hash)
 	s.files = map[string]map[string]string{}
 	return s.loop(ctx)
 }
@@ -118,15 +119,7 @@ func watchInterval(s string) (time.Duration, error) {
 // loop runs, watches and re-runs. Watches are registered while the first
 // run goes, so start-up costs the longer of the two, not their sum.
 func (s *session) loop(ctx context.Context) error {
-	registered := make(chan struct{})
-	s.rules, s.roots = s.p.watchSources(s.goals)
-	roots := slices.Clone(s.roots) // s.roots grows on this goroutine meanwhile
-	go func() {
-		defer close(registered)
-		for _, r := range roots {
-			_ = s.w.Add(r)
-		}
-	}()
+	registered := s.register()
 	s.watchTaskfile()
 	cur := s.start(ctx, nil)
 	first := true
@@ -151,8 +144,9 @@ func (s *session) loop(ctx context.Context) error {
 				s.ready()
 			}
 		case batch := <-s.w.Batches():
-			changed := s.det.Changed(batch, s.rules.Relevant)
+			changed := s.det.Changed(batch, s.srcs.Relevant)
 			if len(changed) == 0 {
+				s.ignored(batch)
 				continue
 			}
 			var np *project
@@ -178,10 +172,34 @@ func (s *session) loop(ctx context.Context) error {
 	}
 }
 
+// ignored says, with -v, that a batch of events changed no source: why
+// nothing ran (and what tests wait for instead of sleeping).
+func (s *session) ignored(batch []string) {
+	if s.c.Verbose {
+		s.message(fmt.Sprintf("dtask: %d changed paths, no source among them: nothing to run", len(batch)))
+	}
+}
+
+// register starts watching what the goals read, in the background; the
+// channel closes when every root is watched.
+func (s *session) register() <-chan struct{} {
+	registered := make(chan struct{})
+	s.srcs = s.p.watchSources(s.goals)
+	s.roots = s.srcs.Watch()
+	roots := slices.Clone(s.roots) // s.roots grows on this goroutine meanwhile
+	go func() {
+		defer close(registered)
+		for _, r := range roots {
+			_ = s.w.Add(r)
+		}
+	}()
+	return registered
+}
+
 // watchTaskfile follows the task file itself: editing it reloads it.
 func (s *session) watchTaskfile() {
 	path := s.p.file.Path
-	if sum, err := s.r.Index.Hash(path); err == nil {
+	if sum, err := s.p.index.Hash(path); err == nil {
 		s.det.Learn(path, sum)
 	}
 	s.roots = append(s.roots, path)
@@ -211,11 +229,16 @@ func (s *session) use(np *project, goals []string) {
 	env := s.p.env
 	env.File, env.Secret, env.Mask = np.file, np.secret, np.mask.Add
 	np.env = env
+	np.index = s.p.index
 	s.p, s.goals = np, goals
-	s.r.File = np.file
-	var roots []string
-	s.rules, roots = np.watchSources(goals)
-	for _, r := range roots {
+	s.follow()
+}
+
+// follow works out the sources again (a reloaded task file, a new
+// .dockerignore) and watches any path not watched yet.
+func (s *session) follow() {
+	s.srcs = s.p.watchSources(s.goals)
+	for _, r := range s.srcs.Watch() {
 		if !slices.Contains(s.roots, r) {
 			s.roots = append(s.roots, r)
 			_ = s.w.Add(r)
@@ -233,11 +256,17 @@ func (s *session) start(ctx context.Context, changed []string) *runInProgress {
 	var disp ui.Display = stopped
 	disp.Message(s.header(changed))
 	s.live.Store(&disp)
-	s.r.Reporter = disp
 	rctx, cancel := context.WithCancel(ctx)
 	run := &runInProgress{n: s.n, start: time.Now(), disp: disp, cancel: cancel, done: make(chan runEnd, 1), stopped: stopped}
+	// A runner per run, over the session's project, index and services.
+	r, err := s.p.runner(s.c, disp, s.pool)
+	if err != nil {
+		run.done <- runEnd{nil, err}
+		return run
+	}
+	goals := s.goals
 	go func() {
-		results, err := s.r.Run(rctx, s.goals)
+		results, err := r.Run(rctx, goals)
 		run.done <- runEnd{results, err}
 	}()
 	return run
@@ -278,27 +307,7 @@ func (s *session) finish(run *runInProgress, end runEnd, stopped string) {
 	s.live.Store(nil)
 	run.disp.Close()
 	s.learn(end.results)
-	for _, res := range end.results {
-		for _, path := range res.Watched {
-			if !s.covered(path) {
-				s.roots = append(s.roots, path)
-				_ = s.w.Add(path)
-			}
-		}
-	}
-	// A new .dockerignore or Dockerfile changes what a context sends.
-	s.rules, _ = s.p.watchSources(s.goals)
-}
-
-// covered reports whether a path a target read is already watched through
-// the task file's rules: inside a root, or the folder above a root file.
-func (s *session) covered(path string) bool {
-	for _, r := range s.roots {
-		if r == path || strings.HasPrefix(path, r+string(filepath.Separator)) || strings.HasPrefix(r, path+string(filepath.Separator)) {
-			return true
-		}
-	}
-	return false
+	s.follow()
 }
 
 func (s *session) resultLine(n int, end runEnd, elapsed time.Duration) string {
@@ -331,7 +340,7 @@ func (s *session) resultLine(n int, end runEnd, elapsed time.Duration) string {
 // ready says, once, what is watched and (with -v) how long start-up took.
 func (s *session) ready() {
 	dirs, polled, files := s.w.Stats()
-	if len(s.rules) == 0 && len(s.roots) <= 1 { // only the task file
+	if len(s.srcs) == 0 { // only the task file
 		fmt.Fprintf(s.stderr, "dtask: %s has no sources to watch (give sh targets sources); press Ctrl-C to stop\n", strings.Join(s.goals, " "))
 		return
 	}

@@ -6,100 +6,17 @@ import (
 	"strings"
 
 	"github.com/dtask-dev/dtask/engine"
-	"github.com/dtask-dev/dtask/engine/taskfile"
-	"github.com/dtask-dev/dtask/internal/watch"
+	"github.com/dtask-dev/dtask/engine/sources"
 )
 
-// watchSources says, from the task file alone, which files are sources of
-// the goals and their deps (sources globs, build contexts as .dockerignore
-// filters them, bind-mounted paths) and which paths to watch for them.
-// Known from the task file, they are watched even when a dep fails before
-// a target is planned.
-func (p *project) watchSources(goals []string) (watch.Rules, []string) {
-	names, err := p.file.Closure(goals)
-	if err != nil {
-		return nil, nil
-	}
-	var rules watch.Rules
-	var roots []string
-	for _, n := range names {
-		t := p.file.Targets[n]
-		dir := p.watchTargetDir(t)
-		switch {
-		case t.Sh != nil && len(t.Sources) > 0:
-			g, err := watch.NewGlobs(t.Sources)
-			if err != nil {
-				continue
-			}
-			rules = append(rules, watch.Rule{Root: dir, Match: g.Match})
-			for _, b := range g.Bases() {
-				roots = append(roots, filepath.Join(dir, filepath.FromSlash(b)))
-			}
-		case t.Build != nil:
-			r, rs := buildSources(dir, t.Build)
-			rules, roots = append(rules, r...), append(roots, rs...)
-		case t.Run != nil:
-			for _, h := range hostPaths(dir, t.Run.Volumes) {
-				rules = append(rules, watch.Rule{Root: h})
-				roots = append(roots, h)
-			}
-		}
-	}
-	return rules, roots
-}
-
-// buildSources: the context's files that .dockerignore lets through, and
-// the Dockerfile wherever it is.
-func buildSources(dir string, b *taskfile.Build) (watch.Rules, []string) {
-	ctx := watchAbs(dir, b.Context)
-	if real, err := filepath.EvalSymlinks(ctx); err == nil {
-		ctx = real
-	}
-	df := filepath.Join(ctx, "Dockerfile")
-	if b.Dockerfile != "" {
-		df = watchAbs(dir, b.Dockerfile)
-	}
-	if real, err := filepath.EvalSymlinks(df); err == nil {
-		df = real
-	}
-	dfRel := ""
-	if r, err := filepath.Rel(ctx, df); err == nil {
-		dfRel = filepath.ToSlash(r)
-	}
-	match, err := watch.Dockerignore(ctx, dfRel)
-	if err != nil {
-		match = nil // a broken .dockerignore: let hashing decide
-	}
-	return watch.Rules{{Root: ctx, Match: match}, {Root: df}}, []string{ctx, df}
-}
-
-// hostPaths are the host sides of bind mounts, as the run action reads them.
-func hostPaths(dir string, vols []string) []string {
-	var out []string
-	for _, v := range vols {
-		src, _, ok := strings.Cut(v, ":")
-		if !ok || src == "" {
-			continue
-		}
-		if strings.HasPrefix(src, "/") || strings.HasPrefix(src, ".") || strings.Contains(src, "/") {
-			out = append(out, watchAbs(dir, src))
-		}
-	}
-	return out
-}
-
-func watchAbs(dir, p string) string {
-	if filepath.IsAbs(p) {
-		return filepath.Clean(p)
-	}
-	return filepath.Join(dir, p)
-}
-
-func (p *project) watchTargetDir(t *taskfile.Target) string {
-	if t.Dir == "" {
-		return p.file.Dir
-	}
-	return watchAbs(p.file.Dir, t.Dir)
+// watchSources says, from the task file alone, what the goals and their
+// deps read, as the sources model says: known from the task file, they are
+// watched even when a dep fails before a target is planned. A target whose
+// sources cannot all be worked out (a bad .dockerignore) is watched as
+// far as they can; its run reports the error.
+func (p *project) watchSources(goals []string) sources.Set {
+	set, _ := sources.Closure(p.file, goals, p.stateDir())
+	return set
 }
 
 // watchIgnore leaves out .git and .dtask folders anywhere, and the state
@@ -130,7 +47,7 @@ func (s *session) learn(results []*engine.Result) {
 		files := map[string]string{}
 		for _, l := range res.Lines {
 			if rel, ok := strings.CutPrefix(l.Label, "src "); ok {
-				files[watchAbs(s.p.file.Dir, filepath.FromSlash(rel))] = l.Value
+				files[filepath.Join(s.p.file.Dir, filepath.FromSlash(rel))] = l.Value
 			}
 		}
 		s.files[res.Target] = files

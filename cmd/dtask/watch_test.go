@@ -8,12 +8,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/dtask-dev/dtask/internal/dockertest"
+	"github.com/dtask-dev/dtask/internal/testharness"
 )
 
 // watchProc is a `dtask -w` started from the test binary, which TestMain
@@ -129,6 +128,26 @@ func expectRuns(t *testing.T, w *watchProc, log string, want int, settle time.Du
 	time.Sleep(settle)
 	if n := countLines(log); n != want {
 		t.Fatalf("%d runs after settling, want exactly %d:\n%s", n, want, w.output())
+	}
+}
+
+// expectIgnored makes a change with write and waits for the watcher to say
+// it changed no source; then no run may have started: a condition waited
+// on, not a sleep.
+func expectIgnored(t *testing.T, w *watchProc, log string, runs int, write func()) {
+	t.Helper()
+	const said = "no source among them: nothing to run"
+	before := strings.Count(w.output(), said)
+	write()
+	deadline := time.Now().Add(60 * time.Second)
+	for strings.Count(w.output(), said) <= before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if strings.Count(w.output(), said) <= before {
+		t.Fatalf("the watcher never said the change was no source:\n%s", w.output())
+	}
+	if n := countLines(log); n != runs {
+		t.Fatalf("%d runs after a change to no source, want %d:\n%s", n, runs, w.output())
 	}
 }
 
@@ -268,16 +287,13 @@ func startWatchNoWait(t *testing.T, dir string, args ...string) *watchProc {
 
 var readyText = "ready"
 
-var dockerOnce sync.Once
-var dockerErr error
+// docker says whether the Docker tests run (internal/testharness's rule).
+var docker testharness.Engine
 
 // needDocker skips without an engine, except in CI where that is a failure.
 func needDocker(t *testing.T) {
 	t.Helper()
-	dockerOnce.Do(func() { dockerErr = exec.Command("docker", "info").Run() })
-	if dockerErr != nil {
-		dockertest.Need(t, "Docker engine unreachable: "+dockerErr.Error(), dockertest.Enable)
-	}
+	docker.Need(t)
 }
 
 // dockerIDs lists the project's containers (running only, or all) and networks.
@@ -510,4 +526,73 @@ sources = ["src/**"]
 		t.Fatalf("undoing the breaking edit did not run again:\n%s", out)
 	}
 	expectRuns(t, w, log, 2, settle)
+}
+
+// TestWatchContextDot: a build context "." is watched in every folder,
+// also ones made after the watch started.
+func TestWatchContextDot(t *testing.T) {
+	needDocker(t)
+	dir := t.TempDir()
+	log := filepath.Join(t.TempDir(), "runs.log")
+	tag := "dtask-test/watch-dot:" + fmt.Sprint(time.Now().UnixNano())
+	t.Cleanup(func() { _ = exec.Command("docker", "image", "rm", "-f", tag).Run() })
+	writeFile(t, filepath.Join(dir, "Taskfile.toml"), fmt.Sprintf(`version = 1
+[targets.image]
+build = { context = ".", tags = [%q] }
+[targets.count]
+deps = ["image"]
+sh = "echo run >> %s"
+`, tag, log))
+	writeFile(t, filepath.Join(dir, "Dockerfile"), "FROM busybox:latest\nCOPY . /app\n")
+	writeFile(t, filepath.Join(dir, ".dockerignore"), "**/*.log\n") // as docker: *.log alone is the top folder only
+	writeFile(t, filepath.Join(dir, "src/pkg/main.txt"), "v1")
+	w := startWatch(t, dir, "count")
+	expectRuns(t, w, log, 1, 0)
+	writeFile(t, filepath.Join(dir, "src/pkg/main.txt"), "v2")
+	expectRuns(t, w, log, 2, 500*time.Millisecond)
+	expectIgnored(t, w, log, 2, func() { writeFile(t, filepath.Join(dir, "src/pkg/debug.log"), "ignored") })
+	writeFile(t, filepath.Join(dir, "lib/new/x.txt"), "new folder")
+	expectRuns(t, w, log, 3, 500*time.Millisecond)
+	if code := w.interrupt(); code != 130 {
+		t.Fatalf("exit code %d, want 130:\n%s", code, w.output())
+	}
+}
+
+// TestWatchServiceVolume: what a service of the target mounts is a source
+// of the target: editing it runs the target again.
+func TestWatchServiceVolume(t *testing.T) {
+	needDocker(t)
+	dir := t.TempDir()
+	taskfile := filepath.Join(dir, "Taskfile.toml")
+	log := filepath.Join(t.TempDir(), "runs.log")
+	writeFile(t, taskfile, fmt.Sprintf(`version = 1
+[services.svc]
+image = "busybox:latest"
+cmd = ["sleep", "600"]
+volumes = ["./seed:/seed:ro"]
+
+[targets.test]
+services = ["svc"]
+run = { image = "busybox:latest", cmd = ["true"] }
+
+[targets.count]
+deps = ["test"]
+sh = "echo run >> %s"
+`, log))
+	t.Cleanup(func() {
+		for _, kind := range []string{"container", "network"} {
+			for _, id := range dockerIDs(t, taskfile, kind, kind == "container") {
+				_ = exec.Command("docker", kind, "rm", "-f", id).Run()
+			}
+		}
+	})
+	writeFile(t, filepath.Join(dir, "seed/sql/schema.sql"), "v1")
+	w := startWatch(t, dir, "count")
+	expectRuns(t, w, log, 1, 0)
+	writeFile(t, filepath.Join(dir, "seed/sql/schema.sql"), "v2")
+	expectRuns(t, w, log, 2, 500*time.Millisecond)
+	expectIgnored(t, w, log, 2, func() { writeFile(t, filepath.Join(dir, "unrelated.txt"), "x") })
+	if code := w.interrupt(); code != 130 {
+		t.Fatalf("exit code %d, want 130:\n%s", code, w.output())
+	}
 }

@@ -1,6 +1,9 @@
 package taskfile
 
-import "time"
+import (
+	"path/filepath"
+	"time"
+)
 
 // FormatVersion is the newest task file version this dtask understands.
 const FormatVersion = 1
@@ -170,3 +173,16 @@ type Position struct {
 
 // Positions maps dotted key paths to positions.
 type Positions map[string]Position
+
+// TargetDir is the folder a target's relative paths (sources, build
+// context, volumes) are relative to and its commands run in: the task
+// file's folder, or its dir.
+func (f *File) TargetDir(t *Target) string {
+	switch {
+	case t.Dir == "":
+		return f.Dir
+	case filepath.IsAbs(t.Dir):
+		return filepath.Clean(t.Dir)
+	}
+	return filepath.Join(f.Dir, t.Dir)
+}

@@ -14,18 +14,17 @@ type Expander interface {
 	Expand(s string) (string, error)
 }
 
-// literalFields stay as written: [vars] and [environments] are what the
-// variable scope is built from, and the others name targets, services or
-// secrets, which were checked against the names as written. A field tagged
-// `dtask:"literal"` stays as written too.
-var literalFields = map[string]bool{
-	"File.Vars":         true,
-	"File.Environments": true,
-	"Target.Deps":       true,
-	"Target.Services":   true,
-	"Service.Build":     true,
-	"Build.Secrets":     true,
-	"Push.Password":     true,
+// literalField says a field (Type.Field) stays as written: [vars] and
+// [environments] are what the variable scope is built from, and the others
+// name targets, services or secrets, which were checked against the names
+// as written. A field tagged `dtask:"literal"` stays as written too.
+func literalField(name string) bool {
+	switch name {
+	case "File.Vars", "File.Environments", "Target.Deps", "Target.Services",
+		"Service.Build", "Build.Secrets", "Push.Password":
+		return true
+	}
+	return false
 }
 
 // Resolve returns a deep copy of f with every string value interpolated by
@@ -35,11 +34,46 @@ var literalFields = map[string]bool{
 // failed left as written, so a caller can decide which errors matter (a
 // target that will not run need not resolve).
 func Resolve(f *File, env Expander) (*File, error) {
+	return resolve(f, env, nil)
+}
+
+// ResolveFor is Resolve for a run of goals: a value of a target or
+// service the goals and their deps do not use that fails to interpolate
+// is left as written, not an error — a deploy target's ${DEPLOY_HOST} set
+// only in [environments.staging] must not stop `dtask test`. No goals
+// (listing, graphing) need no target. An unknown goal needs nothing here;
+// the caller reports it with a suggestion.
+func ResolveFor(f *File, env Expander, goals []string) (*File, error) {
+	targets, services := map[string]bool{}, map[string]bool{}
+	if names, err := f.Closure(goals); err == nil {
+		for _, n := range names {
+			targets[n] = true
+			for _, s := range f.Targets[n].Services {
+				services[s] = true
+			}
+		}
+	}
+	return resolve(f, env, func(path []string) bool {
+		switch {
+		case len(path) < 2:
+			return true
+		case path[0] == "targets":
+			return targets[path[1]]
+		case path[0] == "services":
+			return services[path[1]]
+		}
+		return true
+	})
+}
+
+// resolve interpolates f; keep says whether an error at a key path counts
+// (nil: all do).
+func resolve(f *File, env Expander, keep func(path []string) bool) (*File, error) {
 	name := f.name
 	if name == "" && f.Path != "" {
 		name = displayPath(f.Path)
 	}
-	r := &resolver{env: env, c: &collector{file: name, pos: f.Pos}}
+	r := &resolver{env: env, keep: keep, c: &collector{file: name, pos: f.Pos}}
 	out := r.copy(reflect.ValueOf(f), nil, "", false).Interface().(*File)
 	if len(r.c.errs) > 0 {
 		sortErrors(r.c.errs)
@@ -49,8 +83,9 @@ func Resolve(f *File, env Expander) (*File, error) {
 }
 
 type resolver struct {
-	env Expander
-	c   *collector
+	env  Expander
+	keep func(path []string) bool
+	c    *collector
 }
 
 // copy deep-copies v, interpolating strings unless literal. path is the key
@@ -76,7 +111,7 @@ func (r *resolver) copy(v reflect.Value, path []string, ref string, literal bool
 			}
 			key, _, _ := strings.Cut(sf.Tag.Get("toml"), ",")
 			lit := literal || key == "-" || key == "" || sf.Tag.Get("dtask") == "literal" ||
-				literalFields[t.Name()+"."+sf.Name]
+				literalField(t.Name()+"."+sf.Name)
 			p := child(path, key)
 			out.Field(i).Set(r.copy(v.Field(i), p, keyString(p), lit))
 		}
@@ -112,6 +147,9 @@ func (r *resolver) expand(s string, path []string, ref string, literal bool) str
 		return s
 	}
 	res, err := r.env.Expand(s)
+	if err != nil && r.keep != nil && !r.keep(path) {
+		return s // a target or service this run does not use
+	}
 	if err != nil {
 		name := ref
 		if _, ok := r.c.pos[ref]; !ok && strings.HasSuffix(ref, "]") {

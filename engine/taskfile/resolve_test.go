@@ -205,7 +205,7 @@ func walkStrings(v reflect.Value, path string, literal bool, fn func(path, s str
 				continue
 			}
 			tag := strings.Split(sf.Tag.Get("toml"), ",")[0]
-			lit := literal || tag == "-" || tag == "" || literalFields[t.Name()+"."+sf.Name]
+			lit := literal || tag == "-" || tag == "" || literalField(t.Name()+"."+sf.Name)
 			walkStrings(v.Field(i), path+"."+sf.Name, lit, fn)
 		}
 	case reflect.Slice:
@@ -217,5 +217,39 @@ func walkStrings(v reflect.Value, path string, literal bool, fn func(path, s str
 		for iter.Next() {
 			walkStrings(iter.Value(), path+"[k]", literal, fn)
 		}
+	}
+}
+
+// TestResolveFor: only the targets and services the goals use must
+// resolve; the rest of the file still must.
+func TestResolveFor(t *testing.T) {
+	f := mustParse(t, `version = 1
+[env]
+TZ = "${TZ}"
+[services.db]
+image = "${DB_IMAGE}"
+[services.other]
+image = "${OTHER_IMAGE}"
+[targets.test]
+services = ["db"]
+run = { image = "${IMAGE}" }
+[targets.deploy]
+deps = ["test"]
+deploy = { host = "${DEPLOY_HOST}", image = "x", name = "x" }
+`)
+	env := &fakeEnv{vars: map[string]string{"TZ": "UTC", "IMAGE": "app", "DB_IMAGE": "db"}}
+	out, err := ResolveFor(f, env, []string{"test"})
+	if err != nil {
+		t.Fatalf("test needs no DEPLOY_HOST nor OTHER_IMAGE: %v", err)
+	}
+	if out.Targets["test"].Run.Image != "app" || out.Services["db"].Image != "db" {
+		t.Errorf("needed values not resolved: %+v", out.Targets["test"].Run)
+	}
+	if _, err := ResolveFor(f, env, []string{"deploy"}); err == nil || !strings.Contains(err.Error(), "DEPLOY_HOST") {
+		t.Errorf("deploy needs DEPLOY_HOST: %v", err)
+	}
+	delete(env.vars, "TZ")
+	if _, err := ResolveFor(f, env, nil); err == nil || !strings.Contains(err.Error(), "TZ") {
+		t.Errorf("[env] is needed by every run: %v", err)
 	}
 }

@@ -276,7 +276,7 @@ func TestGitWithoutBinary(t *testing.T) {
 	})
 }
 
-// SPEC §1: built-ins come before the process environment, where CI machines
+// docs/taskfile.md (variables): built-ins come before the process environment, where CI machines
 // put GIT_BRANCH=origin/main.
 func TestBuiltinsInScope(t *testing.T) {
 	gitEnv(t)

@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-// specLayers mirrors SPEC §1: command line, environment, [vars], built-ins, process env.
+// specLayers mirrors the order docs/taskfile.md gives: command line, environment, [vars], built-ins, process env.
 func specLayers(cmdline, envX, vars, builtin, procEnv map[string]string) []Layer {
 	return []Layer{
 		{Name: "command line", Vars: cmdline},

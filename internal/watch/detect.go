@@ -14,42 +14,6 @@ import (
 // overflowed): anything may have changed.
 const Lost = ""
 
-// Rule says which files under Root are sources. Match gets the slash path
-// relative to Root ("." when Root is the file itself); nil matches
-// everything.
-type Rule struct {
-	Root  string
-	Match func(rel string) bool
-}
-
-// Rules are the sources of every target watched.
-type Rules []Rule
-
-// Relevant reports whether the file at abs would be a source of some target.
-func (rs Rules) Relevant(abs string) bool {
-	for _, r := range rs {
-		if rel, ok := within(abs, r.Root); ok && (r.Match == nil || r.Match(rel)) {
-			return true
-		}
-	}
-	return false
-}
-
-// within returns abs relative to root (slash-separated) if it is root or
-// inside it.
-func within(abs, root string) (string, bool) {
-	if abs == root {
-		return ".", true
-	}
-	if root == "/" {
-		return filepath.ToSlash(abs[1:]), true
-	}
-	if strings.HasPrefix(abs, root) && len(abs) > len(root) && abs[len(root)] == filepath.Separator {
-		return filepath.ToSlash(abs[len(root)+1:]), true
-	}
-	return "", false
-}
-
 // Detector tells a real change from a save without an edit, a touch or a
 // chmod: it keeps the content hash each source had when it was last run
 // and re-hashes only the files events name.

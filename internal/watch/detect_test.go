@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/dtask-dev/dtask/engine/cache"
+	"github.com/dtask-dev/dtask/engine/sources"
+	"github.com/dtask-dev/dtask/engine/taskfile"
 )
 
 func TestDetector(t *testing.T) {
@@ -21,11 +23,12 @@ func TestDetector(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.Learn(a, sum)
-	g, err := NewGlobs([]string{"src/**/*.go"})
+	f := &taskfile.File{Dir: dir}
+	set, err := sources.Of(f, &taskfile.Target{Sh: taskfile.StringList{"true"}, Sources: []string{"src/**/*.go"}}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	rel := Rules{{Root: dir, Match: g.Match}}.Relevant
+	rel := set.Relevant
 	changed := func(paths ...string) []string { return d.Changed(paths, rel) }
 
 	// touch and chmod: same content.
@@ -60,41 +63,5 @@ func TestDetector(t *testing.T) {
 	}
 	if c := changed(Lost); len(c) != 1 {
 		t.Fatalf("lost events reported %v", c)
-	}
-}
-
-func TestGlobs(t *testing.T) {
-	g, err := NewGlobs([]string{"src/**/*.js", "package.json", "lib", "!src/gen/**"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rel, want := range map[string]bool{
-		"src/a.js": true, "src/x/y/b.js": true, "src/a.ts": false,
-		"package.json": true, "lib/any/thing.txt": true, "src/gen/c.js": false,
-		"other/a.js": false, "log.txt": false,
-	} {
-		if got := g.Match(rel); got != want {
-			t.Errorf("Match(%q) = %v, want %v", rel, got, want)
-		}
-	}
-	if b := g.Bases(); !slices.Equal(b, []string{"src", "package.json", "lib"}) {
-		t.Errorf("Bases = %v", b)
-	}
-}
-
-func TestDockerignore(t *testing.T) {
-	dir := t.TempDir()
-	write(t, filepath.Join(dir, ".dockerignore"), "*.log\nbuild/\n!build/keep\nDockerfile\n")
-	m, err := Dockerignore(dir, "Dockerfile")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rel, want := range map[string]bool{
-		"a.go": true, "a.log": false, "sub/a.log": true, "build/out": false,
-		"build/keep": true, "Dockerfile": true, ".dockerignore": true,
-	} {
-		if got := m(rel); got != want {
-			t.Errorf("dockerignore(%q) = %v, want %v", rel, got, want)
-		}
 	}
 }

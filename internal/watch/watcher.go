@@ -12,6 +12,8 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 	"golang.org/x/sys/unix"
+
+	"github.com/dtask-dev/dtask/engine/sources"
 )
 
 // Options configure a Watcher.
@@ -160,10 +162,10 @@ func (w *Watcher) want(dir string) bool {
 		return false
 	}
 	for _, r := range w.roots {
-		if _, ok := within(dir, r); ok {
+		if _, ok := sources.Within(dir, r); ok {
 			return true
 		}
-		if _, ok := within(r, dir); ok {
+		if _, ok := sources.Within(r, dir); ok {
 			return true
 		}
 	}
@@ -173,7 +175,7 @@ func (w *Watcher) want(dir string) bool {
 // inside reports whether dir is inside a root (not just above one).
 func (w *Watcher) inside(dir string) bool {
 	for _, r := range w.roots {
-		if _, ok := within(dir, r); ok {
+		if _, ok := sources.Within(dir, r); ok {
 			return true
 		}
 	}
@@ -182,24 +184,25 @@ func (w *Watcher) inside(dir string) bool {
 
 // addTree watches dir and the folders under it that want, and appends to
 // found the files it sees (for a folder that just appeared: its files were
-// made before the watch and no event will name them). Called with mu held.
+// made before the watch and no event will name them). A folder already
+// watched is still descended: a root added later (a context "." after the
+// task file's own folder) wants folders the first walk passed over.
+// Called with mu held.
 func (w *Watcher) addTree(dir string, found *[]string) {
-	if w.dirs[dir] || w.polls[dir] != nil {
-		return
-	}
-	if !w.watchDir(dir) {
+	fresh := !w.dirs[dir] && w.polls[dir] == nil
+	if fresh && !w.watchDir(dir) {
 		return
 	}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return // gone already; its parent's event says so
 	}
-	in := w.inside(dir)
+	in := fresh && w.inside(dir)
 	for _, e := range ents {
 		p := filepath.Join(dir, e.Name())
 		if e.IsDir() {
 			if w.want(p) {
-				if found != nil {
+				if found != nil && !w.dirs[p] && w.polls[p] == nil {
 					*found = append(*found, p)
 				}
 				w.addTree(p, found)
@@ -264,7 +267,7 @@ func limitMessage(poll time.Duration) string {
 // drop stops watching dir and every folder under it (removed or moved away).
 func (w *Watcher) drop(dir string) {
 	for d := range w.dirs {
-		if _, ok := within(d, dir); ok {
+		if _, ok := sources.Within(d, dir); ok {
 			delete(w.dirs, d)
 			if w.fsw != nil {
 				_ = w.fsw.Remove(d) // the kernel may have dropped it already
@@ -272,7 +275,7 @@ func (w *Watcher) drop(dir string) {
 		}
 	}
 	for d := range w.polls {
-		if _, ok := within(d, dir); ok {
+		if _, ok := sources.Within(d, dir); ok {
 			delete(w.polls, d)
 		}
 	}

@@ -3,15 +3,13 @@ package buildctx
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/moby/patternmatcher"
-	"github.com/moby/patternmatcher/ignorefile"
+	"github.com/dtask-dev/dtask/engine/sources"
 )
 
 // Entry is one file, folder or link the context sends.
@@ -75,14 +73,11 @@ func Load(dir, dockerfile string, skip ...string) (*Context, error) {
 	} else {
 		c.Name = filepath.ToSlash(rel)
 	}
-	if c.Excludes, c.IgnoreHidden, c.DockerfileHidden, err = readExcludes(abs, c.Name, c.Outside); err != nil {
+	x, err := sources.ContextExcludes(abs, c.Name, c.Outside, skip...)
+	if err != nil {
 		return nil, err
 	}
-	for _, sk := range skip {
-		if r, err := filepath.Rel(abs, sk); err == nil && r != "." && !strings.HasPrefix(r, "..") {
-			c.Excludes = append(c.Excludes, filepath.ToSlash(r))
-		}
-	}
+	c.Excludes, c.IgnoreHidden, c.DockerfileHidden = x.Patterns, x.IgnoreHidden, x.DockerfileHidden
 	if c.Entries, err = walk(abs, c.Excludes); err != nil {
 		return nil, err
 	}
@@ -130,33 +125,4 @@ func outsideName(df string) (string, error) {
 	}
 	sum := sha256.Sum256(b)
 	return ".dockerfile." + hex.EncodeToString(sum[:])[:20], nil
-}
-
-// readExcludes reads .dockerignore and, as the CLI's
-// TrimBuildFilesFromExcludes does, re-includes .dockerignore and the
-// Dockerfile when a pattern excludes them.
-func readExcludes(dir, dockerfile string, outside bool) (excludes []string, ignoreHidden, dfHidden bool, err error) {
-	var f *os.File
-	f, err = os.Open(filepath.Join(dir, ".dockerignore"))
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-	case err != nil:
-		return nil, false, false, fmt.Errorf("reading .dockerignore: %w", err)
-	default:
-		excludes, err = ignorefile.ReadAll(f)
-		f.Close()
-		if err != nil {
-			return nil, false, false, fmt.Errorf("reading .dockerignore: %w", err)
-		}
-	}
-	// MatchesOrParentMatches says "excluded"; the CLI names its result keep.
-	if ignoreHidden, _ = patternmatcher.MatchesOrParentMatches(".dockerignore", excludes); ignoreHidden {
-		excludes = append(excludes, "!.dockerignore")
-	}
-	if !outside {
-		if dfHidden, _ = patternmatcher.MatchesOrParentMatches(dockerfile, excludes); dfHidden {
-			excludes = append(excludes, "!"+dockerfile)
-		}
-	}
-	return excludes, ignoreHidden, dfHidden, nil
 }

@@ -393,3 +393,35 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestSummarySaysWhyItFailed: under the table, the last lines a failed
+// target printed; nothing for one that passed.
+func TestSummarySaysWhyItFailed(t *testing.T) {
+	mask := &Masker{}
+	var out strings.Builder
+	r := Record(newDisplay(ModePlain, &out, mask, testConfig(nil)), mask, 100)
+	for _, name := range []string{"ok", "bad"} {
+		r.Start(name, "no previous run")
+		o, _ := r.Output(name)
+		for i := range 8 {
+			fmt.Fprintf(o, "%s line %d\n", name, i)
+		}
+	}
+	results := []*engine.Result{{Target: "ok", Status: engine.Ran, Reason: "no previous run"},
+		{Target: "bad", Status: engine.Failed, Reason: `command "make" exited with code 2`}}
+	for _, res := range results {
+		r.Finish(res)
+	}
+	r.Summary(results, time.Second)
+	got := out.String()
+	summary := got[strings.Index(got, "TARGET"):]
+	if !strings.Contains(summary, "bad failed; its last lines:\n  bad line 3\n") || !strings.Contains(summary, "  bad line 7\n") {
+		t.Errorf("the summary lacks the failing target's last lines:\n%s", summary)
+	}
+	if strings.Contains(summary, "bad line 2\n") || strings.Contains(summary, "ok line") {
+		t.Errorf("the summary repeats more than the failure's last lines:\n%s", summary)
+	}
+	if !strings.Contains(summary, "no previous run") {
+		t.Errorf("the summary does not say why ok ran:\n%s", summary)
+	}
+}

@@ -42,10 +42,10 @@ type Event struct {
 	Results    []Event        `json:"results,omitempty"`
 }
 
-// endEvents names a target's end event by its status.
-var endEvents = map[engine.Status]string{
-	engine.Ran: "finished", engine.Cached: "cached", engine.Skipped: "skipped",
-	engine.Failed: "failed", engine.NotRun: "not_run", engine.WouldRun: "would_run",
+// endEvent names a target's end event by its status.
+func endEvent(s engine.Status) string {
+	return [...]string{engine.Ran: "finished", engine.Cached: "cached", engine.Skipped: "skipped",
+		engine.Failed: "failed", engine.NotRun: "not_run", engine.WouldRun: "would_run"}[s]
 }
 
 func newJSON(out io.Writer, mask *Masker, cfg config) *jsonDisplay {
@@ -97,7 +97,7 @@ func (j *jsonDisplay) Message(msg string) {
 
 func (j *jsonDisplay) resultEvent(r *engine.Result) Event {
 	ms := r.Duration.Milliseconds()
-	e := Event{Event: endEvents[r.Status], Target: r.Target, Status: r.Status.String(), Reason: j.tidy(r.Reason),
+	e := Event{Event: endEvent(r.Status), Target: r.Target, Status: r.Status.String(), Reason: j.tidy(r.Reason),
 		DurationMS: &ms, Key: r.Key, Image: j.mask.Mask(r.Outputs["image"])}
 	if r.Err != nil {
 		e.Error = j.tidy(r.Err.Error())

@@ -1,8 +1,10 @@
 package ui
 
 import (
+	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/dtask-dev/dtask/engine"
 )
@@ -61,4 +63,30 @@ func (r *Recorder) Tail(target string) []string {
 		return append([]string(nil), t.lines...)
 	}
 	return nil
+}
+
+// summaryTail is how many of a failed target's last lines the summary repeats.
+const summaryTail = 5
+
+// Summary shows the table, then under it the last lines each failed
+// target printed: why it failed, without scrolling back. JSON output has
+// them in its events already.
+func (r *Recorder) Summary(results []*engine.Result, elapsed time.Duration) {
+	r.Display.Summary(results, elapsed)
+	if _, isJSON := r.Display.(*jsonDisplay); isJSON {
+		return
+	}
+	for _, res := range results {
+		lines := r.Tail(res.Target)
+		if res.Status != engine.Failed || len(lines) == 0 {
+			continue
+		}
+		if len(lines) > summaryTail {
+			lines = lines[len(lines)-summaryTail:]
+		}
+		r.Display.Message(fmt.Sprintf("%s failed; its last lines:", res.Target))
+		for _, l := range lines {
+			r.Display.Message("  " + l)
+		}
+	}
 }
