@@ -49,7 +49,7 @@ func TestScripts(t *testing.T) {
 				}
 			}
 			// The image cache's bulk goes to the user's cache folder.
-			env.Setenv("XDG_CACHE_HOME", filepath.Join(env.WorkDir, "xdg"))
+			env.Setenv("XDG_CACHE_HOME", env.WorkDir+"-xdg") // outside the project: never a source
 			env.Setenv("TASKFILE_EXAMPLES", filepath.Join(mustWD(), "..", "..", "engine", "taskfile", "testdata"))
 			return nil
 		},
