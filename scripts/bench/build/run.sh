@@ -22,6 +22,9 @@ trap cleanup EXIT
 
 (cd "$ROOT" && go build -o "$BIN" ./scripts/bench/build)
 
+secs() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1; e=$(date +%s.%N); echo "$e - $s" | bc; }
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
 # BUILD_PART=200 runs only the 200 MB comparison at the end.
 if [ "${BUILD_PART:-all}" = all ]; then
 
@@ -39,8 +42,6 @@ done
 printf 'node_modules\n*.log\n' > "$CTX/.dockerignore"
 printf 'FROM busybox\nCOPY . /ctx\nRUN du -s /ctx\n' > "$CTX/Dockerfile"
 
-secs() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1; e=$(date +%s.%N); echo "$e - $s" | bc; }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 cli_times=(); dtask_times=(); bk_times=()
 for i in $(seq 1 "$RUNS"); do
