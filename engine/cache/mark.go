@@ -59,7 +59,7 @@ func claim(dir string) error {
 		return err
 	}
 	for _, e := range entries {
-		if !stateNames[e.Name()] && !strings.HasPrefix(e.Name(), ".tmp") {
+		if !stateNames[e.Name()] && !stateTemp(e.Name()) {
 			return fmt.Errorf("%w (found %q); give dtask a folder of its own (a new or empty one)", ErrNotStateDir, e.Name())
 		}
 	}
@@ -72,4 +72,11 @@ func claim(dir string) error {
 		os.WriteFile(ignore, []byte("*\n"), fileMode)
 	}
 	return nil
+}
+
+// stateTemp says whether name is a temporary file of an atomic write of
+// one of stateNames (".index.tmp123"), left by a killed dtask.
+func stateTemp(name string) bool {
+	base, _, ok := strings.Cut(strings.TrimPrefix(name, "."), ".tmp")
+	return ok && strings.HasPrefix(name, ".") && stateNames[base]
 }
