@@ -7,6 +7,7 @@ import (
 
 	"github.com/dtask-dev/dtask/engine"
 	"github.com/dtask-dev/dtask/engine/taskfile"
+	"github.com/dtask-dev/dtask/targets/docker"
 )
 
 // runAction runs a command in a container, with the target's services up.
@@ -72,30 +73,48 @@ func (a *runAction) Plan(ctx context.Context, p *engine.Plan) error {
 		return err
 	}
 	p.Image("run", id)
-	for _, name := range a.t.Services {
-		svc := a.e.File.Services[name]
-		if svc == nil {
-			return fmt.Errorf("unknown service %q", name)
-		}
-		p.Def("service."+name, svc)
-		id, err := a.e.serviceImagePlanID(ctx, cli, svc, p.Deps)
-		if err != nil {
-			return err
-		}
-		p.Image("service."+name, id)
-		// What a service mounts (a schema its init loads) is an input too.
-		_, svcPaths, err := resolveVolumes(a.e.File.Dir, svc.Volumes)
-		if err != nil {
-			return fmt.Errorf("service %s: %w", name, err)
-		}
-		hostPaths = append(hostPaths, svcPaths...)
+	svcPaths, err := a.e.planServices(ctx, p, a.t.Services)
+	if err != nil {
+		return err
 	}
+	hostPaths = append(hostPaths, svcPaths...)
 	for _, h := range hostPaths {
 		if err := planHostPath(p, h); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// planServices adds each service's definition and image to the key and
+// returns the host paths they mount: a schema an init loads is an input too.
+func (e *Env) planServices(ctx context.Context, p *engine.Plan, names []string) ([]string, error) {
+	if len(names) == 0 {
+		return nil, nil
+	}
+	cli, err := e.Docker(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var hostPaths []string
+	for _, name := range names {
+		svc := e.File.Services[name]
+		if svc == nil {
+			return nil, fmt.Errorf("unknown service %q", name)
+		}
+		p.Def("service."+name, svc)
+		id, err := e.serviceImagePlanID(ctx, cli, svc, p.Deps)
+		if err != nil {
+			return nil, err
+		}
+		p.Image("service."+name, id)
+		_, svcPaths, err := resolveVolumes(e.File.Dir, svc.Volumes)
+		if err != nil {
+			return nil, fmt.Errorf("service %s: %w", name, err)
+		}
+		hostPaths = append(hostPaths, svcPaths...)
+	}
+	return hostPaths, nil
 }
 
 // Check: a run leaves nothing behind to check; a matching key is enough.
@@ -115,21 +134,21 @@ func (a *runAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, er
 	if _, err := ensureImage(ctx, cli, s.Image, recordedImageID(s.Image, x.Deps), x.Progress); err != nil {
 		return nil, err
 	}
+	if s.Mounts, err = a.e.cacheMounts(ctx, cli, a.t.Run.Caches); err != nil {
+		return nil, err
+	}
 	if len(a.t.Services) > 0 {
-		pool, shared := x.Shared.(*ServicePool)
-		if !shared || pool == nil || pool.e != a.e {
-			pool = NewServicePool(a.e)
-			defer func() {
-				cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
-				defer cancel()
-				_ = pool.Close(cctx)
-			}()
-		}
-		net, err := pool.Up(ctx, a.t.Services, x.Deps, x.Progress)
-		if err != nil {
+		pool, release := a.e.servicesFor(ctx, a.t, x)
+		defer release()
+		if s.Network, err = pool.Up(ctx, a.t.Services, x); err != nil {
 			return nil, err
 		}
-		s.Network = net
+	}
+	out := engine.Outputs{}
+	if len(a.t.Run.Reports) > 0 {
+		s.AfterExit = func(ctx context.Context, cli *docker.Client, id string) {
+			out = a.e.copyReports(ctx, cli, id, a.t.Run.Reports, x.Stderr)
+		}
 	}
 	if x.Progress != nil {
 		x.Progress("running " + s.Image)
@@ -139,7 +158,8 @@ func (a *runAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, er
 		return nil, err
 	}
 	if code != 0 {
-		return nil, fmt.Errorf("container exited with code %d", code)
+		// The reports of a failed run still say which cases failed.
+		return out, fmt.Errorf("container exited with code %d", code)
 	}
-	return engine.Outputs{}, nil
+	return out, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/dtask-dev/dtask/engine/cache"
 	"github.com/dtask-dev/dtask/engine/taskfile"
 	"github.com/dtask-dev/dtask/engine/vars"
+	"github.com/dtask-dev/dtask/internal/compose"
 	"github.com/dtask-dev/dtask/targets"
 )
 
@@ -44,7 +45,7 @@ func load(c *cli, stderr io.Writer) (*project, error) {
 			return nil, &usageError{msg: err.Error()}
 		}
 	}
-	raw, err := taskfile.Load(path)
+	raw, err := taskfile.LoadWith(path, taskfile.Options{Compose: compose.Services})
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +61,7 @@ func load(c *cli, stderr io.Writer) (*project, error) {
 	if v, _, _ := p.scope.Lookup("CI"); v == "true" {
 		p.isCI = true
 	}
-	p.file, err = taskfile.Resolve(raw, p.scope)
+	p.file, err = taskfile.Resolve(raw, secretScope{p.scope, newSecretScope(raw, cmdVars, p.envName)})
 	if err = p.relevant(err, c); err != nil {
 		return nil, err
 	}
@@ -96,6 +97,10 @@ func (p *project) chooseEnv(flag string) error {
 // newScope layers variables as SPEC §1 orders them: command line, the
 // chosen environment, [vars], built-ins, process environment.
 func newScope(f *taskfile.File, cmdVars map[string]string, envName string) *vars.Scope {
+	return vars.NewScope(scopeLayers(f, cmdVars, envName)...)
+}
+
+func scopeLayers(f *taskfile.File, cmdVars map[string]string, envName string) []vars.Layer {
 	layers := []vars.Layer{{Name: "command line", Vars: cmdVars, Template: true}}
 	if envName != "" {
 		layers = append(layers, vars.Layer{Name: "environment " + envName, Vars: f.Environments[envName], Template: true})
@@ -105,7 +110,29 @@ func newScope(f *taskfile.File, cmdVars map[string]string, envName string) *vars
 		vars.Builtins(f.Dir, os.Getenv, envName, f.Dir),
 		vars.Layer{Name: "process environment", Func: os.LookupEnv},
 	)
-	return vars.NewScope(layers...)
+	return layers
+}
+
+// secretScope expands ${NAME} with [secrets] names too where a secret
+// may go (the env of targets and services), and without them elsewhere.
+type secretScope struct {
+	*vars.Scope
+	secrets *vars.Scope
+}
+
+func (s secretScope) ExpandSecret(v string) (string, error) { return s.secrets.Expand(v) }
+
+// newSecretScope is newScope with the [secrets] values first: in an env
+// value, ${NAME} of a secret is the secret.
+func newSecretScope(f *taskfile.File, cmdVars map[string]string, envName string) *vars.Scope {
+	secrets := vars.Layer{Name: "secrets", Func: func(name string) (string, bool) {
+		if _, ok := f.Secrets[name]; !ok {
+			return "", false
+		}
+		v, err := readSecret(f, name)
+		return v, err == nil
+	}}
+	return vars.NewScope(append([]vars.Layer{secrets}, scopeLayers(f, cmdVars, envName)...)...)
 }
 
 // goals are the targets named on the command line, or the default.
@@ -204,8 +231,11 @@ func (p *project) targetsEnv(c *cli) *targets.Env {
 }
 
 // secret reads a [secrets] value from its env var or file.
-func (p *project) secret(name string) (string, error) {
-	ref, ok := p.file.Secrets[name]
+func (p *project) secret(name string) (string, error) { return readSecret(p.file, name) }
+
+// readSecret reads a [secrets] value of f from its env var or file.
+func readSecret(f *taskfile.File, name string) (string, error) {
+	ref, ok := f.Secrets[name]
 	if !ok {
 		return "", fmt.Errorf("unknown secret %q", name)
 	}
@@ -218,7 +248,7 @@ func (p *project) secret(name string) (string, error) {
 	}
 	path := ref.File
 	if !filepath.IsAbs(path) {
-		path = filepath.Join(p.file.Dir, path)
+		path = filepath.Join(f.Dir, path)
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {

@@ -21,6 +21,8 @@ type File struct {
 	Environments map[string]map[string]string `toml:"environments"`
 	Services     map[string]*Service          `toml:"services"`
 	Targets      map[string]*Target           `toml:"targets"`
+	// Compose names compose files whose services join [services].
+	Compose StringList `toml:"compose"`
 
 	// VarOrder lists [vars] names in file order (interpolation is order-free,
 	// but listings and keys want a stable order).
@@ -53,6 +55,22 @@ type Service struct {
 	Volumes []string          `toml:"volumes"`
 	Ready   *Ready            `toml:"ready"`
 	Init    []string          `toml:"init"`
+	// Health is the compose file's healthcheck, used when Ready is unset.
+	Health *Health `toml:"-"`
+	// From names the compose file the service was read from; "" for [services].
+	From string `toml:"-"`
+	// DependsOn names services started (and ready) before this one (compose depends_on).
+	DependsOn []string `toml:"-"`
+}
+
+// Health is a healthcheck as a compose file gives it: a command run inside
+// the container (["CMD", ...] or ["CMD-SHELL", "..."]) and its timing.
+type Health struct {
+	Test        []string
+	Interval    Duration
+	Timeout     Duration
+	StartPeriod Duration
+	Retries     int
 }
 
 // Ready says how to tell that a container is ready.
@@ -81,6 +99,9 @@ type Target struct {
 	When     *When             `toml:"when"`
 	Timeout  Duration          `toml:"timeout"`
 	Dir      string            `toml:"dir"`
+	// FreshServices gives the target services of its own instead of the
+	// run's shared ones.
+	FreshServices bool `toml:"fresh_services"`
 
 	// At most one action is set; none makes a group target.
 	Sh     StringList `toml:"sh"`
@@ -114,6 +135,12 @@ type Run struct {
 	User       string            `toml:"user"`
 	Volumes    []string          `toml:"volumes"`
 	Ports      []string          `toml:"ports"`
+	// Caches are container folders kept in persistent per-project volumes
+	// (build and package caches); what is in them never changes a result,
+	// so they are no part of the key.
+	Caches []string `toml:"caches" dtask:"nokey"`
+	// Reports are files the container writes (JUnit XML), copied out after it exits.
+	Reports []string `toml:"reports"`
 }
 
 // Push is the push action.

@@ -14,6 +14,28 @@ type Expander interface {
 	Expand(s string) (string, error)
 }
 
+// SecretExpander is an Expander that can also expand [secrets] names, for
+// the values a secret may go into: the env of targets and services, which
+// reaches a process or container and never an image or a record.
+type SecretExpander interface {
+	Expander
+	ExpandSecret(s string) (string, error)
+}
+
+// secretPath says whether the value at path may hold a secret:
+// targets.X.env.K, targets.X.run.env.K, targets.X.deploy.env.K and
+// services.X.env.K.
+func secretPath(path []string) bool {
+	switch {
+	case len(path) == 4 && path[0] == "targets" && path[2] == "env",
+		len(path) == 4 && path[0] == "services" && path[2] == "env":
+		return true
+	case len(path) == 5 && path[0] == "targets" && (path[2] == "run" || path[2] == "deploy") && path[3] == "env":
+		return true
+	}
+	return false
+}
+
 // literalFields stay as written: [vars] and [environments] are what the
 // variable scope is built from, and the others name targets, services or
 // secrets, which were checked against the names as written. A field tagged
@@ -111,7 +133,11 @@ func (r *resolver) expand(s string, path []string, ref string, literal bool) str
 	if literal || !strings.Contains(s, "$") {
 		return s
 	}
-	res, err := r.env.Expand(s)
+	expand := r.env.Expand
+	if se, ok := r.env.(SecretExpander); ok && secretPath(path) {
+		expand = se.ExpandSecret
+	}
+	res, err := expand(s)
 	if err != nil {
 		name := ref
 		if _, ok := r.c.pos[ref]; !ok && strings.HasSuffix(ref, "]") {
