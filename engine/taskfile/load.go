@@ -123,6 +123,7 @@ func (f *File) addCompose(c *collector, dir string, opts Options) {
 	svcs, err := opts.Compose(dir, f.Compose)
 	if err != nil {
 		c.addAt([]string{"compose"}, "%v", err)
+		f.composeFailed = true
 		return
 	}
 	if f.Services == nil {

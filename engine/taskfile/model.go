@@ -31,6 +31,9 @@ type File struct {
 	Pos Positions `toml:"-"`
 
 	name string // how messages name the file (as given to Load or Parse)
+	// composeFailed: the compose files could not be read, so services
+	// missing from [services] may be in them; no follow-on errors.
+	composeFailed bool
 }
 
 // CacheConfig is the [cache] table.

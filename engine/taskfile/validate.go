@@ -162,7 +162,7 @@ func (v *validator) target(name string, t *Target) {
 		return fmt.Sprintf("target %q depends on unknown target %q%s", name, dep, didYouMean(dep, v.f.TargetNames()))
 	})
 	v.refs(at, "services", t.Services, func(svc string) string {
-		if v.f.Services[svc] != nil {
+		if v.f.Services[svc] != nil || v.f.composeFailed {
 			return ""
 		}
 		return fmt.Sprintf("target %q uses unknown service %q%s", name, svc, didYouMean(svc, slices.Sorted(maps.Keys(v.f.Services))))

@@ -35,13 +35,19 @@ func Services(dir string, files []string) (map[string]*taskfile.Service, error) 
 		}
 		paths[i] = f
 	}
-	opts, err := cli.NewProjectOptions(paths, cli.WithWorkingDirectory(dir), cli.WithOsEnv, cli.WithDotEnv, cli.WithName("dtask"))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// The keys as written: normalising would add defaults (networks).
+	raw, err := cli.NewProjectOptions(paths, cli.WithWorkingDirectory(dir), cli.WithOsEnv, cli.WithDotEnv,
+		cli.WithName("dtask"), cli.WithNormalization(false), cli.WithConsistency(false))
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	model, err := opts.LoadModel(ctx)
+	model, err := raw.LoadModel(ctx)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := cli.NewProjectOptions(paths, cli.WithWorkingDirectory(dir), cli.WithOsEnv, cli.WithDotEnv, cli.WithName("dtask"))
 	if err != nil {
 		return nil, err
 	}
