@@ -14,10 +14,11 @@ import (
 	"github.com/dtask-dev/dtask/engine/taskfile"
 )
 
-// serviceKeys are the compose service keys dtask maps; any other key is an
+// serviceKeys are the compose service keys dtask maps (build only to say
+// what to do instead); any other key is an
 // error rather than silently ignored. restart and expose change nothing
 // for a service that lives one run.
-var serviceKeys = []string{"command", "depends_on", "env_file", "environment", "expose",
+var serviceKeys = []string{"build", "command", "depends_on", "env_file", "environment", "expose",
 	"healthcheck", "image", "ports", "restart", "volumes"}
 
 // topKeys are the top-level keys dtask accepts.
