@@ -269,11 +269,12 @@ func (e *Env) serviceImagePlanID(ctx context.Context, cli *docker.Client, svc *t
 // service whose hash changed is replaced.
 func (e *Env) serviceHash(svc *taskfile.Service, imageID string) string {
 	b, _ := json.Marshal(struct {
-		Svc   *taskfile.Service
-		Image string
-		Env   map[string]string
-		Dir   string
-	}{svc, imageID, e.File.Env, e.File.Dir})
+		Svc      *taskfile.Service
+		Image    string
+		Env      map[string]string
+		Dir      string
+		Loopback bool // published for host commands
+	}{svc, imageID, e.File.Env, e.File.Dir, e.onLoopback(svc.Name)})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
