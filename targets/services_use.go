@@ -46,10 +46,14 @@ func newSvcLog(x *engine.Exec) *svcLog {
 	return l
 }
 
-// step shows msg as the status and, with -v, as a line of output.
+// step shows msg as the status, or with -v as a line of output (a plain
+// display would print the status line too).
 func (l *svcLog) step(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
-	l.progress(msg)
+	if l.w == nil {
+		l.progress(msg)
+		return
+	}
 	l.say("%s", msg)
 }
 
