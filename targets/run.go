@@ -140,7 +140,7 @@ func (a *runAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, er
 	if len(a.t.Services) > 0 {
 		pool, release := a.e.servicesFor(ctx, a.t, x)
 		defer release()
-		if s.Network, err = pool.Up(ctx, a.t.Services, x); err != nil {
+		if s.Network, err = a.e.useServices(ctx, pool, a.t, x); err != nil {
 			return nil, err
 		}
 	}

@@ -49,19 +49,25 @@ func NewServicePool(e *Env) *ServicePool {
 // is kept: in one run it is shared by every target that lists it, in
 // dependency order, so what a migrate target wrote a test target reads.
 func (p *ServicePool) Up(ctx context.Context, names []string, x *engine.Exec) (string, error) {
+	net, _, err := p.up(ctx, names, x)
+	return net, err
+}
+
+// up is Up that also returns the services it started now (fresh ones).
+func (p *ServicePool) up(ctx context.Context, names []string, x *engine.Exec) (string, []string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	log := newSvcLog(x)
 	cli, err := p.e.Docker(ctx)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	if err := p.ensureNetwork(ctx, cli); err != nil {
-		return "", err
+		return "", nil, err
 	}
 	jobs, err := p.toStart(ctx, cli, withDependencies(p.e.File.Services, names), x.Deps, log)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	// A level starts once the services it depends on (compose depends_on) are ready.
 	for _, level := range levels(jobs) {
@@ -69,7 +75,11 @@ func (p *ServicePool) Up(ctx context.Context, names []string, x *engine.Exec) (s
 			break
 		}
 	}
-	return p.network, err
+	fresh := make([]string, len(jobs))
+	for i, j := range jobs {
+		fresh[i] = j.svc.Name
+	}
+	return p.network, fresh, err
 }
 
 // startAll starts jobs in parallel and keeps those that started.

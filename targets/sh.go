@@ -62,7 +62,7 @@ func (s *sh) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, error) {
 	if len(s.t.Services) > 0 {
 		pool, release := s.e.servicesFor(ctx, s.t, x)
 		defer release()
-		if _, err := pool.Up(ctx, s.t.Services, x); err != nil {
+		if _, err := s.e.useServices(ctx, pool, s.t, x); err != nil {
 			return nil, err
 		}
 		addrs, err := pool.Addresses(ctx, s.t.Services)
