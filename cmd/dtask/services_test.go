@@ -118,6 +118,23 @@ func TestSharedServiceStartsOncePerRun(t *testing.T) {
 			if left := dockerIDs(t, taskfile, "network", false); len(left) != 0 {
 				t.Errorf("networks left: %v", left)
 			}
+			if fromCompose {
+				return
+			}
+			// migrate is up to date now, test is not: kv starts fresh for
+			// test, so migrate prepares it again first.
+			writeFile(t, filepath.Join(dir, "src/a.txt"), "v2")
+			since = time.Now()
+			out, err = runDtask(t, dir, "-v", "test")
+			if err != nil || !strings.Contains(out, "schema-found v2") || !strings.Contains(out, "[migrate] cached") {
+				t.Fatalf("second run (migrate cached): %v\n%s", err, out)
+			}
+			if !strings.Contains(out, "running migrate again") {
+				t.Errorf("-v does not say migrate ran again:\n%s", out)
+			}
+			if n := serviceStarts(t, taskfile, "kv", since); n != 1 {
+				t.Errorf("second run: kv started %d times, want 1", n)
+			}
 		})
 	}
 }
