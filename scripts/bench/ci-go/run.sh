@@ -57,7 +57,7 @@ ready = { tcp = 6379 }
 [targets.test]
 services = ["kv"]
 run = { image = "$goimg", workdir = "/src", volumes = ["./:/src"],
-        env = { REDIS_ADDR = "kv:6379" }, caches = ["/root/.cache/go-build"],
+        env = { REDIS_ADDR = "kv:6379", CGO_ENABLED = "0" }, caches = ["/root/.cache/go-build"],
         cmd = ["go", "test", "./..."] }
 
 [targets.image]
@@ -76,7 +76,7 @@ recipe() {
   until docker exec "$redis" redis-cli ping >/dev/null 2>&1; do sleep 0.1; done
   local port
   port="$(docker port "$redis" 6379/tcp | head -1 | sed 's/.*://')"
-  (cd "$app" && REDIS_ADDR="127.0.0.1:$port" go test ./... >/dev/null)
+  (cd "$app" && CGO_ENABLED=0 REDIS_ADDR="127.0.0.1:$port" go test ./... >/dev/null)
   docker build -q -t "$registry/bench-go-r-$tok:latest" "$app" >/dev/null
   docker push -q "$registry/bench-go-r-$tok:latest" >/dev/null
   docker rm -f "$redis" >/dev/null
