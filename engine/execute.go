@@ -35,7 +35,8 @@ func (r *Runner) execute(ctx context.Context, t *taskfile.Target, act Action, p 
 	start := time.Now()
 	out, err := act.Run(ctx, x)
 	if err != nil {
-		res.Status, res.Err = Failed, fmt.Errorf("target %s: %w", t.Name, err)
+		// What a failed action produced (a test report) is shown, never recorded.
+		res.Status, res.Err, res.Outputs = Failed, fmt.Errorf("target %s: %w", t.Name, err), out
 		switch {
 		case errors.Is(ctx.Err(), context.DeadlineExceeded) && t.Timeout.Duration > 0:
 			res.Err = fmt.Errorf("target %s: timed out after %s", t.Name, t.Timeout.Duration)

@@ -43,7 +43,8 @@ type Plan struct {
 // so that maps hash in a stable order. A struct of the task file model gets
 // one line per field that is set, named by its TOML key ("def.build.args"),
 // so that a dry run can say which key of the definition changed, and a
-// field added to dtask later changes no existing key.
+// field added to dtask later changes no existing key. A field tagged
+// `dtask:"nokey"` (cache volumes) never changes a result and is left out.
 func (p *Plan) Def(label string, v any) {
 	rv := reflect.ValueOf(v)
 	for rv.Kind() == reflect.Pointer && !rv.IsNil() {
@@ -57,7 +58,7 @@ func (p *Plan) Def(label string, v any) {
 	for i := range rv.NumField() {
 		f := rv.Type().Field(i)
 		name, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
-		if !f.IsExported() || name == "-" || rv.Field(i).IsZero() {
+		if !f.IsExported() || name == "-" || f.Tag.Get("dtask") == "nokey" || rv.Field(i).IsZero() {
 			continue
 		}
 		if name == "" {

@@ -24,21 +24,36 @@ type probe func(ctx context.Context) (ok bool, out string, err error)
 
 // waitReady polls svc's ready check until it passes, the service exits or
 // the timeout passes; the error then names the service and shows the last
-// probe's output.
-func (p *ServicePool) waitReady(ctx context.Context, cli *docker.Client, svc *taskfile.Service, id string, progress func(string)) error {
+// probe's output. Without a ready table it waits for the container's
+// HEALTHCHECK (the image's or the compose file's) if it has one. what
+// describes the check that passed.
+func (p *ServicePool) waitReady(ctx context.Context, cli *docker.Client, svc *taskfile.Service, id string, log *svcLog) (what string, err error) {
 	r := svc.Ready
+	var check probe
+	var timeout, interval time.Duration
 	if r == nil || (r.Cmd == "" && r.TCP == 0 && r.HTTP == "") {
-		return nil
+		check, timeout, interval = healthProbe(ctx, cli, id)
+		if check == nil {
+			return "no ready check and no HEALTHCHECK: started is ready", nil
+		}
+		what = "HEALTHCHECK healthy"
+	} else {
+		timeout, interval = r.Timeout.Duration, r.Interval.Duration
+		check, what = p.readyProbe(cli, svc, id)
 	}
-	timeout, interval := r.Timeout.Duration, r.Interval.Duration
 	if timeout <= 0 {
 		timeout = defaultReadyTimeout
 	}
 	if interval <= 0 {
 		interval = defaultReadyInterval
 	}
-	check, what := p.readyProbe(cli, svc, id)
-	progress("waiting for service " + svc.Name)
+	log.step("waiting for service %s (%s, every %s, up to %s)", svc.Name, what, interval, timeout)
+	return what, pollReady(ctx, cli, svc.Name, id, check, what, timeout, interval)
+}
+
+// pollReady runs check every interval until it passes, the container
+// exits or timeout passes.
+func pollReady(ctx context.Context, cli *docker.Client, name, id string, check probe, what string, timeout, interval time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	var last string
 	for {
@@ -55,12 +70,12 @@ func (p *ServicePool) waitReady(ctx context.Context, cli *docker.Client, svc *ta
 			out = strings.TrimSpace(out + "\n" + err.Error())
 		}
 		last = out
-		if err := serviceExited(ctx, cli, svc.Name, id); err != nil {
+		if err := serviceExited(ctx, cli, name, id); err != nil {
 			return err
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("service %s not ready after %s (%s); last probe output:\n%s",
-				svc.Name, timeout, what, strings.TrimSpace(last))
+				name, timeout, what, strings.TrimSpace(last))
 		}
 		select {
 		case <-ctx.Done():

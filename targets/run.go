@@ -6,6 +6,7 @@ import (
 
 	"github.com/dtask-dev/dtask/engine"
 	"github.com/dtask-dev/dtask/engine/taskfile"
+	"github.com/dtask-dev/dtask/targets/docker"
 )
 
 // runAction runs a command in a container, with the target's services up.
@@ -60,20 +61,36 @@ func (a *runAction) Plan(ctx context.Context, p *engine.Plan) error {
 		return err
 	}
 	p.Image("run", id)
-	for _, name := range a.t.Services {
-		svc := a.e.File.Services[name]
+	if err := a.e.planServices(ctx, p, a.t.Services); err != nil {
+		return err
+	}
+	// The host paths it and its services mount (a schema an init loads).
+	return p.HashSources()
+}
+
+// planServices adds each service's definition and image to the key; what
+// the services mount is among the target's sources (engine/sources).
+func (e *Env) planServices(ctx context.Context, p *engine.Plan, names []string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	cli, err := e.Docker(ctx)
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		svc := e.File.Services[name]
 		if svc == nil {
 			return fmt.Errorf("unknown service %q", name)
 		}
 		p.Def("service."+name, svc)
-		id, err := a.e.serviceImagePlanID(ctx, cli, svc, p.Deps)
+		id, err := e.serviceImagePlanID(ctx, cli, svc, p.Deps)
 		if err != nil {
 			return err
 		}
 		p.Image("service."+name, id)
 	}
-	// The host paths it and its services mount (a schema an init loads).
-	return p.HashSources()
+	return nil
 }
 
 // Check: a run leaves nothing behind to check; a matching key is enough.
@@ -93,21 +110,21 @@ func (a *runAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, er
 	if _, err := ensureImage(ctx, cli, s.Image, recordedImageID(s.Image, x.Deps), x.Progress); err != nil {
 		return nil, err
 	}
+	if s.Mounts, err = a.e.cacheMounts(ctx, cli, a.t.Run.Caches); err != nil {
+		return nil, err
+	}
 	if len(a.t.Services) > 0 {
-		pool, shared := x.Shared.(*ServicePool)
-		if !shared || pool == nil || pool.e != a.e {
-			pool = NewServicePool(a.e)
-			defer func() {
-				cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
-				defer cancel()
-				_ = pool.Close(cctx)
-			}()
-		}
-		net, err := pool.Up(ctx, a.t.Services, x.Deps, x.Progress)
-		if err != nil {
+		pool, release := a.e.servicesFor(ctx, a.t, x)
+		defer release()
+		if s.Network, err = a.e.useServices(ctx, pool, a.t, x); err != nil {
 			return nil, err
 		}
-		s.Network = net
+	}
+	out := engine.Outputs{}
+	if len(a.t.Run.Reports) > 0 {
+		s.AfterExit = func(ctx context.Context, cli *docker.Client, id string) {
+			out = a.e.copyReports(ctx, cli, id, a.t.Run.Reports, x.Stderr)
+		}
 	}
 	if x.Progress != nil {
 		x.Progress("running " + s.Image)
@@ -117,7 +134,8 @@ func (a *runAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, er
 		return nil, err
 	}
 	if code != 0 {
-		return nil, fmt.Errorf("container exited with code %d", code)
+		// The reports of a failed run still say which cases failed.
+		return out, fmt.Errorf("container exited with code %d", code)
 	}
-	return engine.Outputs{}, nil
+	return out, nil
 }

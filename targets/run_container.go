@@ -74,6 +74,9 @@ func (e *Env) runContainer(ctx context.Context, cli *docker.Client, s ctrSpec, s
 		if res.Error != nil && res.Error.Message != "" {
 			return int(res.StatusCode), fmt.Errorf("waiting for container: %s", res.Error.Message)
 		}
+		if s.AfterExit != nil {
+			s.AfterExit(ctx, cli, id)
+		}
 		return int(res.StatusCode), nil
 	case err := <-wait.Error:
 		if ctx.Err() == nil {

@@ -33,6 +33,13 @@ type ctrSpec struct {
 	Labels     map[string]string `json:"-"`
 	Network    string            `json:"-"` // network name to join
 	Aliases    []string          `json:"-"` // names on that network
+	// Health replaces the image's HEALTHCHECK (a compose healthcheck).
+	Health *container.HealthConfig `json:"-"`
+	// Mounts are named volumes (cache volumes) mounted at container paths.
+	Mounts map[string]string `json:"-"` // container path -> volume name
+	// AfterExit runs once the container has exited, before it is removed
+	// (copying reports out).
+	AfterExit func(ctx context.Context, cli *docker.Client, id string) `json:"-"`
 }
 
 // mergeEnv merges env maps, later ones winning, into sorted KEY=value pairs.
@@ -149,10 +156,11 @@ func (e *Env) createContainer(ctx context.Context, cli *docker.Client, s ctrSpec
 		User:         s.User,
 		Labels:       s.Labels,
 		ExposedPorts: exposed,
+		Healthcheck:  s.Health,
 		AttachStdout: true,
 		AttachStderr: true,
 	}
-	hc := &container.HostConfig{Binds: s.Binds, PortBindings: bindings, Init: new(true)}
+	hc := &container.HostConfig{Binds: s.Binds, PortBindings: bindings, Init: new(true), Mounts: volumeMounts(s.Mounts)}
 	var nc *network.NetworkingConfig
 	if s.Network != "" {
 		hc.NetworkMode = container.NetworkMode(s.Network)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/moby/moby/client"
 	"golang.org/x/sync/errgroup"
@@ -18,10 +19,11 @@ import (
 )
 
 // ServicePool runs services on a private network. A plain run makes one
-// per target and closes it when the target ends. Watch mode makes one for
-// the whole session and passes it as engine.Exec.Shared: services then stay
-// up between runs and are replaced only when their definition or image
-// changes (each container is labelled with that hash). Either way every
+// for the whole run and watch mode one for the whole session, passed as
+// engine.Exec.Shared: a service is started once, shared by every target
+// that lists it, and replaced only when its definition or image changes
+// (each container is labelled with that hash). A target with
+// fresh_services gets a pool of its own, closed when it ends. Every
 // container and the network carry the run's labels, so Cleanup removes them.
 type ServicePool struct {
 	e       *Env
@@ -43,65 +45,100 @@ func NewServicePool(e *Env) *ServicePool {
 
 // Up makes sure the named services run, are ready and were initialised,
 // and returns the network the target's container must join to reach them
-// by name.
-func (p *ServicePool) Up(ctx context.Context, names []string, deps map[string]engine.Outputs, progress func(string)) (string, error) {
+// by name. A service already running with the same definition and image
+// is kept: in one run it is shared by every target that lists it, in
+// dependency order, so what a migrate target wrote a test target reads.
+func (p *ServicePool) Up(ctx context.Context, names []string, x *engine.Exec) (string, error) {
+	net, _, err := p.up(ctx, names, x)
+	return net, err
+}
+
+// up is Up that also returns the services it started now (fresh ones).
+func (p *ServicePool) up(ctx context.Context, names []string, x *engine.Exec) (string, []string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if progress == nil {
-		progress = func(string) {}
-	}
+	log := newSvcLog(x)
 	cli, err := p.e.Docker(ctx)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	if err := p.ensureNetwork(ctx, cli); err != nil {
-		return "", err
+		return "", nil, err
 	}
-	type job struct {
-		svc         *taskfile.Service
-		image, hash string
+	jobs, err := p.toStart(ctx, cli, withDependencies(p.e.File.Services, names), x.Deps, log)
+	if err != nil {
+		return "", nil, err
 	}
-	var jobs []job
-	for _, name := range names {
-		svc := p.e.File.Services[name]
-		if svc == nil {
-			return "", fmt.Errorf("unknown service %q", name)
+	// A level starts once the services it depends on (compose depends_on) are ready.
+	for _, level := range levels(jobs) {
+		if err = p.startAll(ctx, cli, level, log); err != nil {
+			break
 		}
-		image, imgID, err := p.e.serviceImage(ctx, cli, svc, deps, progress)
-		if err != nil {
-			return "", err
-		}
-		hash := p.e.serviceHash(svc, imgID)
-		if r := p.running[name]; r != nil {
-			if r.hash == hash && containerRunning(ctx, cli, r.id) {
-				continue
-			}
-			delete(p.running, name)
-			if err := p.e.removeContainer(ctx, cli, r.id); err != nil {
-				return "", err
-			}
-		}
-		jobs = append(jobs, job{svc, image, hash})
 	}
+	fresh := make([]string, len(jobs))
+	for i, j := range jobs {
+		fresh[i] = j.svc.Name
+	}
+	return p.network, fresh, err
+}
+
+// startAll starts jobs in parallel and keeps those that started.
+func (p *ServicePool) startAll(ctx context.Context, cli *docker.Client, jobs []svcJob, log *svcLog) error {
 	started := make([]string, len(jobs))
 	g, gctx := errgroup.WithContext(ctx)
 	for i, j := range jobs {
 		g.Go(func() error {
-			id, err := p.start(gctx, cli, j.svc, j.image, j.hash, progress)
+			id, err := p.start(gctx, cli, j, log)
 			started[i] = id
 			return err
 		})
 	}
-	err = g.Wait()
+	err := g.Wait()
 	for i, id := range started {
 		if id != "" {
 			p.running[jobs[i].svc.Name] = &svcRun{id: id, hash: jobs[i].hash}
 			if jobs[i].svc.Build == "" {
-				p.saveImage(ctx, cli, jobs[i].image, progress)
+				p.saveImage(ctx, cli, jobs[i].image, log.progress)
 			}
 		}
 	}
-	return p.network, err
+	return err
+}
+
+// svcJob is a service to start: its definition, image and hash.
+type svcJob struct {
+	svc         *taskfile.Service
+	image, hash string
+}
+
+// toStart returns the services that are not running as defined, removing
+// those running with an older definition.
+func (p *ServicePool) toStart(ctx context.Context, cli *docker.Client, names []string, deps map[string]engine.Outputs, log *svcLog) ([]svcJob, error) {
+	var jobs []svcJob
+	for _, name := range names {
+		svc := p.e.File.Services[name]
+		if svc == nil {
+			return nil, fmt.Errorf("unknown service %q", name)
+		}
+		image, imgID, err := p.e.serviceImage(ctx, cli, svc, deps, log.progress)
+		if err != nil {
+			return nil, err
+		}
+		hash := p.e.serviceHash(svc, imgID)
+		if r := p.running[name]; r != nil {
+			if r.hash == hash && containerRunning(ctx, cli, r.id) {
+				log.say("service %s: already running (%s), shared", name, shortID(r.id))
+				continue
+			}
+			delete(p.running, name)
+			log.say("service %s: definition or image changed, replacing it", name)
+			if err := p.e.removeContainer(ctx, cli, r.id); err != nil {
+				return nil, err
+			}
+		}
+		jobs = append(jobs, svcJob{svc, image, hash})
+	}
+	return jobs, nil
 }
 
 // Close removes the pool's containers and its network.
@@ -147,26 +184,14 @@ func (p *ServicePool) ensureNetwork(ctx context.Context, cli *docker.Client) err
 
 // start creates and starts one service, waits until it is ready and runs
 // its init commands. A service that fails is removed.
-func (p *ServicePool) start(ctx context.Context, cli *docker.Client, svc *taskfile.Service, image, hash string, progress func(string)) (id string, err error) {
-	binds, _, err := resolveVolumes(p.e.File.Dir, svc.Volumes)
+func (p *ServicePool) start(ctx context.Context, cli *docker.Client, j svcJob, log *svcLog) (id string, err error) {
+	svc := j.svc
+	spec, err := p.serviceSpec(ctx, cli, j)
 	if err != nil {
 		return "", fmt.Errorf("service %s: %w", svc.Name, err)
 	}
-	labels := p.e.RunLabels(svc.Name)
-	labels[docker.LabelService] = svc.Name
-	labels[docker.LabelServiceHash] = hash
-	progress("starting service " + svc.Name)
-	id, err = p.e.createContainer(ctx, cli, ctrSpec{
-		Name:    p.e.ctrName(svc.Name),
-		Image:   image,
-		Cmd:     svc.Cmd,
-		Env:     mergeEnv(p.e.File.Env, svc.Env),
-		Binds:   binds,
-		Ports:   svc.Ports,
-		Labels:  labels,
-		Network: p.network,
-		Aliases: []string{svc.Name},
-	})
+	log.step("starting service %s from %s", svc.Name, j.from())
+	id, err = p.e.createContainer(ctx, cli, spec)
 	if err != nil {
 		return "", fmt.Errorf("service %s: %w", svc.Name, err)
 	}
@@ -178,23 +203,41 @@ func (p *ServicePool) start(ctx context.Context, cli *docker.Client, svc *taskfi
 			id = ""
 		}
 	}()
+	began := time.Now()
 	if _, err := cli.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
 		return id, fmt.Errorf("service %s: starting: %w", svc.Name, err)
 	}
-	if err := p.waitReady(ctx, cli, svc, id, progress); err != nil {
+	what, err := p.waitReady(ctx, cli, svc, id, log)
+	if err != nil {
 		return id, err
 	}
+	log.say("service %s: ready after %s (%s)", svc.Name, time.Since(began).Round(time.Millisecond), what)
+	return id, p.initService(ctx, cli, svc, id, log)
+}
+
+// initService runs the service's init commands with sh -c, in order.
+func (p *ServicePool) initService(ctx context.Context, cli *docker.Client, svc *taskfile.Service, id string, log *svcLog) error {
 	for _, cmd := range svc.Init {
-		progress("initialising service " + svc.Name)
+		log.step("initialising service %s: sh -c %q", svc.Name, cmd)
+		began := time.Now()
 		code, out, err := execIn(ctx, cli, id, []string{"sh", "-c", cmd})
 		if err != nil {
-			return id, fmt.Errorf("service %s: init %q: %w", svc.Name, cmd, err)
+			return fmt.Errorf("service %s: init %q: %w", svc.Name, cmd, err)
 		}
 		if code != 0 {
-			return id, fmt.Errorf("service %s: init %q exited with code %d:\n%s", svc.Name, cmd, code, out)
+			return fmt.Errorf("service %s: init %q exited with code %d:\n%s", svc.Name, cmd, code, out)
 		}
+		log.say("service %s: init %q done in %s", svc.Name, cmd, time.Since(began).Round(time.Millisecond))
 	}
-	return id, nil
+	return nil
+}
+
+// from names the image a service starts from, for messages.
+func (j svcJob) from() string {
+	if j.svc.Build != "" {
+		return "the image of target " + j.svc.Build
+	}
+	return j.svc.Image
 }
 
 // serviceImage returns the image to start svc from and its ID, pulling
@@ -236,14 +279,18 @@ func (e *Env) serviceImagePlanID(ctx context.Context, cli *docker.Client, svc *t
 // service whose hash changed is replaced.
 func (e *Env) serviceHash(svc *taskfile.Service, imageID string) string {
 	b, _ := json.Marshal(struct {
-		Svc   *taskfile.Service
-		Image string
-		Env   map[string]string
-		Dir   string
-	}{svc, imageID, e.File.Env, e.File.Dir})
+		Svc      *taskfile.Service
+		Image    string
+		Env      map[string]string
+		Dir      string
+		Loopback bool // published for host commands
+	}{svc, imageID, e.File.Env, e.File.Dir, e.onLoopback(svc.Name)})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
+
+// shortID is the 12-character form docker ps shows.
+func shortID(id string) string { return id[:min(12, len(id))] }
 
 func containerRunning(ctx context.Context, cli *docker.Client, id string) bool {
 	res, err := cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})

@@ -17,22 +17,31 @@ import (
 // SIGTERM and SIGKILL.
 const shGrace = 5 * time.Second
 
-// sh runs host commands with sh -c, in order, stopping at the first failure.
-type sh struct{ t *taskfile.Target }
+// sh runs host commands with sh -c, in order, stopping at the first
+// failure. Services it lists are published on loopback ports, their
+// addresses given in DTASK_SERVICE_* variables.
+type sh struct {
+	e *Env
+	t *taskfile.Target
+}
 
-func newSh(_ *Env, t *taskfile.Target) engine.Action { return &sh{t: t} }
+func newSh(e *Env, t *taskfile.Target) engine.Action { return &sh{e: e, t: t} }
 
 func (s *sh) Kind() string { return "sh" }
 
 // ReceivesEnv says the commands get [env] and the target's env.
 func (s *sh) ReceivesEnv() bool { return true }
 
-func (s *sh) Plan(_ context.Context, p *engine.Plan) error {
+func (s *sh) Plan(ctx context.Context, p *engine.Plan) error {
 	p.Def("sh", []string(s.t.Sh))
+	if err := s.e.planServices(ctx, p, s.t.Services); err != nil {
+		return err
+	}
 	if len(s.t.Sources) == 0 {
 		p.Always("no sources: runs every time")
 		return nil
 	}
+	// Its sources globs and what its services mount.
 	return p.HashSources()
 }
 
@@ -44,6 +53,18 @@ func (s *sh) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, error) {
 	// Without this, exec reports a missing folder as a missing sh.
 	if fi, err := os.Stat(x.Dir); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("folder %s does not exist (dir = %q)", x.Dir, s.t.Dir)
+	}
+	if len(s.t.Services) > 0 {
+		pool, release := s.e.servicesFor(ctx, s.t, x)
+		defer release()
+		if _, err := s.e.useServices(ctx, pool, s.t, x); err != nil {
+			return nil, err
+		}
+		addrs, err := pool.Addresses(ctx, s.t.Services)
+		if err != nil {
+			return nil, err
+		}
+		x.Env = append(append([]string(nil), x.Env...), addrs...)
 	}
 	for _, line := range s.t.Sh {
 		if err := runShell(ctx, x, line); err != nil {

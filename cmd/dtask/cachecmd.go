@@ -69,6 +69,14 @@ func cacheCommand(ctx context.Context, c *cli, p *project, stdout io.Writer) err
 	}
 	lctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
+	if err := imageCacheCommand(lctx, c, p, store, ic, stdout); err != nil {
+		return err
+	}
+	return cacheVolumes(lctx, c.Cache, p, stdout)
+}
+
+// imageCacheCommand runs --cache list, prune or clear on the image cache.
+func imageCacheCommand(lctx context.Context, c *cli, p *project, store *cache.Store, ic *imagecache.Cache, stdout io.Writer) error {
 	switch c.Cache {
 	case "list":
 		if err := listCache(lctx, ic, stdout); err != nil {

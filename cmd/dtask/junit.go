@@ -67,6 +67,9 @@ type junitRun struct {
 	Mask    func(string) string
 	Start   time.Time
 	Elapsed time.Duration
+	// StateDir holds the reports run targets copied out of containers.
+	StateDir string
+	Warn     func(string)
 }
 
 // junitReport builds the report: a failed target is a failure with its
@@ -96,8 +99,21 @@ func junitReport(run junitRun) *junitSuites {
 		s.Cases = append(s.Cases, c)
 	}
 	s.Tests = len(s.Cases)
-	return &junitSuites{Name: "dtask", Tests: s.Tests, Failures: s.Failures, Errors: s.Errors,
+	all := &junitSuites{Name: "dtask", Tests: s.Tests, Failures: s.Failures, Errors: s.Errors,
 		Skipped: s.Skipped, Time: s.Time, Suites: []junitSuite{s}}
+	if run.Warn == nil {
+		run.Warn = func(string) {}
+	}
+	for _, r := range run.Results {
+		for _, cs := range containerSuites(r, run.StateDir, run.Warn) {
+			all.Suites = append(all.Suites, cs)
+			all.Tests += cs.Tests
+			all.Failures += cs.Failures
+			all.Errors += cs.Errors
+			all.Skipped += cs.Skipped
+		}
+	}
+	return all
 }
 
 func failure(r *engine.Result, run junitRun) *junitProblem {
@@ -178,7 +194,8 @@ func withJUnit(c *cli, p *project, rec *ui.Recorder, results []*engine.Result, s
 		return err
 	}
 	jerr := writeJUnit(c.JUnit, junitRun{Suite: filepath.Base(p.file.Dir), Results: results,
-		Tail: rec.Tail, Mask: p.mask.Mask, Start: start, Elapsed: elapsed})
+		Tail: rec.Tail, Mask: p.mask.Mask, Start: start, Elapsed: elapsed,
+		StateDir: p.stateDir(), Warn: func(msg string) { rec.Message("dtask: warning: " + msg) }})
 	if jerr == nil {
 		return err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/dtask-dev/dtask/engine/cache"
 	"github.com/dtask-dev/dtask/engine/taskfile"
 	"github.com/dtask-dev/dtask/engine/vars"
+	"github.com/dtask-dev/dtask/internal/compose"
 	"github.com/dtask-dev/dtask/targets"
 	"github.com/dtask-dev/dtask/targets/ocicache"
 )
@@ -51,7 +52,7 @@ func load(c *cli, mask *ui.Masker) (*project, error) {
 			return nil, &usageError{msg: err.Error()}
 		}
 	}
-	raw, err := taskfile.Load(path)
+	raw, err := taskfile.LoadWith(path, taskfile.Options{Compose: compose.Services})
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +72,7 @@ func load(c *cli, mask *ui.Masker) (*project, error) {
 	if v, _, _ := p.scope.Lookup("CI"); v == "true" {
 		p.isCI = true
 	}
-	p.file, err = taskfile.ResolveFor(raw, p.scope, p.neededGoals(c))
+	p.file, err = taskfile.ResolveFor(raw, secretScope{p.scope, newSecretScope(raw, cmdVars, p.envName)}, p.neededGoals(c))
 	if err == nil {
 		p.root = taskfile.ProjectRoot(raw)
 		err = joinErrors(taskfile.CheckPaths(p.file, p.root), taskfile.CheckNUL(p.file))
@@ -123,6 +124,10 @@ func (p *project) chooseEnv(flag string) error {
 // newScope layers variables as docs/taskfile.md orders them: command line, the
 // chosen environment, [vars], built-ins, process environment.
 func newScope(f *taskfile.File, cmdVars map[string]string, envName string) *vars.Scope {
+	return vars.NewScope(scopeLayers(f, cmdVars, envName)...)
+}
+
+func scopeLayers(f *taskfile.File, cmdVars map[string]string, envName string) []vars.Layer {
 	layers := []vars.Layer{{Name: "command line", Vars: cmdVars, Template: true}}
 	if envName != "" {
 		layers = append(layers, vars.Layer{Name: "environment " + envName, Vars: f.Environments[envName], Template: true})
@@ -132,7 +137,29 @@ func newScope(f *taskfile.File, cmdVars map[string]string, envName string) *vars
 		vars.Builtins(f.Dir, os.Getenv, envName, f.Dir),
 		vars.Layer{Name: "process environment", Func: os.LookupEnv},
 	)
-	return vars.NewScope(layers...)
+	return layers
+}
+
+// secretScope expands ${NAME} with [secrets] names too where a secret
+// may go (the env of targets and services), and without them elsewhere.
+type secretScope struct {
+	*vars.Scope
+	secrets *vars.Scope
+}
+
+func (s secretScope) ExpandSecret(v string) (string, error) { return s.secrets.Expand(v) }
+
+// newSecretScope is newScope with the [secrets] values first: in an env
+// value, ${NAME} of a secret is the secret.
+func newSecretScope(f *taskfile.File, cmdVars map[string]string, envName string) *vars.Scope {
+	secrets := vars.Layer{Name: "secrets", Func: func(name string) (string, bool) {
+		if _, ok := f.Secrets[name]; !ok {
+			return "", false
+		}
+		v, err := readSecret(f, name)
+		return v, err == nil
+	}}
+	return vars.NewScope(append([]vars.Layer{secrets}, scopeLayers(f, cmdVars, envName)...)...)
 }
 
 // goals are the targets named on the command line, or the default.

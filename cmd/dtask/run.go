@@ -11,6 +11,7 @@ import (
 	"github.com/dtask-dev/dtask/cmd/dtask/ui"
 	"github.com/dtask-dev/dtask/engine"
 	"github.com/dtask-dev/dtask/engine/taskfile"
+	"github.com/dtask-dev/dtask/targets"
 )
 
 // exitCoder is an error that chooses dtask's exit code.
@@ -115,12 +116,27 @@ func runGoals(ctx context.Context, c *cli, p *project, goals []string, stdout io
 		return err
 	}
 	defer p.cleanup()
+	// One pool for the run: a service listed by several targets starts
+	// once and keeps its state from one to the next, as in watch mode.
+	pool := targets.NewServicePool(p.env)
+	r.Shared = pool
+	defer p.closeServices(pool, disp)
 	start := time.Now()
 	results, err := r.Run(ctx, goals)
 	p.finishSaves(ctx)
 	elapsed := time.Since(start)
+	annotateCases(mode, disp, results, p.stateDir())
 	disp.Summary(results, elapsed)
 	return withJUnit(c, p, disp, results, start, elapsed, worst(results, err))
+}
+
+// closeServices removes the run's services, saying so if that fails.
+func (p *project) closeServices(pool *targets.ServicePool, disp ui.Display) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := pool.Close(ctx); err != nil {
+		disp.Message("dtask: removing services: " + p.mask.Mask(err.Error()))
+	}
 }
 
 // worst picks the error that decides the exit code: an unreachable engine

@@ -7,11 +7,16 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/dtask-dev/dtask/engine/taskfile"
 )
 
 // secret reads a [secrets] value from its env var or file.
-func (p *project) secret(name string) (string, error) {
-	ref, ok := p.file.Secrets[name]
+func (p *project) secret(name string) (string, error) { return readSecret(p.file, name) }
+
+// readSecret reads a [secrets] value of f from its env var or file.
+func readSecret(f *taskfile.File, name string) (string, error) {
+	ref, ok := f.Secrets[name]
 	if !ok {
 		return "", fmt.Errorf("unknown secret %q", name)
 	}
@@ -24,7 +29,7 @@ func (p *project) secret(name string) (string, error) {
 	}
 	path := ref.File
 	if !filepath.IsAbs(path) {
-		path = filepath.Join(p.file.Dir, path)
+		path = filepath.Join(f.Dir, path)
 	}
 	b, err := readSecretFile(path)
 	if err != nil {

@@ -151,7 +151,7 @@ func (s *session) loop(ctx context.Context) error {
 			}
 			var np *project
 			var goals []string
-			if slices.Contains(changed, s.p.file.Path) {
+			if defs := s.p.definitionFiles(); slices.ContainsFunc(changed, func(c string) bool { return slices.Contains(defs, c) }) {
 				np, goals = s.reload()
 				if np == nil && len(changed) == 1 {
 					continue // a broken task file: nothing to run yet
@@ -196,14 +196,28 @@ func (s *session) register() <-chan struct{} {
 	return registered
 }
 
-// watchTaskfile follows the task file itself: editing it reloads it.
+// watchTaskfile follows the task file itself and its compose files:
+// editing one reloads it.
 func (s *session) watchTaskfile() {
-	path := s.p.file.Path
-	if sum, err := s.p.index.Hash(path); err == nil {
-		s.det.Learn(path, sum)
+	for _, path := range s.p.definitionFiles() {
+		if sum, err := s.p.index.Hash(path); err == nil {
+			s.det.Learn(path, sum)
+		}
+		s.roots = append(s.roots, path)
+		_ = s.w.Add(path)
 	}
-	s.roots = append(s.roots, path)
-	_ = s.w.Add(path)
+}
+
+// definitionFiles are the task file and the compose files it names.
+func (p *project) definitionFiles() []string {
+	files := []string{p.file.Path}
+	for _, c := range p.raw.Compose {
+		if !filepath.IsAbs(c) {
+			c = filepath.Join(p.file.Dir, c)
+		}
+		files = append(files, c)
+	}
+	return files
 }
 
 // reload loads the edited task file. One that no longer loads is

@@ -17,6 +17,15 @@ func runSources(f *taskfile.File, t *taskfile.Target, _ string) (Set, error) {
 	if err != nil {
 		return nil, err
 	}
+	svc, err := serviceSources(f, t)
+	return append(s, append(roots(paths), svc...)...), err
+}
+
+// serviceSources: the host paths the target's services bind-mount (a
+// schema an init loads), relative to the task file's folder (services
+// belong to no target).
+func serviceSources(f *taskfile.File, t *taskfile.Target) (Set, error) {
+	var paths []string
 	for _, name := range t.Services {
 		svc := f.Services[name]
 		if svc == nil {
@@ -28,10 +37,15 @@ func runSources(f *taskfile.File, t *taskfile.Target, _ string) (Set, error) {
 		}
 		paths = append(paths, sp...)
 	}
+	return roots(paths), nil
+}
+
+func roots(paths []string) Set {
+	var s Set
 	for _, p := range paths {
 		s = append(s, Root{Path: p})
 	}
-	return s, nil
+	return s
 }
 
 // HostPaths returns the absolute host side of each bind mount among vols

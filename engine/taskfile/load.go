@@ -12,9 +12,19 @@ import (
 	"github.com/BurntSushi/toml"
 )
 
+// Options are what Load needs from outside the engine.
+type Options struct {
+	// Compose reads the services of the compose files a task file names
+	// (dir is the task file's folder). nil: such a task file is an error.
+	Compose func(dir string, files []string) (map[string]*Service, error)
+}
+
 // Load reads, decodes and validates the task file at path. Every problem
 // found is returned at once, as Errors.
-func Load(path string) (*File, error) {
+func Load(path string) (*File, error) { return LoadWith(path, Options{}) }
+
+// LoadWith is Load with opts.
+func LoadWith(path string, opts Options) (*File, error) {
 	name := displayPath(path)
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -24,7 +34,7 @@ func Load(path string) (*File, error) {
 	if err != nil {
 		return nil, Errors{{File: name, Msg: "cannot read task file: " + errText(err), err: err}}
 	}
-	f, err := Parse(name, data)
+	f, err := parse(name, data, filepath.Dir(abs), opts)
 	if err != nil {
 		return nil, err
 	}
@@ -43,7 +53,9 @@ func errText(err error) string {
 
 // Parse decodes and validates task file text; name is used in messages.
 // Path and Dir are left empty.
-func Parse(name string, data []byte) (*File, error) {
+func Parse(name string, data []byte) (*File, error) { return parse(name, data, "", Options{}) }
+
+func parse(name string, data []byte, dir string, opts Options) (*File, error) {
 	var top map[string]toml.Primitive
 	md, err := toml.Decode(string(data), &top)
 	if err != nil {
@@ -56,6 +68,7 @@ func Parse(name string, data []byte) (*File, error) {
 	d.table(top, reflect.ValueOf(f).Elem(), nil)
 	d.undecoded()
 	f.VarOrder = orderVars(f.Vars, varOrder)
+	f.addCompose(c, dir, opts)
 	f.serviceDeps()
 	(&validator{f: f, c: c, failed: d.failed}).run()
 	if len(c.errs) > 0 {
@@ -95,6 +108,34 @@ func orderVars(vars map[string]string, located []string) []string {
 func itoa(i int) string { return strconv.Itoa(i) }
 
 func quote(s string) string { return strconv.Quote(s) }
+
+// addCompose adds the services of the compose files: [services] entries
+// of the same name win, so a task file can adjust one. A compose file
+// that cannot be used is an error naming it.
+func (f *File) addCompose(c *collector, dir string, opts Options) {
+	if len(f.Compose) == 0 {
+		return
+	}
+	if opts.Compose == nil {
+		c.addAt([]string{"compose"}, "compose files cannot be read here")
+		return
+	}
+	svcs, err := opts.Compose(dir, f.Compose)
+	if err != nil {
+		c.addAt([]string{"compose"}, "%v", err)
+		f.composeFailed = true
+		return
+	}
+	if f.Services == nil {
+		f.Services = map[string]*Service{}
+	}
+	for name, s := range svcs {
+		if f.Services[name] == nil {
+			s.Name = name
+			f.Services[name] = s
+		}
+	}
+}
 
 // serviceDeps makes the build target of every service a target uses one of
 // the target's deps, so that the image exists before the service starts,

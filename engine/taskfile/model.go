@@ -24,6 +24,8 @@ type File struct {
 	Environments map[string]map[string]string `toml:"environments"`
 	Services     map[string]*Service          `toml:"services"`
 	Targets      map[string]*Target           `toml:"targets"`
+	// Compose names compose files whose services join [services].
+	Compose StringList `toml:"compose"`
 
 	// VarOrder lists [vars] names in file order (interpolation is order-free,
 	// but listings and keys want a stable order).
@@ -32,6 +34,9 @@ type File struct {
 	Pos Positions `toml:"-"`
 
 	name string // how messages name the file (as given to Load or Parse)
+	// composeFailed: the compose files could not be read, so services
+	// missing from [services] may be in them; no follow-on errors.
+	composeFailed bool
 }
 
 // CacheConfig is the [cache] table.
@@ -56,6 +61,22 @@ type Service struct {
 	Volumes []string          `toml:"volumes"`
 	Ready   *Ready            `toml:"ready"`
 	Init    []string          `toml:"init"`
+	// Health is the compose file's healthcheck, used when Ready is unset.
+	Health *Health `toml:"-"`
+	// From names the compose file the service was read from; "" for [services].
+	From string `toml:"-"`
+	// DependsOn names services started (and ready) before this one (compose depends_on).
+	DependsOn []string `toml:"-"`
+}
+
+// Health is a healthcheck as a compose file gives it: a command run inside
+// the container (["CMD", ...] or ["CMD-SHELL", "..."]) and its timing.
+type Health struct {
+	Test        []string
+	Interval    Duration
+	Timeout     Duration
+	StartPeriod Duration
+	Retries     int
 }
 
 // Ready says how to tell that a container is ready.
@@ -87,6 +108,9 @@ type Target struct {
 	// Outside lets the target's context, Dockerfile, sources and dir
 	// reach outside the project (see CheckPaths).
 	Outside bool `toml:"outside"`
+	// FreshServices gives the target services of its own instead of the
+	// run's shared ones.
+	FreshServices bool `toml:"fresh_services"`
 
 	// At most one action is set; none makes a group target.
 	Sh     StringList `toml:"sh"`
@@ -120,6 +144,12 @@ type Run struct {
 	User       string            `toml:"user"`
 	Volumes    []string          `toml:"volumes"`
 	Ports      []string          `toml:"ports"`
+	// Caches are container folders kept in persistent per-project volumes
+	// (build and package caches); what is in them never changes a result,
+	// so they are no part of the key.
+	Caches []string `toml:"caches" dtask:"nokey"`
+	// Reports are files the container writes (JUnit XML), copied out after it exits.
+	Reports []string `toml:"reports"`
 }
 
 // Push is the push action.

@@ -27,6 +27,28 @@ func literalField(name string) bool {
 	return false
 }
 
+// SecretExpander is an Expander that can also expand [secrets] names, for
+// the values a secret may go into: the env of targets and services, which
+// reaches a process or container and never an image or a record.
+type SecretExpander interface {
+	Expander
+	ExpandSecret(s string) (string, error)
+}
+
+// secretPath says whether the value at path may hold a secret:
+// targets.X.env.K, targets.X.run.env.K, targets.X.deploy.env.K and
+// services.X.env.K.
+func secretPath(path []string) bool {
+	switch {
+	case len(path) == 4 && path[0] == "targets" && path[2] == "env",
+		len(path) == 4 && path[0] == "services" && path[2] == "env":
+		return true
+	case len(path) == 5 && path[0] == "targets" && (path[2] == "run" || path[2] == "deploy") && path[3] == "env":
+		return true
+	}
+	return false
+}
+
 // Resolve returns a deep copy of f with every string value interpolated by
 // env (map keys are not). It must be given a File as loaded, not one already
 // resolved: "$$" would be expanded twice. Every failing value is reported,
@@ -146,7 +168,11 @@ func (r *resolver) expand(s string, path []string, ref string, literal bool) str
 	if literal || !strings.Contains(s, "$") {
 		return s
 	}
-	res, err := r.env.Expand(s)
+	expand := r.env.Expand
+	if se, ok := r.env.(SecretExpander); ok && secretPath(path) {
+		expand = se.ExpandSecret
+	}
+	res, err := expand(s)
 	if err != nil && r.keep != nil && !r.keep(path) {
 		return s // a target or service this run does not use
 	}

@@ -162,11 +162,16 @@ func (v *validator) target(name string, t *Target) {
 		return fmt.Sprintf("target %q depends on unknown target %q%s", name, dep, didYouMean(dep, v.f.TargetNames()))
 	})
 	v.refs(at, "services", t.Services, func(svc string) string {
-		if v.f.Services[svc] != nil {
+		if v.f.Services[svc] != nil || v.f.composeFailed {
 			return ""
 		}
 		return fmt.Sprintf("target %q uses unknown service %q%s", name, svc, didYouMean(svc, slices.Sorted(maps.Keys(v.f.Services))))
 	})
+	v.serviceUse(name, t)
+	if r := t.Run; r != nil {
+		v.containerPaths(append(at, "run", "caches"), r.Caches)
+		v.containerPaths(append(at, "run", "reports"), r.Reports)
+	}
 	if b := t.Build; b != nil {
 		switch b.Builder {
 		case "", "buildkit", "classic":
@@ -210,6 +215,29 @@ func (v *validator) target(name string, t *Target) {
 		}
 		if dp.Ready != nil {
 			v.ready(append(at, "deploy", "ready"), dp.Ready)
+		}
+	}
+}
+
+// serviceUse refuses services where nothing would start them: only run
+// targets (by name, on a private network) and sh targets (on loopback
+// ports) can use them.
+func (v *validator) serviceUse(name string, t *Target) {
+	at := []string{"targets", name}
+	kind := t.ActionKind()
+	switch {
+	case len(t.Services) > 0 && kind != "run" && kind != "sh":
+		v.c.addAt(append(at, "services"), "target %q: services are started for run and sh targets only, not for a %s target; list them on the targets that use them", name, kind)
+	case t.FreshServices && len(t.Services) == 0:
+		v.c.addAt(append(at, "fresh_services"), "target %q: fresh_services without services", name)
+	}
+}
+
+// containerPaths checks that each item is an absolute path in the container.
+func (v *validator) containerPaths(at []string, paths []string) {
+	for i, p := range paths {
+		if !strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "$") {
+			v.c.add([]string{indexKey(at, i), keyString(at)}, "%s: %q must be an absolute path in the container", keyString(at), p)
 		}
 	}
 }

@@ -1,0 +1,161 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A stateful service that a migrate target writes and a test target
+// reads: both list it, so one run must share it.
+const sharedServiceTaskfile = `version = 1
+%s
+[targets.migrate]
+services = ["kv"]
+run = { image = "redis:7", cmd = ["redis-cli", "-h", "kv", "set", "schema", "v1"] }
+
+[targets.test]
+deps = ["migrate"]
+services = ["kv"]
+run = { image = "redis:7", volumes = ["./src:/src:ro"], cmd = ["sh", "-c", "test \"$(redis-cli -h kv get schema)\" = v1 && echo schema-found $(cat /src/a.txt)"] }
+`
+
+const kvInTaskfile = `[services.kv]
+image = "redis:7"
+ready = { tcp = 6379 }
+`
+
+const kvInCompose = `compose = "compose.yaml"
+`
+
+const kvCompose = `services:
+  kv:
+    image: redis:7
+    healthcheck:
+      test: ["CMD", "redis-cli", "ping"]
+      interval: 1s
+      timeout: 2s
+      retries: 20
+`
+
+func sharedServiceDir(t *testing.T, fromCompose bool) (dir, taskfile string) {
+	t.Helper()
+	dir = t.TempDir()
+	taskfile = filepath.Join(dir, "Taskfile.toml")
+	svc := kvInTaskfile
+	if fromCompose {
+		svc = kvInCompose
+		writeFile(t, filepath.Join(dir, "compose.yaml"), kvCompose)
+	}
+	writeFile(t, taskfile, strings.Replace(sharedServiceTaskfile, "%s", svc, 1))
+	writeFile(t, filepath.Join(dir, "src/a.txt"), "v1")
+	t.Cleanup(func() {
+		for _, kind := range []string{"container", "network"} {
+			for _, id := range dockerIDs(t, taskfile, kind, kind == "container") {
+				_ = exec.Command("docker", kind, "rm", "-f", id).Run()
+			}
+		}
+	})
+	return dir, taskfile
+}
+
+// serviceStarts counts, from the engine's events, the containers of the
+// project's service started since since.
+func serviceStarts(t *testing.T, taskfile, service string, since time.Time) int {
+	t.Helper()
+	sum := sha256.Sum256([]byte(taskfile))
+	out, err := exec.Command("docker", "events", "--since", since.Add(-time.Second).Format(time.RFC3339Nano),
+		"--until", time.Now().Add(time.Second).Format(time.RFC3339Nano),
+		"--filter", "type=container", "--filter", "event=start",
+		"--filter", "label=dev.dtask.project="+hex.EncodeToString(sum[:6]),
+		"--filter", "label=dev.dtask.service="+service, "--format", "{{.ID}}").Output()
+	if err != nil {
+		t.Fatalf("docker events: %v", err)
+	}
+	return len(strings.Fields(string(out)))
+}
+
+func runDtask(t *testing.T, dir string, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command("dtask", append([]string{"--output", "plain"}, args...)...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "NO_COLOR=1", "CI=", "GITHUB_ACTIONS=", "GITLAB_CI=")
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// TestSharedServiceStartsOncePerRun: migrate and test both list kv; a
+// plain run starts it once, test reads what migrate wrote, and nothing is
+// left afterwards. The same file from compose.yaml behaves the same.
+func TestSharedServiceStartsOncePerRun(t *testing.T) {
+	needDocker(t)
+	for _, fromCompose := range []bool{false, true} {
+		name := map[bool]string{false: "taskfile", true: "compose"}[fromCompose]
+		t.Run(name, func(t *testing.T) {
+			dir, taskfile := sharedServiceDir(t, fromCompose)
+			since := time.Now()
+			out, err := runDtask(t, dir, "-v", "test")
+			if err != nil {
+				t.Fatalf("dtask test: %v\n%s", err, out)
+			}
+			if !strings.Contains(out, "schema-found v1") {
+				t.Errorf("test did not see what migrate wrote:\n%s", out)
+			}
+			if n := serviceStarts(t, taskfile, "kv", since); n != 1 {
+				t.Errorf("service kv started %d times, want 1:\n%s", n, out)
+			}
+			if !strings.Contains(out, "service kv: already running") {
+				t.Errorf("-v does not say the service was shared:\n%s", out)
+			}
+			if left := dockerIDs(t, taskfile, "container", true); len(left) != 0 {
+				t.Errorf("containers left: %v", left)
+			}
+			if left := dockerIDs(t, taskfile, "network", false); len(left) != 0 {
+				t.Errorf("networks left: %v", left)
+			}
+			if fromCompose {
+				return
+			}
+			// migrate is up to date now, test is not: kv starts fresh for
+			// test, so migrate prepares it again first.
+			writeFile(t, filepath.Join(dir, "src/a.txt"), "v2")
+			since = time.Now()
+			out, err = runDtask(t, dir, "-v", "test")
+			if err != nil || !strings.Contains(out, "schema-found v2") || !strings.Contains(out, "[migrate] cached") {
+				t.Fatalf("second run (migrate cached): %v\n%s", err, out)
+			}
+			if !strings.Contains(out, "running migrate again") {
+				t.Errorf("-v does not say migrate ran again:\n%s", out)
+			}
+			if n := serviceStarts(t, taskfile, "kv", since); n != 1 {
+				t.Errorf("second run: kv started %d times, want 1", n)
+			}
+		})
+	}
+}
+
+// TestSharedServiceWatch: the same task file under -w passes too, and a
+// change re-runs test without restarting the service.
+func TestSharedServiceWatch(t *testing.T) {
+	needDocker(t)
+	dir, taskfile := sharedServiceDir(t, false)
+	since := time.Now()
+	w := startWatch(t, dir, "test")
+	w.waitOutput("schema-found v1", 60*time.Second)
+	writeFile(t, filepath.Join(dir, "src/a.txt"), "v2")
+	w.waitOutput("schema-found v2", 60*time.Second)
+	if n := serviceStarts(t, taskfile, "kv", since); n != 1 {
+		t.Errorf("service kv started %d times over two runs, want 1:\n%s", n, w.output())
+	}
+	if code := w.interrupt(); code != 130 {
+		t.Fatalf("exit code %d after SIGINT, want 130", code)
+	}
+	if left := dockerIDs(t, taskfile, "container", true); len(left) != 0 {
+		t.Errorf("containers left: %v", left)
+	}
+}

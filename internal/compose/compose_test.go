@@ -1,0 +1,86 @@
+package compose
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func write(t *testing.T, dir, name, body string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestServicesMapsComposeKeys(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "db.env", "FROM_FILE=yes\n")
+	write(t, dir, "compose.yaml", `services:
+  db:
+    image: mariadb:10.11
+    command: ["mariadbd", "--port=3306"]
+    environment:
+      MARIADB_DATABASE: shop
+      PRICE: "$$5"
+    env_file: db.env
+    volumes:
+      - ./seed:/seed:ro
+      - data:/var/lib/mysql
+    ports:
+      - "127.0.0.1:3307:3306"
+    healthcheck:
+      test: ["CMD-SHELL", "mariadb-admin ping"]
+      interval: 2s
+      start_period: 10s
+      retries: 5
+  app:
+    image: busybox
+    depends_on: [db]
+volumes:
+  data: {}
+`)
+	svcs, err := Services(dir, []string{"compose.yaml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := svcs["db"]
+	if db == nil || db.Image != "mariadb:10.11" || !slices.Equal(db.Cmd, []string{"mariadbd", "--port=3306"}) {
+		t.Fatalf("db = %+v", db)
+	}
+	if db.Env["MARIADB_DATABASE"] != "shop" || db.Env["FROM_FILE"] != "yes" || db.Env["PRICE"] != "$$5" {
+		t.Errorf("env = %v (a $ must come out escaped for the task file's interpolation)", db.Env)
+	}
+	if !slices.Equal(db.Volumes, []string{filepath.Join(dir, "seed") + ":/seed:ro", "data:/var/lib/mysql"}) {
+		t.Errorf("volumes = %v", db.Volumes)
+	}
+	if !slices.Equal(db.Ports, []string{"127.0.0.1:3307:3306"}) {
+		t.Errorf("ports = %v", db.Ports)
+	}
+	h := db.Health
+	if h == nil || h.Test[0] != "CMD-SHELL" || h.Interval.Duration != 2*time.Second || h.StartPeriod.Duration != 10*time.Second || h.Retries != 5 {
+		t.Errorf("health = %+v", h)
+	}
+	if app := svcs["app"]; app == nil || !slices.Equal(app.DependsOn, []string{"db"}) || app.From != "compose.yaml" {
+		t.Errorf("app = %+v", app)
+	}
+}
+
+func TestServicesRefusesUnsupportedKeys(t *testing.T) {
+	for _, tc := range []struct{ yaml, want string }{
+		{"services:\n  db:\n    image: x\n    deploy:\n      replicas: 2\n", `compose.yaml: services.db: key "deploy" is not supported`},
+		{"services:\n  db:\n    image: x\nnetworks:\n  n: {}\n", `compose.yaml: top-level key "networks" is not supported`},
+		{"services:\n  db:\n    build: .\n", `compose.yaml: service db: build is not supported`},
+		{"services:\n  db:\n    image: x\n   bad-indent: 1\n", `compose.yaml`},
+	} {
+		dir := t.TempDir()
+		write(t, dir, "compose.yaml", tc.yaml)
+		_, err := Services(dir, []string{"compose.yaml"})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: err = %v, want %q", tc.yaml, err, tc.want)
+		}
+	}
+}

@@ -1,0 +1,125 @@
+package targets
+
+import (
+	"archive/tar"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/client"
+
+	"github.com/dtask-dev/dtask/engine"
+	"github.com/dtask-dev/dtask/targets/docker"
+)
+
+// reportPrefix starts the Outputs keys of a run target's reports:
+// "report:/out/junit.xml" -> the file's name in the state folder's reports.
+const reportPrefix = "report:"
+
+// maxReport bounds one report file; a larger one is left out with a warning.
+const maxReport = 64 << 20
+
+// copyReports copies the files (or every file under the folders) paths
+// name out of the exited container id into the state folder's reports,
+// named by content, and returns them as Outputs. A path the container did
+// not write is reported on warn and skipped: a crashed test run writes none.
+func (e *Env) copyReports(ctx context.Context, cli *docker.Client, id string, paths []string, warn io.Writer) engine.Outputs {
+	out := engine.Outputs{}
+	for _, p := range paths {
+		files, err := e.copyReport(ctx, cli, id, p)
+		if err != nil {
+			fmt.Fprintf(warn, "dtask: report %s: %v\n", p, err)
+			continue
+		}
+		for ctrPath, stored := range files {
+			out[reportPrefix+ctrPath] = stored
+		}
+	}
+	return out
+}
+
+func (e *Env) copyReport(ctx context.Context, cli *docker.Client, id, p string) (map[string]string, error) {
+	res, err := cli.CopyFromContainer(ctx, id, client.CopyFromContainerOptions{SourcePath: p})
+	if cerrdefs.IsNotFound(err) {
+		return nil, errors.New("not written by the container")
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer res.Content.Close()
+	files := map[string]string{}
+	tr := tar.NewReader(res.Content)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return files, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if h.Typeflag != tar.TypeReg {
+			continue
+		}
+		if h.Size > maxReport {
+			return nil, fmt.Errorf("%s is %d bytes, over the %d limit", h.Name, h.Size, maxReport)
+		}
+		// The archive's root is p's last element.
+		_, rest, _ := strings.Cut(h.Name, "/")
+		ctrPath := path.Join(path.Dir(path.Clean(p)), path.Base(path.Clean(p)), rest)
+		name, err := e.storeReport(tr)
+		if err != nil {
+			return nil, err
+		}
+		files[ctrPath] = name
+	}
+}
+
+// storeReport writes a report into the state folder, named by its content,
+// atomically; an identical report is stored once.
+func (e *Env) storeReport(r io.Reader) (string, error) {
+	dir := filepath.Join(e.StateDir, "reports")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	tmp, err := os.CreateTemp(dir, ".report-*.tmp")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(tmp.Name())
+	h := sha256.New()
+	_, err = io.Copy(io.MultiWriter(tmp, h), r)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", err
+	}
+	name := hex.EncodeToString(h.Sum(nil)[:16]) + ".xml"
+	return name, os.Rename(tmp.Name(), filepath.Join(dir, name))
+}
+
+// Reports returns the report files a run target's outputs name, as
+// absolute paths in stateDir, in container path order.
+func Reports(out engine.Outputs, stateDir string) []string {
+	var keys []string
+	for k := range out {
+		if strings.HasPrefix(k, reportPrefix) {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	files := make([]string, 0, len(keys))
+	for _, k := range keys {
+		files = append(files, filepath.Join(stateDir, "reports", filepath.Base(out[k])))
+	}
+	return files
+}
