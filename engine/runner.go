@@ -38,10 +38,28 @@ type Runner struct {
 	Redact func(string) string
 	// StateDir is the state folder (absolute); files in it are never sources.
 	StateDir string
+	// Records, when set, is where records are looked up and written in
+	// place of Store (a tier of the local store and a team cache).
+	Records RecordStore
 
 	mu      sync.Mutex
 	results map[string]*Result
 	order   []string
+}
+
+// RecordStore keeps success records by key; *cache.Store is one.
+type RecordStore interface {
+	Get(key string) (*Record, bool)
+	Put(rec *Record) error
+	Last(target string) (*Record, bool)
+}
+
+// records is the store records go through.
+func (r *Runner) records() RecordStore {
+	if r.Records != nil {
+		return r.Records
+	}
+	return r.Store
 }
 
 // FailedError says targets failed; dtask exits 1.
