@@ -44,8 +44,8 @@ func (r *Runner) runTarget(ctx context.Context, name string) {
 	res.Key = plan.key.Sum()
 	res.Watched = plan.Watched()
 	res.Lines = plan.key.Stored()
-	if out, ok := r.upToDate(ctx, t, act, plan, res.Key); ok {
-		res.Status, res.Reason, res.Outputs = Cached, "up to date", out
+	if rec, ok := r.upToDate(ctx, t, act, plan, res.Key); ok {
+		res.Status, res.Reason, res.Outputs = Cached, upToDateReason(rec), rec.Outputs
 		return
 	}
 	res.Reason = r.why(name, plan)
@@ -61,8 +61,8 @@ func (r *Runner) runTarget(ctx context.Context, name string) {
 	defer unlock()
 	// Another dtask on this project may have run it while we waited.
 	if waited {
-		if out, ok := r.upToDate(ctx, t, act, plan, res.Key); ok {
-			res.Status, res.Reason, res.Outputs = Cached, "up to date (another dtask just ran it)", out
+		if rec, ok := r.upToDate(ctx, t, act, plan, res.Key); ok {
+			res.Status, res.Reason, res.Outputs = Cached, "up to date (another dtask just ran it)", rec.Outputs
 			return
 		}
 	}
@@ -168,11 +168,11 @@ func (r *Runner) targetDir(t *taskfile.Target) string {
 
 // upToDate reports whether a recorded success with this key exists and
 // its outputs are still there.
-func (r *Runner) upToDate(ctx context.Context, t *taskfile.Target, act Action, p *Plan, key string) (Outputs, bool) {
+func (r *Runner) upToDate(ctx context.Context, t *taskfile.Target, act Action, p *Plan, key string) (*Record, bool) {
 	if r.Opts.NoCache || r.Opts.Force[t.Name] || p.always != "" || r.Store == nil {
 		return nil, false
 	}
-	rec, ok := r.Store.Get(key)
+	rec, ok := r.records().Get(key)
 	if !ok {
 		return nil, false
 	}
@@ -182,7 +182,16 @@ func (r *Runner) upToDate(ctx context.Context, t *taskfile.Target, act Action, p
 		return nil, false
 	}
 	r.Store.Touch(key)
-	return rec.Outputs, true
+	return rec, true
+}
+
+// upToDateReason says where the matching record came from when it was
+// not this machine's store.
+func upToDateReason(rec *Record) string {
+	if rec.From != "" {
+		return "up to date (" + rec.From + ")"
+	}
+	return "up to date"
 }
 
 // why explains why the target runs, from its key lines against the last
@@ -198,7 +207,7 @@ func (r *Runner) why(name string, p *Plan) string {
 	case p.missing != "":
 		return p.missing
 	}
-	last, ok := r.Store.Last(name)
+	last, ok := r.records().Last(name)
 	if !ok {
 		return "no previous run"
 	}

@@ -62,6 +62,7 @@ func (a *buildAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, 
 		opts.SessionID = sess.ID()
 	}
 	bc.apply(&opts)
+	a.teamCacheFrom(ctx, &opts, buildkit)
 	tags := a.tags()
 	steps := &stageSteps{}
 	id, err := a.send(ctx, cli, c, opts, buildkit, io.MultiWriter(x.Stdout, steps), x.Progress)

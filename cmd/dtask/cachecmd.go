@@ -87,7 +87,7 @@ func cacheCommand(ctx context.Context, c *cli, p *project, stdout io.Writer) err
 			return err
 		}
 		fmt.Fprintf(stdout, "image cache: %d removed, %s on disk (budget %s)\n", len(dropped), imagecache.FormatSize(total), imagecache.FormatSize(max))
-		return nil
+		return pruneTeamCache(lctx, c, p, stdout)
 	case "clear":
 		if err := ic.Clear(lctx); err != nil {
 			return err

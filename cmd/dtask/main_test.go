@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/http"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -82,6 +83,9 @@ func mustWD() string {
 // condition answers [docker]: whether the engine is reachable. In CI a
 // missing engine is an error, never a reason to skip.
 func condition(cond string) (bool, error) {
+	if cond == "registry" {
+		return registryUp()
+	}
 	if cond != "docker" {
 		return false, fmt.Errorf("unknown condition %q", cond)
 	}
@@ -114,4 +118,22 @@ func dockerPS(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	}
 	ts.Stdout().Write([]byte(out.String()))
+}
+
+// registryUp answers [registry]: whether the local registry
+// (scripts/fixtures/registry.sh start) answers on 127.0.0.1:5000. In CI a
+// missing registry is an error.
+func registryUp() (bool, error) {
+	c := http.Client{Timeout: 3 * time.Second}
+	resp, err := c.Get("http://127.0.0.1:5000/v2/")
+	if err == nil {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			err = fmt.Errorf("status %s", resp.Status)
+		}
+	}
+	if err != nil && os.Getenv("CI") == "true" {
+		return false, fmt.Errorf("CI=true but the local registry on 127.0.0.1:5000 does not answer (scripts/fixtures/registry.sh start): %v", err)
+	}
+	return err == nil, nil
 }

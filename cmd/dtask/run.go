@@ -59,9 +59,15 @@ func dispatch(ctx context.Context, c *cli, stdout, stderr io.Writer) error {
 	if c.CITemplate != "" {
 		return printCITemplate(c, stdout, stderr)
 	}
+	if c.Explain != "" {
+		c.DryRun = true
+	}
 	p, err := load(c, stderr)
 	if err != nil {
 		return err
+	}
+	if c.Explain != "" && len(p.cmdGoals) == 0 {
+		p.cmdGoals = []string{c.Explain}
 	}
 	switch {
 	case c.List:
@@ -93,10 +99,18 @@ func runGoals(ctx context.Context, c *cli, p *project, goals []string, stdout io
 		return err
 	}
 	defer p.cleanup()
+	tier, err := p.useTeamCache(ctx, c, r, disp)
+	if err != nil {
+		return err
+	}
 	start := time.Now()
 	results, err := r.Run(ctx, goals)
+	finishTeamCache(tier, disp)
 	elapsed := time.Since(start)
 	disp.Summary(results, elapsed)
+	if c.Explain != "" {
+		explain(ctx, c.Explain, results, r.Store, tier, stdout)
+	}
 	return withJUnit(c, p, disp, results, start, elapsed, worst(results, err))
 }
 

@@ -93,7 +93,7 @@ func (r *Registry) Latest(ctx context.Context, target string) (Hit, bool, error)
 // go-containerregistry checks against its digest as it reads.
 func (r *Registry) readRecord(ctx context.Context, manifest []byte) (Hit, error) {
 	var m ocispec.Manifest
-	if err := json.Unmarshal(manifest, &m); err != nil {
+	if err := unmarshal(manifest, &m); err != nil {
 		return Hit{}, fmt.Errorf("not a record manifest: %w", err)
 	}
 	var blob *ocispec.Descriptor
@@ -218,3 +218,5 @@ func (e *refusedError) Error() string {
 	return fmt.Sprintf("remote cache %s: record %s refused: %v", e.reg, short(e.key), e.err)
 }
 func (e *refusedError) Unwrap() error { return e.err }
+
+func unmarshal(b []byte, m *ocispec.Manifest) error { return json.Unmarshal(b, m) }

@@ -278,3 +278,27 @@ func formatBytes(n int64) string {
 	}
 	return fmt.Sprintf("%d B", n)
 }
+
+// CacheFrom returns references to the images of target's newest record in
+// the team cache, as build cache sources (their inline cache metadata
+// lets the builder reuse unchanged steps and layers from the registry).
+func (t *Tier) CacheFrom(ctx context.Context, target string) []string {
+	if !t.usable() {
+		return nil
+	}
+	hit, ok, err := t.reg.Latest(ctx, target)
+	if err != nil {
+		t.fault(err)
+		return nil
+	}
+	if !ok {
+		return nil
+	}
+	var refs []string
+	for _, id := range ImagesOf(hit.Record) {
+		if _, there := hit.Images[id]; there {
+			refs = append(refs, t.reg.Ref(ImageTag(id)))
+		}
+	}
+	return refs
+}

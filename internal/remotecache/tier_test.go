@@ -283,3 +283,44 @@ func listTags(t *testing.T, repo string) []string {
 	}
 	return tags
 }
+
+func TestPruneKeepsNewestPerTargetAndTheirImages(t *testing.T) {
+	repo, _ := testRegistry(t)
+	pusher := &fakePusher{images: map[string]v1.Image{}}
+	var ids []string
+	for range 3 {
+		img, _ := random.Image(256, 1)
+		cfg, _ := img.ConfigName()
+		pusher.images[cfg.String()] = img
+		ids = append(ids, cfg.String())
+	}
+	var w warnings
+	a, _ := newTier(t, repo, ModeReadWrite, pusher, &w)
+	base := time.Now().Add(-time.Hour)
+	for i, id := range ids {
+		rec := testRecord("image", key(byte('a'+i)), map[string]string{"image": id})
+		rec.Time = base.Add(time.Duration(i) * time.Minute)
+		a.Put(rec)
+		a.Wait() // in order, so that the newest is the target's latest
+	}
+	res, err := a.Registry().Prune(context.Background(), 2, 0, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Records != 1 || res.Images != 1 || res.Kept != 2 {
+		t.Fatalf("pruned %+v, want 1 record and its image, 2 kept", res)
+	}
+	b, _ := newTier(t, repo, ModeRead, nil, &w)
+	if _, ok := b.Get(key('a')); ok {
+		t.Fatal("the oldest record survived")
+	}
+	if _, ok := b.Get(key('c')); !ok {
+		t.Fatal("the newest record was pruned")
+	}
+	if _, ok := b.ImageRef(context.Background(), ids[0]); ok {
+		t.Fatal("the image of the pruned record survived")
+	}
+	if _, ok := b.ImageRef(context.Background(), ids[2]); !ok {
+		t.Fatal("the image of a kept record was pruned")
+	}
+}
