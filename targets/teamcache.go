@@ -20,6 +20,9 @@ type TeamCache interface {
 	// CacheFrom names images of target's last published build, as cache
 	// sources for building it again.
 	CacheFrom(ctx context.Context, target string) []string
+	// EnsureImage makes the team cache hold an image of this machine's
+	// engine (pushing only missing layers) and returns its reference.
+	EnsureImage(ctx context.Context, id string) (ref string, err error)
 }
 
 // UseTeamCache makes the run take images it lacks from t (nil: none).
@@ -136,6 +139,21 @@ func (a *buildAction) teamCacheFrom(ctx context.Context, opts *client.ImageBuild
 			opts.AuthConfigs[registryauth.ServerKey(host)] = ac
 		}
 	}
+}
+
+// deployViaTeam gives a deploy engine image id through the team cache:
+// pushed there from this engine if missing, then pulled by the deploy
+// engine, so that only the layers it lacks travel (a one-line change is
+// one small layer). ok is false when there is no team cache to use.
+func (e *Env) deployViaTeam(ctx context.Context, target *docker.Client, id, ref string, progress func(string)) (bool, error) {
+	if e.Team == nil {
+		return false, nil
+	}
+	if _, err := e.Team.EnsureImage(ctx, id); err != nil {
+		progress(fmt.Sprintf("not through the remote cache: %v", err))
+		return false, nil
+	}
+	return e.pullFromTeam(ctx, target, id, []string{ref}, progress)
 }
 
 // PushImage pushes image id to ref through the engine, which sends only

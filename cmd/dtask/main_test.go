@@ -1,10 +1,10 @@
 package main
 
 import (
-	"net/http"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"

@@ -302,3 +302,20 @@ func (t *Tier) CacheFrom(ctx context.Context, target string) []string {
 	}
 	return refs
 }
+
+// EnsureImage makes the team cache hold image id, pushing it from this
+// machine's engine if it lacks it (readwrite mode only), and returns a
+// reference any engine can pull by digest.
+func (t *Tier) EnsureImage(ctx context.Context, id string) (string, error) {
+	if ref, ok := t.ImageRef(ctx, id); ok {
+		return ref, nil
+	}
+	if t.mode != ModeReadWrite || !t.usable() {
+		return "", fmt.Errorf("the remote cache does not hold image %s", id)
+	}
+	d, err := t.pushImage(id)
+	if err != nil {
+		return "", err
+	}
+	return t.reg.DigestRef(d), nil
+}
