@@ -3,8 +3,8 @@
 # ratios; BENCH=noop,watch limits the set.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
-want="${BENCH:-noop,build,watch,ci}"
-for b in noop build watch ci; do
+want="${BENCH:-noop,build,watch,ci,teamcache}"
+for b in noop build watch ci teamcache; do
   case ",$want," in *",$b,"*) ;; *) continue ;; esac
   if [ -x "$b/run.sh" ]; then
     echo "=== bench $b"

@@ -9,6 +9,10 @@
 #            container started (median of BENCH_RUNS)            goal <= 0.05x
 #   growth:  what the registry repository gains when B runs after a
 #            one-file change (the deps stage writes a 20 MB layer) goal <= 2 MB
+#   deploy:  A deploys the image to B's engine (a remote engine, as ssh://
+#            or tcp:// ones are), then again after a change of one 4 MB
+#            layer: the bytes B's engine pulled from the registry (the
+#            registry's access log) / that layer's size       goal <= 1.2x
 #
 # The pipeline: a two-stage build whose deps stage sleeps 8 s and writes a
 # 20 MB layer, a container test, and an sh target with sources.
@@ -43,7 +47,10 @@ fresh() { # $1: A or B — remove what the bench built, prune the builder cache
   $d image ls --format '{{.Repository}}:{{.Tag}}' | grep -E "(bench-team/app-$tok|$repo)" | xargs -r $d rmi -f >/dev/null 2>&1 || true
   $d builder prune -af >/dev/null 2>&1 || true
 }
-cleanup() { fresh A; fresh B; rm -rf "$work" "$storage/docker/registry/v2/repositories/$repo"; }
+cleanup() {
+  dockerB rm -f "bench-team-$tok" >/dev/null 2>&1 || true
+  fresh A; fresh B; rm -rf "$work" "$storage/docker/registry/v2/repositories/$repo"
+}
 trap cleanup EXIT
 
 if [ -n "${BENCH_DTASK:-}" ]; then cp "$BENCH_DTASK" "$work/dtask"; else (cd "$root" && go build -o "$work/dtask" ./cmd/dtask); fi
@@ -74,6 +81,9 @@ sh = "grep -q version src/main.txt"
 sources = ["src/**"]
 [targets.ci]
 deps = ["test", "lint"]
+[targets.deploy]
+deps = ["image"]
+deploy = { host = "$B_HOST", image = "$apptag", name = "bench-team-$tok", cmd = ["sleep", "3600"] }
 TOML
 
 # dtaskon HOST DIR ARGS...: run dtask in DIR against HOST's engine.
@@ -124,3 +134,20 @@ ran=$(grep -c 'running' "$work/bchange.log" || true)
 printf '%-44s %8.2fs  %s targets ran\n' "B after a one-file change" "$(echo "$e - $s" | bc)" "$ran"
 printf '%-44s %8.2f MB (goal <= 2 MB; the deps layer is 20 MB)\n' "registry growth after the change" "$(echo "($after - $before) / 1048576" | bc -l)"
 grep -E 'remote cache|deps' "$work/bchange.log" | head -5 || true
+
+# Deploy to B's engine through the team cache: a one-layer change.
+reglog="${BENCH_REGISTRY_LOG:-${DTASK_REGISTRY_DIR:-${TMPDIR:-/tmp}/dtask-registry}/plain.log}"
+pulled() { # bytes of blobs served to GET requests for the repository since line $1 of the log
+  tail -n +"$1" "$reglog" | grep -E "\"GET /v2/$repo/blobs/sha256:[0-9a-f]+ HTTP/1.1\" 200 " | awk '{s+=$10} END {print s+0}'
+}
+head -c 4194304 /dev/urandom >"$app/src/data.bin"
+dtaskon "$A_HOST" "$app" deploy >"$work/d1.log" 2>&1 || { cat "$work/d1.log"; exit 1; }
+head -c 4194304 /dev/urandom >"$app/src/data.bin"
+dtaskon "$A_HOST" "$app" image >"$work/d2a.log" 2>&1 || { cat "$work/d2a.log"; exit 1; }
+layer=$(dockerA image inspect "$apptag" --format '{{json .RootFS.Layers}}' >/dev/null && dockerA history --format '{{.Size}} {{.CreatedBy}}' --human=false "$apptag" | awk '/COPY|copy/ && $1 > 1000000 {print $1; exit}')
+mark=$(($(wc -l <"$reglog") + 1))
+dtaskon "$A_HOST" "$app" deploy >"$work/d2.log" 2>&1 || { cat "$work/d2.log"; exit 1; }
+got=$(pulled "$mark")
+printf '%-44s %8.2f MB pulled by B for a %.2f MB layer: ratio %.3f (goal <= 1.2)\n' "deploy of a one-layer change to B" \
+  "$(echo "$got / 1048576" | bc -l)" "$(echo "${layer:-0} / 1048576" | bc -l)" "$(echo "$got / ${layer:-1}" | bc -l)"
+grep -E 'copying|remote cache' "$work/d2.log" | head -3 || true
