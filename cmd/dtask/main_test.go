@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -13,6 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -46,6 +53,7 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"waitfile": waitFile,
 			"dockerps": dockerPS,
+			"noblob":   noBlob,
 		},
 		Condition: condition,
 	})
@@ -136,4 +144,59 @@ func registryUp() (bool, error) {
 		return false, fmt.Errorf("CI=true but the local registry on 127.0.0.1:5000 does not answer (scripts/fixtures/registry.sh start): %v", err)
 	}
 	return err == nil, nil
+}
+
+// noBlob fails when any blob of a registry repository (`noblob REPO
+// VALUE...`), gzip-decompressed where it is gzip, holds one of the values:
+// what the team cache publishes must never carry a secret.
+func noBlob(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: noblob REPO VALUE...")
+	}
+	repo, err := name.NewRepository(args[0], name.Insecure)
+	ts.Check(err)
+	tags, err := remote.List(repo)
+	ts.Check(err)
+	seen := map[string]bool{}
+	for _, tag := range tags {
+		d, err := remote.Get(repo.Tag(tag))
+		ts.Check(err)
+		var m struct {
+			Config v1.Descriptor   `json:"config"`
+			Layers []v1.Descriptor `json:"layers"`
+		}
+		ts.Check(json.Unmarshal(d.Manifest, &m))
+		checkBlob(ts, "manifest "+tag, d.Manifest, args[1:])
+		for _, desc := range append(m.Layers, m.Config) {
+			if seen[desc.Digest.String()] {
+				continue
+			}
+			seen[desc.Digest.String()] = true
+			l, err := remote.Layer(repo.Digest(desc.Digest.String()))
+			ts.Check(err)
+			rc, err := l.Compressed()
+			ts.Check(err)
+			b, err := io.ReadAll(rc)
+			rc.Close()
+			ts.Check(err)
+			if zr, err := gzip.NewReader(bytes.NewReader(b)); err == nil {
+				if u, err := io.ReadAll(zr); err == nil {
+					b = u
+				}
+			}
+			checkBlob(ts, desc.Digest.String(), b, args[1:])
+		}
+	}
+	ts.Logf("noblob: %d tags, %d blobs checked", len(tags), len(seen))
+	if len(seen) == 0 {
+		ts.Fatalf("no blobs in %s", args[0])
+	}
+}
+
+func checkBlob(ts *testscript.TestScript, what string, b []byte, values []string) {
+	for _, v := range values {
+		if bytes.Contains(b, []byte(v)) {
+			ts.Fatalf("%s holds a secret value", what)
+		}
+	}
 }
