@@ -62,7 +62,7 @@ func (a *buildAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, 
 		opts.SessionID = sess.ID()
 	}
 	bc.apply(&opts)
-	a.teamCacheFrom(ctx, &opts, buildkit)
+	a.teamCacheFrom(ctx, &opts, buildkit, bc)
 	tags := a.tags()
 	steps := &stageSteps{}
 	id, err := a.send(ctx, cli, c, opts, buildkit, io.MultiWriter(x.Stdout, steps), x.Progress)
@@ -80,6 +80,7 @@ func (a *buildAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, 
 	if bc != nil {
 		bc.tagStages(ctx, cli, c, opts, x, steps)
 		bc.save(ctx, cli, id, tags, x)
+		a.publishStages(ctx, cli, bc)
 	}
 	return engine.Outputs{"image": id, "tags": strings.Join(tags, ",")}, nil
 }

@@ -17,9 +17,11 @@ import (
 // it: where it holds an image, as a reference the engine pulls by digest.
 type TeamCache interface {
 	ImageRef(ctx context.Context, id string) (ref string, ok bool)
-	// CacheFrom names images of target's last published build, as cache
-	// sources for building it again.
-	CacheFrom(ctx context.Context, target string) []string
+	// CacheFrom names images of target's last published build and of its
+	// named stages, as cache sources for building it again.
+	CacheFrom(ctx context.Context, target string, stages []string) []string
+	// PublishStage keeps a stage's image as that stage's newest.
+	PublishStage(target, stage, id string)
 	// EnsureImage makes the team cache hold an image of this machine's
 	// engine (pushing only missing layers) and returns its reference.
 	EnsureImage(ctx context.Context, id string) (ref string, err error)
@@ -113,7 +115,7 @@ func (e *Env) pullFromTeam(ctx context.Context, cli *docker.Client, id string, r
 // teamCacheFrom adds the team cache's last image of the target as a cache
 // source, with the credentials the builder needs to fetch it, and asks
 // BuildKit to put inline cache metadata in the image it publishes.
-func (a *buildAction) teamCacheFrom(ctx context.Context, opts *client.ImageBuildOptions, buildkit bool) {
+func (a *buildAction) teamCacheFrom(ctx context.Context, opts *client.ImageBuildOptions, buildkit bool, bc *buildCache) {
 	if a.e.Team == nil || !buildkit {
 		return
 	}
@@ -122,7 +124,11 @@ func (a *buildAction) teamCacheFrom(ctx context.Context, opts *client.ImageBuild
 		opts.BuildArgs = map[string]*string{}
 	}
 	opts.BuildArgs["BUILDKIT_INLINE_CACHE"] = &one
-	for _, ref := range a.e.Team.CacheFrom(ctx, a.t.Name) {
+	var stages []string
+	if bc != nil {
+		stages = bc.stages
+	}
+	for _, ref := range a.e.Team.CacheFrom(ctx, a.t.Name, stages) {
 		opts.CacheFrom = append(opts.CacheFrom, ref)
 		host, err := registryauth.Host(ref)
 		if err != nil {
@@ -154,6 +160,20 @@ func (e *Env) deployViaTeam(ctx context.Context, target *docker.Client, id, ref 
 		return false, nil
 	}
 	return e.pullFromTeam(ctx, target, id, []string{ref}, progress)
+}
+
+// publishStages hands the stage images the build tagged to the team
+// cache, so that a build elsewhere reuses their steps (a slow dependency
+// stage) instead of running them again.
+func (a *buildAction) publishStages(ctx context.Context, cli *docker.Client, bc *buildCache) {
+	if a.e.Team == nil || bc == nil {
+		return
+	}
+	for _, s := range bc.stages {
+		if id, err := cli.ImageID(ctx, a.stageRef(s)); err == nil && id != "" {
+			a.e.Team.PublishStage(a.t.Name, s, id)
+		}
+	}
 }
 
 // PushImage pushes image id to ref through the engine, which sends only

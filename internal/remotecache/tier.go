@@ -280,12 +280,24 @@ func formatBytes(n int64) string {
 }
 
 // CacheFrom returns references to the images of target's newest record in
-// the team cache, as build cache sources (their inline cache metadata
-// lets the builder reuse unchanged steps and layers from the registry).
-func (t *Tier) CacheFrom(ctx context.Context, target string) []string {
+// the team cache and to the newest images of its named stages, as build
+// cache sources (their inline cache metadata lets the builder reuse
+// unchanged steps, and the layers they made, from the registry).
+func (t *Tier) CacheFrom(ctx context.Context, target string, stages []string) []string {
 	if !t.usable() {
 		return nil
 	}
+	var refs []string
+	for _, s := range stages {
+		if _, ok, err := t.reg.Head(ctx, StageTag(target, s)); err == nil && ok {
+			refs = append(refs, t.reg.Ref(StageTag(target, s)))
+		}
+	}
+	return append(refs, t.lastImages(ctx, target)...)
+}
+
+// lastImages are the images of target's newest record in the team cache.
+func (t *Tier) lastImages(ctx context.Context, target string) []string {
 	hit, ok, err := t.reg.Latest(ctx, target)
 	if err != nil {
 		t.fault(err)
@@ -318,4 +330,29 @@ func (t *Tier) EnsureImage(ctx context.Context, id string) (string, error) {
 		return "", err
 	}
 	return t.reg.DigestRef(d), nil
+}
+
+// PublishStage pushes the image of a named stage of target's build as that
+// stage's newest, in the background, for the next build anywhere to use as
+// cache (readwrite mode only).
+func (t *Tier) PublishStage(target, stage, id string) {
+	if t.mode != ModeReadWrite || !t.usable() || t.pusher == nil {
+		return
+	}
+	t.jobs.Add(1)
+	go func() {
+		defer t.jobs.Done()
+		t.slots <- struct{}{}
+		defer func() { <-t.slots }()
+		ctx, cancel := context.WithTimeout(t.ctx, 30*time.Minute)
+		defer cancel()
+		sent, err := t.pusher.PushImage(ctx, id, t.reg.Ref(StageTag(target, stage)))
+		if err != nil {
+			t.publishFailed(target, t.reg.wrap(fmt.Errorf("pushing stage %s: %w", stage, err)))
+			return
+		}
+		t.mu.Lock()
+		t.stats.sent += sent
+		t.mu.Unlock()
+	}()
 }
