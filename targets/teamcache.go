@@ -3,6 +3,7 @@ package targets
 import (
 	"context"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/moby/moby/api/types/jsonstream"
@@ -176,50 +177,27 @@ func (a *buildAction) publishStages(ctx context.Context, cli *docker.Client, bc 
 	}
 }
 
-// PushImage pushes image id to ref through the engine, which sends only
-// the layers the registry lacks; the tag is removed from the engine after.
-func (e *Env) PushImage(ctx context.Context, id, ref string) (int64, error) {
+// SaveImage writes image id as a docker-save archive, for the team cache
+// to push (remotecache.ImageSaver).
+func (e *Env) SaveImage(ctx context.Context, id string, w io.Writer) error {
 	cli, err := e.Docker(ctx)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	if _, err := cli.ImageTag(ctx, client.ImageTagOptions{Source: id, Target: ref}); err != nil {
-		return 0, fmt.Errorf("tagging %s as %s: %w", buildShortID(id), ref, err)
-	}
-	defer func() {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
-		defer cancel()
-		// Untag only: an image with no other name would be removed.
-		if img, err := cli.ImageInspect(rctx, id); err == nil && len(img.RepoTags) > 1 {
-			_, _ = cli.ImageRemove(rctx, ref, client.ImageRemoveOptions{})
-		}
-	}()
-	auth := ""
-	if host, err := registryauth.Host(ref); err == nil {
-		auth, _ = configAuth(ctx, host)
-	}
-	resp, err := cli.ImagePush(ctx, ref, client.ImagePushOptions{RegistryAuth: auth})
+	rc, err := cli.ImageSave(ctx, []string{id})
 	if err != nil {
-		return 0, err
+		return err
 	}
-	defer resp.Close()
-	sent := &transferCount{}
-	for msg, err := range resp.JSONMessages(ctx) {
-		if err == nil && msg.Error != nil {
-			err = fmt.Errorf("%s", msg.Error.Message)
-		}
-		if err != nil {
-			return sent.bytes(), err
-		}
-		sent.add(msg.ID, msg.Status, msg.Progress)
-	}
-	return sent.bytes(), nil
+	defer rc.Close()
+	_, err = io.Copy(w, rc)
+	return err
 }
 
 // transferCount sums the layers a push or pull moved, from the engine's
 // progress messages (layers already there move nothing).
 type transferCount struct {
 	layers map[string]int64
+	totals map[string]int64
 }
 
 func (c *transferCount) add(id, status string, p *jsonstream.Progress) {
@@ -227,12 +205,15 @@ func (c *transferCount) add(id, status string, p *jsonstream.Progress) {
 		return
 	}
 	if c.layers == nil {
-		c.layers = map[string]int64{}
+		c.layers, c.totals = map[string]int64{}, map[string]int64{}
 	}
 	switch status {
 	case "Pushing", "Downloading":
 		if p.Current > c.layers[id] {
 			c.layers[id] = p.Current
+		}
+		if p.Total > 0 {
+			c.totals[id] = p.Total
 		}
 	}
 }
@@ -245,15 +226,24 @@ func (c *transferCount) bytes() int64 {
 	return n
 }
 
-// line is "12.3 MB at 40.1 MB/s" for a progress or summary line.
+// line is "12.3 MB of 20.0 MB in 1.2s (10.2 MB/s, 1s left)" for a
+// progress or summary line.
 func (c *transferCount) line(start time.Time) string {
 	n := c.bytes()
+	var total int64
+	for _, v := range c.totals {
+		total += v
+	}
 	secs := time.Since(start).Seconds()
 	rate := 0.0
 	if secs > 0 {
 		rate = float64(n) / secs
 	}
-	return fmt.Sprintf("%s in %.1fs (%s/s)", mb(n), secs, mb(int64(rate)))
+	s := fmt.Sprintf("%s in %.1fs (%s/s)", mb(n), secs, mb(int64(rate)))
+	if total > n && rate > 0 {
+		s = fmt.Sprintf("%s of %s in %.1fs (%s/s, %.0fs left)", mb(n), mb(total), secs, mb(int64(rate)), float64(total-n)/rate)
+	}
+	return s
 }
 
 func mb(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/(1<<20)) }

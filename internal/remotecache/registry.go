@@ -6,9 +6,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -24,6 +26,7 @@ import (
 type Registry struct {
 	repo name.Repository
 	opts []remote.Option
+	sent *atomic.Int64 // bytes uploaded
 }
 
 // Open makes a client for c's repository. Credentials come from the Docker
@@ -38,14 +41,15 @@ func Open(c Config, extra ...remote.Option) (*Registry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("remote cache %s: %w", c.Repo, err)
 	}
+	sent := &atomic.Int64{}
 	opts := []remote.Option{
 		remote.WithAuthFromKeychain(authn.DefaultKeychain),
-		remote.WithTransport(&guard{next: baseTransport(), plain: c.PlainHTTP}),
+		remote.WithTransport(&guard{next: baseTransport(), plain: c.PlainHTTP, sent: sent}),
 		// One quick retry: a registry that is down must cost little.
 		remote.WithRetryBackoff(remote.Backoff{Duration: 200 * time.Millisecond, Factor: 2, Steps: 2}),
 		remote.WithUserAgent("dtask"),
 	}
-	return &Registry{repo: repo, opts: append(opts, extra...)}, nil
+	return &Registry{repo: repo, opts: append(opts, extra...), sent: sent}, nil
 }
 
 // Name is REGISTRY/REPO, as messages name it.
@@ -72,14 +76,33 @@ func baseTransport() http.RoundTripper {
 type guard struct {
 	next  http.RoundTripper
 	plain bool
+	sent  *atomic.Int64
 }
 
 func (g *guard) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Scheme == "http" && !g.plain && !IsLoopback(req.URL.Host) {
 		return nil, fmt.Errorf("refusing plain HTTP to %s: name the cache http://%s/... to allow it", req.URL.Host, req.URL.Host)
 	}
+	if req.Body != nil && g.sent != nil {
+		req.Body = &countingBody{ReadCloser: req.Body, n: g.sent}
+	}
 	return g.next.RoundTrip(req)
 }
+
+// countingBody counts what an upload sends.
+type countingBody struct {
+	io.ReadCloser
+	n *atomic.Int64
+}
+
+func (c *countingBody) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// Sent is how many bytes this client has uploaded.
+func (r *Registry) Sent() int64 { return r.sent.Load() }
 
 // Tag names. A tag is at most 128 characters of [A-Za-z0-9_.-].
 func recordTag(key string) string { return "k-" + key }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
@@ -17,10 +18,12 @@ type Local interface {
 	Last(target string) (*cache.Record, bool)
 }
 
-// ImagePusher makes an engine push one of its images to ref; the engine
-// sends only the layers the registry lacks. sent is how many bytes went.
-type ImagePusher interface {
-	PushImage(ctx context.Context, id, ref string) (sent int64, err error)
+// ImageSaver writes one of the engine's images as a docker-save archive.
+// dtask, not the engine, compresses and pushes the layers: the same layer
+// then has the same blob digest on every machine, so the registry never
+// receives it twice (an engine recompresses layers it pulled, differently).
+type ImageSaver interface {
+	SaveImage(ctx context.Context, id string, w io.Writer) error
 }
 
 // OriginRemote is what a record found in the team cache says in From.
@@ -33,7 +36,7 @@ type Tier struct {
 	local  Local
 	reg    *Registry
 	mode   Mode
-	pusher ImagePusher
+	pusher ImageSaver
 	warn   func(string)
 	ctx    context.Context
 	// KeepHits copies remote hits into the local store (not in a dry run).
@@ -53,12 +56,11 @@ type Tier struct {
 
 type publishStats struct {
 	records, images int
-	sent            int64
 }
 
 // NewTier tiers reg behind local. ctx bounds every request (the run's);
 // warn prints one line; pusher may be nil when no engine is used.
-func NewTier(ctx context.Context, local Local, reg *Registry, mode Mode, pusher ImagePusher, warn func(string)) *Tier {
+func NewTier(ctx context.Context, local Local, reg *Registry, mode Mode, pusher ImageSaver, warn func(string)) *Tier {
 	return &Tier{
 		local: local, reg: reg, mode: mode, pusher: pusher, warn: warn, ctx: ctx,
 		Timeout: 20 * time.Second,
@@ -201,9 +203,8 @@ func (t *Tier) pushImage(id string) (string, error) {
 	if t.pusher == nil {
 		return "", fmt.Errorf("image %s: no engine to push it from", id)
 	}
-	sent, err := t.pusher.PushImage(ctx, id, t.reg.Ref(tag))
-	if err != nil {
-		return "", t.reg.wrap(fmt.Errorf("pushing image %s: %w", short(id[7:]), err))
+	if err := t.reg.WriteImage(ctx, t.pusher, id, tag); err != nil {
+		return "", err
 	}
 	d, ok, err := t.reg.Head(ctx, tag)
 	if err == nil && !ok {
@@ -215,7 +216,6 @@ func (t *Tier) pushImage(id string) (string, error) {
 	t.remember(map[string]string{id: d})
 	t.mu.Lock()
 	t.stats.images++
-	t.stats.sent += sent
 	t.mu.Unlock()
 	return d, nil
 }
@@ -260,7 +260,7 @@ func (t *Tier) Wait() string {
 		return ""
 	}
 	msg := fmt.Sprintf("remote cache %s: published %d record(s), %d new image(s), %s sent in %s",
-		t.reg.Name(), s.records, s.images, formatBytes(s.sent), time.Since(t.started).Round(100*time.Millisecond))
+		t.reg.Name(), s.records, s.images, formatBytes(t.reg.Sent()), time.Since(t.started).Round(100*time.Millisecond))
 	if t.failed > 0 {
 		msg += fmt.Sprintf("; %d not published", t.failed)
 	}
@@ -346,13 +346,8 @@ func (t *Tier) PublishStage(target, stage, id string) {
 		defer func() { <-t.slots }()
 		ctx, cancel := context.WithTimeout(t.ctx, 30*time.Minute)
 		defer cancel()
-		sent, err := t.pusher.PushImage(ctx, id, t.reg.Ref(StageTag(target, stage)))
-		if err != nil {
-			t.publishFailed(target, t.reg.wrap(fmt.Errorf("pushing stage %s: %w", stage, err)))
-			return
+		if err := t.reg.WriteImage(ctx, t.pusher, id, StageTag(target, stage)); err != nil {
+			t.publishFailed(target, fmt.Errorf("stage %s: %w", stage, err))
 		}
-		t.mu.Lock()
-		t.stats.sent += sent
-		t.mu.Unlock()
 	}()
 }
