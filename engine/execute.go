@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"time"
@@ -21,6 +22,8 @@ func (r *Runner) execute(ctx context.Context, t *taskfile.Target, act Action, p 
 		defer cancel()
 	}
 	stdout, stderr := r.Reporter.Output(t.Name)
+	tail := &logTail{}
+	stdout, stderr = io.MultiWriter(stdout, tail), io.MultiWriter(stderr, tail)
 	x := &Exec{
 		Target:   t,
 		Dir:      p.Dir,
@@ -54,8 +57,9 @@ func (r *Runner) execute(ctx context.Context, t *taskfile.Target, act Action, p 
 	rec := &cache.Record{
 		Target: t.Name, Kind: act.Kind(), Key: res.Key, Time: start,
 		Duration: time.Since(start), Lines: p.key.Stored(), Outputs: out,
+		Log: tail.masked(r.Redact),
 	}
-	if err := r.Store.Put(rec); err != nil {
+	if err := r.records().Put(rec); err != nil {
 		// The target succeeded; a lost record only costs a re-run later.
 		fmt.Fprintf(stderr, "warning: recording success: %v\n", err)
 	}

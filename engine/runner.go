@@ -47,10 +47,32 @@ type Runner struct {
 	// MaxStateSize is cache.max_size: the budget of the state folder that
 	// pruning keeps it within after a run (0: cache.DefaultMaxSize).
 	MaxStateSize int64
+	// Records, when set, is where records are looked up and written in
+	// place of Store (a tier of the local store and a team cache).
+	Records RecordStore
 
 	mu      sync.Mutex
 	results map[string]*Result
 	order   []string
+}
+
+// RecordStore keeps success records by key; *cache.Store is one.
+type RecordStore interface {
+	// Hit returns the record for key, its lines left out where that is
+	// cheaper: what deciding that a target is up to date needs.
+	Hit(key string) (*Record, bool)
+	Put(rec *Record) error
+	// Why explains how cur differs from target's latest record; ok is
+	// false without one.
+	Why(target string, cur []cache.Line) (reasons []string, ok bool)
+}
+
+// records is the store records go through.
+func (r *Runner) records() RecordStore {
+	if r.Records != nil {
+		return r.Records
+	}
+	return r.Store
 }
 
 // FailedError says targets failed; dtask exits 1.

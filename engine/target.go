@@ -43,8 +43,8 @@ func (r *Runner) runTarget(ctx context.Context, name string) {
 	}
 	res.Key = plan.key.Sum()
 	res.Lines = plan.key.Stored()
-	if out, ok := r.upToDate(ctx, t, act, plan, res.Key); ok {
-		res.Status, res.Reason, res.Outputs = Cached, "up to date", out
+	if rec, ok := r.upToDate(ctx, t, act, plan, res.Key); ok {
+		res.Status, res.Reason, res.Outputs = Cached, upToDateReason(rec), rec.Outputs
 		if r.Opts.DryRun {
 			res.Reason += plan.unhashedNote()
 		}
@@ -63,8 +63,8 @@ func (r *Runner) runTarget(ctx context.Context, name string) {
 	defer unlock()
 	// Another dtask on this project may have run it while we waited.
 	if waited {
-		if out, ok := r.upToDate(ctx, t, act, plan, res.Key); ok {
-			res.Status, res.Reason, res.Outputs = Cached, "up to date (another dtask just ran it)", out
+		if rec, ok := r.upToDate(ctx, t, act, plan, res.Key); ok {
+			res.Status, res.Reason, res.Outputs = Cached, "up to date (another dtask just ran it)", rec.Outputs
 			return
 		}
 	}
@@ -168,11 +168,11 @@ func (r *Runner) plan(ctx context.Context, t *taskfile.Target, act Action) (*Pla
 
 // upToDate reports whether a recorded success with this key exists and
 // its outputs are still there.
-func (r *Runner) upToDate(ctx context.Context, t *taskfile.Target, act Action, p *Plan, key string) (Outputs, bool) {
+func (r *Runner) upToDate(ctx context.Context, t *taskfile.Target, act Action, p *Plan, key string) (*Record, bool) {
 	if r.Opts.NoCache || r.Opts.Force[t.Name] || p.always != "" || r.Store == nil {
 		return nil, false
 	}
-	rec, ok := r.Store.Hit(key)
+	rec, ok := r.records().Hit(key)
 	if !ok {
 		return nil, false
 	}
@@ -182,7 +182,16 @@ func (r *Runner) upToDate(ctx context.Context, t *taskfile.Target, act Action, p
 		return nil, false
 	}
 	r.Store.Touch(key)
-	return rec.Outputs, true
+	return rec, true
+}
+
+// upToDateReason says where the matching record came from when it was
+// not this machine's store.
+func upToDateReason(rec *Record) string {
+	if rec.From != "" {
+		return "up to date (" + rec.From + ")"
+	}
+	return "up to date"
 }
 
 // why explains why the target runs, from its key lines against the last
@@ -198,7 +207,7 @@ func (r *Runner) why(name string, p *Plan) string {
 	case p.missing != "":
 		return p.missing
 	}
-	reasons, ok := r.Store.Why(name, p.key.Stored())
+	reasons, ok := r.records().Why(name, p.key.Stored())
 	if !ok {
 		return "no previous run"
 	}

@@ -106,6 +106,9 @@ func (a *buildAction) Check(ctx context.Context, rec *engine.Record) (bool, stri
 		if a.e.layerHas(id) || a.e.Images != nil && a.e.Images.Has(id) {
 			return a.cachedBuild(ctx, cli, id)
 		}
+		if a.e.teamHas(ctx, id) {
+			return a.teamBuild(ctx, cli, id)
+		}
 		return false, fmt.Sprintf("image %s missing", buildShortID(id)), nil
 	}
 	for _, tag := range a.tags() {

@@ -70,6 +70,7 @@ func (a *buildAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, 
 	}
 	bc.apply(&opts)
 	bl.apply(&opts)
+	a.teamCacheFrom(ctx, &opts, buildkit, bc)
 	tags := a.tags()
 	steps := &stageSteps{}
 	id, err := a.send(ctx, cli, c, opts, buildkit, io.MultiWriter(x.Stdout, steps), x.Progress)
@@ -87,6 +88,7 @@ func (a *buildAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, 
 	if bc != nil {
 		bc.tagStages(ctx, cli, c, opts, x, steps)
 		bc.save(ctx, cli, id, tags, x)
+		a.publishStages(ctx, cli, bc)
 	}
 	if bl != nil {
 		bl.save(c, opts, id, steps, cli)

@@ -48,6 +48,13 @@ func (a *deployAction) deployImage(ctx context.Context, target *docker.Client, d
 		return "", err
 	}
 	if there == "" {
+		// Through the team cache only the missing layers travel; when the
+		// deploy engine cannot reach it, the whole image is copied.
+		if ok, err := a.e.deployViaTeam(ctx, target, id, ref, progress); err == nil && ok {
+			return id, nil
+		} else if err != nil {
+			progress(fmt.Sprintf("not through the remote cache: %v", err))
+		}
 		progress(fmt.Sprintf("copying %s (%s) to %s", ref, buildShortID(id), a.d().Host))
 		if err := copyImage(ctx, local, target, ref, progress); err != nil {
 			return "", fmt.Errorf("copying image %s to %s: %w", ref, a.d().Host, err)

@@ -58,7 +58,10 @@ type Env struct {
 	// Docker targets that use it to load by ID (false, and when nil). See
 	// imagecache_policy.go.
 	LoadCachedBuilds func(target string) bool
-	tooLarge         sync.Map // image IDs said to be over the cache budget
+	// Team is the team cache images are pulled from when the engine and
+	// the image cache lack them; nil: none (teamcache.go).
+	Team     TeamCache
+	tooLarge sync.Map // image IDs said to be over the cache budget
 }
 
 // Docker connects to the engine on first use, and then removes what runs

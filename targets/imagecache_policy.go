@@ -47,3 +47,15 @@ func (a *buildAction) cachedBuild(ctx context.Context, cli *docker.Client, id st
 	}
 	return true, "", nil
 }
+
+// teamBuild decides Check for a build whose image the team cache holds:
+// up to date, pulled now if the policy asks (as cachedBuild).
+func (a *buildAction) teamBuild(ctx context.Context, cli *docker.Client, id string) (bool, string, error) {
+	if !a.e.loadCachedBuilds(a.t.Name) {
+		return true, "", nil
+	}
+	if ok, err := a.e.pullFromTeam(ctx, cli, id, a.tags(), nil); err != nil || !ok {
+		return false, fmt.Sprintf("image %s could not be pulled from the remote cache: %v", buildShortID(id), err), nil
+	}
+	return true, "", nil
+}

@@ -154,5 +154,11 @@ func ensureRecorded(ctx context.Context, cli *docker.Client, ref, want string, p
 		}
 		return want, nil
 	}
+	if e := teamEnv(cli); e != nil {
+		ok, err := e.pullFromTeam(ctx, cli, want, []string{ref}, progress)
+		if err != nil || ok {
+			return want, err
+		}
+	}
 	return "", fmt.Errorf("image %s (%s, as its build recorded it) is neither in the engine nor in the image cache; run again to rebuild it", ref, buildShortID(want))
 }

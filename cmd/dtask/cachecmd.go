@@ -103,7 +103,7 @@ func imageCacheCommand(lctx context.Context, c *cli, p *project, store *cache.St
 		// Records and the chunks they share come under the same budget.
 		pr := store.Prune(cache.Limits{MaxSize: max})
 		fmt.Fprintf(stdout, "records: %d removed (%d chunks), state folder %s\n", pr.Records, pr.Chunks, imagecache.FormatSize(pr.Size))
-		return nil
+		return pruneTeamCache(lctx, c, p, stdout)
 	case "clear":
 		if err := ic.Clear(lctx); err != nil {
 			return err

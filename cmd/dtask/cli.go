@@ -38,6 +38,10 @@ type cli struct {
 	Complete string `hidden:"" enum:",targets,envs" default:""`
 	DocsCLI  bool   `name:"docs-cli" hidden:""`
 
+	RemoteCache     optString `name:"remote-cache" help:"Team cache: an OCI registry repository (REGISTRY/REPO) for records and images; overrides [cache] remote and $$DTASK_REMOTE_CACHE; empty turns it off." placeholder:"REF"`
+	RemoteCacheMode string    `name:"remote-cache-mode" help:"Team cache mode: read, readwrite or off (default readwrite; read on pull request builds)." enum:",read,readwrite,off" default:"" placeholder:"MODE"`
+	Explain         string    `help:"Dry run of TARGET that prints which lines of its key differ from the nearest record, local or in the team cache." placeholder:"TARGET"`
+
 	Args []string `arg:"" optional:"" name:"target" help:"Targets to run (default: the file's default), and NAME=value variables."`
 }
 

@@ -1,9 +1,14 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/dtask-dev/dtask/internal/dockertest"
@@ -57,6 +65,7 @@ func TestScripts(t *testing.T) {
 			"waitfile":   waitFile,
 			"dockerps":   dockerPS,
 			"fakeengine": fakeEngine,
+			"noblob":     noBlob,
 		},
 		Condition: condition,
 	})
@@ -94,6 +103,9 @@ func mustWD() string {
 // condition answers [docker]: whether the engine is reachable. In CI a
 // missing engine is an error, never a reason to skip.
 func condition(cond string) (bool, error) {
+	if cond == "registry" {
+		return registryUp()
+	}
 	if cond != "docker" {
 		return false, fmt.Errorf("unknown condition %q", cond)
 	}
@@ -122,4 +134,77 @@ func dockerPS(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	}
 	ts.Stdout().Write([]byte(out.String()))
+}
+
+// registryUp answers [registry]: whether the local registry
+// (scripts/fixtures/registry.sh start) answers on 127.0.0.1:5000. In CI a
+// missing registry is an error.
+func registryUp() (bool, error) {
+	c := http.Client{Timeout: 3 * time.Second}
+	resp, err := c.Get("http://127.0.0.1:5000/v2/")
+	if err == nil {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			err = fmt.Errorf("status %s", resp.Status)
+		}
+	}
+	if err != nil && os.Getenv("CI") == "true" {
+		return false, fmt.Errorf("CI=true but the local registry on 127.0.0.1:5000 does not answer (scripts/fixtures/registry.sh start): %v", err)
+	}
+	return err == nil, nil
+}
+
+// noBlob fails when any blob of a registry repository (`noblob REPO
+// VALUE...`), gzip-decompressed where it is gzip, holds one of the values:
+// what the team cache publishes must never carry a secret.
+func noBlob(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: noblob REPO VALUE...")
+	}
+	repo, err := name.NewRepository(args[0], name.Insecure)
+	ts.Check(err)
+	tags, err := remote.List(repo)
+	ts.Check(err)
+	seen := map[string]bool{}
+	for _, tag := range tags {
+		d, err := remote.Get(repo.Tag(tag))
+		ts.Check(err)
+		var m struct {
+			Config v1.Descriptor   `json:"config"`
+			Layers []v1.Descriptor `json:"layers"`
+		}
+		ts.Check(json.Unmarshal(d.Manifest, &m))
+		checkBlob(ts, "manifest "+tag, d.Manifest, args[1:])
+		for _, desc := range append(m.Layers, m.Config) {
+			if seen[desc.Digest.String()] {
+				continue
+			}
+			seen[desc.Digest.String()] = true
+			l, err := remote.Layer(repo.Digest(desc.Digest.String()))
+			ts.Check(err)
+			rc, err := l.Compressed()
+			ts.Check(err)
+			b, err := io.ReadAll(rc)
+			rc.Close()
+			ts.Check(err)
+			if zr, err := gzip.NewReader(bytes.NewReader(b)); err == nil {
+				if u, err := io.ReadAll(zr); err == nil {
+					b = u
+				}
+			}
+			checkBlob(ts, desc.Digest.String(), b, args[1:])
+		}
+	}
+	ts.Logf("noblob: %d tags, %d blobs checked", len(tags), len(seen))
+	if len(seen) == 0 {
+		ts.Fatalf("no blobs in %s", args[0])
+	}
+}
+
+func checkBlob(ts *testscript.TestScript, what string, b []byte, values []string) {
+	for _, v := range values {
+		if bytes.Contains(b, []byte(v)) {
+			ts.Fatalf("%s holds a secret value", what)
+		}
+	}
 }

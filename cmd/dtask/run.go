@@ -59,9 +59,15 @@ func dispatch(ctx context.Context, c *cli, stdout, stderr io.Writer, mask *ui.Ma
 	if done, err := fileless(c, stdout, stderr); done {
 		return err
 	}
+	if c.Explain != "" {
+		c.DryRun = true
+	}
 	p, err := load(c, mask)
 	if err != nil {
 		return err
+	}
+	if c.Explain != "" && len(p.cmdGoals) == 0 {
+		p.cmdGoals = []string{c.Explain}
 	}
 	switch {
 	case c.List:
@@ -121,12 +127,20 @@ func runGoals(ctx context.Context, c *cli, p *project, goals []string, stdout io
 	pool := targets.NewServicePool(p.env)
 	r.Shared = pool
 	defer p.closeServices(pool, disp)
+	tier, err := p.useTeamCache(ctx, c, r, disp)
+	if err != nil {
+		return err
+	}
 	start := time.Now()
 	results, err := r.Run(ctx, goals)
 	p.finishSaves(ctx)
+	finishTeamCache(tier, disp)
 	elapsed := time.Since(start)
 	annotateCases(mode, disp, results, p.stateDir())
 	disp.Summary(results, elapsed)
+	if c.Explain != "" {
+		explain(ctx, c.Explain, results, r.Store, tier, stdout)
+	}
 	return withJUnit(c, p, disp, results, start, elapsed, worst(results, err))
 }
 

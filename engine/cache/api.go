@@ -21,4 +21,10 @@ type Record struct {
 	Duration time.Duration     `json:"duration"`
 	Lines    []Line            `json:"lines"`
 	Outputs  map[string]string `json:"outputs,omitempty"`
+	// From says where a lookup found the record when not in the local
+	// store ("remote cache"); it is never stored.
+	From string `json:"-"`
+	// Log is the end of the target's output, secrets masked, for a team
+	// cache to keep beside the record; the local store does not keep it.
+	Log string `json:"-"`
 }

@@ -42,6 +42,13 @@ type File struct {
 // CacheConfig is the [cache] table.
 type CacheConfig struct {
 	MaxSize string `toml:"max_size"` // e.g. "10GB"
+	// Remote is the team cache, REGISTRY/REPO (docs/team-cache.md).
+	Remote string `toml:"remote"`
+	// RemoteKeep is how many records per target --cache prune keeps in
+	// the team cache (0: the default).
+	RemoteKeep int `toml:"remote_keep"`
+	// RemoteMaxAge drops older records there too ("720h"; "": no limit).
+	RemoteMaxAge Duration `toml:"remote_max_age"`
 }
 
 // SecretRef says where a secret's value comes from; the value is never stored.

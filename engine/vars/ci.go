@@ -202,3 +202,35 @@ func isHex(s string) bool {
 	}
 	return true
 }
+
+// prVars are, per provider, the variables set only on pull (merge) request
+// builds, and their values that mean "not a pull request".
+var prVars = map[string][]string{
+	"github":     {"GITHUB_HEAD_REF"},
+	"gitlab":     {"CI_MERGE_REQUEST_IID", "CI_EXTERNAL_PULL_REQUEST_IID"},
+	"circleci":   {"CIRCLE_PULL_REQUEST"},
+	"travis":     {"TRAVIS_PULL_REQUEST"},
+	"buildkite":  {"BUILDKITE_PULL_REQUEST"},
+	"azure":      {"SYSTEM_PULLREQUEST_PULLREQUESTID"},
+	"bitbucket":  {"BITBUCKET_PR_ID"},
+	"jenkins":    {"CHANGE_ID"},
+	"drone":      {"DRONE_PULL_REQUEST"},
+	"woodpecker": {"CI_COMMIT_PULL_REQUEST"},
+	"teamcity":   {"TEAMCITY_PULL_REQUEST"},
+}
+
+// IsPullRequest reports whether the build is of a pull (merge) request,
+// whose code must not write to shared caches.
+func IsPullRequest(info CIInfo, getenv func(string) string) bool {
+	if info.Provider == "github" && strings.HasPrefix(getenv("GITHUB_EVENT_NAME"), "pull_request") {
+		return true
+	}
+	for _, name := range prVars[info.Provider] {
+		switch v := getenv(name); v {
+		case "", "false", "0":
+		default:
+			return true
+		}
+	}
+	return false
+}

@@ -100,3 +100,26 @@ func TestDetectCI(t *testing.T) {
 		})
 	}
 }
+
+func TestIsPullRequest(t *testing.T) {
+	cases := []struct {
+		env  map[string]string
+		want bool
+	}{
+		{map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "pull_request", "GITHUB_HEAD_REF": "feature"}, true},
+		{map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "push", "GITHUB_REF": "refs/heads/main"}, false},
+		{map[string]string{"GITLAB_CI": "true", "CI_MERGE_REQUEST_IID": "12"}, true},
+		{map[string]string{"GITLAB_CI": "true", "CI_COMMIT_BRANCH": "main"}, false},
+		{map[string]string{"TRAVIS": "true", "TRAVIS_PULL_REQUEST": "false"}, false},
+		{map[string]string{"TRAVIS": "true", "TRAVIS_PULL_REQUEST": "7"}, true},
+		{map[string]string{"CIRCLECI": "true", "CIRCLE_PULL_REQUEST": "https://github.com/a/b/pull/3"}, true},
+		{map[string]string{"JENKINS_URL": "http://j", "CHANGE_ID": "5"}, true},
+		{map[string]string{}, false},
+	}
+	for _, c := range cases {
+		get := func(k string) string { return c.env[k] }
+		if got := IsPullRequest(DetectCI(get), get); got != c.want {
+			t.Errorf("%v: pull request %v, want %v", c.env, got, c.want)
+		}
+	}
+}

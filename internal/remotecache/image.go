@@ -1,0 +1,40 @@
+package remotecache
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+)
+
+// WriteImage saves image id from the engine into a temporary archive and
+// pushes it as tag. go-containerregistry compresses each layer the same
+// way on every machine and asks the registry before sending a blob, so a
+// layer the repository has is never uploaded again.
+func (r *Registry) WriteImage(ctx context.Context, saver ImageSaver, id, tag string) error {
+	if saver == nil {
+		return r.wrap(fmt.Errorf("image %s: no engine to take it from", id))
+	}
+	f, err := os.CreateTemp("", "dtask-image-*.tar")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	err = saver.SaveImage(ctx, id, f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return r.wrap(fmt.Errorf("saving image %s: %w", short(id), err))
+	}
+	img, err := tarball.ImageFromPath(f.Name(), nil)
+	if err != nil {
+		return r.wrap(fmt.Errorf("reading image %s: %w", short(id), err))
+	}
+	if err := remote.Write(r.repo.Tag(tag), img, r.with(ctx)...); err != nil {
+		return r.wrap(fmt.Errorf("pushing image %s: %w", short(id), err))
+	}
+	return nil
+}

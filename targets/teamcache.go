@@ -1,0 +1,251 @@
+package targets
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/moby/moby/api/types/jsonstream"
+	"github.com/moby/moby/api/types/registry"
+	"github.com/moby/moby/client"
+
+	"github.com/dtask-dev/dtask/targets/docker"
+	"github.com/dtask-dev/dtask/targets/registryauth"
+)
+
+// TeamCache is the team cache (an OCI registry) as the Docker actions see
+// it: where it holds an image, as a reference the engine pulls by digest.
+type TeamCache interface {
+	ImageRef(ctx context.Context, id string) (ref string, ok bool)
+	// CacheFrom names images of target's last published build and of its
+	// named stages, as cache sources for building it again.
+	CacheFrom(ctx context.Context, target string, stages []string) []string
+	// PublishStage keeps a stage's image as that stage's newest.
+	PublishStage(target, stage, id string)
+	// EnsureImage makes the team cache hold an image of this machine's
+	// engine (pushing only missing layers) and returns its reference.
+	EnsureImage(ctx context.Context, id string) (ref string, err error)
+}
+
+// UseTeamCache makes the run take images it lacks from t (nil: none).
+func (e *Env) UseTeamCache(t TeamCache) {
+	e.Team = t
+	if t != nil {
+		imageEnvs.Store(e, struct{}{})
+	}
+}
+
+// teamEnv returns the Env with a team cache whose engine cli is, or nil.
+func teamEnv(cli *docker.Client) *Env {
+	var found *Env
+	imageEnvs.Range(func(k, _ any) bool {
+		e := k.(*Env)
+		if e.Team != nil && cli != nil && e.docker == cli {
+			found = e
+			return false
+		}
+		return true
+	})
+	return found
+}
+
+// teamHas reports whether the team cache holds image id.
+func (e *Env) teamHas(ctx context.Context, id string) bool {
+	if e.Team == nil {
+		return false
+	}
+	_, ok := e.Team.ImageRef(ctx, id)
+	return ok
+}
+
+// pullFromTeam makes the engine have image id, pulled by digest from the
+// team cache (the engine fetches only the layers it lacks), named ref
+// when ref is not empty. ok is false when the team cache lacks it. The
+// pulled image must be id: a registry that serves other content is an
+// error, never used.
+func (e *Env) pullFromTeam(ctx context.Context, cli *docker.Client, id string, refs []string, progress func(string)) (bool, error) {
+	src, ok := e.Team.ImageRef(ctx, id)
+	if !ok {
+		return false, nil
+	}
+	if progress == nil {
+		progress = func(string) {}
+	}
+	start := time.Now()
+	progress("pulling " + buildShortID(id) + " from the remote cache")
+	auth := ""
+	if host, err := registryauth.Host(src); err == nil {
+		if ac, err := configAuth(ctx, host); err == nil {
+			auth, _ = registryauth.Encode(ac)
+		}
+	}
+	resp, err := cli.ImagePull(ctx, src, client.ImagePullOptions{RegistryAuth: auth})
+	if err != nil {
+		return false, fmt.Errorf("pulling %s from the remote cache: %w", buildShortID(id), err)
+	}
+	got := &transferCount{}
+	for msg, err := range resp.JSONMessages(ctx) {
+		if err == nil && msg.Error != nil {
+			err = fmt.Errorf("%s", msg.Error.Message)
+		}
+		if err != nil {
+			resp.Close()
+			return false, fmt.Errorf("pulling %s from the remote cache: %w", buildShortID(id), err)
+		}
+		got.add(msg.ID, msg.Status, msg.Progress)
+		progress(fmt.Sprintf("pulling %s from the remote cache: %s", buildShortID(id), got.line(start)))
+	}
+	resp.Close()
+	have, err := cli.ImageID(ctx, src)
+	if err != nil || have != id {
+		return false, fmt.Errorf("the remote cache served %s for image %s: refused", buildShortID(have), buildShortID(id))
+	}
+	for _, ref := range refs {
+		if _, err := cli.ImageTag(ctx, client.ImageTagOptions{Source: id, Target: ref}); err != nil {
+			return false, fmt.Errorf("tagging %s as %s: %w", buildShortID(id), ref, err)
+		}
+	}
+	// The digest reference is dtask's own bookkeeping: drop it when a name
+	// keeps the image (removing the only one would remove the image).
+	if len(refs) > 0 {
+		_, _ = cli.ImageRemove(ctx, src, client.ImageRemoveOptions{})
+	}
+	progress(fmt.Sprintf("pulled %s from the remote cache: %s", buildShortID(id), got.line(start)))
+	return true, nil
+}
+
+// teamCacheFrom adds the team cache's last image of the target as a cache
+// source, with the credentials the builder needs to fetch it, and asks
+// BuildKit to put inline cache metadata in the image it publishes.
+func (a *buildAction) teamCacheFrom(ctx context.Context, opts *client.ImageBuildOptions, buildkit bool, bc *buildCache) {
+	if a.e.Team == nil || !buildkit {
+		return
+	}
+	one := "1"
+	if opts.BuildArgs == nil {
+		opts.BuildArgs = map[string]*string{}
+	}
+	opts.BuildArgs["BUILDKIT_INLINE_CACHE"] = &one
+	var stages []string
+	if bc != nil {
+		stages = bc.stages
+	}
+	for _, ref := range a.e.Team.CacheFrom(ctx, a.t.Name, stages) {
+		opts.CacheFrom = append(opts.CacheFrom, ref)
+		host, err := registryauth.Host(ref)
+		if err != nil {
+			continue
+		}
+		cfg, err := registryauth.Load(registryauth.ConfigDir())
+		if err != nil {
+			continue
+		}
+		if ac, err := cfg.Lookup(ctx, host); err == nil && (ac.Username != "" || ac.IdentityToken != "") {
+			if opts.AuthConfigs == nil {
+				opts.AuthConfigs = map[string]registry.AuthConfig{}
+			}
+			opts.AuthConfigs[registryauth.ServerKey(host)] = ac
+		}
+	}
+}
+
+// deployViaTeam gives a deploy engine image id through the team cache:
+// pushed there from this engine if missing, then pulled by the deploy
+// engine, so that only the layers it lacks travel (a one-line change is
+// one small layer). ok is false when there is no team cache to use.
+func (e *Env) deployViaTeam(ctx context.Context, target *docker.Client, id, ref string, progress func(string)) (bool, error) {
+	if e.Team == nil {
+		return false, nil
+	}
+	if _, err := e.Team.EnsureImage(ctx, id); err != nil {
+		progress(fmt.Sprintf("not through the remote cache: %v", err))
+		return false, nil
+	}
+	return e.pullFromTeam(ctx, target, id, []string{ref}, progress)
+}
+
+// publishStages hands the stage images the build tagged to the team
+// cache, so that a build elsewhere reuses their steps (a slow dependency
+// stage) instead of running them again.
+func (a *buildAction) publishStages(ctx context.Context, cli *docker.Client, bc *buildCache) {
+	if a.e.Team == nil || bc == nil {
+		return
+	}
+	for _, s := range bc.stages {
+		if id, err := cli.ImageID(ctx, a.stageRef(s)); err == nil && id != "" {
+			a.e.Team.PublishStage(a.t.Name, s, id)
+		}
+	}
+}
+
+// SaveImage writes image id as a docker-save archive, for the team cache
+// to push (remotecache.ImageSaver).
+func (e *Env) SaveImage(ctx context.Context, id string, w io.Writer) error {
+	cli, err := e.Docker(ctx)
+	if err != nil {
+		return err
+	}
+	rc, err := cli.ImageSave(ctx, []string{id})
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	_, err = io.Copy(w, rc)
+	return err
+}
+
+// transferCount sums the layers a push or pull moved, from the engine's
+// progress messages (layers already there move nothing).
+type transferCount struct {
+	layers map[string]int64
+	totals map[string]int64
+}
+
+func (c *transferCount) add(id, status string, p *jsonstream.Progress) {
+	if id == "" || p == nil || p.Current <= 0 {
+		return
+	}
+	if c.layers == nil {
+		c.layers, c.totals = map[string]int64{}, map[string]int64{}
+	}
+	switch status {
+	case "Pushing", "Downloading":
+		if p.Current > c.layers[id] {
+			c.layers[id] = p.Current
+		}
+		if p.Total > 0 {
+			c.totals[id] = p.Total
+		}
+	}
+}
+
+func (c *transferCount) bytes() int64 {
+	var n int64
+	for _, v := range c.layers {
+		n += v
+	}
+	return n
+}
+
+// line is "12.3 MB of 20.0 MB in 1.2s (10.2 MB/s, 1s left)" for a
+// progress or summary line.
+func (c *transferCount) line(start time.Time) string {
+	n := c.bytes()
+	var total int64
+	for _, v := range c.totals {
+		total += v
+	}
+	secs := time.Since(start).Seconds()
+	rate := 0.0
+	if secs > 0 {
+		rate = float64(n) / secs
+	}
+	s := fmt.Sprintf("%s in %.1fs (%s/s)", mb(n), secs, mb(int64(rate)))
+	if total > n && rate > 0 {
+		s = fmt.Sprintf("%s of %s in %.1fs (%s/s, %.0fs left)", mb(n), mb(total), secs, mb(int64(rate)), float64(total-n)/rate)
+	}
+	return s
+}
+
+func mb(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/(1<<20)) }
