@@ -2,6 +2,7 @@ package taskfile
 
 import (
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -20,7 +21,7 @@ func Load(path string) (*File, error) {
 	if err != nil {
 		return nil, Errors{{File: name, Msg: err.Error()}}
 	}
-	data, err := os.ReadFile(path)
+	data, err := readLimited(path)
 	if err != nil {
 		return nil, Errors{{File: name, Msg: "cannot read task file: " + errText(err), err: err}}
 	}
@@ -30,6 +31,17 @@ func Load(path string) (*File, error) {
 	}
 	f.Path, f.Dir = abs, filepath.Dir(abs)
 	return f, nil
+}
+
+// readLimited reads the file, but never much more than MaxFileSize of it:
+// a task file could be a named pipe or /dev/zero.
+func readLimited(path string) ([]byte, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	return io.ReadAll(io.LimitReader(fh, MaxFileSize+1))
 }
 
 // errText drops the path an *os.PathError repeats.
@@ -44,12 +56,20 @@ func errText(err error) string {
 // Parse decodes and validates task file text; name is used in messages.
 // Path and Dir are left empty.
 func Parse(name string, data []byte) (*File, error) {
+	if len(data) > MaxFileSize {
+		return nil, Errors{tooLarge(name)}
+	}
+	// The locator goes first: it stops at nesting the parser would take
+	// unbounded time and memory over.
+	pos, varOrder, deep := locate(string(data))
+	if deep != nil {
+		return nil, Errors{tooDeep(name, *deep)}
+	}
 	var top map[string]toml.Primitive
 	md, err := toml.Decode(string(data), &top)
 	if err != nil {
 		return nil, Errors{syntaxError(name, err)}
 	}
-	pos, varOrder := locate(string(data))
 	c := &collector{file: name, pos: pos}
 	d := &decoder{md: &md, c: c, failed: map[string]bool{}}
 	f := &File{Pos: pos, name: name}
@@ -58,9 +78,8 @@ func Parse(name string, data []byte) (*File, error) {
 	f.VarOrder = orderVars(f.Vars, varOrder)
 	f.serviceDeps()
 	(&validator{f: f, c: c, failed: d.failed}).run()
-	if len(c.errs) > 0 {
-		sortErrors(c.errs)
-		return nil, c.errs
+	if errs := c.result(); errs != nil {
+		return nil, errs
 	}
 	return f, nil
 }
