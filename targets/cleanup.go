@@ -65,6 +65,7 @@ func (e *Env) RunLabels(target string) map[string]string {
 // Cleanup removes every container and network this run created that is
 // still there. It is called on exit, also after Ctrl-C, with a fresh context.
 func (e *Env) Cleanup(ctx context.Context) error {
+	e.groups.close()
 	v, ok := runs.Load(e)
 	if !ok {
 		return nil // never touched Docker

@@ -47,6 +47,8 @@ type Env struct {
 	// imagecache_policy.go.
 	LoadCachedBuilds func(target string) bool
 	tooLarge         sync.Map // image IDs said to be over the cache budget
+
+	groups groupWatch // host commands' process groups, killed if dtask dies
 }
 
 // Docker connects to the engine on first use, and then removes what runs
