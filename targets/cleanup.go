@@ -71,6 +71,8 @@ func (e *Env) Cleanup(ctx context.Context) error {
 		return nil // never touched Docker
 	}
 	o := v.(*runObjects)
+	ctx, cancel := e.cleanupContext(ctx)
+	defer cancel()
 	cli, err := e.Docker(ctx)
 	if err != nil {
 		return err

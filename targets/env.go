@@ -3,6 +3,7 @@ package targets
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"github.com/dtask-dev/dtask/engine/taskfile"
 	"github.com/dtask-dev/dtask/targets/docker"
@@ -48,7 +49,8 @@ type Env struct {
 	LoadCachedBuilds func(target string) bool
 	tooLarge         sync.Map // image IDs said to be over the cache budget
 
-	groups groupWatch // host commands' process groups, killed if dtask dies
+	groups     groupWatch  // host commands' process groups, killed if dtask dies
+	engineHung atomic.Bool // the engine did not answer a ping: skip clean-ups
 }
 
 // Docker connects to the engine on first use, and then removes what runs

@@ -120,7 +120,7 @@ func (a *runAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, er
 		if !shared || pool == nil || pool.e != a.e {
 			pool = NewServicePool(a.e)
 			defer func() {
-				cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+				cctx, cancel := a.e.cleanupContext(ctx)
 				defer cancel()
 				_ = pool.Close(cctx)
 			}()

@@ -172,7 +172,7 @@ func (p *ServicePool) start(ctx context.Context, cli *docker.Client, svc *taskfi
 	}
 	defer func() {
 		if err != nil {
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+			rctx, cancel := p.e.cleanupContext(ctx)
 			defer cancel()
 			_ = p.e.removeContainer(rctx, cli, id)
 			id = ""

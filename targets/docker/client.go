@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/moby/moby/client"
@@ -18,6 +19,10 @@ const (
 	LabelRun     = "dev.dtask.run"     // run id
 	LabelTarget  = "dev.dtask.target"  // target or service name
 )
+
+// pingTimeout bounds the first call to an engine: a stopped or hung engine
+// must be reported in seconds, not waited for.
+const pingTimeout = 5 * time.Second
 
 // Client is the Docker engine client with what dtask learned when it connected.
 type Client struct {
@@ -34,7 +39,22 @@ type UnreachableError struct {
 }
 
 func (e *UnreachableError) Error() string {
-	return fmt.Sprintf("docker engine unreachable at %s (DOCKER_HOST): %v", e.Host, e.Err)
+	return fmt.Sprintf("docker engine unreachable at %s (DOCKER_HOST): %s", e.Host, cause(e.Err))
+}
+
+// cause says in a few words why the engine could not be reached: the
+// client's own text repeats the host, URL-escaped, and wraps the reason.
+func cause(err error) string {
+	var errno syscall.Errno
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Sprintf("no answer within %s", pingTimeout)
+	case errors.Is(err, context.Canceled):
+		return "interrupted"
+	case errors.As(err, &errno):
+		return errno.Error()
+	}
+	return err.Error()
 }
 func (e *UnreachableError) Unwrap() error { return e.Err }
 func (e *UnreachableError) ExitCode() int { return 3 }
@@ -52,7 +72,7 @@ func Connect(ctx context.Context, host string, extra ...client.Opt) (*Client, er
 	if err != nil {
 		return nil, &UnreachableError{Host: describeHost(host), Err: err}
 	}
-	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	pctx, cancel := context.WithTimeout(ctx, pingTimeout)
 	defer cancel()
 	ping, err := c.Ping(pctx, client.PingOptions{NegotiateAPIVersion: true})
 	if err == nil && ping.APIVersion == "" {
@@ -60,6 +80,9 @@ func Connect(ctx context.Context, host string, extra ...client.Opt) (*Client, er
 	}
 	if err != nil {
 		c.Close()
+		if ctx.Err() != nil { // interrupted, not unreachable: exit 130, not 3
+			return nil, fmt.Errorf("connecting to the docker engine at %s: %w", c.DaemonHost(), ctx.Err())
+		}
 		return nil, &UnreachableError{Host: c.DaemonHost(), Err: err}
 	}
 	return &Client{
