@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/dtask
 PKGS    := ./...
 
-.PHONY: build test unit bench lint fixtures registry example clean
+.PHONY: build test unit bench lint fixtures registry example clean killtrials
 
 build:
 	$(GO) build -o $(BIN) ./cmd/dtask
@@ -20,6 +20,12 @@ unit:
 
 bench: build
 	scripts/bench/run.sh
+
+# SIGKILL trials per kind of target (sh, build, run): no orphan process,
+# stale record, container or network may be left. TRIALS=5 for a quick run.
+TRIALS ?= 30
+killtrials: build
+	scripts/killtrials/run.sh $(TRIALS)
 
 lint:
 	$(GO) vet $(PKGS)

@@ -144,3 +144,22 @@ func TestLimitsTotalInterpolation(t *testing.T) {
 		t.Errorf("got %q, want one line about the total", got)
 	}
 }
+
+func TestLimitsManyCyclesAreCut(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("version = 1\n")
+	const n = 300 // every target depends on every other: 89,700 edges
+	for i := range n {
+		fmt.Fprintf(&b, "[targets.t%d]\ndeps = [", i)
+		for j := range n {
+			if j != i {
+				fmt.Fprintf(&b, "\"t%d\",", j)
+			}
+		}
+		b.WriteString("]\n")
+	}
+	got := parseErrs(t, b.String())
+	if len(got) != maxErrors+1 || !strings.Contains(got[0], "dependency cycle: ") {
+		t.Errorf("%d lines, first %q; want %d cycles and the line saying more were left out", len(got), got[0], maxErrors)
+	}
+}
