@@ -51,6 +51,7 @@ type Env struct {
 
 	groups     groupWatch  // host commands' process groups, killed if dtask dies
 	engineHung atomic.Bool // the engine did not answer a ping: skip clean-ups
+	sweptOnce  atomic.Bool // leftovers were swept at the start: again at exit
 }
 
 // Docker connects to the engine on first use, and then removes what runs
@@ -58,7 +59,10 @@ type Env struct {
 func (e *Env) Docker(ctx context.Context) (*docker.Client, error) {
 	cli, err := e.connect(ctx)
 	if err == nil {
-		e.swept.Do(func() { _ = e.RemoveLeftovers(ctx) })
+		e.swept.Do(func() {
+			_ = e.RemoveLeftovers(ctx)
+			e.sweptOnce.Store(true)
+		})
 	}
 	return cli, err
 }
