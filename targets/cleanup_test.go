@@ -69,15 +69,7 @@ func TestRemoveLeftoversRemovesDeadRunsOnly(t *testing.T) {
 	liveOwner.PID = live.Process.Pid
 	liveOwner.Start, _ = procStart(live.Process.Pid)
 
-	killed := exec.Command("sleep", "60")
-	if err := killed.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadOwner := selfOwner()
-	deadOwner.PID = killed.Process.Pid
-	deadOwner.Start, _ = procStart(killed.Process.Pid)
-	killed.Process.Kill()
-	killed.Wait()
+	deadOwner := deadOwner(t)
 
 	remote := selfOwner()
 	remote.Host = "some-other-machine"
@@ -204,15 +196,7 @@ func TestCleanupSweepsAgainAtExit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	killed := exec.Command("sleep", "60")
-	if err := killed.Start(); err != nil {
-		t.Fatal(err)
-	}
-	dead := selfOwner()
-	dead.PID = killed.Process.Pid
-	dead.Start, _ = procStart(killed.Process.Pid)
-	killed.Process.Kill()
-	killed.Wait()
+	dead := deadOwner(t)
 	labels := e.Labels("late")
 	labels[docker.LabelRun] = "killed-run"
 	labels[docker.LabelOwner] = dead.String()
@@ -227,4 +211,19 @@ func TestCleanupSweepsAgainAtExit(t *testing.T) {
 	if _, err := cli.NetworkInspect(ctx, nr.ID, client.NetworkInspectOptions{}); err == nil {
 		t.Error("the late network of the killed run is still there after Cleanup")
 	}
+}
+
+// deadOwner is the owner label of a process that has exited.
+func deadOwner(t *testing.T) owner {
+	t.Helper()
+	killed := exec.Command("sleep", "60")
+	if err := killed.Start(); err != nil {
+		t.Fatal(err)
+	}
+	o := selfOwner()
+	o.PID = killed.Process.Pid
+	o.Start, _ = procStart(killed.Process.Pid)
+	killed.Process.Kill()
+	killed.Wait()
+	return o
 }
