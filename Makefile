@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/dtask
 PKGS    := ./...
 
-.PHONY: build test test-deps test-engines engines unit bench lint fixtures registry example clean docs
+.PHONY: build test test-deps test-engines engines unit bench lint fixtures registry example clean docs killtrials
 
 build:
 	$(GO) build -o $(BIN) ./cmd/dtask
@@ -33,6 +33,12 @@ unit:
 
 bench: build
 	scripts/bench/run.sh
+
+# SIGKILL trials per kind of target (sh, build, run): no orphan process,
+# stale record, container or network may be left. TRIALS=5 for a quick run.
+TRIALS ?= 30
+killtrials: build
+	scripts/killtrials/run.sh $(TRIALS)
 
 lint:
 	$(GO) vet $(PKGS)

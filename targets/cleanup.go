@@ -65,11 +65,15 @@ func (e *Env) RunLabels(target string) map[string]string {
 // Cleanup removes every container and network this run created that is
 // still there. It is called on exit, also after Ctrl-C, with a fresh context.
 func (e *Env) Cleanup(ctx context.Context) error {
+	e.groups.close()
+	defer e.resweep(ctx)
 	v, ok := runs.Load(e)
 	if !ok {
 		return nil // never touched Docker
 	}
 	o := v.(*runObjects)
+	ctx, cancel := e.cleanupContext(ctx)
+	defer cancel()
 	cli, err := e.Docker(ctx)
 	if err != nil {
 		return err
@@ -99,6 +103,18 @@ func (e *Env) Cleanup(ctx context.Context) error {
 		errs = append(errs, e.removeNetwork(ctx, cli, id))
 	}
 	return errors.Join(errs...)
+}
+
+// resweep runs the sweep for leftovers again at exit when it ran at the
+// start: a network create in flight when an earlier run was killed can
+// reach the engine after this run's first sweep.
+func (e *Env) resweep(ctx context.Context) {
+	if !e.sweptOnce.Load() {
+		return
+	}
+	ctx, cancel := e.cleanupContext(ctx)
+	defer cancel()
+	_ = e.RemoveLeftovers(ctx)
 }
 
 // RemoveLeftovers removes the containers and networks of this project that

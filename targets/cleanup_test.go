@@ -69,15 +69,7 @@ func TestRemoveLeftoversRemovesDeadRunsOnly(t *testing.T) {
 	liveOwner.PID = live.Process.Pid
 	liveOwner.Start, _ = procStart(live.Process.Pid)
 
-	killed := exec.Command("sleep", "60")
-	if err := killed.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadOwner := selfOwner()
-	deadOwner.PID = killed.Process.Pid
-	deadOwner.Start, _ = procStart(killed.Process.Pid)
-	killed.Process.Kill()
-	killed.Wait()
+	deadOwner := deadOwner(t)
 
 	remote := selfOwner()
 	remote.Host = "some-other-machine"
@@ -192,4 +184,46 @@ func helperRunForever() {
 	x, _, _, _ := testExec(tg)
 	newRun(e, tg).Run(context.Background(), x)
 	os.Exit(0)
+}
+
+// A network whose create was in flight when an earlier run was killed can
+// appear after this run's first sweep; the sweep at exit removes it.
+func TestCleanupSweepsAgainAtExit(t *testing.T) {
+	t.Parallel()
+	e := testEnv(t)
+	ctx := context.Background()
+	cli, err := e.Docker(ctx) // the first sweep
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := deadOwner(t)
+	labels := e.Labels("late")
+	labels[docker.LabelRun] = "killed-run"
+	labels[docker.LabelOwner] = dead.String()
+	nr, err := cli.NetworkCreate(ctx, e.ctrName("late-net", "killed-run"), client.NetworkCreateOptions{Driver: "bridge", Labels: labels})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = cli.NetworkRemove(context.Background(), nr.ID, client.NetworkRemoveOptions{}) })
+	if err := e.Cleanup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli.NetworkInspect(ctx, nr.ID, client.NetworkInspectOptions{}); err == nil {
+		t.Error("the late network of the killed run is still there after Cleanup")
+	}
+}
+
+// deadOwner is the owner label of a process that has exited.
+func deadOwner(t *testing.T) owner {
+	t.Helper()
+	killed := exec.Command("sleep", "60")
+	if err := killed.Start(); err != nil {
+		t.Fatal(err)
+	}
+	o := selfOwner()
+	o.PID = killed.Process.Pid
+	o.Start, _ = procStart(killed.Process.Pid)
+	killed.Process.Kill()
+	killed.Wait()
+	return o
 }

@@ -3,6 +3,7 @@ package targets
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"github.com/dtask-dev/dtask/engine/taskfile"
 	"github.com/dtask-dev/dtask/targets/docker"
@@ -62,6 +63,10 @@ type Env struct {
 	// the image cache lack them; nil: none (teamcache.go).
 	Team     TeamCache
 	tooLarge sync.Map // image IDs said to be over the cache budget
+
+	groups     groupWatch  // host commands' process groups, killed if dtask dies
+	engineHung atomic.Bool // the engine did not answer a ping: skip clean-ups
+	sweptOnce  atomic.Bool // leftovers were swept at the start: again at exit
 }
 
 // Docker connects to the engine on first use, and then removes what runs
@@ -69,7 +74,10 @@ type Env struct {
 func (e *Env) Docker(ctx context.Context) (*docker.Client, error) {
 	cli, err := e.connect(ctx)
 	if err == nil {
-		e.swept.Do(func() { _ = e.RemoveLeftovers(ctx) })
+		e.swept.Do(func() {
+			_ = e.RemoveLeftovers(ctx)
+			e.sweptOnce.Store(true)
+		})
 	}
 	return cli, err
 }

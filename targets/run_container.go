@@ -38,7 +38,7 @@ func (e *Env) runContainer(ctx context.Context, cli *docker.Client, s ctrSpec, s
 	defer func() {
 		// Removing after the output was read, not AutoRemove: an auto-removed
 		// container can vanish before its last output or exit code is read.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+		rctx, cancel := e.cleanupContext(ctx)
 		defer cancel()
 		_ = e.removeContainer(rctx, cli, id)
 	}()
@@ -84,7 +84,7 @@ func (e *Env) runContainer(ctx context.Context, cli *docker.Client, s ctrSpec, s
 		}
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	sctx, cancel := e.cleanupContext(ctx)
 	defer cancel()
 	_, serr := cli.ContainerStop(sctx, id, client.ContainerStopOptions{Timeout: new(stopGrace)})
 	return 0, errors.Join(ctx.Err(), serr)

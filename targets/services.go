@@ -197,7 +197,7 @@ func (p *ServicePool) start(ctx context.Context, cli *docker.Client, j svcJob, l
 	}
 	defer func() {
 		if err != nil {
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+			rctx, cancel := p.e.cleanupContext(ctx)
 			defer cancel()
 			_ = p.e.removeContainer(rctx, cli, id)
 			id = ""

@@ -67,7 +67,7 @@ func (s *sh) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, error) {
 		x.Env = append(append([]string(nil), x.Env...), addrs...)
 	}
 	for _, line := range s.t.Sh {
-		if err := runShell(ctx, x, line); err != nil {
+		if err := runShell(ctx, x, line, &s.e.groups); err != nil {
 			return nil, err
 		}
 	}
@@ -75,24 +75,31 @@ func (s *sh) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, error) {
 }
 
 // runShell runs one command in its own process group, so that cancelling
-// stops everything it started, not just the shell.
-func runShell(ctx context.Context, x *engine.Exec, line string) error {
+// stops everything it started, not just the shell. Whatever the command
+// leaves running in its group when it ends is killed too: children die
+// with their target, and with dtask (see groupWatch).
+func runShell(ctx context.Context, x *engine.Exec, line string, groups *groupWatch) error {
 	cmd := exec.Command("sh", "-c", line)
 	cmd.Dir, cmd.Env = x.Dir, x.Env
 	cmd.Stdout, cmd.Stderr = x.Stdout, x.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = shAttr()
 	// A daemon left behind holding the pipe must not hang the target.
 	cmd.WaitDelay = shGrace
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting sh: %w", err)
 	}
+	pgid := cmd.Process.Pid
+	groups.send("+", pgid)
+	defer func() {
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		groups.send("-", pgid)
+	}()
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
 	case err := <-done:
 		return exitError(line, err)
 	case <-ctx.Done():
-		pgid := cmd.Process.Pid
 		_ = syscall.Kill(-pgid, syscall.SIGTERM)
 		select {
 		case <-done:

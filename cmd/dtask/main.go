@@ -25,5 +25,7 @@ func mainCode() int {
 	// After the first signal the run stops cleanly; a second one kills
 	// dtask at once, as users of make and docker expect.
 	go func() { <-ctx.Done(); stop() }()
-	return run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	ctx, stdout, stderr, unguard := guardPipes(ctx, os.Stdout, os.Stderr)
+	defer unguard()
+	return run(ctx, os.Args[1:], stdout, stderr)
 }

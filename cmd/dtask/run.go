@@ -141,7 +141,7 @@ func runGoals(ctx context.Context, c *cli, p *project, goals []string, stdout io
 	if c.Explain != "" {
 		explain(ctx, c.Explain, results, r.Store, tier, stdout)
 	}
-	return withJUnit(c, p, disp, results, start, elapsed, worst(results, err))
+	return withJUnit(c, p, disp, results, start, elapsed, worst(results, err, p.env.EngineError))
 }
 
 // closeServices removes the run's services, saying so if that fails.
@@ -154,12 +154,13 @@ func (p *project) closeServices(pool *targets.ServicePool, disp ui.Display) {
 }
 
 // worst picks the error that decides the exit code: an unreachable engine
-// (3) outranks a failed target (1).
-func worst(results []*engine.Result, err error) error {
+// (3), also one that went away in the middle of a target, outranks a
+// failed target (1).
+func worst(results []*engine.Result, err error, engineError func(error) error) error {
 	for _, r := range results {
 		var ec exitCoder
-		if r.Err != nil && errors.As(r.Err, &ec) && ec.ExitCode() == 3 {
-			return r.Err
+		if e := engineError(r.Err); e != nil && errors.As(e, &ec) && ec.ExitCode() == 3 {
+			return e
 		}
 	}
 	return err

@@ -75,13 +75,34 @@ func sortErrors(es Errors) {
 
 // collector gathers errors for one file, placing them by key path.
 type collector struct {
-	file string
-	pos  Positions
-	errs Errors
+	file    string
+	pos     Positions
+	errs    Errors
+	dropped bool // errors past maxErrors were left out
+}
+
+// full reports whether further errors would only be counted.
+func (c *collector) full() bool { return len(c.errs) >= maxErrors }
+
+// result is the errors found, nil for none, ordered, with a last line
+// counting those left out.
+func (c *collector) result() Errors {
+	if len(c.errs) == 0 {
+		return nil
+	}
+	sortErrors(c.errs)
+	if c.dropped {
+		c.errs = append(c.errs, &Error{File: c.file, Msg: fmt.Sprintf("more errors not shown (the first %d are above)", maxErrors)})
+	}
+	return c.errs
 }
 
 // add records msg at the position of the first of paths that has one.
 func (c *collector) add(paths []string, format string, args ...any) {
+	if c.full() {
+		c.dropped = true
+		return
+	}
 	e := &Error{File: c.file, Msg: fmt.Sprintf(format, args...)}
 	if len(paths) > 0 {
 		e.Path = paths[0]

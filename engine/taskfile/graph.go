@@ -81,6 +81,9 @@ func cycles(f *File) [][]string {
 			case 0:
 				visit(d)
 			case 1:
+				if len(out) > maxErrors {
+					continue // no more would be shown; each costs a copy of the path
+				}
 				cyc := rotate(path[indexOf(path, d):])
 				if key := strings.Join(cyc, "\x00"); !seen[key] {
 					seen[key] = true

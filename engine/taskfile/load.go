@@ -2,6 +2,7 @@ package taskfile
 
 import (
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -30,7 +31,7 @@ func LoadWith(path string, opts Options) (*File, error) {
 	if err != nil {
 		return nil, Errors{{File: name, Msg: err.Error()}}
 	}
-	data, err := os.ReadFile(path)
+	data, err := readLimited(path)
 	if err != nil {
 		return nil, Errors{{File: name, Msg: "cannot read task file: " + errText(err), err: err}}
 	}
@@ -40,6 +41,17 @@ func LoadWith(path string, opts Options) (*File, error) {
 	}
 	f.Path, f.Dir = abs, filepath.Dir(abs)
 	return f, nil
+}
+
+// readLimited reads the file, but never much more than MaxFileSize of it:
+// a task file could be a named pipe or /dev/zero.
+func readLimited(path string) ([]byte, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	return io.ReadAll(io.LimitReader(fh, MaxFileSize+1))
 }
 
 // errText drops the path an *os.PathError repeats.
@@ -56,12 +68,20 @@ func errText(err error) string {
 func Parse(name string, data []byte) (*File, error) { return parse(name, data, "", Options{}) }
 
 func parse(name string, data []byte, dir string, opts Options) (*File, error) {
+	if len(data) > MaxFileSize {
+		return nil, Errors{tooLarge(name)}
+	}
+	// The locator goes first: it stops at nesting the parser would take
+	// unbounded time and memory over.
+	pos, varOrder, deep := locate(string(data))
+	if deep != nil {
+		return nil, Errors{tooDeep(name, *deep)}
+	}
 	var top map[string]toml.Primitive
 	md, err := toml.Decode(string(data), &top)
 	if err != nil {
 		return nil, Errors{syntaxError(name, err)}
 	}
-	pos, varOrder := locate(string(data))
 	c := &collector{file: name, pos: pos}
 	d := &decoder{md: &md, c: c, failed: map[string]bool{}}
 	f := &File{Pos: pos, name: name}
@@ -71,9 +91,8 @@ func parse(name string, data []byte, dir string, opts Options) (*File, error) {
 	f.addCompose(c, dir, opts)
 	f.serviceDeps()
 	(&validator{f: f, c: c, failed: d.failed}).run()
-	if len(c.errs) > 0 {
-		sortErrors(c.errs)
-		return nil, c.errs
+	if errs := c.result(); errs != nil {
+		return nil, errs
 	}
 	return f, nil
 }

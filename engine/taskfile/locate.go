@@ -30,19 +30,36 @@ type locator struct {
 	lineStart int
 	pos       Positions
 	vars      []string // names under [vars], in file order
+	depth     int      // open arrays (inline tables deepen the key path)
+	tooDeep   *Position
 }
 
 // locate returns the position of every key path in src (the last piece of
 // each path, where first written) and the [vars] names in file order.
-// Array elements are recorded too, as "path[i]".
-func locate(src string) (Positions, []string) {
+// Array elements are recorded too, as "path[i]". When nesting goes past
+// MaxDepth it stops there and returns where: it runs before the TOML parser,
+// whose work on deep nesting is not bounded.
+func locate(src string) (Positions, []string, *Position) {
 	l := &locator{src: src, line: 1, pos: Positions{}}
 	if strings.HasPrefix(src, "\uFEFF") {
 		l.i = len("\uFEFF")
 		l.lineStart = l.i
 	}
 	l.document()
-	return l.pos, l.vars
+	return l.pos, l.vars, l.tooDeep
+}
+
+// deeper counts one more level of nesting at the current position; false
+// (and the scan ended) past MaxDepth.
+func (l *locator) deeper(levels int) bool {
+	if levels <= MaxDepth {
+		return true
+	}
+	if l.tooDeep == nil {
+		l.tooDeep = &Position{Line: l.line, Col: l.col()}
+	}
+	l.i = len(l.src)
+	return false
 }
 
 func (l *locator) eof() bool { return l.i >= len(l.src) }
@@ -142,22 +159,35 @@ func (l *locator) header() []string {
 // key reads a dotted key, recording every prefix of prefix+key, and returns
 // the full path.
 func (l *locator) key(prefix []string) []string {
+	path, _ := l.keyText(prefix)
+	return path
+}
+
+// keyText is key, also returning the path's key string.
+func (l *locator) keyText(prefix []string) ([]string, string) {
 	path := append([]string(nil), prefix...)
+	// The key text grows piece by piece rather than being rendered again
+	// for every prefix, which was quadratic in the depth.
+	ks := keyString(path)
 	for {
 		l.skipSpace()
 		line, col := l.line, l.col()
 		piece, ok := l.keyPiece()
-		if !ok {
-			return path
+		if !ok || !l.deeper(len(path)+1+l.depth) {
+			return path, ks
 		}
 		path = append(path, piece)
-		l.record(keyString(path), line, col)
+		if ks != "" {
+			ks += "."
+		}
+		ks += keyString([]string{piece})
+		l.record(ks, line, col)
 		if len(path) == 2 && path[0] == "vars" {
 			l.addVar(path[1])
 		}
 		l.skipSpace()
 		if l.peek() != '.' {
-			return path
+			return path, ks
 		}
 		l.next()
 	}
@@ -198,7 +228,7 @@ func (l *locator) keyPiece() (string, bool) {
 
 // keyValue reads `key = value` inside the table at prefix.
 func (l *locator) keyValue(prefix []string) {
-	path := l.key(prefix)
+	path, ks := l.keyText(prefix)
 	if len(path) == len(prefix) {
 		return
 	}
@@ -208,7 +238,7 @@ func (l *locator) keyValue(prefix []string) {
 	}
 	l.next()
 	l.skipSpace()
-	l.value(path, keyString(path))
+	l.value(path, ks)
 }
 
 // value skips one value; path is where keys of inline tables go and ref
@@ -252,6 +282,11 @@ func (l *locator) inlineTable(path []string) {
 
 func (l *locator) array(path []string, ref string) {
 	l.next()
+	l.depth++
+	defer func() { l.depth-- }()
+	if !l.deeper(len(path) + l.depth) {
+		return
+	}
 	for n := 0; !l.eof(); {
 		l.skipBlank()
 		switch l.peek() {

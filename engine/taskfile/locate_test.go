@@ -82,7 +82,7 @@ func TestLocate(t *testing.T) {
 			if _, err := toml.Decode(tt.src, &m); err != nil {
 				t.Fatalf("test input is not TOML: %v", err)
 			}
-			pos, _ := locate(tt.src)
+			pos, _, _ := locate(tt.src)
 			for k, want := range tt.want {
 				p, ok := pos[k]
 				if !ok {
@@ -107,7 +107,7 @@ func checkAllKeysLocated(t *testing.T, src string) {
 	if err != nil {
 		return
 	}
-	pos, _ := locate(src)
+	pos, _, _ := locate(src)
 	lines := strings.Split(strings.TrimPrefix(src, "\uFEFF"), "\n") // columns count from after a BOM
 	for _, k := range md.Keys() {
 		p, ok := pos[k.String()]
@@ -129,7 +129,7 @@ func checkAllKeysLocated(t *testing.T, src string) {
 
 func TestLocateVarOrder(t *testing.T) {
 	src := "[vars]\nZ = \"1\"\nA = \"2\"\n[env]\nQ = \"\"\n[targets.x]\nsh = \"\"\n"
-	_, order := locate(src)
+	_, order, _ := locate(src)
 	if got := strings.Join(order, ","); got != "Z,A" {
 		t.Errorf("vars order %s, want Z,A", got)
 	}

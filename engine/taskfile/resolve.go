@@ -97,23 +97,30 @@ func resolve(f *File, env Expander, keep func(path []string) bool) (*File, error
 	}
 	r := &resolver{env: env, keep: keep, c: &collector{file: name, pos: f.Pos}}
 	out := r.copy(reflect.ValueOf(f), nil, "", false).Interface().(*File)
-	if len(r.c.errs) > 0 {
-		sortErrors(r.c.errs)
-		return out, r.c.errs
+	if errs := r.c.result(); errs != nil {
+		return out, errs
 	}
 	return out, nil
 }
 
 type resolver struct {
-	env  Expander
-	keep func(path []string) bool
-	c    *collector
+	env   Expander
+	keep  func(path []string) bool
+	c     *collector
+	total int // bytes interpolated so far, bounded by MaxResolved
 }
 
 // copy deep-copies v, interpolating strings unless literal. path is the key
 // path of v; ref the same with array indexes, for placing errors.
 func (r *resolver) copy(v reflect.Value, path []string, ref string, literal bool) reflect.Value {
 	out := reflect.New(v.Type()).Elem()
+	if literal && v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.String {
+		// deps and the like: a plain copy, without a key for every element.
+		if !v.IsNil() {
+			out.Set(reflect.AppendSlice(reflect.MakeSlice(v.Type(), 0, v.Len()), v))
+		}
+		return out
+	}
 	switch v.Kind() {
 	case reflect.String:
 		out.SetString(r.expand(v.String(), path, ref, literal))
@@ -168,6 +175,9 @@ func (r *resolver) expand(s string, path []string, ref string, literal bool) str
 	if literal || !strings.Contains(s, "$") {
 		return s
 	}
+	if r.total > MaxResolved {
+		return s // reported once, when it was passed
+	}
 	expand := r.env.Expand
 	if se, ok := r.env.(SecretExpander); ok && secretPath(path) {
 		expand = se.ExpandSecret
@@ -176,12 +186,22 @@ func (r *resolver) expand(s string, path []string, ref string, literal bool) str
 	if err != nil && r.keep != nil && !r.keep(path) {
 		return s // a target or service this run does not use
 	}
+	if r.total += len(res); err == nil && r.total > MaxResolved {
+		r.c.add(append([]string{ref}, ancestors(path)...),
+			"%s: interpolated values add up to more than %d MiB (the limit)", ref, MaxResolved>>20)
+		return s
+	}
 	if err != nil {
 		name := ref
 		if _, ok := r.c.pos[ref]; !ok && strings.HasSuffix(ref, "]") {
 			name = keyString(path) // a StringList written as one string
 		}
-		r.c.add(append([]string{ref}, ancestors(path)...), "%s: %v%s", name, err, shellHint(path, err))
+		at := append([]string{ref}, ancestors(path)...)
+		var long *vars.TooLongError
+		if errors.As(err, &long) && long.Name != "" {
+			at = append([]string{keyString([]string{"vars", long.Name})}, at...)
+		}
+		r.c.add(at, "%s: %v%s", name, err, shellHint(path, err))
 		return s
 	}
 	return res

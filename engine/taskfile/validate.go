@@ -28,6 +28,9 @@ func (v *validator) run() {
 	for _, name := range slices.Sorted(maps.Keys(v.f.Services)) {
 		v.service(name, v.f.Services[name])
 	}
+	if !v.edges() {
+		return
+	}
 	for _, name := range v.f.TargetNames() {
 		v.target(name, v.f.Targets[name])
 	}
@@ -253,6 +256,10 @@ func (v *validator) secretRef(target, what, name string) string {
 func (v *validator) refs(at []string, key string, names []string, check func(string) string) {
 	list := append(at[:len(at):len(at)], key)
 	for i, n := range names {
+		if v.c.full() {
+			v.c.dropped = true // a suggestion costs a scan of every name: stop when none will be shown
+			return
+		}
 		if msg := check(n); msg != "" {
 			v.c.add(append([]string{indexKey(list, i)}, ancestors(list)...), "%s", msg)
 		}

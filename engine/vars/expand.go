@@ -21,6 +21,21 @@ func (e *RequiredError) Error() string {
 	return e.Name + ": " + msg
 }
 
+// MaxValueSize is the longest string an expansion may produce: forty
+// variables that each double the one before would otherwise need a terabyte.
+const MaxValueSize = 1 << 20
+
+// TooLongError is an expansion that would pass MaxValueSize.
+type TooLongError struct{ Name string } // the variable whose value got too long, if one
+
+func (e *TooLongError) Error() string {
+	what := "the value"
+	if e.Name != "" {
+		what = "the value of " + e.Name
+	}
+	return fmt.Sprintf("%s is longer than %d MiB (the limit)", what, MaxValueSize>>20)
+}
+
 // SyntaxError is a malformed reference such as an unterminated "${" or "${1}".
 type SyntaxError struct {
 	Text   string // the whole string being expanded
@@ -89,13 +104,15 @@ func eval(nodes []node, lookup lookupFunc) (string, error) {
 	}
 	var b strings.Builder
 	for _, n := range nodes {
-		if n.name == "" {
-			b.WriteString(n.lit)
-			continue
+		v := n.lit
+		if n.name != "" {
+			var err error
+			if v, err = evalRef(n, lookup); err != nil {
+				return "", err
+			}
 		}
-		v, err := evalRef(n, lookup)
-		if err != nil {
-			return "", err
+		if b.Len()+len(v) > MaxValueSize {
+			return "", &TooLongError{}
 		}
 		b.WriteString(v)
 	}

@@ -180,5 +180,14 @@ func (c *scopeCore) wrap(name string, i int, err error) error {
 	if errors.As(err, &cyc) {
 		return err
 	}
+	// A value too long names the variable where it overflowed, once,
+	// rather than every variable on the way there.
+	var long *TooLongError
+	if errors.As(err, &long) {
+		if long.Name == "" {
+			long.Name = name
+		}
+		return long
+	}
 	return fmt.Errorf("%s in %s: %w", name, c.layers[i].Name, err)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/moby/moby/client"
@@ -42,7 +43,22 @@ func (e *UnreachableError) Error() string {
 	if old := (*TooOldError)(nil); errors.As(e.Err, &old) {
 		return fmt.Sprintf("docker engine at %s (DOCKER_HOST) is too old: %v", e.Host, e.Err)
 	}
-	return fmt.Sprintf("docker engine unreachable at %s (DOCKER_HOST): %v", e.Host, e.Err)
+	return fmt.Sprintf("docker engine unreachable at %s (DOCKER_HOST): %s", e.Host, cause(e.Err))
+}
+
+// cause says in a few words why the engine could not be reached: the
+// client's own text repeats the host, URL-escaped, and wraps the reason.
+func cause(err error) string {
+	var errno syscall.Errno
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return "no answer in time"
+	case errors.Is(err, context.Canceled):
+		return "interrupted"
+	case errors.As(err, &errno):
+		return errno.Error()
+	}
+	return err.Error()
 }
 
 // TooOldError is an engine whose newest API is older than MinAPIVersion.
@@ -85,6 +101,9 @@ func Connect(ctx context.Context, host string, extra ...client.Opt) (*Client, er
 	}
 	if err != nil {
 		c.Close()
+		if ctx.Err() != nil { // interrupted, not unreachable: exit 130, not 3
+			return nil, fmt.Errorf("connecting to the docker engine at %s: %w", c.DaemonHost(), ctx.Err())
+		}
 		return nil, &UnreachableError{Host: c.DaemonHost(), Err: err}
 	}
 	return &Client{
@@ -94,14 +113,15 @@ func Connect(ctx context.Context, host string, extra ...client.Opt) (*Client, er
 	}, nil
 }
 
-// pingTimeout bounds the first answer. Through ssh it includes the login
+// pingTimeout bounds the first answer: a stopped or hung engine must be
+// reported in seconds, not waited for. Through ssh it includes the login
 // and starting the remote docker CLI, which can take longer than 10s on a
 // loaded machine; ssh's own ConnectTimeout (30s) bounds the connection.
 func pingTimeout(host string) time.Duration {
 	if host == sshPlaceholderHost {
 		return 45 * time.Second
 	}
-	return 10 * time.Second
+	return 8 * time.Second
 }
 
 func describeHost(host string) string {

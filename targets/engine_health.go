@@ -1,0 +1,62 @@
+package targets
+
+import (
+	"context"
+	"errors"
+	"io"
+	"syscall"
+	"time"
+
+	"github.com/moby/moby/client"
+
+	"github.com/dtask-dev/dtask/targets/docker"
+)
+
+// healthPing bounds the ping that decides whether clean-ups are worth
+// waiting for: with Ctrl-C pressed and the engine hung, dtask must return
+// within a few seconds, not after a clean-up timeout per object.
+const healthPing = 1500 * time.Millisecond
+
+// cleanupContext is the context for removing what a run created, used after
+// the run's own context may have been cancelled. An engine that answers a
+// ping gets cleanupTimeout; one that does not gets an expired context: the
+// labels let the next run remove what is left. A hung engine is remembered
+// for the rest of the run, so that clean-ups do not each wait for it.
+func (e *Env) cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	base := context.WithoutCancel(ctx)
+	if e.engineHung.Load() || e.docker == nil {
+		return context.WithTimeout(base, 0)
+	}
+	pctx, cancel := context.WithTimeout(base, healthPing)
+	_, err := e.docker.Ping(pctx, client.PingOptions{})
+	cancel()
+	if err != nil {
+		e.engineHung.Store(true)
+		return context.WithTimeout(base, 0)
+	}
+	return context.WithTimeout(base, cleanupTimeout)
+}
+
+// EngineError turns err into an UnreachableError (exit 3) when it says
+// the engine went away in the middle of an operation; other errors are
+// returned as they are.
+func (e *Env) EngineError(err error) error {
+	var unreachable *docker.UnreachableError
+	if err == nil || errors.As(err, &unreachable) || !engineGone(err) {
+		return err
+	}
+	host := ""
+	if e.docker != nil {
+		host = e.docker.Host
+	}
+	return &docker.UnreachableError{Host: host, Err: errors.New("the engine stopped answering in the middle of the run")}
+}
+
+// engineGone reports errors that mean the connection to the engine failed
+// rather than the engine refusing a request.
+func engineGone(err error) bool {
+	return client.IsErrConnectionFailed(err) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ENOENT) ||
+		errors.Is(err, io.ErrUnexpectedEOF)
+}
