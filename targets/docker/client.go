@@ -35,24 +35,25 @@ type Client struct {
 // UnreachableError says the engine could not be reached or is too old; it
 // makes dtask exit 3.
 type UnreachableError struct {
-	Host string
-	Err  error
+	Host    string
+	Err     error
+	Timeout time.Duration // the ping deadline that passed, if one did
 }
 
 func (e *UnreachableError) Error() string {
 	if old := (*TooOldError)(nil); errors.As(e.Err, &old) {
 		return fmt.Sprintf("docker engine at %s (DOCKER_HOST) is too old: %v", e.Host, e.Err)
 	}
-	return fmt.Sprintf("docker engine unreachable at %s (DOCKER_HOST): %s", e.Host, cause(e.Err))
+	return fmt.Sprintf("docker engine unreachable at %s (DOCKER_HOST): %s", e.Host, cause(e.Err, e.Timeout))
 }
 
 // cause says in a few words why the engine could not be reached: the
 // client's own text repeats the host, URL-escaped, and wraps the reason.
-func cause(err error) string {
+func cause(err error, timeout time.Duration) string {
 	var errno syscall.Errno
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
-		return "no answer in time"
+		return fmt.Sprintf("no answer within %s", timeout)
 	case errors.Is(err, context.Canceled):
 		return "interrupted"
 	case errors.As(err, &errno):
@@ -104,7 +105,7 @@ func Connect(ctx context.Context, host string, extra ...client.Opt) (*Client, er
 		if ctx.Err() != nil { // interrupted, not unreachable: exit 130, not 3
 			return nil, fmt.Errorf("connecting to the docker engine at %s: %w", c.DaemonHost(), ctx.Err())
 		}
-		return nil, &UnreachableError{Host: c.DaemonHost(), Err: err}
+		return nil, &UnreachableError{Host: c.DaemonHost(), Err: err, Timeout: pingTimeout(host)}
 	}
 	return &Client{
 		Client:     c,
@@ -121,7 +122,7 @@ func pingTimeout(host string) time.Duration {
 	if host == sshPlaceholderHost {
 		return 45 * time.Second
 	}
-	return 8 * time.Second
+	return 5 * time.Second
 }
 
 func describeHost(host string) string {
