@@ -75,7 +75,7 @@ func load(c *cli, mask *ui.Masker) (*project, error) {
 	p.file, err = taskfile.ResolveFor(raw, secretScope{p.scope, newSecretScope(raw, cmdVars, p.envName)}, p.neededGoals(c))
 	if err == nil {
 		p.root = taskfile.ProjectRoot(raw)
-		err = joinErrors(taskfile.CheckPaths(p.file, p.root), taskfile.CheckNUL(p.file))
+		err = joinErrors(taskfile.CheckPaths(p.file, p.root, p.neededTargets(c)), taskfile.CheckNUL(p.file))
 	}
 	if err != nil {
 		return nil, err
@@ -94,6 +94,16 @@ func (p *project) neededGoals(c *cli) []string {
 		return []string{p.raw.Default}
 	}
 	return p.cmdGoals
+}
+
+// neededTargets are the targets this invocation may run: the needed goals
+// and their deps (none for -l, --graph and the like).
+func (p *project) neededTargets(c *cli) []string {
+	names, err := p.file.Closure(p.neededGoals(c))
+	if err != nil || names == nil {
+		return []string{} // an unknown goal is reported elsewhere
+	}
+	return names
 }
 
 // chooseEnv picks [environments.NAME] from --env or DTASK_ENV.

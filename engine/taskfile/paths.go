@@ -21,15 +21,19 @@ func ProjectRoot(f *File) string {
 // dir of a resolved file that reaches outside root, unless the target says
 // `outside = true`: a task file from a cloned repository must not make
 // dtask read (or send to an engine) files elsewhere on the machine
-// without saying so. Symbolic links are followed.
-func CheckPaths(f *File, root string) error {
+// without saying so. Symbolic links are followed. Only the targets named
+// are checked (those a run needs; nil: every target).
+func CheckPaths(f *File, root string, names []string) error {
 	c := &collector{file: f.name, pos: f.Pos}
 	if c.file == "" && f.Path != "" {
 		c.file = displayPath(f.Path)
 	}
-	for _, name := range f.TargetNames() {
+	if names == nil {
+		names = f.TargetNames()
+	}
+	for _, name := range names {
 		t := f.Targets[name]
-		if t.Outside {
+		if t == nil || t.Outside {
 			continue
 		}
 		at := []string{"targets", name}

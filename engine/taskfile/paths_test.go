@@ -43,7 +43,7 @@ outside = true
 	}
 	f.Dir = dir
 	check := func(root string) string {
-		err := CheckPaths(f, root)
+		err := CheckPaths(f, root, nil)
 		if err == nil {
 			return ""
 		}
