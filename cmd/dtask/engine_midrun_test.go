@@ -15,12 +15,12 @@ import (
 )
 
 // midEngine is a fake Docker 20.10 engine (API 1.41) on a unix socket that
-// answers what a run target asks before it looks at its image, then fails
-// at the image inspect: with hang it holds the connection unanswered, as
+// answers what a run target asks for up to the first request whose path
+// contains at, and fails there: with hang it holds the connection unanswered, as
 // a wedged engine does; without, it drops it, as an engine that dies does.
-// The channel is closed when the first image request arrives. Everything
+// The channel is closed when that request arrives. Everything
 // is closed when the test ends.
-func midEngine(t *testing.T, hang bool) (string, <-chan struct{}) {
+func midEngine(t *testing.T, at string, hang bool) (string, <-chan struct{}) {
 	t.Helper()
 	l, host := listenEngine(t)
 	hold := holdConns(t)
@@ -33,9 +33,7 @@ func midEngine(t *testing.T, hang bool) (string, <-chan struct{}) {
 			fmt.Fprint(w, "OK")
 		case strings.HasSuffix(r.URL.Path, "/version"):
 			fmt.Fprint(w, `{"Version":"20.10.24","ApiVersion":"1.41","MinAPIVersion":"1.12","Os":"linux"}`)
-		case strings.HasSuffix(r.URL.Path, "/containers/json"):
-			fmt.Fprint(w, `[]`)
-		case strings.Contains(r.URL.Path, "/images/"):
+		case strings.Contains(r.URL.Path, at):
 			once.Do(func() { close(reached) })
 			c, _, err := w.(http.Hijacker).Hijack()
 			if err != nil {
@@ -46,6 +44,10 @@ func midEngine(t *testing.T, hang bool) (string, <-chan struct{}) {
 				return
 			}
 			hold(c)
+		case strings.HasSuffix(r.URL.Path, "/containers/json"):
+			fmt.Fprint(w, `[]`)
+		case strings.HasSuffix(r.URL.Path, "/images/busybox/json"):
+			fmt.Fprint(w, `{"Id":"sha256:`+strings.Repeat("ab", 32)+`","RepoTags":["busybox:latest"],"Config":{},"Os":"linux","Architecture":"amd64"}`)
 		default:
 			http.Error(w, `{"message":"not faked"}`, http.StatusNotImplemented)
 		}
@@ -55,17 +57,27 @@ func midEngine(t *testing.T, hang bool) (string, <-chan struct{}) {
 	return host, reached
 }
 
-// An engine that dies at the image inspect, after answering the ping and
+// midRunPoints are the requests of a run target at which the fake engine
+// fails: the image inspect and the container create.
+func midRunPoints() []string { return []string{"/images/busybox/json", "/containers/create"} }
+
+// An engine that dies in the middle of a run, after answering the ping and
 // the first requests, is reported as unreachable (exit 3) in one line
 // naming DOCKER_HOST, not as the target failing (exit 1).
 func TestEngineDiesMidRunExits3(t *testing.T) {
-	host, reached := midEngine(t, false)
+	for _, at := range midRunPoints() {
+		t.Run(strings.TrimPrefix(at, "/"), func(t *testing.T) { diesMidRun(t, at) })
+	}
+}
+
+func diesMidRun(t *testing.T, at string) {
+	host, reached := midEngine(t, at, false)
 	code, stderr, took := runFor([]string{"-f", engineProject(t, host), "--output", "plain", "r"}, 0)
 	t.Logf("exit %d after %v: %s", code, took, stderr)
 	select {
 	case <-reached:
 	default:
-		t.Fatalf("dtask never reached the image inspect; exit %d, stderr:\n%s", code, stderr)
+		t.Fatalf("dtask never reached the failing request; exit %d, stderr:\n%s", code, stderr)
 	}
 	lines := strings.Split(strings.TrimSpace(stderr), "\n")
 	if code != 3 || took > 10*time.Second || len(lines) != 1 ||
@@ -75,9 +87,15 @@ func TestEngineDiesMidRunExits3(t *testing.T) {
 }
 
 // SIGINT to the dtask process while the engine hangs in the middle of the
-// run (at the image inspect) returns promptly and exits 130.
+// run returns promptly and exits 130.
 func TestEngineHungMidRunSIGINT(t *testing.T) {
-	host, reached := midEngine(t, true)
+	for _, at := range midRunPoints() {
+		t.Run(strings.TrimPrefix(at, "/"), func(t *testing.T) { hungMidRunSIGINT(t, at) })
+	}
+}
+
+func hungMidRunSIGINT(t *testing.T, at string) {
+	host, reached := midEngine(t, at, true)
 	taskfile := engineProject(t, host)
 	self, err := os.Executable()
 	if err != nil {
@@ -100,9 +118,9 @@ func TestEngineHungMidRunSIGINT(t *testing.T) {
 	select {
 	case <-reached:
 	case <-exited:
-		t.Fatalf("dtask ended (exit %d) before the image inspect; stderr:\n%s", cmd.ProcessState.ExitCode(), stderr.String())
+		t.Fatalf("dtask ended (exit %d) before the failing request; stderr:\n%s", cmd.ProcessState.ExitCode(), stderr.String())
 	case <-time.After(10 * time.Second):
-		t.Fatal("dtask did not reach the image inspect within 10s")
+		t.Fatal("dtask did not reach the failing request within 10s")
 	}
 	// Let the request settle into waiting for the answer.
 	time.Sleep(200 * time.Millisecond)
