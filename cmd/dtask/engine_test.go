@@ -16,33 +16,50 @@ import (
 // engine does that is wedged; it is closed when the test ends.
 func hungEngine(t *testing.T) string {
 	t.Helper()
-	sock := filepath.Join(t.TempDir(), "engine.sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
+	l, host := listenEngine(t)
+	hold := holdConns(t)
 	go func() {
 		for {
 			c, err := l.Accept()
 			if err != nil {
 				return
 			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
+			hold(c)
 		}
 	}()
+	return host
+}
+
+// listenEngine listens on a unix socket in a temporary folder and says its
+// DOCKER_HOST; the listener is closed when the test ends.
+func listenEngine(t *testing.T) (net.Listener, string) {
+	t.Helper()
+	sock := filepath.Join(t.TempDir(), "engine.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l, "unix://" + sock
+}
+
+// holdConns returns a function that keeps connections open, unanswered,
+// until the test ends.
+func holdConns(t *testing.T) func(net.Conn) {
+	var mu sync.Mutex
+	var held []net.Conn
 	t.Cleanup(func() {
-		l.Close()
 		mu.Lock()
 		defer mu.Unlock()
-		for _, c := range conns {
+		for _, c := range held {
 			c.Close()
 		}
 	})
-	return "unix://" + sock
+	return func(c net.Conn) {
+		mu.Lock()
+		defer mu.Unlock()
+		held = append(held, c)
+	}
 }
 
 func engineProject(t *testing.T, host string) string {
