@@ -180,6 +180,24 @@ $([ "$mode" = overlay2 ] && echo '  "storage-driver": "overlay2",')
 EOF
 }
 
+# forget_networks MODE: drop the engine's stored networks before it starts.
+# A dockerd that finds its old default "bridge" network in its store, and has
+# default-address-pools set, deletes the link named docker0 on start-up
+# (moby's configureNetworking) -- whatever bridge it was told to use. That
+# link is the machine engine's, so a restart of an extra engine broke every
+# container start on the machine engine ("could not find bridge docker0").
+# The extra engines keep no networks worth keeping across restarts.
+forget_networks() {
+  rm -f "$STATE/$1/data/network/files/local-kv.db"
+}
+
+# docker0_guard MODE HAD: fail loudly if starting MODE removed the machine's docker0.
+docker0_guard() {
+  [ "$2" = yes ] || return 0
+  ip link show docker0 >/dev/null 2>&1 && return 0
+  die "$1: starting the engine removed the machine engine's docker0 bridge; restart the machine's dockerd to get it back"
+}
+
 dockerd_pid() {
   local f="$RUN/$1/dockerd.pid" pid
   [ -s "$f" ] || return 1
@@ -189,7 +207,8 @@ dockerd_pid() {
 }
 
 start_one() {
-  local mode="$1" log="$STATE/$1/dockerd.log" pid i
+  local mode="$1" log="$STATE/$1/dockerd.log" pid i had_docker0=no
+  ip link show docker0 >/dev/null 2>&1 && had_docker0=yes
   ensure_bridge "$mode"
   ensure_rules "$mode"
   if answers "$mode"; then
@@ -200,6 +219,7 @@ start_one() {
     log "$mode: dockerd (pid $pid) runs but does not answer yet; waiting"
   else
     write_config "$mode"
+    forget_networks "$mode"
     # 9>&-: the daemon must not hold the lock. PATH: the unpacked containerd, shim, docker-init and docker-proxy
     # first, then the machine's runc.
     PATH="$ROOT/usr/bin:$ROOT/usr/sbin:$ROOT/usr/libexec/docker:$PATH" \
@@ -213,6 +233,7 @@ start_one() {
     sleep 0.2
   done
   answers "$mode" || die "$mode: dockerd did not answer within ${START_TIMEOUT}s (log: $log)"
+  docker0_guard "$mode" "$had_docker0"
   printf 'engine %-10s started  %s (pid %s)\n' "$mode" "DOCKER_HOST=unix://$(socket_of "$mode")" "$pid"
 }
 
