@@ -4,19 +4,36 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/dtask-dev/dtask/internal/transfer"
 )
 
 // WriteImage saves image id from the engine into a temporary archive and
 // pushes it as tag. go-containerregistry compresses each layer the same
 // way on every machine and asks the registry before sending a blob, so a
-// layer the repository has is never uploaded again.
-func (r *Registry) WriteImage(ctx context.Context, saver ImageSaver, id, tag string) error {
+// layer the repository has is never uploaded again. It returns the one
+// line that says what was sent ("" when nothing was).
+func (r *Registry) WriteImage(ctx context.Context, saver ImageSaver, id, tag string) (string, error) {
 	if saver == nil {
-		return r.wrap(fmt.Errorf("image %s: no engine to take it from", id))
+		return "", r.wrap(fmt.Errorf("image %s: no engine to take it from", id))
 	}
+	start, up := time.Now(), &upload{}
+	if err := r.writeImage(withUpload(ctx, up), saver, id, tag); err != nil {
+		return "", err
+	}
+	if up.bytes.Load() == 0 {
+		return "", nil
+	}
+	return transfer.Summary("pushed", int(up.blobs.Load()), "blob", up.bytes.Load(), "to", r.Name(), time.Since(start)) +
+		" (image " + short(strings.TrimPrefix(id, "sha256:")) + ")", nil
+}
+
+func (r *Registry) writeImage(ctx context.Context, saver ImageSaver, id, tag string) error {
 	f, err := os.CreateTemp("", "dtask-image-*.tar")
 	if err != nil {
 		return err
