@@ -3,12 +3,16 @@ package remotecache
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/dtask-dev/dtask/internal/transfer"
 )
@@ -46,7 +50,11 @@ func (r *Registry) writeImage(ctx context.Context, saver ImageSaver, id, tag str
 	if err != nil {
 		return r.wrap(fmt.Errorf("saving image %s: %w", short(id), err))
 	}
-	img, err := tarball.ImageFromPath(f.Name(), nil)
+	saved, err := tarball.ImageFromPath(f.Name(), nil)
+	if err != nil {
+		return r.wrap(fmt.Errorf("reading image %s: %w", short(id), err))
+	}
+	img, err := partial.UncompressedToImage(canonical{saved})
 	if err != nil {
 		return r.wrap(fmt.Errorf("reading image %s: %w", short(id), err))
 	}
@@ -55,3 +63,30 @@ func (r *Registry) writeImage(ctx context.Context, saver ImageSaver, id, tag str
 	}
 	return nil
 }
+
+// canonical is a saved image whose layers go-containerregistry compresses
+// from their content, whatever form the engine saved them in: the classic
+// image store saves them uncompressed, the containerd one as it holds them
+// (compressed by whichever builder or registry made them). The same layer
+// then has the same blob digest from every engine, and the registry never
+// receives it twice. The config, and so the image ID, is the saved one.
+type canonical struct{ saved v1.Image }
+
+func (c canonical) RawConfigFile() ([]byte, error) { return c.saved.RawConfigFile() }
+
+func (c canonical) MediaType() (types.MediaType, error) { return types.DockerManifestSchema2, nil }
+
+func (c canonical) LayerByDiffID(h v1.Hash) (partial.UncompressedLayer, error) {
+	l, err := c.saved.LayerByDiffID(h)
+	if err != nil {
+		return nil, err
+	}
+	return gzipLayer{l}, nil
+}
+
+// gzipLayer offers only a layer's content; partial compresses it (gzip).
+type gzipLayer struct{ l v1.Layer }
+
+func (g gzipLayer) DiffID() (v1.Hash, error)             { return g.l.DiffID() }
+func (g gzipLayer) Uncompressed() (io.ReadCloser, error) { return g.l.Uncompressed() }
+func (g gzipLayer) MediaType() (types.MediaType, error)  { return types.DockerLayer, nil }
