@@ -134,12 +134,14 @@ dtaskon() {
 copy() { rm -rf "$2"; mkdir -p "$2"; cp -r "$1/Dockerfile" "$1/Taskfile.toml" "$1/src" "$2/"; }
 now() { date +%s.%N; }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-repo_bytes() { # bytes of the distinct blobs the repository links to
+repo_bytes() { # bytes of the distinct blobs (by digest) the repository links to
   local d="$storage/docker/registry/v2/repositories/$repo"
   [ -d "$d" ] || { echo 0; return; }
   find "$d" -name link -path '*/_layers/*' -o -name link -path '*/_manifests/revisions/*' | while read -r l; do
-    h="$(cut -d: -f2 <"$l")"; stat -c %s "$storage/docker/registry/v2/blobs/sha256/${h:0:2}/$h/data" 2>/dev/null || true
-  done | sort -u | awk '{s+=$1} END {print s+0}'
+    cut -d: -f2 <"$l"; echo
+  done | sort -u | while read -r h; do
+    [ -n "$h" ] && stat -c %s "$storage/docker/registry/v2/blobs/sha256/${h:0:2}/$h/data" 2>/dev/null || true
+  done | awk '{s+=$1} END {print s+0}'
 }
 
 echo "machine A: first run, publishing to $reg/$repo"
