@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -333,7 +334,7 @@ func testDeployRemote(t *testing.T, e *Env, local, d2 *docker.Client, host, imag
 	port := dpFreePort(t)
 	tg := dpTarget(e, name, image, host, port, 20*time.Second)
 
-	x, _, _, prog := testExec(tg)
+	x, stdout, _, prog := testExec(tg)
 	start := time.Now()
 	out, err := newDeploy(e, tg).Run(ctx, x)
 	if err != nil {
@@ -342,6 +343,11 @@ func testDeployRemote(t *testing.T, e *Env, local, d2 *docker.Client, host, imag
 	t.Logf("deploy with image copy to %s took %s", host, time.Since(start).Round(time.Millisecond))
 	if !strings.Contains(prog.String(), "copying") {
 		t.Errorf("progress does not mention the copy:\n%s", prog)
+	}
+	// The copy is one summary line in the target's output.
+	copied := regexp.MustCompile(`(?m)^copied 1 image, [0-9.]+ [kM]B to ` + regexp.QuoteMeta(host) + ` in [0-9.]+m?s \(` + regexp.QuoteMeta(image) + `\)$`)
+	if !copied.MatchString(stdout.String()) {
+		t.Errorf("output %q has no line matching %s", stdout, copied)
 	}
 	if id, _ := imageID(ctx, d2, image); id != localID {
 		t.Errorf("the second engine has %s as %q, want %s", image, id, localID)
