@@ -56,6 +56,11 @@ func (a *deployAction) deployImage(ctx context.Context, target *docker.Client, d
 		} else if err != nil {
 			progress(fmt.Sprintf("not through the remote cache: %v", err))
 		}
+		if ok, err := a.e.deployViaTunnel(ctx, target, a.d().Host, id, ref, progress, out); err == nil && ok {
+			return id, nil
+		} else if err != nil && out != nil {
+			fmt.Fprintf(out, "note: copying the whole image to %s: %v\n", a.d().Host, err)
+		}
 		progress(fmt.Sprintf("copying %s (%s) to %s", ref, buildShortID(id), a.d().Host))
 		start := time.Now()
 		n, err := copyImage(ctx, local, target, ref, progress)

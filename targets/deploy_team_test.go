@@ -26,17 +26,29 @@ import (
 )
 
 // TestDeployOverSSHSendsOnlyTheMissingLayer deploys an image to a second,
-// empty engine through ssh://, with a team cache, then an image that
-// differs from it by one 4 MB layer. Everything the deploy engine receives
-// for the second deploy (the ssh connection's bytes, both ways, and what it
-// pulls from the team cache) is at most 1.2x that layer.
+// empty engine through ssh://, then an image that differs from it by one
+// 4 MB layer: with a team cache (the deploy engine pulls from it) and
+// without (it pulls from this machine through a reverse tunnel of the ssh
+// connection). Everything the deploy engine receives for the second
+// deploy (the ssh connections' bytes, both ways, and what it pulls from
+// the team cache) is at most 1.2x that layer.
 func TestDeployOverSSHSendsOnlyTheMissingLayer(t *testing.T) {
+	for _, team := range []bool{true, false} {
+		name := map[bool]string{true: "team cache", false: "tunnel"}[team]
+		t.Run(name, func(t *testing.T) { dpOneLayerDeploy(t, team) })
+	}
+}
+
+func dpOneLayerDeploy(t *testing.T, team bool) {
 	e := testEnv(t)
 	ctx := context.Background()
 	cli, _ := e.Docker(ctx)
 	served := &atomic.Int64{}
 	regHost := dpCountingRegistry(t, served)
-	lines := dpTeamCache(t, e, regHost+"/team/deploy")
+	lines := &syncBuffer{}
+	if team {
+		lines = dpTeamCache(t, e, regHost+"/team/deploy")
+	}
 	d2host := dpSecondEngine(t, cli)
 	sshBytes := &atomic.Int64{}
 	host := dpCountingProxy(t, dpSSHServer(t, d2host), sshBytes)
@@ -51,17 +63,17 @@ func TestDeployOverSSHSendsOnlyTheMissingLayer(t *testing.T) {
 	})
 	port := dpFreePort(t)
 	tg := dpTarget(e, name, v1, host, port, 30*time.Second)
-	x, _, _, prog := testExec(tg)
+	x, out, _, prog := testExec(tg)
 	if _, err := newDeploy(e, tg).Run(ctx, x); err != nil {
 		t.Fatalf("first deploy: %v\nprogress:\n%s", err, prog)
 	}
-	t.Logf("first deploy (the whole image): %d bytes over ssh, %d pulled", sshBytes.Load(), served.Load())
+	t.Logf("first deploy (the whole image): %d bytes over ssh, %d pulled from the team cache\n%s%s", sshBytes.Load(), served.Load(), lines, out)
 
 	tg.Deploy.Image = v2
 	sshBytes.Store(0)
 	served.Store(0)
 	before := lines.String()
-	x, _, _, prog = testExec(tg)
+	x, out, _, prog = testExec(tg)
 	if _, err := newDeploy(e, tg).Run(ctx, x); err != nil {
 		t.Fatalf("second deploy: %v\nprogress:\n%s", err, prog)
 	}
@@ -70,17 +82,20 @@ func TestDeployOverSSHSendsOnlyTheMissingLayer(t *testing.T) {
 	}
 	total := sshBytes.Load() + served.Load()
 	ratio := float64(total) / float64(layer)
-	t.Logf("second deploy: %d bytes over ssh + %d pulled = %.3fx the %d-byte layer", sshBytes.Load(), served.Load(), ratio, layer)
+	t.Logf("second deploy: %d bytes over ssh + %d pulled from the team cache = %.3fx the %d-byte layer", sshBytes.Load(), served.Load(), ratio, layer)
 	if ratio > 1.2 {
 		t.Errorf("the deploy engine received %.2fx the changed layer, want <= 1.2x\nprogress:\n%s", ratio, prog)
 	}
 	if strings.Contains(prog.String(), "copying") {
-		t.Errorf("the whole image was copied:\n%s", prog)
+		t.Errorf("the whole image was copied:\n%s\n%s", prog, out)
 	}
 	// The pull is one summary line, as plain and CI output show it.
-	pulled := regexp.MustCompile(`(?m)^pulled 1 layer, 4\.0 MB from ` + regexp.QuoteMeta(regHost) + `/team/deploy in [0-9.]+m?s \(image [0-9a-f]{12}\)$`)
-	t.Logf("lines:\n%s", lines.String())
-	if got := strings.TrimPrefix(lines.String(), before); len(pulled.FindAllString(got, -1)) != 1 {
+	from, got := regexp.QuoteMeta(regHost)+"/team/deploy", strings.TrimPrefix(lines.String(), before)
+	if !team {
+		from, got = "this machine over ssh", out.String()
+	}
+	pulled := regexp.MustCompile(`(?m)^pulled 1 layer, 4\.0 MB from ` + from + ` in [0-9.]+m?s \(image [0-9a-f]{12}\)$`)
+	if len(pulled.FindAllString(got, -1)) != 1 {
 		t.Errorf("the second deploy's lines:\n%s\nwant one matching %s", got, pulled)
 	}
 }

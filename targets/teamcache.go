@@ -73,11 +73,24 @@ func (e *Env) pullFromTeam(ctx context.Context, cli *docker.Client, id string, r
 	if !ok {
 		return false, nil
 	}
+	line, err := pullByDigest(ctx, cli, src, id, refs, "the remote cache", repoOf(src), progress)
+	if err != nil {
+		return false, err
+	}
+	e.Team.Report(line)
+	return true, nil
+}
+
+// pullByDigest makes the engine pull image id from src (a reference by
+// digest in a registry; from names it in messages, where in the summary):
+// the engine fetches only the layers it lacks. The pulled image must be
+// id. It names the image refs and returns the pull's summary line.
+func pullByDigest(ctx context.Context, cli *docker.Client, src, id string, refs []string, from, where string, progress func(string)) (string, error) {
 	if progress == nil {
 		progress = func(string) {}
 	}
 	start := time.Now()
-	progress("pulling " + buildShortID(id) + " from the remote cache")
+	progress("pulling " + buildShortID(id) + " from " + from)
 	auth := ""
 	if host, err := registryauth.Host(src); err == nil {
 		if ac, err := configAuth(ctx, host); err == nil {
@@ -86,7 +99,7 @@ func (e *Env) pullFromTeam(ctx context.Context, cli *docker.Client, id string, r
 	}
 	resp, err := cli.ImagePull(ctx, src, client.ImagePullOptions{RegistryAuth: auth})
 	if err != nil {
-		return false, fmt.Errorf("pulling %s from the remote cache: %w", buildShortID(id), err)
+		return "", fmt.Errorf("pulling %s from %s: %w", buildShortID(id), from, err)
 	}
 	got := &transferCount{}
 	for msg, err := range resp.JSONMessages(ctx) {
@@ -95,21 +108,21 @@ func (e *Env) pullFromTeam(ctx context.Context, cli *docker.Client, id string, r
 		}
 		if err != nil {
 			resp.Close()
-			return false, fmt.Errorf("pulling %s from the remote cache: %w", buildShortID(id), err)
+			return "", fmt.Errorf("pulling %s from %s: %w", buildShortID(id), from, err)
 		}
 		got.add(msg.ID, msg.Status, msg.Progress)
-		progress(fmt.Sprintf("pulling %s from the remote cache: %s", buildShortID(id), got.line(start)))
+		progress(fmt.Sprintf("pulling %s from %s: %s", buildShortID(id), from, got.line(start)))
 	}
-	e.Team.Report(transfer.Summary("pulled", len(got.layers), "layer", got.bytes(), "from", repoOf(src), time.Since(start)) +
-		" (image " + buildShortID(id) + ")")
 	resp.Close()
+	line := transfer.Summary("pulled", len(got.layers), "layer", got.bytes(), "from", where, time.Since(start)) +
+		" (image " + buildShortID(id) + ")"
 	have, err := cli.ImageID(ctx, src)
 	if err != nil || have != id {
-		return false, fmt.Errorf("the remote cache served %s for image %s: refused", buildShortID(have), buildShortID(id))
+		return "", fmt.Errorf("%s served %s for image %s: refused", from, buildShortID(have), buildShortID(id))
 	}
 	for _, ref := range refs {
 		if _, err := cli.ImageTag(ctx, client.ImageTagOptions{Source: id, Target: ref}); err != nil {
-			return false, fmt.Errorf("tagging %s as %s: %w", buildShortID(id), ref, err)
+			return "", fmt.Errorf("tagging %s as %s: %w", buildShortID(id), ref, err)
 		}
 	}
 	// The digest reference is dtask's own bookkeeping: drop it when a name
@@ -117,7 +130,7 @@ func (e *Env) pullFromTeam(ctx context.Context, cli *docker.Client, id string, r
 	if len(refs) > 0 {
 		_, _ = cli.ImageRemove(ctx, src, client.ImageRemoveOptions{})
 	}
-	return true, nil
+	return line, nil
 }
 
 // repoOf is ref without its digest or tag: the repository it names.
