@@ -14,6 +14,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/dtask-dev/dtask/engine"
+	"github.com/dtask-dev/dtask/internal/transfer"
 	"github.com/dtask-dev/dtask/targets/docker"
 )
 
@@ -21,7 +22,7 @@ import (
 // ID there. An image this machine's engine has is copied to a remote engine
 // (docker save | docker load, streamed), but only when the remote lacks
 // that image ID; anything else is pulled by the engine that runs it.
-func (a *deployAction) deployImage(ctx context.Context, target *docker.Client, deps map[string]engine.Outputs, progress func(string)) (string, error) {
+func (a *deployAction) deployImage(ctx context.Context, target *docker.Client, deps map[string]engine.Outputs, progress func(string), out io.Writer) (string, error) {
 	ref := a.d().Image
 	want := recordedImageID(ref, deps) // the image a dep built, whatever ref names now
 	if a.d().Host == "" {
@@ -55,9 +56,19 @@ func (a *deployAction) deployImage(ctx context.Context, target *docker.Client, d
 		} else if err != nil {
 			progress(fmt.Sprintf("not through the remote cache: %v", err))
 		}
+		if ok, err := a.e.deployViaTunnel(ctx, target, a.d().Host, id, ref, progress, out); err == nil && ok {
+			return id, nil
+		} else if err != nil && out != nil {
+			fmt.Fprintf(out, "note: copying the whole image to %s: %v\n", a.d().Host, err)
+		}
 		progress(fmt.Sprintf("copying %s (%s) to %s", ref, buildShortID(id), a.d().Host))
-		if err := copyImage(ctx, local, target, ref, progress); err != nil {
+		start := time.Now()
+		n, err := copyImage(ctx, local, target, ref, progress)
+		if err != nil {
 			return "", fmt.Errorf("copying image %s to %s: %w", ref, a.d().Host, err)
+		}
+		if out != nil {
+			fmt.Fprintln(out, transfer.Summary("copied", 1, "image", n, "to", a.d().Host, time.Since(start))+" ("+ref+")")
 		}
 	}
 	// Make the name point at this ID there too, so the container shows it.
@@ -70,24 +81,28 @@ func (a *deployAction) deployImage(ctx context.Context, target *docker.Client, d
 }
 
 // copyImage streams `docker save ref` from one engine into `docker load`
-// on the other, without a temporary file.
-func copyImage(ctx context.Context, from, to *docker.Client, ref string, progress func(string)) error {
+// on the other, without a temporary file, and returns the bytes sent.
+func copyImage(ctx context.Context, from, to *docker.Client, ref string, progress func(string)) (int64, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	var total int64 // the image's size: about what the archive holds
+	if img, err := from.ImageInspect(ctx, ref); err == nil {
+		total = img.Size
+	}
 	save, err := from.ImageSave(ctx, []string{ref})
 	if err != nil {
-		return fmt.Errorf("saving: %w", err)
+		return 0, fmt.Errorf("saving: %w", err)
 	}
 	defer save.Close()
 	counted := &countingReader{r: save}
-	stop := reportBytes(counted, progress)
+	stop := reportBytes(counted, total, progress)
 	defer stop()
 	load, err := to.ImageLoad(ctx, counted, client.ImageLoadWithQuiet(true))
 	if err != nil {
-		return fmt.Errorf("loading: %w", err)
+		return counted.n.Load(), fmt.Errorf("loading: %w", err)
 	}
 	defer load.Close()
-	return loadResult(load)
+	return counted.n.Load(), loadResult(load)
 }
 
 // loadResult reads the engine's JSON messages for a load; an error among
@@ -120,9 +135,11 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// reportBytes reports the bytes sent so far once a second until stop.
-func reportBytes(c *countingReader, progress func(string)) (stop func()) {
+// reportBytes reports the bytes sent so far, the rate and the time left
+// once a second until stop.
+func reportBytes(c *countingReader, total int64, progress func(string)) (stop func()) {
 	done := make(chan struct{})
+	start := time.Now()
 	go func() {
 		t := time.NewTicker(time.Second)
 		defer t.Stop()
@@ -131,7 +148,7 @@ func reportBytes(c *countingReader, progress func(string)) (stop func()) {
 			case <-done:
 				return
 			case <-t.C:
-				progress(fmt.Sprintf("copying image: %.1f MB sent", float64(c.n.Load())/1e6))
+				progress("copying image: " + transfer.Progress(c.n.Load(), total, time.Since(start)))
 			}
 		}
 	}()

@@ -35,7 +35,7 @@ func (a *deployAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs,
 		return nil, err
 	}
 	defer done()
-	id, err := a.deployImage(ctx, cli, x.Deps, progress)
+	id, err := a.deployImage(ctx, cli, x.Deps, progress, x.Stdout)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -299,7 +300,8 @@ func TestDeployToSecondEngine(t *testing.T) {
 }
 
 // TestDeployOverSSH deploys through ssh://root@127.0.0.1:PORT (a local sshd
-// whose sessions talk to a second, empty dockerd), as the docker CLI does.
+// whose sessions talk to a second, empty dockerd), as the docker CLI does;
+// the engine pulls the image from this machine through a reverse tunnel.
 func TestDeployOverSSH(t *testing.T) {
 	e := testEnv(t)
 	cli, _ := e.Docker(context.Background())
@@ -333,15 +335,24 @@ func testDeployRemote(t *testing.T, e *Env, local, d2 *docker.Client, host, imag
 	port := dpFreePort(t)
 	tg := dpTarget(e, name, image, host, port, 20*time.Second)
 
-	x, _, _, prog := testExec(tg)
+	x, stdout, _, prog := testExec(tg)
 	start := time.Now()
 	out, err := newDeploy(e, tg).Run(ctx, x)
 	if err != nil {
 		t.Fatalf("deploy to %s: %v\nprogress:\n%s", host, err, prog)
 	}
 	t.Logf("deploy with image copy to %s took %s", host, time.Since(start).Round(time.Millisecond))
-	if !strings.Contains(prog.String(), "copying") {
+	// The transfer is one summary line in the target's output: over ssh
+	// the engine pulls from this machine through a reverse tunnel, else
+	// the image is copied.
+	done := regexp.MustCompile(`(?m)^copied 1 image, [0-9.]+ [kM]B to ` + regexp.QuoteMeta(host) + ` in [0-9.]+m?s \(` + regexp.QuoteMeta(image) + `\)$`)
+	if strings.HasPrefix(host, "ssh://") {
+		done = regexp.MustCompile(`(?m)^pulled [0-9]+ layers?, [0-9.]+ [kM]B from this machine over ssh in [0-9.]+m?s \(image [0-9a-f]{12}\)$`)
+	} else if !strings.Contains(prog.String(), "copying") {
 		t.Errorf("progress does not mention the copy:\n%s", prog)
+	}
+	if !done.MatchString(stdout.String()) {
+		t.Errorf("output %q has no line matching %s", stdout, done)
 	}
 	if id, _ := imageID(ctx, d2, image); id != localID {
 		t.Errorf("the second engine has %s as %q, want %s", image, id, localID)

@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/moby/moby/api/types/jsonstream"
 	"github.com/moby/moby/api/types/registry"
 	"github.com/moby/moby/client"
 
+	"github.com/dtask-dev/dtask/internal/transfer"
 	"github.com/dtask-dev/dtask/targets/docker"
 	"github.com/dtask-dev/dtask/targets/registryauth"
 )
@@ -26,6 +28,8 @@ type TeamCache interface {
 	// EnsureImage makes the team cache hold an image of this machine's
 	// engine (pushing only missing layers) and returns its reference.
 	EnsureImage(ctx context.Context, id string) (ref string, err error)
+	// Report prints a finished transfer's summary line in every output.
+	Report(line string)
 }
 
 // UseTeamCache makes the run take images it lacks from t (nil: none).
@@ -69,11 +73,24 @@ func (e *Env) pullFromTeam(ctx context.Context, cli *docker.Client, id string, r
 	if !ok {
 		return false, nil
 	}
+	line, err := pullByDigest(ctx, cli, src, id, refs, "the remote cache", repoOf(src), progress)
+	if err != nil {
+		return false, err
+	}
+	e.Team.Report(line)
+	return true, nil
+}
+
+// pullByDigest makes the engine pull image id from src (a reference by
+// digest in a registry; from names it in messages, where in the summary):
+// the engine fetches only the layers it lacks. The pulled image must be
+// id. It names the image refs and returns the pull's summary line.
+func pullByDigest(ctx context.Context, cli *docker.Client, src, id string, refs []string, from, where string, progress func(string)) (string, error) {
 	if progress == nil {
 		progress = func(string) {}
 	}
 	start := time.Now()
-	progress("pulling " + buildShortID(id) + " from the remote cache")
+	progress("pulling " + buildShortID(id) + " from " + from)
 	auth := ""
 	if host, err := registryauth.Host(src); err == nil {
 		if ac, err := configAuth(ctx, host); err == nil {
@@ -82,7 +99,7 @@ func (e *Env) pullFromTeam(ctx context.Context, cli *docker.Client, id string, r
 	}
 	resp, err := cli.ImagePull(ctx, src, client.ImagePullOptions{RegistryAuth: auth})
 	if err != nil {
-		return false, fmt.Errorf("pulling %s from the remote cache: %w", buildShortID(id), err)
+		return "", fmt.Errorf("pulling %s from %s: %w", buildShortID(id), from, err)
 	}
 	got := &transferCount{}
 	for msg, err := range resp.JSONMessages(ctx) {
@@ -91,19 +108,21 @@ func (e *Env) pullFromTeam(ctx context.Context, cli *docker.Client, id string, r
 		}
 		if err != nil {
 			resp.Close()
-			return false, fmt.Errorf("pulling %s from the remote cache: %w", buildShortID(id), err)
+			return "", fmt.Errorf("pulling %s from %s: %w", buildShortID(id), from, err)
 		}
 		got.add(msg.ID, msg.Status, msg.Progress)
-		progress(fmt.Sprintf("pulling %s from the remote cache: %s", buildShortID(id), got.line(start)))
+		progress(fmt.Sprintf("pulling %s from %s: %s", buildShortID(id), from, got.line(start)))
 	}
 	resp.Close()
+	line := transfer.Summary("pulled", len(got.layers), "layer", got.bytes(), "from", where, time.Since(start)) +
+		" (image " + buildShortID(id) + ")"
 	have, err := cli.ImageID(ctx, src)
 	if err != nil || have != id {
-		return false, fmt.Errorf("the remote cache served %s for image %s: refused", buildShortID(have), buildShortID(id))
+		return "", fmt.Errorf("%s served %s for image %s: refused", from, buildShortID(have), buildShortID(id))
 	}
 	for _, ref := range refs {
 		if _, err := cli.ImageTag(ctx, client.ImageTagOptions{Source: id, Target: ref}); err != nil {
-			return false, fmt.Errorf("tagging %s as %s: %w", buildShortID(id), ref, err)
+			return "", fmt.Errorf("tagging %s as %s: %w", buildShortID(id), ref, err)
 		}
 	}
 	// The digest reference is dtask's own bookkeeping: drop it when a name
@@ -111,8 +130,18 @@ func (e *Env) pullFromTeam(ctx context.Context, cli *docker.Client, id string, r
 	if len(refs) > 0 {
 		_, _ = cli.ImageRemove(ctx, src, client.ImageRemoveOptions{})
 	}
-	progress(fmt.Sprintf("pulled %s from the remote cache: %s", buildShortID(id), got.line(start)))
-	return true, nil
+	return line, nil
+}
+
+// repoOf is ref without its digest or tag: the repository it names.
+func repoOf(ref string) string {
+	if i := strings.LastIndex(ref, "@"); i >= 0 {
+		return ref[:i]
+	}
+	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
+		return ref[:i]
+	}
+	return ref
 }
 
 // teamCacheFrom adds the team cache's last image of the target as a cache
@@ -203,19 +232,23 @@ type transferCount struct {
 }
 
 func (c *transferCount) add(id, status string, p *jsonstream.Progress) {
-	if id == "" || p == nil || p.Current <= 0 {
+	if id == "" {
 		return
 	}
 	if c.layers == nil {
 		c.layers, c.totals = map[string]int64{}, map[string]int64{}
 	}
-	switch status {
-	case "Pushing", "Downloading":
-		if p.Current > c.layers[id] {
-			c.layers[id] = p.Current
-		}
+	switch {
+	case (status == "Pushing" || status == "Downloading") && p != nil && p.Current > 0:
+		c.layers[id] = max(c.layers[id], p.Current)
 		if p.Total > 0 {
 			c.totals[id] = p.Total
+		}
+	case status == "Download complete" || status == "Pushed":
+		// Progress messages are throttled: the last one seen is short of
+		// the end. A layer that was never moving (already there) is absent.
+		if total, moved := c.totals[id]; moved {
+			c.layers[id] = total
 		}
 	}
 }
@@ -228,24 +261,11 @@ func (c *transferCount) bytes() int64 {
 	return n
 }
 
-// line is "12.3 MB of 20.0 MB in 1.2s (10.2 MB/s, 1s left)" for a
-// progress or summary line.
+// line is the pull's progress: bytes, rate and time left.
 func (c *transferCount) line(start time.Time) string {
-	n := c.bytes()
 	var total int64
 	for _, v := range c.totals {
 		total += v
 	}
-	secs := time.Since(start).Seconds()
-	rate := 0.0
-	if secs > 0 {
-		rate = float64(n) / secs
-	}
-	s := fmt.Sprintf("%s in %.1fs (%s/s)", mb(n), secs, mb(int64(rate)))
-	if total > n && rate > 0 {
-		s = fmt.Sprintf("%s of %s in %.1fs (%s/s, %.0fs left)", mb(n), mb(total), secs, mb(int64(rate)), float64(total-n)/rate)
-	}
-	return s
+	return transfer.Progress(c.bytes(), total, time.Since(start))
 }
-
-func mb(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/(1<<20)) }

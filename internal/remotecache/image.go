@@ -3,20 +3,41 @@ package remotecache
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
+	"strings"
+	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/dtask-dev/dtask/internal/transfer"
 )
 
 // WriteImage saves image id from the engine into a temporary archive and
 // pushes it as tag. go-containerregistry compresses each layer the same
 // way on every machine and asks the registry before sending a blob, so a
-// layer the repository has is never uploaded again.
-func (r *Registry) WriteImage(ctx context.Context, saver ImageSaver, id, tag string) error {
+// layer the repository has is never uploaded again. It returns the one
+// line that says what was sent ("" when nothing was).
+func (r *Registry) WriteImage(ctx context.Context, saver ImageSaver, id, tag string) (string, error) {
 	if saver == nil {
-		return r.wrap(fmt.Errorf("image %s: no engine to take it from", id))
+		return "", r.wrap(fmt.Errorf("image %s: no engine to take it from", id))
 	}
+	start, up := time.Now(), &upload{}
+	if err := r.writeImage(withUpload(ctx, up), saver, id, tag); err != nil {
+		return "", err
+	}
+	if up.bytes.Load() == 0 {
+		return "", nil
+	}
+	return transfer.Summary("pushed", int(up.blobs.Load()), "blob", up.bytes.Load(), "to", r.Name(), time.Since(start)) +
+		" (image " + short(strings.TrimPrefix(id, "sha256:")) + ")", nil
+}
+
+func (r *Registry) writeImage(ctx context.Context, saver ImageSaver, id, tag string) error {
 	f, err := os.CreateTemp("", "dtask-image-*.tar")
 	if err != nil {
 		return err
@@ -29,7 +50,11 @@ func (r *Registry) WriteImage(ctx context.Context, saver ImageSaver, id, tag str
 	if err != nil {
 		return r.wrap(fmt.Errorf("saving image %s: %w", short(id), err))
 	}
-	img, err := tarball.ImageFromPath(f.Name(), nil)
+	saved, err := tarball.ImageFromPath(f.Name(), nil)
+	if err != nil {
+		return r.wrap(fmt.Errorf("reading image %s: %w", short(id), err))
+	}
+	img, err := partial.UncompressedToImage(canonical{saved})
 	if err != nil {
 		return r.wrap(fmt.Errorf("reading image %s: %w", short(id), err))
 	}
@@ -38,3 +63,30 @@ func (r *Registry) WriteImage(ctx context.Context, saver ImageSaver, id, tag str
 	}
 	return nil
 }
+
+// canonical is a saved image whose layers go-containerregistry compresses
+// from their content, whatever form the engine saved them in: the classic
+// image store saves them uncompressed, the containerd one as it holds them
+// (compressed by whichever builder or registry made them). The same layer
+// then has the same blob digest from every engine, and the registry never
+// receives it twice. The config, and so the image ID, is the saved one.
+type canonical struct{ saved v1.Image }
+
+func (c canonical) RawConfigFile() ([]byte, error) { return c.saved.RawConfigFile() }
+
+func (c canonical) MediaType() (types.MediaType, error) { return types.DockerManifestSchema2, nil }
+
+func (c canonical) LayerByDiffID(h v1.Hash) (partial.UncompressedLayer, error) {
+	l, err := c.saved.LayerByDiffID(h)
+	if err != nil {
+		return nil, err
+	}
+	return gzipLayer{l}, nil
+}
+
+// gzipLayer offers only a layer's content; partial compresses it (gzip).
+type gzipLayer struct{ l v1.Layer }
+
+func (g gzipLayer) DiffID() (v1.Hash, error)             { return g.l.DiffID() }
+func (g gzipLayer) Uncompressed() (io.ReadCloser, error) { return g.l.Uncompressed() }
+func (g gzipLayer) MediaType() (types.MediaType, error)  { return types.DockerLayer, nil }

@@ -83,22 +83,46 @@ func (g *guard) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Scheme == "http" && !g.plain && !IsLoopback(req.URL.Host) {
 		return nil, fmt.Errorf("refusing plain HTTP to %s: name the cache http://%s/... to allow it", req.URL.Host, req.URL.Host)
 	}
+	up, _ := req.Context().Value(uploadKey{}).(*upload)
 	if req.Body != nil && g.sent != nil {
-		req.Body = &countingBody{ReadCloser: req.Body, n: g.sent}
+		req.Body = &countingBody{ReadCloser: req.Body, n: g.sent, up: up}
 	}
-	return g.next.RoundTrip(req)
+	resp, err := g.next.RoundTrip(req)
+	// A blob upload ends with a PUT naming its digest.
+	if up != nil && err == nil && req.Method == http.MethodPut && resp.StatusCode == http.StatusCreated &&
+		strings.Contains(req.URL.Path, "/blobs/uploads/") {
+		up.blobs.Add(1)
+	}
+	return resp, err
 }
 
-// countingBody counts what an upload sends.
+// countingBody counts what an upload sends: in all, and for the one
+// push whose context carries an upload.
 type countingBody struct {
 	io.ReadCloser
-	n *atomic.Int64
+	n  *atomic.Int64
+	up *upload
 }
 
 func (c *countingBody) Read(p []byte) (int, error) {
 	n, err := c.ReadCloser.Read(p)
 	c.n.Add(int64(n))
+	if c.up != nil {
+		c.up.bytes.Add(int64(n))
+	}
 	return n, err
+}
+
+// upload counts the blobs and bytes one push sends (blobs the
+// repository has are not sent, so they do not count).
+type upload struct {
+	blobs, bytes atomic.Int64
+}
+
+type uploadKey struct{}
+
+func withUpload(ctx context.Context, up *upload) context.Context {
+	return context.WithValue(ctx, uploadKey{}, up)
 }
 
 // Sent is how many bytes this client has uploaded.

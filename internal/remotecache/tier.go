@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dtask-dev/dtask/engine/cache"
+	"github.com/dtask-dev/dtask/internal/transfer"
 )
 
 // Local is the record store on this machine.
@@ -39,7 +40,7 @@ type Tier struct {
 	reg    *Registry
 	mode   Mode
 	pusher ImageSaver
-	warn   func(string)
+	warn   func(string) // prints one line: a warning or a transfer's summary
 	ctx    context.Context
 	// KeepHits copies remote hits into the local store (not in a dry run).
 	KeepHits bool
@@ -222,9 +223,11 @@ func (t *Tier) pushImage(id string) (string, error) {
 	if t.pusher == nil {
 		return "", fmt.Errorf("image %s: no engine to push it from", id)
 	}
-	if err := t.reg.WriteImage(ctx, t.pusher, id, tag); err != nil {
+	line, err := t.reg.WriteImage(ctx, t.pusher, id, tag)
+	if err != nil {
 		return "", err
 	}
+	t.Report(line)
 	d, ok, err := t.reg.Head(ctx, tag)
 	if err == nil && !ok {
 		err = t.reg.wrap(fmt.Errorf("image %s missing right after pushing it", short(id[7:])))
@@ -279,23 +282,19 @@ func (t *Tier) Wait() string {
 		return ""
 	}
 	msg := fmt.Sprintf("remote cache %s: published %d record(s), %d new image(s), %s sent in %s",
-		t.reg.Name(), s.records, s.images, formatBytes(t.reg.Sent()), time.Since(t.started).Round(100*time.Millisecond))
+		t.reg.Name(), s.records, s.images, transfer.Size(t.reg.Sent()), time.Since(t.started).Round(100*time.Millisecond))
 	if t.failed > 0 {
 		msg += fmt.Sprintf("; %d not published", t.failed)
 	}
 	return msg
 }
 
-func formatBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f kB", float64(n)/(1<<10))
+// Report prints the summary line of a transfer ("" says nothing): one
+// line in every output, terminal, plain or CI.
+func (t *Tier) Report(line string) {
+	if line != "" && t.ctx.Err() == nil {
+		t.warn(line)
 	}
-	return fmt.Sprintf("%d B", n)
 }
 
 // CacheFrom returns references to the images of target's newest record in
@@ -365,8 +364,10 @@ func (t *Tier) PublishStage(target, stage, id string) {
 		defer func() { <-t.slots }()
 		ctx, cancel := context.WithTimeout(t.ctx, 30*time.Minute)
 		defer cancel()
-		if err := t.reg.WriteImage(ctx, t.pusher, id, StageTag(target, stage)); err != nil {
+		line, err := t.reg.WriteImage(ctx, t.pusher, id, StageTag(target, stage))
+		if err != nil {
 			t.publishFailed(target, fmt.Errorf("stage %s: %w", stage, err))
 		}
+		t.Report(line)
 	}()
 }

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -99,7 +100,12 @@ func TestPublishThenHitOnAnotherMachine(t *testing.T) {
 	if msg := a.Wait(); !strings.Contains(msg, "published 1 record(s), 1 new image(s)") {
 		t.Fatalf("summary %q", msg)
 	}
-	// Publishing the same image again sends nothing.
+	// The push is one plain line: what went, how much, where, how long.
+	pushed := regexp.MustCompile(`^pushed 3 blobs, [0-9.]+ kB to ` + regexp.QuoteMeta(repo) + ` in [0-9.]+m?s \(image [0-9a-f]{12}\)$`)
+	if ws := w.all(); len(ws) != 1 || !pushed.MatchString(ws[0]) {
+		t.Fatalf("lines %q, want one matching %s", ws, pushed)
+	}
+	// Publishing the same image again sends nothing, and says nothing.
 	if err := a.Put(testRecord("image2", key('b'), map[string]string{"image": id})); err != nil {
 		t.Fatal(err)
 	}
@@ -125,8 +131,8 @@ func TestPublishThenHitOnAnotherMachine(t *testing.T) {
 	if _, ok := b.Get(key('c')); ok {
 		t.Fatal("a key never published was a hit")
 	}
-	if len(w.all()) != 0 {
-		t.Fatalf("warnings: %q", w.all())
+	if ws := w.all(); len(ws) != 1 {
+		t.Fatalf("lines: %q, want only the one push", ws)
 	}
 }
 

@@ -50,6 +50,15 @@ func ConnectHost(ctx context.Context, host string) (*Client, error) {
 // sshArgs returns the ssh command line for an ssh:// DOCKER_HOST, as the
 // docker CLI's connection helper builds it.
 func sshArgs(host string) ([]string, error) {
+	args, err := sshLogin(host)
+	if err != nil {
+		return nil, err
+	}
+	return append(args, "docker", "system", "dial-stdio"), nil
+}
+
+// sshLogin returns ssh's options and "-- [user@]host" for an ssh:// host.
+func sshLogin(host string) ([]string, error) {
 	u, err := url.Parse(host)
 	if err != nil {
 		return nil, fmt.Errorf("bad ssh host %q: %w", host, err)
@@ -65,7 +74,7 @@ func sshArgs(host string) ([]string, error) {
 	if u.User != nil {
 		target = u.User.Username() + "@" + target
 	}
-	return append(args, "--", target, "docker", "system", "dial-stdio"), nil
+	return append(args, "--", target), nil
 }
 
 func sshDialer(host string) (func(ctx context.Context, network, addr string) (net.Conn, error), error) {
