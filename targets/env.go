@@ -36,6 +36,9 @@ type Env struct {
 	Secret func(name string) (string, error)
 	// Mask registers a value to be replaced by *** in all output.
 	Mask func(value string)
+	// Redact replaces the registered values in s (nil: none); what dtask
+	// keeps from a container (reports) goes through it, as output does.
+	Redact func(s string) string
 
 	once   sync.Once
 	swept  sync.Once

@@ -234,6 +234,7 @@ func (p *project) openStore() (*cache.Store, error) {
 	store, err := cache.OpenStore(p.stateDir())
 	switch {
 	case err == nil:
+		store.Attached = []cache.Attached{targets.ReportFiles()}
 		return store, nil
 	case !errors.Is(err, cache.ErrNotStateDir):
 		return nil, fmt.Errorf("opening the cache: %w", err)
@@ -320,6 +321,7 @@ func (p *project) targetsEnv(c *cli) *targets.Env {
 		RunID:    fmt.Sprintf("%s-%d-%d", host, os.Getpid(), time.Now().UnixNano()),
 		Verbose:  c.Verbose,
 		Mask:     p.mask.Add,
+		Redact:   p.mask.Mask,
 		StateDir: p.stateDir(),
 		Root:     p.root,
 	}
