@@ -47,6 +47,10 @@ type Env struct {
 	// Host overrides DOCKER_HOST for the default engine (tests).
 	Host string
 
+	// VolumeArchives is the folder in the user's cache folder where the
+	// cache volumes of run targets are kept across engines; "": not kept.
+	VolumeArchives string
+
 	// Images is the image cache in the state folder (docs/caching.md); nil keeps
 	// no images.
 	Images *imagecache.Cache

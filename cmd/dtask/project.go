@@ -81,6 +81,9 @@ func load(c *cli, mask *ui.Masker) (*project, error) {
 		return nil, err
 	}
 	p.env = p.targetsEnv(c)
+	// Cache volumes are kept beside the images, where the CI templates
+	// cache (docs/services.md).
+	p.env.VolumeArchives = filepath.Join(p.bulkDir(), "volumes")
 	return p, nil
 }
 
