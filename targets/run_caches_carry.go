@@ -20,11 +20,12 @@ import (
 )
 
 // Cache volumes live in the engine, which a CI job's machine starts
-// without; the CI templates carry the user cache folder instead. So each
+// without; the CI templates carry the user cache folder instead. So a
 // volume a run target used is also kept there as a tar archive
-// (Env.VolumeArchives), written in the background after the target ran
-// and only replaced when its content changed, and a volume the engine
-// lacks is filled from its archive before the container starts. The
+// (Env.VolumeArchives) when the run made it (or none is kept yet), written
+// in the background after the target ran and only replaced when its
+// content changed, and a volume the engine lacks is filled from its
+// archive before the container starts. The
 // copies go through a container that is created from the target's own
 // image and never started: the engine mounts its volumes for archive
 // operations, and the image needs no tar of its own.
@@ -151,6 +152,12 @@ func (e *Env) VolumeArchiveNames() []string {
 		}
 	}
 	return out
+}
+
+// volumeKept says whether the volume has an archive in the cache folder.
+func (e *Env) volumeKept(name string) bool {
+	_, err := os.Stat(e.volumeArchive(name))
+	return err == nil
 }
 
 // volumeMissing says whether the engine lacks the volume name.
