@@ -73,7 +73,9 @@ func TestTenRunsLeaveLittleState(t *testing.T) {
 			t.Fatalf("run %d: %v\n%s", i, err, out)
 		}
 	}
-	if n := dirSize(t, filepath.Join(dir, ".dtask")); n >= 10<<20 {
+	n := dirSize(t, filepath.Join(dir, ".dtask"))
+	t.Logf(".dtask after ten runs: %d bytes", n)
+	if n >= 10<<20 {
 		t.Errorf(".dtask holds %d bytes after ten runs, want < 10 MB", n)
 	}
 	if tags := bookkeepingTags(t, taskfile); len(tags) > 0 {
