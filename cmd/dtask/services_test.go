@@ -188,6 +188,7 @@ RUN false
 
 func TestComposeBuildService(t *testing.T) {
 	needDocker(t)
+	t.Setenv("XDG_CACHE_HOME", t.TempDir()) // the build's image cache, removed afterwards
 	dir, taskfile := sharedServiceDir(t, true)
 	image := "dtask-pipelines-kvbuilt:" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
 	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", image).Run() })

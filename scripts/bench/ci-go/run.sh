@@ -35,7 +35,9 @@ db=""
 cleanup() {
   [ -n "$db" ] && docker rm -f "$db" >/dev/null 2>&1 || true
   (cd "$app" 2>/dev/null && "$work/dtask" --cache clear >/dev/null 2>&1) || true
-  docker image ls --format '{{.Repository}}:{{.Tag}}' | grep -E "bench-go-(r|d)-$tok" | xargs -r docker rmi -f >/dev/null 2>&1 || true
+  # by ID: a tag moved by a later run leaves the earlier image untagged
+  docker image ls --format '{{.Repository}} {{.ID}}' | awk -v t="$tok" '$1 ~ "bench-go-(r|d)-" t "$" {print $2}' |
+    sort -u | xargs -r docker rmi -f >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
