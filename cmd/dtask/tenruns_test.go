@@ -61,7 +61,9 @@ func TestTenRunsLeaveLittleState(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "Dockerfile"), tenRunsDockerfile)
 	t.Cleanup(func() {
 		_, _ = runDtask(t, dir, "--cache", "clear")
-		_ = exec.Command("docker", append([]string{"rmi", "-f", repo + ":latest", repo + ":ci"}, bookkeepingTags(t, taskfile)...)...).Run()
+		// By ID: each run moved the tag, leaving the image before untagged.
+		ids, _ := exec.Command("docker", "images", "-q", repo).Output()
+		_ = exec.Command("docker", append(append([]string{"rmi", "-f"}, strings.Fields(string(ids))...), bookkeepingTags(t, taskfile)...)...).Run()
 		for _, v := range projectVolumes(t, taskfile) {
 			_ = exec.Command("docker", "volume", "rm", "-f", v).Run()
 		}
