@@ -36,6 +36,9 @@ type Env struct {
 	Secret func(name string) (string, error)
 	// Mask registers a value to be replaced by *** in all output.
 	Mask func(value string)
+	// Redact replaces the registered values in s (nil: none); what dtask
+	// keeps from a container (reports) goes through it, as output does.
+	Redact func(s string) string
 
 	once   sync.Once
 	swept  sync.Once
@@ -43,6 +46,10 @@ type Env struct {
 	err    error
 	// Host overrides DOCKER_HOST for the default engine (tests).
 	Host string
+
+	// VolumeArchives is the folder in the user's cache folder where the
+	// cache volumes of run targets are kept across engines; "": not kept.
+	VolumeArchives string
 
 	// Images is the image cache in the state folder (docs/caching.md); nil keeps
 	// no images.

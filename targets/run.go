@@ -110,7 +110,8 @@ func (a *runAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, er
 	if _, err := ensureImage(ctx, cli, s.Image, recordedImageID(s.Image, x.Deps), x.Progress); err != nil {
 		return nil, err
 	}
-	if s.Mounts, err = a.e.cacheMounts(ctx, cli, a.t.Run.Caches); err != nil {
+	var carry map[string]string
+	if s.Mounts, carry, err = a.e.cacheMounts(ctx, cli, s.Image, a.t.Run.Caches); err != nil {
 		return nil, err
 	}
 	if len(a.t.Services) > 0 {
@@ -133,6 +134,7 @@ func (a *runAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, er
 	if err != nil {
 		return nil, err
 	}
+	a.e.exportVolumes(cli, s.Image, carry)
 	if code != 0 {
 		// The reports of a failed run still say which cases failed.
 		return out, fmt.Errorf("container exited with code %d", code)

@@ -35,24 +35,42 @@ func (e *Env) CacheVolume(ctrPath string) string {
 }
 
 // cacheMounts makes sure the volumes of caches exist, labelled with the
-// project so that --cache prune finds them, and returns the mounts.
-func (e *Env) cacheMounts(ctx context.Context, cli *docker.Client, caches []string) (map[string]string, error) {
+// project so that --cache prune finds them, and returns the mounts. A
+// volume the engine lacks (a fresh CI machine) is filled from its archive
+// in the user cache folder (run_caches_carry.go) through image; carry
+// names the mounts to keep there after the run: those made now, and those
+// not kept yet. A volume the engine already had is left to the engine,
+// which keeps it: exporting it after every run would cost a copy of the
+// whole cache each time, and its archive, if older, still serves as a cache.
+func (e *Env) cacheMounts(ctx context.Context, cli *docker.Client, image string, caches []string) (mounts, carry map[string]string, err error) {
 	if len(caches) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
-	out := map[string]string{}
+	out, carry := map[string]string{}, map[string]string{}
 	for _, p := range caches {
+		p = path.Clean(p)
 		name := e.CacheVolume(p)
-		// Creating an existing volume with the same name is a no-op.
-		_, err := cli.VolumeCreate(ctx, client.VolumeCreateOptions{Name: name, Labels: map[string]string{
-			docker.LabelTool: "dtask", docker.LabelProject: e.Project, LabelCache: path.Clean(p),
-		}})
+		missing, err := volumeMissing(ctx, cli, name)
 		if err != nil {
-			return nil, fmt.Errorf("cache volume for %s: %w", p, err)
+			return nil, nil, fmt.Errorf("cache volume for %s: %w", p, err)
 		}
-		out[path.Clean(p)] = name
+		if missing || !e.volumeKept(name) {
+			carry[p] = name
+		}
+		if missing {
+			_, err := cli.VolumeCreate(ctx, client.VolumeCreateOptions{Name: name, Labels: map[string]string{
+				docker.LabelTool: "dtask", docker.LabelProject: e.Project, LabelCache: p,
+			}})
+			if err != nil {
+				return nil, nil, fmt.Errorf("cache volume for %s: %w", p, err)
+			}
+			if err := e.restoreVolume(ctx, cli, image, name, p); err != nil {
+				return nil, nil, fmt.Errorf("cache volume for %s: restoring it from the cache folder: %w", p, err)
+			}
+		}
+		out[p] = name
 	}
-	return out, nil
+	return out, carry, nil
 }
 
 // volumeMounts turns container path -> volume name into engine mounts.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/dtask-dev/dtask/engine"
+	"github.com/dtask-dev/dtask/engine/cache"
 	"github.com/dtask-dev/dtask/targets/docker"
 )
 
@@ -83,10 +85,23 @@ func (e *Env) copyReport(ctx context.Context, cli *docker.Client, id, p string) 
 	}
 }
 
+// ReportFiles says where the stored reports are and which outputs name
+// them, so that the store prunes them with their records.
+func ReportFiles() cache.Attached { return cache.Attached{Dir: "reports", Prefix: reportPrefix} }
+
 // storeReport writes a report into the state folder, named by its content,
-// atomically; an identical report is stored once.
+// atomically; an identical report is stored once. Secrets are masked in it
+// as in output: a test that prints its environment into a failure message
+// would otherwise leave one in the state folder, the CI cache and --junit.
 func (e *Env) storeReport(r io.Reader) (string, error) {
-	dir := filepath.Join(e.StateDir, "reports")
+	data, err := io.ReadAll(io.LimitReader(r, maxReport+1))
+	if err != nil {
+		return "", err
+	}
+	if e.Redact != nil {
+		data = []byte(e.redactXML(string(data)))
+	}
+	dir := filepath.Join(e.StateDir, ReportFiles().Dir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
@@ -96,7 +111,7 @@ func (e *Env) storeReport(r io.Reader) (string, error) {
 	}
 	defer os.Remove(tmp.Name())
 	h := sha256.New()
-	_, err = io.Copy(io.MultiWriter(tmp, h), r)
+	_, err = io.MultiWriter(tmp, h).Write(data)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
@@ -122,4 +137,41 @@ func Reports(out engine.Outputs, stateDir string) []string {
 		files = append(files, filepath.Join(stateDir, "reports", filepath.Base(out[k])))
 	}
 	return files
+}
+
+// redactXML masks secrets in a report: in text and attribute values as
+// XML decodes them, so that one written escaped (a password with & or <)
+// is masked too. A report that is not well-formed XML is masked as text.
+func (e *Env) redactXML(s string) string {
+	var out strings.Builder
+	dec := xml.NewDecoder(strings.NewReader(s))
+	enc := xml.NewEncoder(&out)
+	for {
+		tok, err := dec.RawToken()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return e.Redact(s)
+		}
+		switch t := tok.(type) {
+		case xml.CharData:
+			tok = xml.CharData(e.Redact(string(t)))
+		case xml.Comment:
+			tok = xml.Comment(e.Redact(string(t)))
+		case xml.StartElement:
+			t = t.Copy()
+			for i := range t.Attr {
+				t.Attr[i].Value = e.Redact(t.Attr[i].Value)
+			}
+			tok = t
+		}
+		if err := enc.EncodeToken(tok); err != nil {
+			return e.Redact(s)
+		}
+	}
+	if enc.Flush() != nil {
+		return e.Redact(s)
+	}
+	return out.String()
 }

@@ -101,8 +101,8 @@ func imageCacheCommand(lctx context.Context, c *cli, p *project, store *cache.St
 		}
 		fmt.Fprintf(stdout, "image cache: %d removed, %s on disk (budget %s)\n", len(dropped), imagecache.FormatSize(total), imagecache.FormatSize(max))
 		// Records and the chunks they share come under the same budget.
-		pr := store.Prune(cache.Limits{MaxSize: max})
-		fmt.Fprintf(stdout, "records: %d removed (%d chunks), state folder %s\n", pr.Records, pr.Chunks, imagecache.FormatSize(pr.Size))
+		pr := store.Prune(cache.Limits{MaxSize: max, Sweep: true})
+		fmt.Fprintf(stdout, "records: %d removed (%d chunks, %d reports), state folder %s\n", pr.Records, pr.Chunks, pr.Attached, imagecache.FormatSize(pr.Size))
 		return pruneTeamCache(lctx, c, p, stdout)
 	case "clear":
 		if err := ic.Clear(lctx); err != nil {

@@ -9,14 +9,10 @@ import (
 )
 
 // cacheVolumes lists, prunes or clears the project's cache volumes
-// (run.caches) after the image cache. An unreachable engine leaves them
-// alone with a note: the image cache does not need one.
+// (run.caches) after the image cache, with their archives in the user
+// cache folder. An unreachable engine leaves the volumes alone with a
+// note: the image cache does not need one.
 func cacheVolumes(ctx context.Context, op string, p *project, stdout io.Writer) error {
-	vols, err := p.env.CacheVolumes(ctx)
-	if err != nil {
-		fmt.Fprintf(stdout, "cache volumes: not listed: %v\n", err)
-		return nil
-	}
 	used := map[string]bool{}
 	for _, t := range p.file.Targets {
 		if t.Run != nil {
@@ -25,11 +21,17 @@ func cacheVolumes(ctx context.Context, op string, p *project, stdout io.Writer) 
 			}
 		}
 	}
+	archives := pruneVolumeArchives(op, p, used, stdout)
+	vols, err := p.env.CacheVolumes(ctx)
+	if err != nil {
+		fmt.Fprintf(stdout, "cache volumes: not listed: %v\n", err)
+		return nil
+	}
 	removed := 0
 	for _, name := range slices.Sorted(maps.Keys(vols)) {
 		switch {
 		case op == "list":
-			fmt.Fprintf(stdout, "cache volume %s  %s\n", name, vols[name])
+			fmt.Fprintf(stdout, "cache volume %s  %s%s\n", name, vols[name], map[bool]string{true: "  (kept in the cache folder)"}[archives[name]])
 		case op == "clear" || !used[name]:
 			if err := p.env.RemoveCacheVolume(ctx, name); err != nil {
 				fmt.Fprintf(stdout, "kept %v\n", err)
@@ -43,4 +45,23 @@ func cacheVolumes(ctx context.Context, op string, p *project, stdout io.Writer) 
 		fmt.Fprintf(stdout, "cache volumes: %d removed, %d kept\n", removed, len(vols)-removed)
 	}
 	return nil
+}
+
+// pruneVolumeArchives removes the archives of cache volumes no target
+// names (prune) or all of them (clear), and returns those left.
+func pruneVolumeArchives(op string, p *project, used map[string]bool, stdout io.Writer) map[string]bool {
+	left := map[string]bool{}
+	for _, name := range p.env.VolumeArchiveNames() {
+		if op == "list" || op == "prune" && used[name] {
+			left[name] = true
+			continue
+		}
+		if err := p.env.RemoveVolumeArchive(name); err != nil {
+			fmt.Fprintf(stdout, "kept %v\n", err)
+			left[name] = true
+			continue
+		}
+		fmt.Fprintf(stdout, "removed the archive of cache volume %s\n", name)
+	}
+	return left
 }

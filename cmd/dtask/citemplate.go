@@ -95,8 +95,17 @@ func gitPrefix(dir string) string {
 	return strings.TrimSuffix(strings.TrimSpace(string(out)), "/")
 }
 
+// ciConfig makes the options. The run keeps all of dtask's cache in the
+// one folder the config caches: without DTASK_CACHE_DIR the images,
+// layers and cache volumes would go to the runner's user cache folder,
+// which the config does not carry (GitLab caches only paths inside the
+// checkout). The job starts at the repository root.
 func ciConfig(file, cache string, needF bool) ciOptions {
-	run := "dtask"
+	dir := `"$PWD"/` + shQuote(cache)
+	if pathpkg.IsAbs(cache) {
+		dir = shQuote(cache)
+	}
+	run := "DTASK_CACHE_DIR=" + dir + " dtask"
 	if needF {
 		run += " -f " + shQuote(file)
 	}
@@ -244,6 +253,7 @@ dtask:
     DOCKER_HOST: tcp://docker:2375
     DOCKER_TLS_CERTDIR: ""
     GIT_DEPTH: "0" # tags and history, for VERSION (git describe)
+    DTASK_VERSION: <% .Pin %>
   cache:
     key:
       files:
@@ -252,7 +262,6 @@ dtask:
     paths:
       - <% yaml .Cache %>
     when: always
-    DTASK_VERSION: <% .Pin %>
   before_script:
     - |
 <% indent 6 install %>

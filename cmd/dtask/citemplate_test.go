@@ -105,13 +105,13 @@ func TestCIOptions(t *testing.T) {
 	file := filepath.Join(root, "svc", "Taskfile.toml")
 	os.WriteFile(file, []byte("version = 1\ncache_dir = \"cache\"\n[targets.ci]\nsh = \"true\"\n"), 0o644)
 	o, notes := findCIOptions(&cli{File: file})
-	want := ciOptions{File: "svc/Taskfile.toml", Cache: "svc/cache", Run: "dtask -f svc/Taskfile.toml ci"}
+	want := ciOptions{File: "svc/Taskfile.toml", Cache: "svc/cache", Run: `DTASK_CACHE_DIR="$PWD"/svc/cache dtask -f svc/Taskfile.toml ci`}
 	if o != want || len(notes) != 0 {
 		t.Errorf("got %+v %q, want %+v and no notes", o, notes, want)
 	}
 	os.WriteFile(filepath.Join(root, "Taskfile.toml"), []byte("version = 1\n[targets.build]\nsh = \"true\"\n"), 0o644)
 	o, notes = findCIOptions(&cli{File: filepath.Join(root, "Taskfile.toml")})
-	if o.Run != "dtask ci" || o.Cache != ".dtask" || len(notes) != 1 || !strings.Contains(notes[0], "no target named ci") {
+	if o.Run != `DTASK_CACHE_DIR="$PWD"/.dtask dtask ci` || o.Cache != ".dtask" || len(notes) != 1 || !strings.Contains(notes[0], "no target named ci") {
 		t.Errorf("root task file without ci: %+v %q", o, notes)
 	}
 }

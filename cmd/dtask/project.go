@@ -81,6 +81,9 @@ func load(c *cli, mask *ui.Masker) (*project, error) {
 		return nil, err
 	}
 	p.env = p.targetsEnv(c)
+	// Cache volumes are kept beside the images, where the CI templates
+	// cache (docs/services.md).
+	p.env.VolumeArchives = filepath.Join(p.bulkDir(), "volumes")
 	return p, nil
 }
 
@@ -234,6 +237,7 @@ func (p *project) openStore() (*cache.Store, error) {
 	store, err := cache.OpenStore(p.stateDir())
 	switch {
 	case err == nil:
+		store.Attached = []cache.Attached{targets.ReportFiles()}
 		return store, nil
 	case !errors.Is(err, cache.ErrNotStateDir):
 		return nil, fmt.Errorf("opening the cache: %w", err)
@@ -320,6 +324,7 @@ func (p *project) targetsEnv(c *cli) *targets.Env {
 		RunID:    fmt.Sprintf("%s-%d-%d", host, os.Getpid(), time.Now().UnixNano()),
 		Verbose:  c.Verbose,
 		Mask:     p.mask.Add,
+		Redact:   p.mask.Mask,
 		StateDir: p.stateDir(),
 		Root:     p.root,
 	}

@@ -159,3 +159,52 @@ func TestSharedServiceWatch(t *testing.T) {
 		t.Errorf("containers left: %v", left)
 	}
 }
+
+// A compose service built from a Dockerfile: the context, dockerfile, args
+// and target reach the build (the last stage fails, and the port comes
+// from an arg), and the shared-service pipeline runs against it.
+const kvBuiltCompose = `services:
+  kv:
+    image: %s
+    build:
+      context: ./kv
+      dockerfile: Dockerfile.kv
+      target: kv
+      args:
+        PORT: "6390"
+    command: ["redis-server", "/etc/kv.conf"]
+    healthcheck:
+      test: ["CMD", "redis-cli", "-p", "6390", "ping"]
+      interval: 1s
+      retries: 20
+`
+
+const kvDockerfile = `FROM redis:7 AS kv
+ARG PORT
+RUN echo "port $PORT" > /etc/kv.conf
+FROM kv
+RUN false
+`
+
+func TestComposeBuildService(t *testing.T) {
+	needDocker(t)
+	t.Setenv("XDG_CACHE_HOME", t.TempDir()) // the build's image cache, removed afterwards
+	dir, taskfile := sharedServiceDir(t, true)
+	image := "dtask-pipelines-kvbuilt:" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
+	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", image).Run() })
+	writeFile(t, filepath.Join(dir, "compose.yaml"), strings.Replace(kvBuiltCompose, "%s", image, 1))
+	writeFile(t, filepath.Join(dir, "kv", "Dockerfile.kv"), kvDockerfile)
+	tf := strings.ReplaceAll(strings.Replace(sharedServiceTaskfile, "%s", kvInCompose, 1), "-h kv", "-h kv -p 6390")
+	tf = strings.ReplaceAll(tf, `"-h", "kv"`, `"-h", "kv", "-p", "6390"`)
+	writeFile(t, taskfile, tf)
+	out, err := runDtask(t, dir, "test")
+	if err != nil {
+		t.Fatalf("dtask test: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "schema-found v1") || !strings.Contains(out, "[compose:kv]") {
+		t.Errorf("the built service was not used:\n%s", out)
+	}
+	if left := dockerIDs(t, taskfile, "container", true); len(left) != 0 {
+		t.Errorf("containers left: %v", left)
+	}
+}

@@ -241,7 +241,7 @@ func (s *session) reload() (*project, []string) {
 // those that changed.
 func (s *session) use(np *project, goals []string) {
 	env := s.p.env
-	env.File, env.Secret, env.Mask = np.file, np.secret, np.mask.Add
+	env.File, env.Secret, env.Mask, env.Redact = np.file, np.secret, np.mask.Add, np.mask.Mask
 	np.env = env
 	np.index = s.p.index
 	s.p, s.goals = np, goals

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -51,12 +52,49 @@ func (k *Key) Stored() []Line {
 	}
 	out := make([]Line, len(k.lines))
 	for i, l := range k.lines {
-		if k.Redact(l.Value) != l.Value {
+		if k.holdsSecret(l.Value) {
 			l.Value = secretMark(k.Secret, l.Value)
 		}
 		out[i] = l
 	}
 	return out
+}
+
+// holdsSecret says whether v holds a secret as written or, in a JSON
+// definition, as one of its strings: JSON writes & < > " \ escaped, so a
+// password holding one would not be found in the text.
+func (k *Key) holdsSecret(v string) bool {
+	if k.Redact(v) != v {
+		return true
+	}
+	if !strings.HasPrefix(v, "{") && !strings.HasPrefix(v, "[") && !strings.HasPrefix(v, `"`) {
+		return false
+	}
+	var doc any
+	if json.Unmarshal([]byte(v), &doc) != nil {
+		return false
+	}
+	return k.anySecret(doc)
+}
+
+func (k *Key) anySecret(doc any) bool {
+	switch d := doc.(type) {
+	case string:
+		return k.Redact(d) != d
+	case []any:
+		for _, e := range d {
+			if k.anySecret(e) {
+				return true
+			}
+		}
+	case map[string]any:
+		for name, e := range d {
+			if k.Redact(name) != name || k.anySecret(e) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Sum returns the key: hex SHA-256 over every line, each label and value

@@ -30,6 +30,7 @@ func (s *Store) Touch(key string) {
 // Pruned says what a Prune removed and what is left.
 type Pruned struct {
 	Records, Chunks int
+	Attached        int   // files of Store.Attached folders
 	Size            int64 // bytes left in the state folder
 }
 
@@ -37,6 +38,9 @@ type Pruned struct {
 type Limits struct {
 	MaxSize    int64 // bytes in the whole state folder
 	MaxRecords int
+	// Sweep removes unreferenced chunks and attached files even when the
+	// folder is within the limits (--cache prune).
+	Sweep bool
 }
 
 // Prune keeps the state folder within the limits, removing the least recently used
@@ -51,7 +55,7 @@ func (s *Store) Prune(lim Limits) Pruned {
 		return lim.MaxSize > 0 && total > lim.MaxSize || lim.MaxRecords > 0 && left > lim.MaxRecords
 	}
 	var out Pruned
-	if !over() {
+	if !over() && !lim.Sweep {
 		out.Size = total
 		return out
 	}
@@ -70,7 +74,8 @@ func (s *Store) Prune(lim Limits) Pruned {
 		}
 	}
 	n, freed := s.pruneChunks(kept)
-	out.Chunks, out.Size = n, total-freed
+	a, afreed := s.pruneAttached(kept)
+	out.Chunks, out.Attached, out.Size = n, a, total-freed-afreed
 	return out
 }
 
@@ -104,20 +109,12 @@ func (s *Store) scan() (recs []stateFile, total int64) {
 // chunkGrace).
 func (s *Store) pruneChunks(recs []stateFile) (removed int, freed int64) {
 	live := map[string]bool{}
-	for _, r := range recs {
-		data, err := os.ReadFile(r.path)
-		if err != nil {
-			continue
-		}
-		_, text, err := checkRecord(data)
-		if err != nil {
-			continue
-		}
+	eachRecord(recs, func(_ *recordHeader, text string) {
 		_ = parseLines(new([]Line), text, func(name string, _ int) error {
 			live[name] = true
 			return nil
 		})
-	}
+	})
 	cutoff := time.Now().Add(-chunkGrace)
 	_ = filepath.WalkDir(filepath.Join(s.dir, "chunks"), func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || live[d.Name()] {
@@ -146,4 +143,18 @@ func (s *Store) latestKeys() map[string]bool {
 		}
 	}
 	return keys
+}
+
+// eachRecord calls fn with the header and lines of each readable record
+// of recs; a damaged one is skipped, as a lookup would miss it.
+func eachRecord(recs []stateFile, fn func(h *recordHeader, text string)) {
+	for _, r := range recs {
+		data, err := os.ReadFile(r.path)
+		if err != nil {
+			continue
+		}
+		if h, text, err := checkRecord(data); err == nil {
+			fn(h, text)
+		}
+	}
 }

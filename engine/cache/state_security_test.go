@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // A symbolic link planted where dtask keeps its locks must not make it
@@ -145,4 +147,49 @@ func TestStatePermissions(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// A secret holding a character JSON escapes (& < > " \) is still found in
+// a JSON definition line and kept as a mark, not as its escaped text.
+func TestSecretsInJSONLines(t *testing.T) {
+	s := openStore(t)
+	for _, secret := range []string{`s3cr&t<x>`, `quo"te\back`} {
+		k := NewKey("t")
+		k.Redact = func(v string) string { return strings.ReplaceAll(v, secret, "***") }
+		k.Secret = s.SecretKey()
+		def, _ := json.Marshal(map[string]any{"env": map[string]string{"TOKEN": secret}, "cmd": []string{"x"}})
+		k.Add("def.run", string(def))
+		k.Add("def.plain", "no secret here")
+		st := k.Stored()
+		if !strings.HasPrefix(st[2].Value, "#secret:") {
+			t.Errorf("%q: stored %q", secret, st[2].Value)
+		}
+		if st[3].Value != "no secret here" {
+			t.Errorf("a line without a secret was changed: %q", st[3].Value)
+		}
+	}
+}
+
+// The files of an Attached folder go with the records that name them:
+// --cache prune (Sweep) removes those no record names, older than the
+// grace period, and keeps the rest.
+func TestPruneAttached(t *testing.T) {
+	s := openStore(t)
+	s.Attached = []Attached{{Dir: "reports", Prefix: "report:"}}
+	rec := sampleRecord("t", 1)
+	rec.Outputs = map[string]string{"report:/out/junit.xml": "kept.xml"}
+	if err := s.Put(rec); err != nil {
+		t.Fatal(err)
+	}
+	for name, age := range map[string]time.Duration{"kept.xml": time.Hour, "orphan.xml": time.Hour, "fresh.xml": 0} {
+		write(t, filepath.Join(s.Dir(), "reports"), name, "<testsuite/>", age)
+	}
+	if pr := s.Prune(Limits{Sweep: true}); pr.Attached != 1 {
+		t.Errorf("removed %d attached files, want 1", pr.Attached)
+	}
+	for name, want := range map[string]bool{"kept.xml": true, "orphan.xml": false, "fresh.xml": true} {
+		if _, err := os.Stat(filepath.Join(s.Dir(), "reports", name)); (err == nil) != want {
+			t.Errorf("%s: present = %v, want %v", name, err == nil, want)
+		}
+	}
 }

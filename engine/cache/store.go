@@ -26,6 +26,8 @@ import (
 // of the target's name, so any name fits in a file name.
 type Store struct {
 	dir string
+	// Attached are folders of files that records name, pruned with them.
+	Attached []Attached
 
 	keyOnce sync.Once
 	key     []byte

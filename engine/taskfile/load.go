@@ -3,6 +3,7 @@ package taskfile
 import (
 	"errors"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -148,12 +149,31 @@ func (f *File) addCompose(c *collector, dir string, opts Options) {
 	if f.Services == nil {
 		f.Services = map[string]*Service{}
 	}
-	for name, s := range svcs {
-		if f.Services[name] == nil {
+	for _, name := range slices.Sorted(maps.Keys(svcs)) {
+		if s := svcs[name]; f.Services[name] == nil {
 			s.Name = name
 			f.Services[name] = s
+			f.composeBuild(c, s)
 		}
 	}
+}
+
+// composeBuild makes a compose service's build a build target that the
+// service uses like a [services] entry with build = "TARGET".
+func (f *File) composeBuild(c *collector, s *Service) {
+	if s.ComposeBuild == nil {
+		return
+	}
+	name := ComposeTarget(s.Name)
+	if f.Targets[name] != nil {
+		c.addAt([]string{"targets", name}, "target %q is the name dtask gives the build of compose service %s; rename it", name, s.Name)
+		return
+	}
+	if f.Targets == nil {
+		f.Targets = map[string]*Target{}
+	}
+	f.Targets[name] = &Target{Name: name, Desc: "Build the image of compose service " + s.Name + " (" + s.From + ")", Build: s.ComposeBuild}
+	s.Build = name
 }
 
 // serviceDeps makes the build target of every service a target uses one of

@@ -74,7 +74,15 @@ type Service struct {
 	From string `toml:"-"`
 	// DependsOn names services started (and ready) before this one (compose depends_on).
 	DependsOn []string `toml:"-"`
+	// ComposeBuild is a compose service's build: Load makes it a build
+	// target (ComposeTarget) and sets Build to its name.
+	ComposeBuild *Build `toml:"-"`
 }
+
+// ComposeTarget names the build target Load adds for a compose service
+// that is built; a task file's target name cannot contain ':' unquoted,
+// so it stays apart from the user's names.
+func ComposeTarget(service string) string { return "compose:" + service }
 
 // Health is a healthcheck as a compose file gives it: a command run inside
 // the container (["CMD", ...] or ["CMD-SHELL", "..."]) and its timing.

@@ -14,12 +14,14 @@ import (
 	"github.com/dtask-dev/dtask/engine/taskfile"
 )
 
-// serviceKeys are the compose service keys dtask maps (build only to say
-// what to do instead); any other key is an
+// serviceKeys are the compose service keys dtask maps; any other key is an
 // error rather than silently ignored. restart and expose change nothing
 // for a service that lives one run.
 var serviceKeys = []string{"build", "command", "depends_on", "env_file", "environment", "expose",
 	"healthcheck", "image", "ports", "restart", "volumes"}
+
+// buildKeys are the keys of a service's build that a build target takes.
+var buildKeys = []string{"args", "context", "dockerfile", "target"}
 
 // topKeys are the top-level keys dtask accepts.
 var topKeys = []string{"name", "services", "version", "volumes"}
@@ -52,7 +54,7 @@ func Services(dir string, files []string) (map[string]*taskfile.Service, error) 
 	if err != nil {
 		return nil, err
 	}
-	if err := checkKeys(model, names(files)); err != nil {
+	if err := checkKeys(model, paths, files); err != nil {
 		return nil, err
 	}
 	proj, err := opts.LoadProject(ctx)
@@ -77,21 +79,51 @@ func Services(dir string, files []string) (map[string]*taskfile.Service, error) 
 
 func names(files []string) string { return strings.Join(files, ", ") }
 
-// checkKeys refuses keys dtask does not map, naming the key and the file.
-func checkKeys(model map[string]any, file string) error {
-	for _, k := range slices.Sorted(maps.Keys(model)) {
-		if !slices.Contains(topKeys, k) && !strings.HasPrefix(k, "x-") {
-			return fmt.Errorf("%s: top-level key %q is not supported by dtask (it reads %s)", file, k, strings.Join(topKeys, ", "))
-		}
+// checkKeys refuses keys dtask does not map, naming the key and where it
+// is written.
+func checkKeys(model map[string]any, paths, files []string) error {
+	if ks := unknown(model, topKeys); len(ks) > 0 {
+		return unsupported(paths, files, topKeys, ks[0])
 	}
 	services, _ := model["services"].(map[string]any)
 	for _, name := range slices.Sorted(maps.Keys(services)) {
 		svc, _ := services[name].(map[string]any)
-		for _, k := range slices.Sorted(maps.Keys(svc)) {
-			if !slices.Contains(serviceKeys, k) && !strings.HasPrefix(k, "x-") {
-				return fmt.Errorf("%s: services.%s: key %q is not supported by dtask (it reads %s)", file, name, k, strings.Join(serviceKeys, ", "))
-			}
+		if ks := unknown(svc, serviceKeys); len(ks) > 0 {
+			return unsupported(paths, files, serviceKeys, "services", name, ks[0])
+		}
+		build, _ := svc["build"].(map[string]any)
+		if ks := unknown(build, buildKeys); len(ks) > 0 {
+			return unsupported(paths, files, buildKeys, "services", name, "build", ks[0])
 		}
 	}
 	return nil
+}
+
+// unsupported is the error for the key at path: file:line:col of the
+// first file that writes it, the key, and what dtask reads there.
+func unsupported(paths, files, known []string, path ...string) error {
+	at := names(files)
+	for i, p := range paths {
+		if loc := keyAt(p, files[i], path...); loc != files[i] {
+			at = loc
+			break
+		}
+	}
+	key := path[len(path)-1]
+	where := "top-level key"
+	if len(path) > 1 {
+		where = strings.Join(path[:len(path)-1], ".") + ": key"
+	}
+	return fmt.Errorf("%s: %s %q is not supported by dtask (it reads %s)", at, where, key, strings.Join(known, ", "))
+}
+
+// unknown lists m's keys that are neither in known nor extensions (x-).
+func unknown(m map[string]any, known []string) []string {
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if !slices.Contains(known, k) && !strings.HasPrefix(k, "x-") {
+			out = append(out, k)
+		}
+	}
+	return out
 }

@@ -71,9 +71,9 @@ volumes:
 
 func TestServicesRefusesUnsupportedKeys(t *testing.T) {
 	for _, tc := range []struct{ yaml, want string }{
-		{"services:\n  db:\n    image: x\n    deploy:\n      replicas: 2\n", `compose.yaml: services.db: key "deploy" is not supported`},
-		{"services:\n  db:\n    image: x\nnetworks:\n  n: {}\n", `compose.yaml: top-level key "networks" is not supported`},
-		{"services:\n  db:\n    build: .\n", `compose.yaml: service db: build is not supported`},
+		{"services:\n  db:\n    image: x\n    deploy:\n      replicas: 2\n", `compose.yaml:4:5: services.db: key "deploy" is not supported`},
+		{"services:\n  db:\n    image: x\nnetworks:\n  n: {}\n", `compose.yaml:4:1: top-level key "networks" is not supported`},
+		{"services:\n  db:\n    build:\n      context: .\n      ssh: [default]\n", `compose.yaml:5:7: services.db.build: key "ssh" is not supported`},
 		{"services:\n  db:\n    image: x\n   bad-indent: 1\n", `compose.yaml`},
 	} {
 		dir := t.TempDir()
@@ -82,5 +82,53 @@ func TestServicesRefusesUnsupportedKeys(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: err = %v, want %q", tc.yaml, err, tc.want)
 		}
+	}
+}
+
+// TestServicesBuild: a service with build: becomes a build the task file
+// turns into a target; the Dockerfile is relative to the context, as in
+// compose, and image names the tag.
+func TestServicesBuild(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "compose.yaml", `services:
+  api:
+    image: shop/api:dev
+    build:
+      context: ./api
+      dockerfile: Dockerfile.dev
+      args:
+        GREETING: hello
+      target: test
+  worker:
+    build: ./worker
+`)
+	svcs, err := Services(dir, []string{"compose.yaml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := svcs["api"]
+	b := api.ComposeBuild
+	if api.Image != "" || b == nil {
+		t.Fatalf("api = %+v", api)
+	}
+	ctx := filepath.Join(dir, "api")
+	if b.Context != ctx || b.Dockerfile != filepath.Join(ctx, "Dockerfile.dev") || b.Target != "test" ||
+		b.Args["GREETING"] != "hello" || !slices.Equal(b.Tags, []string{"shop/api:dev"}) {
+		t.Errorf("api build = %+v", b)
+	}
+	if w := svcs["worker"].ComposeBuild; w == nil || w.Context != filepath.Join(dir, "worker") || len(w.Tags) != 0 {
+		t.Errorf("worker build = %+v", w)
+	}
+}
+
+// TestUnsupportedKeyInSecondFile: with two files, the error names the one
+// that writes the key, with its line.
+func TestUnsupportedKeyInSecondFile(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "compose.yaml", "services:\n  db:\n    image: x\n")
+	write(t, dir, "compose.override.yaml", "services:\n  db:\n    privileged: true\n")
+	_, err := Services(dir, []string{"compose.yaml", "compose.override.yaml"})
+	if err == nil || !strings.Contains(err.Error(), `compose.override.yaml:3:5: services.db: key "privileged"`) {
+		t.Errorf("err = %v", err)
 	}
 }

@@ -3,6 +3,7 @@ package compose
 import (
 	"fmt"
 	"maps"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -14,13 +15,12 @@ import (
 
 // service maps one compose service into dtask's model.
 func service(name string, sc types.ServiceConfig) (*taskfile.Service, error) {
-	if sc.Build != nil {
-		return nil, fmt.Errorf("build is not supported: give image, or build it in a build target and use a [services] entry with build = \"TARGET\"")
-	}
-	if sc.Image == "" {
-		return nil, fmt.Errorf("no image")
-	}
 	svc := &taskfile.Service{Name: name, Image: esc(sc.Image), Cmd: escAll(sc.Command), Env: map[string]string{}}
+	if sc.Build != nil {
+		svc.ComposeBuild, svc.Image = build(sc.Build, sc.Image), ""
+	} else if sc.Image == "" {
+		return nil, fmt.Errorf("no image and no build")
+	}
 	for k, v := range sc.Environment {
 		if v != nil { // a name without a value and unset in the environment
 			svc.Env[k] = esc(*v)
@@ -39,6 +39,31 @@ func service(name string, sc types.ServiceConfig) (*taskfile.Service, error) {
 	svc.Health = health(sc.HealthCheck)
 	svc.DependsOn = slices.Sorted(maps.Keys(sc.DependsOn))
 	return svc, nil
+}
+
+// build is a compose build as a build target: the Dockerfile is relative
+// to the context there, to the task file's folder in dtask; an image name
+// beside build is the tag it gets, as compose does.
+func build(b *types.BuildConfig, image string) *taskfile.Build {
+	out := &taskfile.Build{Context: esc(b.Context), Target: esc(b.Target)}
+	if df := b.Dockerfile; df != "" {
+		if !filepath.IsAbs(df) {
+			df = filepath.Join(b.Context, df)
+		}
+		out.Dockerfile = esc(df)
+	}
+	if image != "" {
+		out.Tags = []string{esc(image)}
+	}
+	for k, v := range b.Args {
+		if v != nil { // a name without a value and unset in the environment
+			if out.Args == nil {
+				out.Args = map[string]string{}
+			}
+			out.Args[k] = esc(*v)
+		}
+	}
+	return out
 }
 
 // volume writes a compose volume as SOURCE:TARGET[:ro]; paths are

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/dtask-dev/dtask/internal/dockertest"
+)
+
+// The pipeline of issue 15 in small: a multi-stage image build, tests in a
+// container of it against a shared service with a cache volume and a JUnit
+// report, and a push.
+const tenRunsTaskfile = `version = 1
+[services.kv]
+image = "redis:7"
+ready = { tcp = 6379 }
+
+[targets.image]
+build = { context = ".", tags = ["%[1]s:latest"] }
+
+[targets.test]
+deps     = ["image"]
+services = ["kv"]
+run = { image = "%[1]s:latest", caches = ["/cache"], reports = ["/out/junit.xml"], cmd = ["sh", "-c",
+        "redis-cli -h kv ping >/dev/null 2>&1; date > /cache/last; mkdir -p /out; echo \"<testsuite name=\\\"t\\\"><testcase name=\\\"T$(cat /src/a.txt)\\\"/></testsuite>\" > /out/junit.xml"] }
+
+[targets.publish]
+deps = ["test"]
+push = { image = "%[1]s:latest", tags = ["%[1]s:ci"] }
+`
+
+const tenRunsDockerfile = `FROM busybox:latest AS deps
+RUN echo deps > /deps
+FROM busybox:latest
+COPY --from=deps /deps /deps
+COPY src /src
+`
+
+// TestTenRunsLeaveLittleState: after ten runs of the pipeline, each after
+// a change, the work tree holds under 10 MB of dtask state (the bulk is in
+// the user cache folder) and the engine holds no image dtask tagged for
+// its own bookkeeping (dtask-cache/…). With BuildKit, as dtask builds
+// wherever the engine has it; the classic builder still keeps its stage
+// images under such tags as cache sources (the image cache's old archive
+// path, which is being moved to the OCI layout).
+func TestTenRunsLeaveLittleState(t *testing.T) {
+	needDocker(t)
+	if up, err := registryUp(); err != nil || !up {
+		dockertest.Need(t, fmt.Sprintf("the local registry on 127.0.0.1:5000 does not answer (%v)", err), "scripts/fixtures/registry.sh start")
+	}
+	dir := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	taskfile := filepath.Join(dir, "Taskfile.toml")
+	repo := "127.0.0.1:5000/dtask-pipelines-tenruns-" + projectID(taskfile)
+	writeFile(t, taskfile, fmt.Sprintf(tenRunsTaskfile, repo))
+	writeFile(t, filepath.Join(dir, "Dockerfile"), tenRunsDockerfile)
+	t.Cleanup(func() {
+		_, _ = runDtask(t, dir, "--cache", "clear")
+		// By ID: each run moved the tag, leaving the image before untagged.
+		ids, _ := exec.Command("docker", "images", "-q", repo).Output()
+		_ = exec.Command("docker", append(append([]string{"rmi", "-f"}, strings.Fields(string(ids))...), bookkeepingTags(t, taskfile)...)...).Run()
+		for _, v := range projectVolumes(t, taskfile) {
+			_ = exec.Command("docker", "volume", "rm", "-f", v).Run()
+		}
+	})
+	for i := 1; i <= 10; i++ {
+		writeFile(t, filepath.Join(dir, "src", "a.txt"), fmt.Sprint(i))
+		out, err := runDtask(t, dir, "publish")
+		if err != nil {
+			t.Fatalf("run %d: %v\n%s", i, err, out)
+		}
+	}
+	n := dirSize(t, filepath.Join(dir, ".dtask"))
+	t.Logf(".dtask after ten runs: %d bytes", n)
+	if n >= 10<<20 {
+		t.Errorf(".dtask holds %d bytes after ten runs, want < 10 MB", n)
+	}
+	if tags := bookkeepingTags(t, taskfile); len(tags) > 0 {
+		t.Errorf("images dtask tagged for itself are left in the engine: %v", tags)
+	}
+	if left := dockerIDs(t, taskfile, "container", true); len(left) != 0 {
+		t.Errorf("containers left: %v", left)
+	}
+}
+
+func dirSize(t *testing.T, dir string) int64 {
+	t.Helper()
+	var n int64
+	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if info, err := d.Info(); err == nil && !d.IsDir() {
+			n += info.Size()
+		}
+		return nil
+	})
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// bookkeepingTags lists the engine's dtask-cache/… tags of the task
+// file's project.
+func bookkeepingTags(t *testing.T, taskfile string) []string {
+	t.Helper()
+	out, err := exec.Command("docker", "images", "--format", "{{.Repository}}:{{.Tag}}").Output()
+	if err != nil {
+		t.Fatalf("docker images: %v", err)
+	}
+	var tags []string
+	for _, ref := range strings.Fields(string(out)) {
+		if strings.HasPrefix(ref, "dtask-cache/") && strings.Contains(ref, projectID(taskfile)) {
+			tags = append(tags, ref)
+		}
+	}
+	return tags
+}
