@@ -43,6 +43,9 @@ type Env struct {
 	err    error
 	// Host overrides DOCKER_HOST for the default engine (tests).
 	Host string
+	// Dial connects to the engine at a DOCKER_HOST value; nil:
+	// docker.ConnectHost. Logic tests pass internal/fakedocker here.
+	Dial func(ctx context.Context, host string) (*docker.Client, error)
 
 	// Images is the image cache in the state folder (docs/caching.md); nil keeps
 	// no images.
@@ -84,8 +87,16 @@ func (e *Env) Docker(ctx context.Context) (*docker.Client, error) {
 
 // connect connects once, without the sweep.
 func (e *Env) connect(ctx context.Context) (*docker.Client, error) {
-	e.once.Do(func() { e.docker, e.err = docker.ConnectHost(ctx, e.Host) })
+	e.once.Do(func() { e.docker, e.err = e.dial(ctx, e.Host) })
 	return e.docker, e.err
+}
+
+// dial connects to the engine at host through Dial, if set.
+func (e *Env) dial(ctx context.Context, host string) (*docker.Client, error) {
+	if e.Dial != nil {
+		return e.Dial(ctx, host)
+	}
+	return docker.ConnectHost(ctx, host)
 }
 
 // Labels returns the labels for a container or network dtask creates for target.

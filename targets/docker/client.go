@@ -25,9 +25,10 @@ const (
 	LabelTarget  = "dev.dtask.target"  // target or service name
 )
 
-// Client is the Docker engine client with what dtask learned when it connected.
+// Client is a connection to an engine (the API, real or fake) with what
+// dtask learned when it connected.
 type Client struct {
-	*client.Client
+	API
 	Host       string // the DOCKER_HOST value or default socket tried
 	APIVersion string // negotiated
 }
@@ -108,7 +109,7 @@ func Connect(ctx context.Context, host string, extra ...client.Opt) (*Client, er
 		return nil, &UnreachableError{Host: c.DaemonHost(), Err: err, Timeout: pingTimeout(host)}
 	}
 	return &Client{
-		Client:     c,
+		API:        c,
 		Host:       c.DaemonHost(),
 		APIVersion: c.ClientVersion(),
 	}, nil
