@@ -30,17 +30,7 @@ func randHex(n int) string {
 // removed when the test ends, pass or fail.
 func testEnv(t *testing.T) *Env {
 	t.Helper()
-	e := &Env{
-		File: &taskfile.File{
-			Dir:      t.TempDir(),
-			Services: map[string]*taskfile.Service{},
-			Targets:  map[string]*taskfile.Target{},
-		},
-		Project: "test" + randHex(6),
-		RunID:   "run" + randHex(6),
-		Secret:  func(string) (string, error) { return "", nil },
-		Mask:    func(string) {},
-	}
+	e := newTestEnv(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	cli, err := e.Docker(ctx)
@@ -56,6 +46,22 @@ func testEnv(t *testing.T) *Env {
 		sweepProject(ctx, t, cli, e.Project)
 	})
 	return e
+}
+
+// newTestEnv is an Env for a fresh project with an empty task file, not
+// connected yet.
+func newTestEnv(t *testing.T) *Env {
+	return &Env{
+		File: &taskfile.File{
+			Dir:      t.TempDir(),
+			Services: map[string]*taskfile.Service{},
+			Targets:  map[string]*taskfile.Target{},
+		},
+		Project: "test" + randHex(6),
+		RunID:   "run" + randHex(6),
+		Secret:  func(string) (string, error) { return "", nil },
+		Mask:    func(string) {},
+	}
 }
 
 // sweepProject removes whatever a test left under its project label.
