@@ -5,8 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"os/exec"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -30,6 +28,7 @@ func randHex(n int) string {
 // removed when the test ends, pass or fail.
 func testEnv(t *testing.T) *Env {
 	t.Helper()
+	dockertest.Short(t)
 	e := newTestEnv(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
@@ -102,13 +101,7 @@ func projectObjects(t *testing.T, e *Env) (containers, networks int) {
 // needImage fails (in CI) or skips when a fixture image is missing.
 func needImage(t *testing.T, refs ...string) {
 	t.Helper()
-	for _, ref := range refs {
-		out, err := exec.Command("docker", "image", "inspect", "--format", "{{.Id}}", ref).CombinedOutput()
-		if err == nil {
-			continue
-		}
-		dockertest.Need(t, "fixture image "+ref+" missing: "+strings.TrimSpace(string(out)), "make fixtures")
-	}
+	dockertest.Images(t, refs...)
 }
 
 // syncBuffer is a goroutine-safe buffer for output and progress.
