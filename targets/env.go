@@ -67,6 +67,9 @@ type Env struct {
 	Team     TeamCache
 	tooLarge sync.Map // image IDs said to be over the cache budget
 
+	objs       runObjects  // what the run created in the engine (cleanup.go)
+	layersMu   sync.Mutex  // guards layerState
+	layerState *layerCache // the layer cache's registry and saves (layercache_env.go)
 	groups     groupWatch  // host commands' process groups, killed if dtask dies
 	engineHung atomic.Bool // the engine did not answer a ping: skip clean-ups
 	sweptOnce  atomic.Bool // leftovers were swept at the start: again at exit
@@ -87,7 +90,12 @@ func (e *Env) Docker(ctx context.Context) (*docker.Client, error) {
 
 // connect connects once, without the sweep.
 func (e *Env) connect(ctx context.Context) (*docker.Client, error) {
-	e.once.Do(func() { e.docker, e.err = e.dial(ctx, e.Host) })
+	e.once.Do(func() {
+		e.docker, e.err = e.dial(ctx, e.Host)
+		if e.err == nil {
+			e.docker.Owner = e
+		}
+	})
 	return e.docker, e.err
 }
 

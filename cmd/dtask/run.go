@@ -19,10 +19,12 @@ type exitCoder interface{ ExitCode() int }
 
 // run is dtask without the process: it parses args, runs and returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	started := time.Now()
 	c, code, done, err := parseArgs(args, stdout, stderr)
 	if done {
 		return code
 	}
+	c.started = started
 	// One masker for the whole process, so that the last line, printed
 	// after the run, hides the secrets the run knew.
 	mask := &ui.Masker{}

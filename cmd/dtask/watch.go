@@ -18,9 +18,6 @@ import (
 	"github.com/dtask-dev/dtask/targets"
 )
 
-// watchStart is when the process started, for the start-up time -v prints.
-var watchStart = time.Now()
-
 // defaultInterval is the quiet period that ends a burst of writes: long
 // enough for an editor's temp-file-and-rename, short enough to feel instant.
 const defaultInterval = 30 * time.Millisecond
@@ -360,7 +357,7 @@ func (s *session) ready() {
 	}
 	if s.c.Verbose {
 		fmt.Fprintf(s.stderr, "dtask: watching %d folders (%d polled), %d files; ready %s after start\n",
-			dirs+polled, polled, files, time.Since(watchStart).Round(time.Millisecond))
+			dirs+polled, polled, files, time.Since(s.c.started).Round(time.Millisecond))
 	}
 }
 

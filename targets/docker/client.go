@@ -31,6 +31,10 @@ type Client struct {
 	API
 	Host       string // the DOCKER_HOST value or default socket tried
 	APIVersion string // negotiated
+	// Owner is the run this is the default engine of (a targets.Env), or
+	// nil: helpers handed only a connection use that run's image caches,
+	// and never for another engine (a deploy host).
+	Owner any
 }
 
 // UnreachableError says the engine could not be reached or is too old; it

@@ -9,6 +9,7 @@ import (
 	"hash"
 	"io"
 	"os"
+	"sync"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -23,14 +24,17 @@ const probeSize = 1 << 20
 // them would only cost time on every save and load.
 const payRatio = 0.8
 
-var probeEncoder, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
+var probeEncoder = sync.OnceValue(func() *zstd.Encoder {
+	enc, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
+	return enc
+})
 
 // pays says whether zstd level 1 shrinks sample enough to be worth it.
 func pays(sample []byte) bool {
 	if len(sample) < 4096 {
 		return false
 	}
-	out := probeEncoder.EncodeAll(sample, make([]byte, 0, len(sample)))
+	out := probeEncoder().EncodeAll(sample, make([]byte, 0, len(sample)))
 	return float64(len(out)) <= payRatio*float64(len(sample))
 }
 
