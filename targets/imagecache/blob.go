@@ -86,24 +86,32 @@ func (c *Cache) writeBlob(r io.Reader, size int64) (m Member, err error) {
 		return m, err
 	}
 	m.Stored = fi.Size()
-	// Keep a copy already there, which other entries count on, unless it
-	// is stored the same way at another size: then it is damaged (the
-	// encoder is deterministic) and this fresh copy replaces it.
-	for _, z := range []bool{m.Zstd, !m.Zstd} {
-		old, serr := os.Stat(c.blobPath(m.Digest, z))
-		if serr != nil {
-			continue
-		}
-		if z == m.Zstd && old.Size() == m.Stored || z != m.Zstd && (z || old.Size() == m.Size) {
-			os.Remove(f.Name())
-			m.Zstd, m.Stored = z, old.Size()
-			return m, nil
-		}
+	if kept, ok := c.stored(m); ok {
+		os.Remove(f.Name())
+		return kept, nil
 	}
 	if err := os.MkdirAll(c.blobsDir(), 0o755); err != nil {
 		return m, err
 	}
 	return m, os.Rename(f.Name(), c.blobPath(m.Digest, m.Zstd))
+}
+
+// stored returns m as the copy already in the cache describes it, when
+// that copy is kept: other entries count on it, unless it is stored the
+// same way at another size: then it is damaged (the encoder is
+// deterministic) and m's fresh copy replaces it.
+func (c *Cache) stored(m Member) (Member, bool) {
+	for _, z := range []bool{m.Zstd, !m.Zstd} {
+		old, err := os.Stat(c.blobPath(m.Digest, z))
+		if err != nil {
+			continue
+		}
+		if z == m.Zstd && old.Size() == m.Stored || z != m.Zstd && (z || old.Size() == m.Size) {
+			m.Zstd, m.Stored = z, old.Size()
+			return m, true
+		}
+	}
+	return m, false
 }
 
 // errCorrupt marks content that does not match its digest.
