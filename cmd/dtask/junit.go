@@ -17,23 +17,32 @@ import (
 // A JUnit report as CI test views read it (GitLab, CircleCI, Jenkins and
 // the GitHub reporting actions): one testcase per target.
 type junitSuites struct {
-	XMLName  xml.Name     `xml:"testsuites"`
-	Name     string       `xml:"name,attr"`
-	Tests    int          `xml:"tests,attr"`
-	Failures int          `xml:"failures,attr"`
-	Errors   int          `xml:"errors,attr"`
-	Skipped  int          `xml:"skipped,attr"`
-	Time     string       `xml:"time,attr"`
-	Suites   []junitSuite `xml:"testsuite"`
+	XMLName xml.Name `xml:"testsuites"`
+	Name    string   `xml:"name,attr"`
+	junitCounts
+	Suites []junitSuite `xml:"testsuite"`
+}
+
+// junitCounts are the totals the report and each suite carry.
+type junitCounts struct {
+	Tests    int    `xml:"tests,attr"`
+	Failures int    `xml:"failures,attr"`
+	Errors   int    `xml:"errors,attr"`
+	Skipped  int    `xml:"skipped,attr"`
+	Time     string `xml:"time,attr"`
+}
+
+// add counts o's tests in c (the time is the run's, not a sum).
+func (c *junitCounts) add(o junitCounts) {
+	c.Tests += o.Tests
+	c.Failures += o.Failures
+	c.Errors += o.Errors
+	c.Skipped += o.Skipped
 }
 
 type junitSuite struct {
-	Name      string      `xml:"name,attr"`
-	Tests     int         `xml:"tests,attr"`
-	Failures  int         `xml:"failures,attr"`
-	Errors    int         `xml:"errors,attr"`
-	Skipped   int         `xml:"skipped,attr"`
-	Time      string      `xml:"time,attr"`
+	Name string `xml:"name,attr"`
+	junitCounts
 	Timestamp string      `xml:"timestamp,attr,omitempty"`
 	Hostname  string      `xml:"hostname,attr,omitempty"`
 	Cases     []junitCase `xml:"testcase"`
@@ -76,7 +85,7 @@ type junitRun struct {
 // output's last lines (an error when the engine was unreachable); skipped,
 // not run and dry-run targets are skipped with the reason; cached ones pass.
 func junitReport(run junitRun) *junitSuites {
-	s := junitSuite{Name: run.Suite, Time: seconds(run.Elapsed), Timestamp: run.Start.UTC().Format("2006-01-02T15:04:05")}
+	s := junitSuite{Name: run.Suite, junitCounts: junitCounts{Time: seconds(run.Elapsed)}, Timestamp: run.Start.UTC().Format("2006-01-02T15:04:05")}
 	s.Hostname, _ = os.Hostname()
 	for _, r := range run.Results {
 		c := junitCase{Name: run.Mask(r.Target), Classname: run.Suite, Time: seconds(r.Duration)}
@@ -99,18 +108,14 @@ func junitReport(run junitRun) *junitSuites {
 		s.Cases = append(s.Cases, c)
 	}
 	s.Tests = len(s.Cases)
-	all := &junitSuites{Name: "dtask", Tests: s.Tests, Failures: s.Failures, Errors: s.Errors,
-		Skipped: s.Skipped, Time: s.Time, Suites: []junitSuite{s}}
+	all := &junitSuites{Name: "dtask", junitCounts: s.junitCounts, Suites: []junitSuite{s}}
 	if run.Warn == nil {
 		run.Warn = func(string) {}
 	}
 	for _, r := range run.Results {
 		for _, cs := range containerSuites(r, run.StateDir, run.Warn) {
 			all.Suites = append(all.Suites, cs)
-			all.Tests += cs.Tests
-			all.Failures += cs.Failures
-			all.Errors += cs.Errors
-			all.Skipped += cs.Skipped
+			all.add(cs.junitCounts)
 		}
 	}
 	return all
