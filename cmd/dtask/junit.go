@@ -194,13 +194,13 @@ const junitTail = 100
 // withJUnit writes --junit FILE after a run and returns the run's error,
 // or the report's when the run succeeded: a CI job must not pass while
 // its test report is missing.
-func withJUnit(c *cli, p *project, rec *ui.Recorder, results []*engine.Result, start time.Time, elapsed time.Duration, err error) error {
+func withJUnit(c *cli, p *dproject, rec *ui.Recorder, results []*engine.Result, start time.Time, elapsed time.Duration, err error) error {
 	if c.JUnit == "" {
 		return err
 	}
-	jerr := writeJUnit(c.JUnit, junitRun{Suite: filepath.Base(p.file.Dir), Results: results,
-		Tail: rec.Tail, Mask: p.mask.Mask, Start: start, Elapsed: elapsed,
-		StateDir: p.stateDir(), Warn: func(msg string) { rec.Message("dtask: warning: " + msg) }})
+	jerr := writeJUnit(c.JUnit, junitRun{Suite: filepath.Base(p.File.Dir), Results: results,
+		Tail: rec.Tail, Mask: p.Mask.Mask, Start: start, Elapsed: elapsed,
+		StateDir: p.StateDir(), Warn: func(msg string) { rec.Message("dtask: warning: " + msg) }})
 	if jerr == nil {
 		return err
 	}
