@@ -11,6 +11,7 @@ import (
 	"github.com/dtask-dev/dtask/cmd/dtask/ui"
 	"github.com/dtask-dev/dtask/engine"
 	"github.com/dtask-dev/dtask/engine/taskfile"
+	"github.com/dtask-dev/dtask/internal/junit"
 	"github.com/dtask-dev/dtask/targets"
 )
 
@@ -119,7 +120,7 @@ func fileless(c *cli, stdout, stderr io.Writer) (bool, error) {
 // runGoals runs the goals once with the chosen display.
 func runGoals(ctx context.Context, c *cli, p *dproject, goals []string, stdout io.Writer) error {
 	mode := ui.Pick(ui.Mode(c.Output), stdout, os.Getenv, p.IsCI)
-	disp := ui.Record(ui.New(mode, stdout, p.Mask, c.Verbose), p.Mask, junitTail)
+	disp := ui.Record(ui.New(mode, stdout, p.Mask, c.Verbose), p.Mask, junit.Tail)
 	defer disp.Close()
 	r, err := p.Runner(disp, nil)
 	if err != nil {
