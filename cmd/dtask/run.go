@@ -12,6 +12,7 @@ import (
 	"github.com/dtask-dev/dtask/engine"
 	"github.com/dtask-dev/dtask/engine/taskfile"
 	"github.com/dtask-dev/dtask/internal/junit"
+	"github.com/dtask-dev/dtask/internal/watchrun"
 	"github.com/dtask-dev/dtask/targets"
 )
 
@@ -169,4 +170,12 @@ func worst(results []*engine.Result, err error, engineError func(error) error) e
 		}
 	}
 	return err
+}
+
+// watchGoals runs a watch session (dtask -w) of the goals.
+func watchGoals(ctx context.Context, c *cli, p *dproject, goals []string, stdout, stderr io.Writer) error {
+	return watchrun.Run(ctx, &watchrun.Config{
+		Interval: c.Interval, Output: c.Output, Verbose: c.Verbose, Clear: c.Clear, Started: c.started,
+		Load: func(mask *ui.Masker) (*dproject, error) { return load(c, mask) },
+	}, p, goals, stdout, stderr)
 }

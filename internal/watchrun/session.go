@@ -1,4 +1,7 @@
-package main
+// Package watchrun is a watch session (dtask -w): the goals run, then run
+// again after every change to a source of theirs, with the services they
+// share kept up between runs.
+package watchrun
 
 import (
 	"context"
@@ -14,6 +17,7 @@ import (
 	"github.com/dtask-dev/dtask/cmd/dtask/ui"
 	"github.com/dtask-dev/dtask/engine"
 	"github.com/dtask-dev/dtask/engine/sources"
+	"github.com/dtask-dev/dtask/internal/project"
 	"github.com/dtask-dev/dtask/internal/watch"
 	"github.com/dtask-dev/dtask/targets"
 )
@@ -22,11 +26,22 @@ import (
 // enough for an editor's temp-file-and-rename, short enough to feel instant.
 const defaultInterval = 30 * time.Millisecond
 
+// Config is what the command line says about a watch session.
+type Config struct {
+	Interval string // the quiet period that ends a burst of writes; "": 30ms
+	Output   string // the display mode (--output)
+	Verbose  bool
+	Clear    bool      // clear the screen before each run
+	Started  time.Time // when dtask started, for the start-up time -v prints
+	// Load loads the task file again after it changed.
+	Load func(mask *ui.Masker) (*project.Project, error)
+}
+
 // session is one `dtask -w`: a runner reused across runs, the services
 // they share, the watcher and what the sources hashed to when last run.
 type session struct {
-	c      *cli
-	p      *dproject
+	c      *Config
+	p      *project.Project
 	goals  []string
 	mode   ui.Mode
 	stdout io.Writer
@@ -64,10 +79,10 @@ type runEnd struct {
 	err     error
 }
 
-// watchGoals runs the goals, then again after every change to a source of
+// Run runs the goals, then again after every change to a source of
 // theirs, until ctx is cancelled (Ctrl-C), when it stops the run in
 // progress, removes the services and returns an InterruptedError (130).
-func watchGoals(ctx context.Context, c *cli, p *dproject, goals []string, stdout, stderr io.Writer) error {
+func Run(ctx context.Context, c *Config, p *project.Project, goals []string, stdout, stderr io.Writer) error {
 	quiet, err := watchInterval(c.Interval)
 	if err != nil {
 		return err
@@ -108,7 +123,7 @@ func watchInterval(s string) (time.Duration, error) {
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil || d <= 0 {
-		return 0, &usageError{msg: fmt.Sprintf("--interval %q: want a positive duration such as 30ms or 1s", s)}
+		return 0, &project.UsageError{Msg: fmt.Sprintf("--interval %q: want a positive duration such as 30ms or 1s", s)}
 	}
 	return d, nil
 }
@@ -146,7 +161,7 @@ func (s *session) loop(ctx context.Context) error {
 				s.ignored(batch)
 				continue
 			}
-			var np *dproject
+			var np *project.Project
 			var goals []string
 			if defs := s.p.DefinitionFiles(); slices.ContainsFunc(changed, func(c string) bool { return slices.Contains(defs, c) }) {
 				np, goals = s.reload()
@@ -207,8 +222,8 @@ func (s *session) watchTaskfile() {
 
 // reload loads the edited task file. One that no longer loads is
 // reported and nil returned: the previous one stays in use.
-func (s *session) reload() (*dproject, []string) {
-	np, err := load(s.c, s.p.Mask)
+func (s *session) reload() (*project.Project, []string) {
+	np, err := s.c.Load(s.p.Mask)
 	var goals []string
 	if err == nil {
 		goals, err = np.Goals()
@@ -224,7 +239,7 @@ func (s *session) reload() (*dproject, []string) {
 // stays the same one, with the new file, so that the service pool compares
 // each service's new definition with the running one and replaces only
 // those that changed.
-func (s *session) use(np *dproject, goals []string) {
+func (s *session) use(np *project.Project, goals []string) {
 	env := s.p.Env
 	env.File, env.Secret, env.Mask = np.File, np.Secret, np.Mask.Add
 	np.Env = env
@@ -345,7 +360,7 @@ func (s *session) ready() {
 	}
 	if s.c.Verbose {
 		fmt.Fprintf(s.stderr, "dtask: watching %d folders (%d polled), %d files; ready %s after start\n",
-			dirs+polled, polled, files, time.Since(s.c.started).Round(time.Millisecond))
+			dirs+polled, polled, files, time.Since(s.c.Started).Round(time.Millisecond))
 	}
 }
 
