@@ -4,8 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/moby/moby/client"
-
+	"github.com/dtask-dev/dtask/internal/dockertest"
 	"github.com/dtask-dev/dtask/internal/fakedocker"
 	"github.com/dtask-dev/dtask/targets/docker"
 )
@@ -25,17 +24,11 @@ func fakeEnv(t *testing.T) (*Env, *fakedocker.Engine) {
 // fakeObjects counts the fake engine's containers and networks with label.
 func fakeObjects(t *testing.T, f *fakedocker.Engine, label string) (containers, networks int) {
 	t.Helper()
-	ctx, cli := context.Background(), f.Client()
-	fl := client.Filters{}.Add("label", label)
-	cl, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: fl})
+	c, n, err := dockertest.Objects(context.Background(), f, label)
 	if err != nil {
 		t.Fatal(err)
 	}
-	nl, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: fl})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(cl.Items), len(nl.Items)
+	return len(c), len(n)
 }
 
 // projectLabel selects the objects of e's project.

@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moby/moby/client"
-
 	"github.com/dtask-dev/dtask/engine"
 	"github.com/dtask-dev/dtask/engine/taskfile"
 	"github.com/dtask-dev/dtask/internal/dockertest"
@@ -65,17 +63,7 @@ func newTestEnv(t *testing.T) *Env {
 
 // sweepProject removes whatever a test left under its project label.
 func sweepProject(ctx context.Context, t *testing.T, cli *docker.Client, project string) {
-	f := client.Filters{}.Add("label", docker.LabelProject+"="+project)
-	if cl, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f}); err == nil {
-		for _, c := range cl.Items {
-			_, _ = cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
-		}
-	}
-	if nl, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: f}); err == nil {
-		for _, n := range nl.Items {
-			_, _ = cli.NetworkRemove(ctx, n.ID, client.NetworkRemoveOptions{})
-		}
-	}
+	dockertest.Remove(ctx, cli, docker.LabelProject+"="+project)
 }
 
 // projectObjects counts the containers and networks of e's project.
@@ -86,16 +74,11 @@ func projectObjects(t *testing.T, e *Env) (containers, networks int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := client.Filters{}.Add("label", docker.LabelProject+"="+e.Project)
-	cl, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	c, n, err := dockertest.Objects(ctx, cli, docker.LabelProject+"="+e.Project)
 	if err != nil {
 		t.Fatal(err)
 	}
-	nl, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: f})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(cl.Items), len(nl.Items)
+	return len(c), len(n)
 }
 
 // needImage fails (in CI) or skips when a fixture image is missing.
