@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dtask-dev/dtask/engine/taskfile"
 	"github.com/dtask-dev/dtask/internal/fakedocker"
@@ -87,5 +88,38 @@ func TestFakeRunMissingImageThatCannotBePulled(t *testing.T) {
 	}
 	if !slices.Contains(f.Calls(), "ImagePull") {
 		t.Errorf("no pull was tried: %v", f.Calls())
+	}
+}
+
+// TestFakeRunCancelStopsAndRemovesTheContainer: Ctrl-C while a container
+// runs stops and removes it and returns the context's error.
+func TestFakeRunCancelStopsAndRemovesTheContainer(t *testing.T) {
+	e, f := fakeEnv(t)
+	f.Run = func(string, []string) fakedocker.Outcome { return fakedocker.Outcome{Block: true} }
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := runTarget(t, ctx, e, &taskfile.Target{Name: "long", Run: &taskfile.Run{Image: "busybox:latest"}})
+		done <- err
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for !slices.Contains(f.Calls(), "ContainerStart") {
+		if time.Now().After(deadline) {
+			t.Fatal("the container never started")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("err = %v, want context.Canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the run did not end after cancel")
+	}
+	if c, _ := fakeObjects(t, f, projectLabel(e)); c != 0 {
+		t.Errorf("%d containers left after cancel", c)
 	}
 }
