@@ -27,9 +27,11 @@ test-engines: build
 engines:
 	scripts/engines.sh start
 
-# Tests that need no Docker engine.
+# Tests that need no Docker engine: the planner, keys, watch matching and
+# the targets' logic through the in-process fake engine (internal/fakedocker).
+# -short skips the tests of Docker's own behaviour, which `make test` runs.
 unit:
-	$(GO) test -count=1 -short ./engine/... ./internal/... ./cmd/...
+	$(GO) test -count=1 -short $(PKGS)
 
 bench: build
 	scripts/bench/run.sh

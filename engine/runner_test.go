@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -83,6 +84,19 @@ func (f *fake) Run(ctx context.Context, x *Exec) (Outputs, error) {
 		return nil, errors.New("boom")
 	}
 	return Outputs{"made": f.name}, nil
+}
+
+// waitStarted returns once every named target's Run has been called (or
+// after ten seconds, when the test's own assertions fail).
+func (w *world) waitStarted(names ...string) {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		ran := w.ranList()
+		if !slices.ContainsFunc(names, func(n string) bool { return !slices.Contains(ran, n) }) {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 func (w *world) ranList() []string {
@@ -181,7 +195,8 @@ func TestFailureStopsDependentsButRunningTargetsFinish(t *testing.T) {
 	release := make(chan struct{})
 	w.block["slow"] = release
 	r := newRunner(t, f, w)
-	go func() { time.Sleep(50 * time.Millisecond); close(release) }()
+	// slow is released once both have started: it is running while bad fails.
+	go func() { w.waitStarted("bad", "slow"); close(release) }()
 	results, err := r.Run(context.Background(), []string{"top"})
 	var fe *FailedError
 	if !errors.As(err, &fe) || fe.ExitCode() != 1 || fe.Targets[0] != "bad" {
@@ -283,7 +298,7 @@ func TestCancelStopsRunningAndPendingTargets(t *testing.T) {
 	w.block["long"] = make(chan struct{}) // never released
 	r := newRunner(t, f, w)
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() { time.Sleep(30 * time.Millisecond); cancel() }()
+	go func() { w.waitStarted("long"); cancel() }()
 	start := time.Now()
 	res, err := r.Run(ctx, []string{"top"})
 	var ie *InterruptedError

@@ -28,6 +28,7 @@ import (
 // and CI is not "true".
 func btEnv(t *testing.T) (*Env, *docker.Client) {
 	t.Helper()
+	dockertest.Short(t)
 	e := &Env{
 		File:    &taskfile.File{Dir: t.TempDir(), Targets: map[string]*taskfile.Target{}},
 		Project: "buildtest",

@@ -44,18 +44,8 @@ func (a *buildAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, 
 	if note != "" {
 		fmt.Fprintln(x.Stdout, note)
 	}
-	var bc *buildCache
-	var bl *buildLayers
-	if buildkit {
-		bl = a.prepareLayers(ctx, cli, c, x)
-	}
-	if bl == nil {
-		bc = a.prepareCache(ctx, cli, c, buildkit, x)
-		defer bc.cleanup(cli)
-		if bc != nil {
-			buildkit = bc.builder.BuildKit
-		}
-	}
+	bc, bl, buildkit := a.caches(ctx, cli, c, buildkit, x)
+	defer bc.cleanup(cli)
 	opts, err := a.options(c, buildkit)
 	if err != nil {
 		return nil, err
@@ -77,13 +67,8 @@ func (a *buildAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, 
 	if err != nil {
 		return nil, err
 	}
-	if id == "" && len(tags) > 0 {
-		if id, err = cli.ImageID(ctx, tags[0]); err != nil {
-			return nil, err
-		}
-	}
-	if id == "" {
-		return nil, errors.New("the engine reported no image ID")
+	if id, err = builtID(ctx, cli, id, tags); err != nil {
+		return nil, err
 	}
 	if bc != nil {
 		bc.tagStages(ctx, cli, c, opts, x, steps)
@@ -94,6 +79,36 @@ func (a *buildAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, 
 		bl.save(c, opts, id, steps, cli)
 	}
 	return engine.Outputs{"image": id, "tags": strings.Join(tags, ",")}, nil
+}
+
+// caches prepares the layer cache (BuildKit builds) or else the image
+// cache, whose builder may differ; nil for one that does not apply.
+func (a *buildAction) caches(ctx context.Context, cli *docker.Client, c *buildctx.Context, buildkit bool, x *engine.Exec) (*buildCache, *buildLayers, bool) {
+	if buildkit {
+		if bl := a.prepareLayers(ctx, cli, c, x); bl != nil {
+			return nil, bl, buildkit
+		}
+	}
+	bc := a.prepareCache(ctx, cli, c, buildkit, x)
+	if bc != nil {
+		buildkit = bc.builder.BuildKit
+	}
+	return bc, nil, buildkit
+}
+
+// builtID is the image the build made: the ID the engine reported, else
+// the image its first tag names.
+func builtID(ctx context.Context, cli *docker.Client, id string, tags []string) (string, error) {
+	var err error
+	if id == "" && len(tags) > 0 {
+		if id, err = cli.ImageID(ctx, tags[0]); err != nil {
+			return "", err
+		}
+	}
+	if id == "" {
+		return "", errors.New("the engine reported no image ID")
+	}
+	return id, nil
 }
 
 // send runs one build request and returns the image ID the engine reported.

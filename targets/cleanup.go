@@ -16,19 +16,29 @@ import (
 )
 
 // runObjects lists the containers and networks one run created and has not
-// removed yet. It lives beside Env (keyed by it) rather than in it so that
-// a run that never touched Docker needs no engine to clean up.
+// removed yet. Its maps are made on the first create, so that a run that
+// never touched Docker needs no engine to clean up.
 type runObjects struct {
 	mu         sync.Mutex
 	containers map[string]bool
 	networks   map[string]bool
 }
 
-var runs sync.Map // *Env -> *runObjects
-
 func (e *Env) objects() *runObjects {
-	v, _ := runs.LoadOrStore(e, &runObjects{containers: map[string]bool{}, networks: map[string]bool{}})
-	return v.(*runObjects)
+	o := &e.objs
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.containers == nil {
+		o.containers, o.networks = map[string]bool{}, map[string]bool{}
+	}
+	return o
+}
+
+// usedDocker says whether the run created anything in the engine.
+func (e *Env) usedDocker() bool {
+	e.objs.mu.Lock()
+	defer e.objs.mu.Unlock()
+	return e.objs.containers != nil
 }
 
 func (e *Env) track(network bool, id string) {
@@ -67,11 +77,10 @@ func (e *Env) RunLabels(target string) map[string]string {
 func (e *Env) Cleanup(ctx context.Context) error {
 	e.groups.close()
 	defer e.resweep(ctx)
-	v, ok := runs.Load(e)
-	if !ok {
-		return nil // never touched Docker
+	if !e.usedDocker() {
+		return nil
 	}
-	o := v.(*runObjects)
+	o := e.objects()
 	ctx, cancel := e.cleanupContext(ctx)
 	defer cancel()
 	cli, err := e.Docker(ctx)

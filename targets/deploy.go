@@ -76,7 +76,7 @@ func (a *deployAction) engine(ctx context.Context) (cli *docker.Client, done fun
 		cli, err = a.e.Docker(ctx)
 		return cli, func() {}, err
 	}
-	cli, err = docker.ConnectHost(ctx, a.d().Host)
+	cli, err = a.e.dial(ctx, a.d().Host)
 	if err != nil {
 		return nil, nil, err
 	}

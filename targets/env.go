@@ -46,6 +46,9 @@ type Env struct {
 	err    error
 	// Host overrides DOCKER_HOST for the default engine (tests).
 	Host string
+	// Dial connects to the engine at a DOCKER_HOST value; nil:
+	// docker.ConnectHost. Logic tests pass internal/fakedocker here.
+	Dial func(ctx context.Context, host string) (*docker.Client, error)
 
 	// VolumeArchives is the folder in the user's cache folder where the
 	// cache volumes of run targets are kept across engines; "": not kept.
@@ -71,6 +74,9 @@ type Env struct {
 	Team     TeamCache
 	tooLarge sync.Map // image IDs said to be over the cache budget
 
+	objs       runObjects  // what the run created in the engine (cleanup.go)
+	layersMu   sync.Mutex  // guards layerState
+	layerState *layerCache // the layer cache's registry and saves (layercache_env.go)
 	groups     groupWatch  // host commands' process groups, killed if dtask dies
 	engineHung atomic.Bool // the engine did not answer a ping: skip clean-ups
 	sweptOnce  atomic.Bool // leftovers were swept at the start: again at exit
@@ -91,8 +97,21 @@ func (e *Env) Docker(ctx context.Context) (*docker.Client, error) {
 
 // connect connects once, without the sweep.
 func (e *Env) connect(ctx context.Context) (*docker.Client, error) {
-	e.once.Do(func() { e.docker, e.err = docker.ConnectHost(ctx, e.Host) })
+	e.once.Do(func() {
+		e.docker, e.err = e.dial(ctx, e.Host)
+		if e.err == nil {
+			e.docker.Owner = e
+		}
+	})
 	return e.docker, e.err
+}
+
+// dial connects to the engine at host through Dial, if set.
+func (e *Env) dial(ctx context.Context, host string) (*docker.Client, error) {
+	if e.Dial != nil {
+		return e.Dial(ctx, host)
+	}
+	return docker.ConnectHost(ctx, host)
 }
 
 // Labels returns the labels for a container or network dtask creates for target.

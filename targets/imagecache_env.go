@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/moby/moby/client"
 
@@ -12,35 +11,27 @@ import (
 	"github.com/dtask-dev/dtask/targets/imagecache"
 )
 
-// imageEnvs are the Envs with an image cache. ensureImage and planImageID
-// get only a client: the cache applies when that client is the one such an
-// Env connected, and never to a deploy engine elsewhere.
-var imageEnvs sync.Map // *Env -> struct{}
-
 // UseImageCache makes the run keep and load images with c (nil: none).
-func (e *Env) UseImageCache(c *imagecache.Cache) {
-	e.Images = c
-	if c != nil {
-		imageEnvs.Store(e, struct{}{})
-	} else {
-		imageEnvs.Delete(e)
+func (e *Env) UseImageCache(c *imagecache.Cache) { e.Images = c }
+
+// ownerEnv returns the Env whose default engine cli is, or nil.
+// ensureImage and planImageID get only a client: the run's caches apply
+// when that client is the one its Env connected, never to a deploy engine
+// elsewhere.
+func ownerEnv(cli *docker.Client) *Env {
+	if cli == nil {
+		return nil
 	}
+	e, _ := cli.Owner.(*Env)
+	return e
 }
 
 // cacheEnv returns the Env with an image cache whose engine cli is, or nil.
 func cacheEnv(cli *docker.Client) *Env {
-	var found *Env
-	imageEnvs.Range(func(k, _ any) bool {
-		e := k.(*Env)
-		// e.docker is set inside e.once, which completed before the
-		// caller got cli from it.
-		if e.Images != nil && cli != nil && e.docker == cli {
-			found = e
-			return false
-		}
-		return true
-	})
-	return found
+	if e := ownerEnv(cli); e != nil && e.Images != nil {
+		return e
+	}
+	return nil
 }
 
 // imageStore detects the engine's image store once per run.

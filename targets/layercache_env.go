@@ -29,18 +29,15 @@ type layerCache struct {
 	cancel context.CancelFunc
 }
 
-var layerCaches sync.Map // *Env -> *layerCache
-
+// layerRun returns the run's layer cache state, made on first use.
 func (e *Env) layerRun() *layerCache {
-	if v, ok := layerCaches.Load(e); ok {
-		return v.(*layerCache)
+	e.layersMu.Lock()
+	defer e.layersMu.Unlock()
+	if e.layerState == nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		e.layerState = &layerCache{ctx: ctx, cancel: cancel}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	v, loaded := layerCaches.LoadOrStore(e, &layerCache{ctx: ctx, cancel: cancel})
-	if loaded {
-		cancel()
-	}
-	return v.(*layerCache)
+	return e.layerState
 }
 
 // layerRegistry starts the loopback registry serving the store.
@@ -66,11 +63,13 @@ func (e *Env) background(f func(ctx context.Context)) {
 // before it exits, so that what the run built is in the cache folder a
 // CI job keeps.
 func (e *Env) FinishSaves(interrupted bool) {
-	v, ok := layerCaches.Load(e)
-	if !ok {
+	e.layersMu.Lock()
+	lc := e.layerState
+	e.layerState = nil
+	e.layersMu.Unlock()
+	if lc == nil {
 		return
 	}
-	lc := v.(*layerCache)
 	if interrupted {
 		lc.cancel()
 	}
@@ -79,7 +78,6 @@ func (e *Env) FinishSaves(interrupted bool) {
 	if lc.srv != nil {
 		_ = lc.srv.Close()
 	}
-	layerCaches.Delete(e)
 }
 
 // saveLayers copies images from the engine into the store, each under

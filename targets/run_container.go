@@ -25,12 +25,6 @@ const cleanupTimeout = 30 * time.Second
 // When ctx ends first, the container is stopped (SIGTERM, then SIGKILL
 // after stopGrace seconds) and removed, and ctx's error is returned.
 func (e *Env) runContainer(ctx context.Context, cli *docker.Client, s ctrSpec, stdout, stderr io.Writer) (int, error) {
-	if stdout == nil {
-		stdout = io.Discard
-	}
-	if stderr == nil {
-		stderr = io.Discard
-	}
 	id, err := e.createContainer(ctx, cli, s)
 	if err != nil {
 		return 0, err
@@ -43,16 +37,11 @@ func (e *Env) runContainer(ctx context.Context, cli *docker.Client, s ctrSpec, s
 		_ = e.removeContainer(rctx, cli, id)
 	}()
 
-	att, err := cli.ContainerAttach(ctx, id, client.ContainerAttachOptions{Stream: true, Stdout: true, Stderr: true})
+	detach, copied, err := attach(ctx, cli, id, stdout, stderr)
 	if err != nil {
-		return 0, fmt.Errorf("attaching to container: %w", err)
+		return 0, err
 	}
-	defer att.Close()
-	copied := make(chan error, 1)
-	go func() {
-		_, err := stdcopy.StdCopy(stdout, stderr, att.Reader)
-		copied <- err
-	}()
+	defer detach()
 
 	// Registered before start so that a container exiting at once is not missed.
 	wctx, wcancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -88,4 +77,25 @@ func (e *Env) runContainer(ctx context.Context, cli *docker.Client, s ctrSpec, s
 	defer cancel()
 	_, serr := cli.ContainerStop(sctx, id, client.ContainerStopOptions{Timeout: new(stopGrace)})
 	return 0, errors.Join(ctx.Err(), serr)
+}
+
+// attach streams container id's output to stdout and stderr (nil:
+// discarded); copied receives the end of the stream, detach closes it.
+func attach(ctx context.Context, cli *docker.Client, id string, stdout, stderr io.Writer) (detach func(), copied <-chan error, err error) {
+	if stdout == nil {
+		stdout = io.Discard
+	}
+	if stderr == nil {
+		stderr = io.Discard
+	}
+	att, err := cli.ContainerAttach(ctx, id, client.ContainerAttachOptions{Stream: true, Stdout: true, Stderr: true})
+	if err != nil {
+		return nil, nil, fmt.Errorf("attaching to container: %w", err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := stdcopy.StdCopy(stdout, stderr, att.Reader)
+		done <- err
+	}()
+	return att.Close, done, nil
 }

@@ -5,13 +5,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"os/exec"
-	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/moby/moby/client"
 
 	"github.com/dtask-dev/dtask/engine"
 	"github.com/dtask-dev/dtask/engine/taskfile"
@@ -30,17 +26,8 @@ func randHex(n int) string {
 // removed when the test ends, pass or fail.
 func testEnv(t *testing.T) *Env {
 	t.Helper()
-	e := &Env{
-		File: &taskfile.File{
-			Dir:      t.TempDir(),
-			Services: map[string]*taskfile.Service{},
-			Targets:  map[string]*taskfile.Target{},
-		},
-		Project: "test" + randHex(6),
-		RunID:   "run" + randHex(6),
-		Secret:  func(string) (string, error) { return "", nil },
-		Mask:    func(string) {},
-	}
+	dockertest.Short(t)
+	e := newTestEnv(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	cli, err := e.Docker(ctx)
@@ -58,19 +45,25 @@ func testEnv(t *testing.T) *Env {
 	return e
 }
 
+// newTestEnv is an Env for a fresh project with an empty task file, not
+// connected yet.
+func newTestEnv(t *testing.T) *Env {
+	return &Env{
+		File: &taskfile.File{
+			Dir:      t.TempDir(),
+			Services: map[string]*taskfile.Service{},
+			Targets:  map[string]*taskfile.Target{},
+		},
+		Project: "test" + randHex(6),
+		RunID:   "run" + randHex(6),
+		Secret:  func(string) (string, error) { return "", nil },
+		Mask:    func(string) {},
+	}
+}
+
 // sweepProject removes whatever a test left under its project label.
 func sweepProject(ctx context.Context, t *testing.T, cli *docker.Client, project string) {
-	f := client.Filters{}.Add("label", docker.LabelProject+"="+project)
-	if cl, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f}); err == nil {
-		for _, c := range cl.Items {
-			_, _ = cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
-		}
-	}
-	if nl, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: f}); err == nil {
-		for _, n := range nl.Items {
-			_, _ = cli.NetworkRemove(ctx, n.ID, client.NetworkRemoveOptions{})
-		}
-	}
+	dockertest.Remove(ctx, cli, docker.LabelProject+"="+project)
 }
 
 // projectObjects counts the containers and networks of e's project.
@@ -81,28 +74,17 @@ func projectObjects(t *testing.T, e *Env) (containers, networks int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := client.Filters{}.Add("label", docker.LabelProject+"="+e.Project)
-	cl, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	c, n, err := dockertest.Objects(ctx, cli, docker.LabelProject+"="+e.Project)
 	if err != nil {
 		t.Fatal(err)
 	}
-	nl, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: f})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(cl.Items), len(nl.Items)
+	return len(c), len(n)
 }
 
 // needImage fails (in CI) or skips when a fixture image is missing.
 func needImage(t *testing.T, refs ...string) {
 	t.Helper()
-	for _, ref := range refs {
-		out, err := exec.Command("docker", "image", "inspect", "--format", "{{.Id}}", ref).CombinedOutput()
-		if err == nil {
-			continue
-		}
-		dockertest.Need(t, "fixture image "+ref+" missing: "+strings.TrimSpace(string(out)), "make fixtures")
-	}
+	dockertest.Images(t, refs...)
 }
 
 // syncBuffer is a goroutine-safe buffer for output and progress.

@@ -176,18 +176,6 @@ func waitFor(t *testing.T, d time.Duration, cond func() bool) {
 	}
 }
 
-func TestRunPullsAMissingImageAndReportsFailure(t *testing.T) {
-	t.Parallel()
-	e := testEnv(t)
-	_, _, err := runTarget(t, context.Background(), e, &taskfile.Target{
-		Name: "nopull",
-		Run:  &taskfile.Run{Image: "127.0.0.1:5000/dtask-test/does-not-exist:" + randHex(4)},
-	})
-	if err == nil || !strings.Contains(err.Error(), "is not in the engine and pulling it failed") {
-		t.Fatalf("err = %v", err)
-	}
-}
-
 func TestRunSpecHelpers(t *testing.T) {
 	binds, hosts, err := resolveVolumes("/proj", []string{"./src:/src:ro", "cache:/cache", "/abs:/abs", "../up:/up"})
 	if err != nil {

@@ -35,23 +35,14 @@ type TeamCache interface {
 // UseTeamCache makes the run take images it lacks from t (nil: none).
 func (e *Env) UseTeamCache(t TeamCache) {
 	e.Team = t
-	if t != nil {
-		imageEnvs.Store(e, struct{}{})
-	}
 }
 
 // teamEnv returns the Env with a team cache whose engine cli is, or nil.
 func teamEnv(cli *docker.Client) *Env {
-	var found *Env
-	imageEnvs.Range(func(k, _ any) bool {
-		e := k.(*Env)
-		if e.Team != nil && cli != nil && e.docker == cli {
-			found = e
-			return false
-		}
-		return true
-	})
-	return found
+	if e := ownerEnv(cli); e != nil && e.Team != nil {
+		return e
+	}
+	return nil
 }
 
 // teamHas reports whether the team cache holds image id.

@@ -10,60 +10,21 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/dtask-dev/dtask/cmd/dtask/ui"
 	"github.com/dtask-dev/dtask/engine/cache"
 	"github.com/dtask-dev/dtask/targets/imagecache"
 	"github.com/dtask-dev/dtask/targets/ocicache"
 )
 
-// imageCache opens the image cache in the state folder, with the task
-// file's size budget; damaged archives are reported on disp (or stderr).
-func (p *project) imageCache(store *cache.Store, disp ui.Display) (*imagecache.Cache, error) {
-	max, err := p.maxSize("")
-	if err != nil {
-		return nil, err
-	}
-	ic := imagecache.Open(filepath.Join(p.bulkDir(), "images"), max, store)
-	ic.Warn = func(msg string) {
-		if disp != nil {
-			disp.Message("warning: " + msg)
-			return
-		}
-		fmt.Fprintln(os.Stderr, "warning: "+msg)
-	}
-	return ic, nil
-}
-
-// maxSize is --max-size, else cache.max_size, else 1GB: the budget of the
-// whole state folder.
-func (p *project) maxSize(flag string) (int64, error) {
-	if flag != "" {
-		n, err := imagecache.ParseSize(flag)
-		if err != nil {
-			return 0, &usageError{msg: "--max-size: " + err.Error()}
-		}
-		return n, nil
-	}
-	if s := p.file.Cache.MaxSize; s != "" {
-		n, err := imagecache.ParseSize(s)
-		if err != nil {
-			return 0, &usageError{msg: fmt.Sprintf("%s: cache.max_size: %v", p.file.Path, err)}
-		}
-		return n, nil
-	}
-	return imagecache.DefaultMaxSize, nil
-}
-
 // cacheCommand runs --cache list, prune or clear.
-func cacheCommand(ctx context.Context, c *cli, p *project, stdout io.Writer) error {
+func cacheCommand(ctx context.Context, c *cli, p *dproject, stdout io.Writer) error {
 	if c.MaxSize != "" && c.Cache != "prune" {
 		return &usageError{msg: "--max-size goes with --cache prune"}
 	}
-	store, err := p.openStore()
+	store, err := p.OpenStore()
 	if err != nil {
 		return err
 	}
-	ic, err := p.imageCache(store, nil)
+	ic, err := p.ImageCache(store, nil)
 	if err != nil {
 		return err
 	}
@@ -76,15 +37,15 @@ func cacheCommand(ctx context.Context, c *cli, p *project, stdout io.Writer) err
 }
 
 // imageCacheCommand runs --cache list, prune or clear on the image cache.
-func imageCacheCommand(lctx context.Context, c *cli, p *project, store *cache.Store, ic *imagecache.Cache, stdout io.Writer) error {
+func imageCacheCommand(lctx context.Context, c *cli, p *dproject, store *cache.Store, ic *imagecache.Cache, stdout io.Writer) error {
 	switch c.Cache {
 	case "list":
 		if err := listCache(lctx, ic, stdout); err != nil {
 			return err
 		}
-		return listLayout(p.layoutDir(), stdout)
+		return listLayout(p.LayoutDir(), stdout)
 	case "prune":
-		max, err := p.maxSize(c.MaxSize)
+		max, err := p.MaxSize(c.MaxSize)
 		if err != nil {
 			return err
 		}
@@ -108,7 +69,7 @@ func imageCacheCommand(lctx context.Context, c *cli, p *project, store *cache.St
 		if err := ic.Clear(lctx); err != nil {
 			return err
 		}
-		if err := os.RemoveAll(p.layoutDir()); err != nil {
+		if err := os.RemoveAll(p.LayoutDir()); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "image cache cleared (%s)\n", ic.Dir())
@@ -153,9 +114,6 @@ func ago(t time.Time) string {
 	}
 	return fmt.Sprintf("%d days ago", int(d.Hours()/24))
 }
-
-// layoutDir is the OCI layout store BuildKit builds use.
-func (p *project) layoutDir() string { return filepath.Join(p.bulkDir(), "layout") }
 
 // listLayout prints the OCI layout store's entries and its size on disk.
 func listLayout(dir string, stdout io.Writer) error {

@@ -12,17 +12,17 @@ import (
 // (run.caches) after the image cache, with their archives in the user
 // cache folder. An unreachable engine leaves the volumes alone with a
 // note: the image cache does not need one.
-func cacheVolumes(ctx context.Context, op string, p *project, stdout io.Writer) error {
+func cacheVolumes(ctx context.Context, op string, p *dproject, stdout io.Writer) error {
 	used := map[string]bool{}
-	for _, t := range p.file.Targets {
+	for _, t := range p.File.Targets {
 		if t.Run != nil {
 			for _, c := range t.Run.Caches {
-				used[p.env.CacheVolume(c)] = true
+				used[p.Env.CacheVolume(c)] = true
 			}
 		}
 	}
 	archives := pruneVolumeArchives(op, p, used, stdout)
-	vols, err := p.env.CacheVolumes(ctx)
+	vols, err := p.Env.CacheVolumes(ctx)
 	if err != nil {
 		fmt.Fprintf(stdout, "cache volumes: not listed: %v\n", err)
 		return nil
@@ -33,7 +33,7 @@ func cacheVolumes(ctx context.Context, op string, p *project, stdout io.Writer) 
 		case op == "list":
 			fmt.Fprintf(stdout, "cache volume %s  %s%s\n", name, vols[name], map[bool]string{true: "  (kept in the cache folder)"}[archives[name]])
 		case op == "clear" || !used[name]:
-			if err := p.env.RemoveCacheVolume(ctx, name); err != nil {
+			if err := p.Env.RemoveCacheVolume(ctx, name); err != nil {
 				fmt.Fprintf(stdout, "kept %v\n", err)
 				continue
 			}
@@ -49,14 +49,14 @@ func cacheVolumes(ctx context.Context, op string, p *project, stdout io.Writer) 
 
 // pruneVolumeArchives removes the archives of cache volumes no target
 // names (prune) or all of them (clear), and returns those left.
-func pruneVolumeArchives(op string, p *project, used map[string]bool, stdout io.Writer) map[string]bool {
+func pruneVolumeArchives(op string, p *dproject, used map[string]bool, stdout io.Writer) map[string]bool {
 	left := map[string]bool{}
-	for _, name := range p.env.VolumeArchiveNames() {
+	for _, name := range p.Env.VolumeArchiveNames() {
 		if op == "list" || op == "prune" && used[name] {
 			left[name] = true
 			continue
 		}
-		if err := p.env.RemoveVolumeArchive(name); err != nil {
+		if err := p.Env.RemoveVolumeArchive(name); err != nil {
 			fmt.Fprintf(stdout, "kept %v\n", err)
 			left[name] = true
 			continue

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/alecthomas/kong"
 )
@@ -43,6 +44,8 @@ type cli struct {
 	Explain         string    `help:"Dry run of TARGET that prints which lines of its key differ from the nearest record, local or in the team cache." placeholder:"TARGET"`
 
 	Args []string `arg:"" optional:"" name:"target" help:"Targets to run (default: the file's default), and NAME=value variables."`
+
+	started time.Time // when dtask started, for the start-up time watch -v prints
 }
 
 // usageError is a bad command line; dtask exits 2.

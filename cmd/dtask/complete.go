@@ -36,9 +36,9 @@ func complete(c *cli, w io.Writer) {
 	var names []string
 	switch c.Complete {
 	case "targets":
-		names = p.raw.TargetNames()
+		names = p.Raw.TargetNames()
 	case "envs":
-		for n := range p.raw.Environments {
+		for n := range p.Raw.Environments {
 			names = append(names, n)
 		}
 		slices.Sort(names)

@@ -11,6 +11,8 @@ import (
 	"github.com/dtask-dev/dtask/cmd/dtask/ui"
 	"github.com/dtask-dev/dtask/engine"
 	"github.com/dtask-dev/dtask/engine/taskfile"
+	"github.com/dtask-dev/dtask/internal/junit"
+	"github.com/dtask-dev/dtask/internal/watchrun"
 	"github.com/dtask-dev/dtask/targets"
 )
 
@@ -19,9 +21,13 @@ type exitCoder interface{ ExitCode() int }
 
 // run is dtask without the process: it parses args, runs and returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	started := time.Now()
 	c, code, done, err := parseArgs(args, stdout, stderr)
 	if done {
 		return code
+	}
+	if c != nil {
+		c.started = started
 	}
 	// One masker for the whole process, so that the last line, printed
 	// after the run, hides the secrets the run knew.
@@ -66,8 +72,8 @@ func dispatch(ctx context.Context, c *cli, stdout, stderr io.Writer, mask *ui.Ma
 	if err != nil {
 		return err
 	}
-	if c.Explain != "" && len(p.cmdGoals) == 0 {
-		p.cmdGoals = []string{c.Explain}
+	if c.Explain != "" && len(p.CmdGoals) == 0 {
+		p.CmdGoals = []string{c.Explain}
 	}
 	switch {
 	case c.List:
@@ -79,7 +85,7 @@ func dispatch(ctx context.Context, c *cli, stdout, stderr io.Writer, mask *ui.Ma
 	case c.Cache != "":
 		return cacheCommand(ctx, c, p, stdout)
 	}
-	goals, err := p.goals()
+	goals, err := p.Goals()
 	if err != nil {
 		return err
 	}
@@ -113,43 +119,43 @@ func fileless(c *cli, stdout, stderr io.Writer) (bool, error) {
 }
 
 // runGoals runs the goals once with the chosen display.
-func runGoals(ctx context.Context, c *cli, p *project, goals []string, stdout io.Writer) error {
-	mode := ui.Pick(ui.Mode(c.Output), stdout, os.Getenv, p.isCI)
-	disp := ui.Record(ui.New(mode, stdout, p.mask, c.Verbose), p.mask, junitTail)
+func runGoals(ctx context.Context, c *cli, p *dproject, goals []string, stdout io.Writer) error {
+	mode := ui.Pick(ui.Mode(c.Output), stdout, os.Getenv, p.IsCI)
+	disp := ui.Record(ui.New(mode, stdout, p.Mask, c.Verbose), p.Mask, junit.Tail)
 	defer disp.Close()
-	r, err := p.runner(c, disp, nil)
+	r, err := p.Runner(disp, nil)
 	if err != nil {
 		return err
 	}
-	defer p.cleanup()
+	defer p.Cleanup()
 	// One pool for the run: a service listed by several targets starts
 	// once and keeps its state from one to the next, as in watch mode.
-	pool := targets.NewServicePool(p.env)
+	pool := targets.NewServicePool(p.Env)
 	r.Shared = pool
-	defer p.closeServices(pool, disp)
-	tier, err := p.useTeamCache(ctx, c, r, disp)
+	defer closeServices(p, pool, disp)
+	tier, err := useTeamCache(ctx, c, p, r, disp)
 	if err != nil {
 		return err
 	}
 	start := time.Now()
 	results, err := r.Run(ctx, goals)
-	p.finishSaves(ctx)
+	p.FinishSaves(ctx)
 	finishTeamCache(tier, disp)
 	elapsed := time.Since(start)
-	annotateCases(mode, disp, results, p.stateDir())
+	annotateCases(mode, disp, results, p.StateDir())
 	disp.Summary(results, elapsed)
 	if c.Explain != "" {
 		explain(ctx, c.Explain, results, r.Store, tier, stdout)
 	}
-	return withJUnit(c, p, disp, results, start, elapsed, worst(results, err, p.env.EngineError))
+	return withJUnit(c, p, disp, results, start, elapsed, worst(results, err, p.Env.EngineError))
 }
 
 // closeServices removes the run's services, saying so if that fails.
-func (p *project) closeServices(pool *targets.ServicePool, disp ui.Display) {
+func closeServices(p *dproject, pool *targets.ServicePool, disp ui.Display) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := pool.Close(ctx); err != nil {
-		disp.Message("dtask: removing services: " + p.mask.Mask(err.Error()))
+		disp.Message("dtask: removing services: " + p.Mask.Mask(err.Error()))
 	}
 }
 
@@ -164,4 +170,12 @@ func worst(results []*engine.Result, err error, engineError func(error) error) e
 		}
 	}
 	return err
+}
+
+// watchGoals runs a watch session (dtask -w) of the goals.
+func watchGoals(ctx context.Context, c *cli, p *dproject, goals []string, stdout, stderr io.Writer) error {
+	return watchrun.Run(ctx, &watchrun.Config{
+		Interval: c.Interval, Output: c.Output, Verbose: c.Verbose, Clear: c.Clear, Started: c.started,
+		Load: func(mask *ui.Masker) (*dproject, error) { return load(c, mask) },
+	}, p, goals, stdout, stderr)
 }

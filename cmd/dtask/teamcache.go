@@ -31,13 +31,13 @@ func (o *optString) Decode(ctx *kong.DecodeContext) error {
 
 // teamConfig resolves the team cache from --remote-cache, DTASK_REMOTE_CACHE
 // and [cache] remote, and the mode from --remote-cache-mode or the build.
-func (p *project) teamConfig(c *cli) (remotecache.Config, error) {
+func teamConfig(c *cli, p *dproject) (remotecache.Config, error) {
 	env, envSet := os.LookupEnv("DTASK_REMOTE_CACHE")
 	ci := vars.DetectCI(os.Getenv)
 	cfg, err := remotecache.Resolve(remotecache.Sources{
 		FlagSet: c.RemoteCache.Set, FlagRef: c.RemoteCache.Value,
 		EnvSet: envSet, Env: env,
-		File: p.file.Cache.Remote, Mode: c.RemoteCacheMode,
+		File: p.File.Cache.Remote, Mode: c.RemoteCacheMode,
 		PullRequest: vars.IsPullRequest(ci, os.Getenv), PullRequestSource: ci.Provider,
 	})
 	if err != nil {
@@ -48,8 +48,8 @@ func (p *project) teamConfig(c *cli) (remotecache.Config, error) {
 
 // useTeamCache puts the team cache behind r's local store and gives the
 // Docker actions its images. It returns nil when the run uses none.
-func (p *project) useTeamCache(ctx context.Context, c *cli, r *engine.Runner, disp ui.Display) (*remotecache.Tier, error) {
-	cfg, err := p.teamConfig(c)
+func useTeamCache(ctx context.Context, c *cli, p *dproject, r *engine.Runner, disp ui.Display) (*remotecache.Tier, error) {
+	cfg, err := teamConfig(c, p)
 	if err != nil || !cfg.Enabled() || c.NoCache {
 		return nil, err
 	}
@@ -57,10 +57,10 @@ func (p *project) useTeamCache(ctx context.Context, c *cli, r *engine.Runner, di
 	if err != nil {
 		return nil, &usageError{msg: err.Error()}
 	}
-	tier := remotecache.NewTier(ctx, r.Store, reg, cfg.Mode, p.env, disp.Message)
+	tier := remotecache.NewTier(ctx, r.Store, reg, cfg.Mode, p.Env, disp.Message)
 	tier.KeepHits = !c.DryRun
 	r.Records = tier
-	p.env.UseTeamCache(tier)
+	p.Env.UseTeamCache(tier)
 	if c.Verbose {
 		msg := fmt.Sprintf("remote cache %s (%s)", reg.Name(), cfg.Mode)
 		if cfg.Why != "" {
@@ -145,8 +145,8 @@ func shortKey(k string) string {
 
 // pruneTeamCache applies [cache] remote_keep and remote_max_age to the
 // team cache, when one is set.
-func pruneTeamCache(ctx context.Context, c *cli, p *project, stdout io.Writer) error {
-	cfg, err := p.teamConfig(c)
+func pruneTeamCache(ctx context.Context, c *cli, p *dproject, stdout io.Writer) error {
+	cfg, err := teamConfig(c, p)
 	if err != nil || cfg.Repo == "" || cfg.Mode != remotecache.ModeReadWrite {
 		return err
 	}
@@ -154,7 +154,7 @@ func pruneTeamCache(ctx context.Context, c *cli, p *project, stdout io.Writer) e
 	if err != nil {
 		return err
 	}
-	res, err := reg.Prune(ctx, p.file.Cache.RemoteKeep, p.file.Cache.RemoteMaxAge.Duration, time.Now())
+	res, err := reg.Prune(ctx, p.File.Cache.RemoteKeep, p.File.Cache.RemoteMaxAge.Duration, time.Now())
 	if err != nil {
 		fmt.Fprintf(stdout, "warning: %v\n", err)
 		return nil

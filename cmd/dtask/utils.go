@@ -11,12 +11,12 @@ import (
 )
 
 // listTargets prints every target with its description.
-func listTargets(p *project, w io.Writer) error {
+func listTargets(p *dproject, w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 3, ' ', 0)
-	for _, n := range p.file.TargetNames() {
-		t := p.file.Targets[n]
+	for _, n := range p.File.TargetNames() {
+		t := p.File.Targets[n]
 		mark := ""
-		if n == p.file.Default {
+		if n == p.File.Default {
 			mark = " (default)"
 		}
 		// Names and descriptions come from the task file: escaped, they
@@ -27,15 +27,15 @@ func listTargets(p *project, w io.Writer) error {
 }
 
 // printGraph prints the dependency graph as DOT or Mermaid.
-func printGraph(p *project, format string, w io.Writer) error {
+func printGraph(p *dproject, format string, w io.Writer) error {
 	var b strings.Builder
 	if format == "mermaid" {
 		b.WriteString("graph TD\n")
 	} else {
 		b.WriteString("digraph dtask {\n  rankdir=LR;\n")
 	}
-	for _, n := range p.file.TargetNames() {
-		t := p.file.Targets[n]
+	for _, n := range p.File.TargetNames() {
+		t := p.File.Targets[n]
 		if format == "mermaid" {
 			fmt.Fprintf(&b, "  %s[\"%s (%s)\"]\n", mermaidID(n), strings.ReplaceAll(ui.Escape(n), `"`, "#quot;"), t.ActionKind())
 			for _, d := range t.Deps {
@@ -65,8 +65,8 @@ func mermaidID(s string) string {
 }
 
 // clean removes containers and networks left by killed runs of this project.
-func clean(ctx context.Context, p *project, w io.Writer) error {
-	n, err := p.env.Sweep(ctx)
+func clean(ctx context.Context, p *dproject, w io.Writer) error {
+	n, err := p.Env.Sweep(ctx)
 	if err != nil {
 		return err
 	}

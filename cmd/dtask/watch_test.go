@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dtask-dev/dtask/internal/testharness"
+	"github.com/dtask-dev/dtask/internal/dockertest"
 )
 
 // watchProc is a `dtask -w` started from the test binary, which TestMain
@@ -287,8 +287,8 @@ func startWatchNoWait(t *testing.T, dir string, args ...string) *watchProc {
 
 var readyText = "ready"
 
-// docker says whether the Docker tests run (internal/testharness's rule).
-var docker testharness.Engine
+// docker says whether the Docker tests run (internal/dockertest's rule).
+var docker dockertest.Engine
 
 // needDocker skips without an engine, except in CI where that is a failure.
 func needDocker(t *testing.T) {

@@ -12,9 +12,6 @@ import (
 	"strings"
 )
 
-// debugOut receives DTASK_DEBUG_HASH output; tests swap it.
-var debugOut io.Writer = os.Stderr
-
 // Key collects labelled lines and hashes them into a key.
 type Key struct {
 	target string
@@ -25,6 +22,8 @@ type Key struct {
 	// Secret (the store's SecretKey).
 	Redact func(string) string
 	Secret []byte
+	// Debug receives the DTASK_DEBUG_HASH output; nil: stderr.
+	Debug io.Writer
 }
 
 // NewKey starts a key for the named target. The first line is the cache
@@ -127,7 +126,11 @@ func (k *Key) debug(sum string) {
 		fmt.Fprintf(&b, "dtask-hash %s: %s %s\n", k.target, l.Label, debugValue(l.Value))
 	}
 	fmt.Fprintf(&b, "dtask-hash %s: key %s\n", k.target, sum)
-	io.WriteString(debugOut, b.String())
+	w := k.Debug
+	if w == nil {
+		w = os.Stderr
+	}
+	io.WriteString(w, b.String())
 }
 
 // debugValue keeps one line per key line: values with control characters

@@ -94,12 +94,9 @@ func TestKeySensitive(t *testing.T) {
 
 func TestKeyDebug(t *testing.T) {
 	var buf bytes.Buffer
-	old := debugOut
-	debugOut = &buf
-	t.Cleanup(func() { debugOut = old })
-
 	t.Setenv("DTASK_DEBUG_HASH", "")
 	k := NewKey("lint")
+	k.Debug = &buf
 	k.Add("def.sh", "line1\nline2")
 	k.Sum()
 	if buf.Len() != 0 {

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -29,11 +30,12 @@ var ErrNotStateDir = errors.New("holds files dtask did not make")
 
 // stateNames are the entries an older dtask left in its state folder
 // before folders were marked: such a folder is adopted, nothing else is.
-var stateNames = map[string]bool{
-	"records": true, "last": true, "index": true, "lock": true, "locks": true,
-	"images": true, ".gitignore": true, MarkName: true,
-	"chunks": true, "secret.key": true, "index.log": true, "layout": true,
+var stateNames = []string{
+	"records", "last", "index", "lock", "locks", "images", ".gitignore", MarkName,
+	"chunks", "secret.key", "index.log", "layout",
 }
+
+func stateName(name string) bool { return slices.Contains(stateNames, name) }
 
 // Marked reports whether dir carries dtask's mark.
 func Marked(dir string) bool {
@@ -59,7 +61,7 @@ func claim(dir string) error {
 		return err
 	}
 	for _, e := range entries {
-		if !stateNames[e.Name()] && !stateTemp(e.Name()) {
+		if !stateName(e.Name()) && !stateTemp(e.Name()) {
 			return fmt.Errorf("%w (found %q); give dtask a folder of its own (a new or empty one)", ErrNotStateDir, e.Name())
 		}
 	}
@@ -78,5 +80,5 @@ func claim(dir string) error {
 // one of stateNames (".index.tmp123"), left by a killed dtask.
 func stateTemp(name string) bool {
 	base, _, ok := strings.Cut(strings.TrimPrefix(name, "."), ".tmp")
-	return ok && strings.HasPrefix(name, ".") && stateNames[base]
+	return ok && strings.HasPrefix(name, ".") && stateName(base)
 }

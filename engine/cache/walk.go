@@ -164,6 +164,13 @@ func (g *globber) readFolder(n *dirNode, buf, name *[]byte, entsBuf *[]dirent) (
 		return nil, &os.PathError{Op: "readdir", Path: abs, Err: err}
 	}
 	slices.SortFunc(ents, cmpDirent)
+	return g.keep(n, fd, ents), nil
+}
+
+// keep sets n's items from its folder's sorted entries: the files that
+// match, stat'ed through the open folder fd, and the subfolders not
+// excluded, which it returns to be read next.
+func (g *globber) keep(n *dirNode, fd int, ents []dirent) []*dirNode {
 	n.items = make([]walkItem, 0, len(ents))
 	var subs []*dirNode
 	for _, e := range ents {
@@ -185,7 +192,7 @@ func (g *globber) readFolder(n *dirNode, buf, name *[]byte, entsBuf *[]dirent) (
 			n.items = append(n.items, it)
 		}
 	}
-	return subs, nil
+	return subs
 }
 
 // cmpDirent orders entries of one folder as their paths would sort with a

@@ -195,6 +195,14 @@ func (v *validator) target(name string, t *Target) {
 			}
 		}
 	}
+	v.required(name, t)
+}
+
+// required refuses a run, push or deploy target without what it cannot do
+// without (an image, tags, a container name), and bad secrets and ready
+// checks of those.
+func (v *validator) required(name string, t *Target) {
+	at := []string{"targets", name}
 	if r := t.Run; r != nil && r.Image == "" && !v.badUnder(append(at, "run")...) {
 		v.c.addAt(append(at, "run"), "target %q: run needs an image", name)
 	}

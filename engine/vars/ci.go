@@ -205,18 +205,31 @@ func isHex(s string) bool {
 
 // prVars are, per provider, the variables set only on pull (merge) request
 // builds, and their values that mean "not a pull request".
-var prVars = map[string][]string{
-	"github":     {"GITHUB_HEAD_REF"},
-	"gitlab":     {"CI_MERGE_REQUEST_IID", "CI_EXTERNAL_PULL_REQUEST_IID"},
-	"circleci":   {"CIRCLE_PULL_REQUEST"},
-	"travis":     {"TRAVIS_PULL_REQUEST"},
-	"buildkite":  {"BUILDKITE_PULL_REQUEST"},
-	"azure":      {"SYSTEM_PULLREQUEST_PULLREQUESTID"},
-	"bitbucket":  {"BITBUCKET_PR_ID"},
-	"jenkins":    {"CHANGE_ID"},
-	"drone":      {"DRONE_PULL_REQUEST"},
-	"woodpecker": {"CI_COMMIT_PULL_REQUEST"},
-	"teamcity":   {"TEAMCITY_PULL_REQUEST"},
+var prVars = []struct {
+	provider string
+	names    []string
+}{
+	{"github", []string{"GITHUB_HEAD_REF"}},
+	{"gitlab", []string{"CI_MERGE_REQUEST_IID", "CI_EXTERNAL_PULL_REQUEST_IID"}},
+	{"circleci", []string{"CIRCLE_PULL_REQUEST"}},
+	{"travis", []string{"TRAVIS_PULL_REQUEST"}},
+	{"buildkite", []string{"BUILDKITE_PULL_REQUEST"}},
+	{"azure", []string{"SYSTEM_PULLREQUEST_PULLREQUESTID"}},
+	{"bitbucket", []string{"BITBUCKET_PR_ID"}},
+	{"jenkins", []string{"CHANGE_ID"}},
+	{"drone", []string{"DRONE_PULL_REQUEST"}},
+	{"woodpecker", []string{"CI_COMMIT_PULL_REQUEST"}},
+	{"teamcity", []string{"TEAMCITY_PULL_REQUEST"}},
+}
+
+// pullRequestVars returns prVars' names for provider.
+func pullRequestVars(provider string) []string {
+	for _, p := range prVars {
+		if p.provider == provider {
+			return p.names
+		}
+	}
+	return nil
 }
 
 // IsPullRequest reports whether the build is of a pull (merge) request,
@@ -225,7 +238,7 @@ func IsPullRequest(info CIInfo, getenv func(string) string) bool {
 	if info.Provider == "github" && strings.HasPrefix(getenv("GITHUB_EVENT_NAME"), "pull_request") {
 		return true
 	}
-	for _, name := range prVars[info.Provider] {
+	for _, name := range pullRequestVars(info.Provider) {
 		switch v := getenv(name); v {
 		case "", "false", "0":
 		default:

@@ -16,28 +16,7 @@ func (w *Watcher) loop() {
 	if w.fsw != nil {
 		events, errs = w.fsw.Events, w.fsw.Errors
 	}
-	pending := map[string]bool{}
-	var order []string
-	var first, last time.Time
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	add := func(paths []string) {
-		if len(paths) == 0 {
-			return
-		}
-		now := time.Now()
-		if len(order) == 0 {
-			first = now
-		}
-		last = now
-		for _, p := range paths {
-			if !pending[p] {
-				pending[p] = true
-				order = append(order, p)
-			}
-		}
-		timer.Reset(w.opt.Quiet)
-	}
+	b := newBatch(w.opt.Quiet, w.opt.MaxDelay)
 	var buf []string
 	for {
 		select {
@@ -49,33 +28,82 @@ func (w *Watcher) loop() {
 				continue
 			}
 			buf = w.handle(ev, buf[:0])
-			add(buf)
+			b.add(buf)
 		case err, ok := <-errs:
 			if !ok {
 				errs = nil
 				continue
 			}
 			if errors.Is(err, fsnotify.ErrEventOverflow) {
-				add([]string{Lost})
+				b.add([]string{Lost})
 			}
 		case paths := <-w.polled:
-			add(paths)
-		case <-timer.C:
-			if len(order) == 0 {
-				continue
-			}
-			now := time.Now()
-			if quiet := now.Sub(last); quiet < w.opt.Quiet && now.Sub(first) < w.opt.MaxDelay {
-				timer.Reset(w.opt.Quiet - quiet)
-				continue
-			}
-			batch := order
-			select {
-			case w.batches <- batch:
-			case <-w.done:
+			b.add(paths)
+		case <-b.timer.C:
+			if batch := b.due(); batch != nil && !w.send(batch) {
 				return
 			}
-			order, pending = nil, map[string]bool{}
 		}
 	}
+}
+
+// send hands a batch to the reader; false when the watcher closed first.
+func (w *Watcher) send(batch []string) bool {
+	select {
+	case w.batches <- batch:
+		return true
+	case <-w.done:
+		return false
+	}
+}
+
+// batch is the changed paths not sent yet, in the order they changed,
+// and the timer that ends the burst.
+type batch struct {
+	quiet, maxDelay time.Duration
+	pending         map[string]bool
+	order           []string
+	first, last     time.Time
+	timer           *time.Timer
+}
+
+func newBatch(quiet, maxDelay time.Duration) *batch {
+	b := &batch{quiet: quiet, maxDelay: maxDelay, pending: map[string]bool{}, timer: time.NewTimer(time.Hour)}
+	b.timer.Stop()
+	return b
+}
+
+// add records paths and restarts the quiet period.
+func (b *batch) add(paths []string) {
+	if len(paths) == 0 {
+		return
+	}
+	now := time.Now()
+	if len(b.order) == 0 {
+		b.first = now
+	}
+	b.last = now
+	for _, p := range paths {
+		if !b.pending[p] {
+			b.pending[p] = true
+			b.order = append(b.order, p)
+		}
+	}
+	b.timer.Reset(b.quiet)
+}
+
+// due returns the paths to send when the burst is over (and starts a new
+// one), or nil, re-arming the timer, while it goes on.
+func (b *batch) due() []string {
+	if len(b.order) == 0 {
+		return nil
+	}
+	now := time.Now()
+	if quiet := now.Sub(b.last); quiet < b.quiet && now.Sub(b.first) < b.maxDelay {
+		b.timer.Reset(b.quiet - quiet)
+		return nil
+	}
+	out := b.order
+	b.order, b.pending = nil, map[string]bool{}
+	return out
 }

@@ -95,10 +95,23 @@ func TestRecursiveAndNewFolders(t *testing.T) {
 		t.Fatal(err)
 	}
 	next(t, w, filepath.Join(dir, "x"), 2*time.Second)
-	time.Sleep(50 * time.Millisecond)
-	if n, _, _ := w.Stats(); n != 3 {
+	var n int
+	if !eventually(2*time.Second, func() bool { n, _, _ = w.Stats(); return n == 3 }) {
 		t.Fatalf("watching %d folders after rm -r x; want 3", n)
 	}
+}
+
+// eventually waits until cond holds, checking every few milliseconds, and
+// says whether it did before the timeout.
+func eventually(timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return true
 }
 
 func TestIgnored(t *testing.T) {
@@ -147,7 +160,11 @@ func TestMissingRootAppears(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(dir, "other/sub"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond)
+	// An event made after the mkdir has come through: the watcher has
+	// seen whatever the mkdir could have made it do.
+	marker := filepath.Join(root, "deep/b.txt")
+	write(t, marker, "y")
+	next(t, w, marker, 2*time.Second)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.dirs[filepath.Join(dir, "other/sub")] {

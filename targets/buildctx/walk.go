@@ -61,20 +61,26 @@ func walk(root string, excludes []string) ([]Entry, error) {
 			}
 			return filepath.SkipDir
 		}
-		fi, err := d.Info()
-		if err != nil {
-			return fmt.Errorf("build context: %w", err)
-		}
-		e := Entry{Path: filepath.ToSlash(rel), Mode: fi.Mode()}
-		if fi.Mode()&fs.ModeSymlink != 0 {
-			if e.Link, err = os.Readlink(p); err != nil {
-				return fmt.Errorf("build context: %w", err)
-			}
-		}
+		e, err := entry(p, rel, d)
 		out = append(out, e)
-		return nil
+		return err
 	})
 	return out, err
+}
+
+// entry is the context entry for the file at p (rel to the context).
+func entry(p, rel string, d fs.DirEntry) (Entry, error) {
+	fi, err := d.Info()
+	if err != nil {
+		return Entry{}, fmt.Errorf("build context: %w", err)
+	}
+	e := Entry{Path: filepath.ToSlash(rel), Mode: fi.Mode()}
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		if e.Link, err = os.Readlink(p); err != nil {
+			return Entry{}, fmt.Errorf("build context: %w", err)
+		}
+	}
+	return e, nil
 }
 
 // exceptionBelow reports whether an exception pattern starts with dir/, the

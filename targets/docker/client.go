@@ -25,11 +25,16 @@ const (
 	LabelTarget  = "dev.dtask.target"  // target or service name
 )
 
-// Client is the Docker engine client with what dtask learned when it connected.
+// Client is a connection to an engine (the API, real or fake) with what
+// dtask learned when it connected.
 type Client struct {
-	*client.Client
+	API
 	Host       string // the DOCKER_HOST value or default socket tried
 	APIVersion string // negotiated
+	// Owner is the run this is the default engine of (a targets.Env), or
+	// nil: helpers handed only a connection use that run's image caches,
+	// and never for another engine (a deploy host).
+	Owner any
 }
 
 // UnreachableError says the engine could not be reached or is too old; it
@@ -108,7 +113,7 @@ func Connect(ctx context.Context, host string, extra ...client.Opt) (*Client, er
 		return nil, &UnreachableError{Host: c.DaemonHost(), Err: err, Timeout: pingTimeout(host)}
 	}
 	return &Client{
-		Client:     c,
+		API:        c,
 		Host:       c.DaemonHost(),
 		APIVersion: c.ClientVersion(),
 	}, nil

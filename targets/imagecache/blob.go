@@ -9,6 +9,7 @@ import (
 	"hash"
 	"io"
 	"os"
+	"sync"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -23,14 +24,17 @@ const probeSize = 1 << 20
 // them would only cost time on every save and load.
 const payRatio = 0.8
 
-var probeEncoder, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
+var probeEncoder = sync.OnceValue(func() *zstd.Encoder {
+	enc, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
+	return enc
+})
 
 // pays says whether zstd level 1 shrinks sample enough to be worth it.
 func pays(sample []byte) bool {
 	if len(sample) < 4096 {
 		return false
 	}
-	out := probeEncoder.EncodeAll(sample, make([]byte, 0, len(sample)))
+	out := probeEncoder().EncodeAll(sample, make([]byte, 0, len(sample)))
 	return float64(len(out)) <= payRatio*float64(len(sample))
 }
 
@@ -82,24 +86,32 @@ func (c *Cache) writeBlob(r io.Reader, size int64) (m Member, err error) {
 		return m, err
 	}
 	m.Stored = fi.Size()
-	// Keep a copy already there, which other entries count on, unless it
-	// is stored the same way at another size: then it is damaged (the
-	// encoder is deterministic) and this fresh copy replaces it.
-	for _, z := range []bool{m.Zstd, !m.Zstd} {
-		old, serr := os.Stat(c.blobPath(m.Digest, z))
-		if serr != nil {
-			continue
-		}
-		if z == m.Zstd && old.Size() == m.Stored || z != m.Zstd && (z || old.Size() == m.Size) {
-			os.Remove(f.Name())
-			m.Zstd, m.Stored = z, old.Size()
-			return m, nil
-		}
+	if kept, ok := c.stored(m); ok {
+		os.Remove(f.Name())
+		return kept, nil
 	}
 	if err := os.MkdirAll(c.blobsDir(), 0o755); err != nil {
 		return m, err
 	}
 	return m, os.Rename(f.Name(), c.blobPath(m.Digest, m.Zstd))
+}
+
+// stored returns m as the copy already in the cache describes it, when
+// that copy is kept: other entries count on it, unless it is stored the
+// same way at another size: then it is damaged (the encoder is
+// deterministic) and m's fresh copy replaces it.
+func (c *Cache) stored(m Member) (Member, bool) {
+	for _, z := range []bool{m.Zstd, !m.Zstd} {
+		old, err := os.Stat(c.blobPath(m.Digest, z))
+		if err != nil {
+			continue
+		}
+		if z == m.Zstd && old.Size() == m.Stored || z != m.Zstd && (z || old.Size() == m.Size) {
+			m.Zstd, m.Stored = z, old.Size()
+			return m, true
+		}
+	}
+	return m, false
 }
 
 // errCorrupt marks content that does not match its digest.

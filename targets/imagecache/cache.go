@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/dtask-dev/dtask/engine/cache"
+
+	"github.com/dtask-dev/dtask/internal/atomicfile"
 )
 
 // DefaultMaxSize is cache.max_size when the task file sets none: one
@@ -136,25 +138,10 @@ func (c *Cache) touch(e *Entry) {
 }
 
 // writeAtomic writes data to path through a temporary file and a rename.
+// Its temporary file is in the cache's own folder for them, where a
+// killed run's leftovers are found.
 func (c *Cache) writeAtomic(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	f, err := c.tempFile()
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
+	return atomicfile.Write(path, data, c.tempFile)
 }
 
 func (c *Cache) tempFile() (*os.File, error) {

@@ -26,7 +26,7 @@ func main() {
 
 // mtime is every file's modification time: fixed, and old enough that no
 // tool treats the files as just written.
-var mtime = time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+func mtime() time.Time { return time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC) }
 
 // generate lays files out as src/mT/pM[/sub[/deep]]/fNNNN.EXT with sizes
 // uniform in [0, 2*mean) from a fixed seed.
@@ -56,7 +56,7 @@ func generate(out string, n, mean int) (int64, error) {
 		if err := os.WriteFile(name, b, 0o644); err != nil {
 			return 0, err
 		}
-		if err := os.Chtimes(name, mtime, mtime); err != nil {
+		if err := os.Chtimes(name, mtime(), mtime()); err != nil {
 			return 0, err
 		}
 		total += int64(size)

@@ -95,21 +95,7 @@ func noop(dir string, parallel bool) (timings, error) {
 	t.glob = time.Since(start)
 
 	start = time.Now()
-	abs := make([]string, len(files))
-	for i, f := range files {
-		abs[i] = filepath.Join(dir, filepath.FromSlash(f))
-	}
-	var sums []string
-	if parallel {
-		sums, err = ix.HashAll(abs)
-	} else {
-		sums = make([]string, len(abs))
-		for i, a := range abs {
-			if sums[i], err = ix.Hash(a); err != nil {
-				break
-			}
-		}
-	}
+	sums, err := hashFiles(ix, dir, files, parallel)
 	if err != nil {
 		return t, err
 	}
@@ -138,6 +124,26 @@ func noop(dir string, parallel bool) (timings, error) {
 	err = ix.Save()
 	t.save = time.Since(start)
 	return t, err
+}
+
+// hashFiles hashes files (relative to dir) through the index, all at once
+// or one by one.
+func hashFiles(ix *cache.Index, dir string, files []string, parallel bool) ([]string, error) {
+	abs := make([]string, len(files))
+	for i, f := range files {
+		abs[i] = filepath.Join(dir, filepath.FromSlash(f))
+	}
+	if parallel {
+		return ix.HashAll(abs)
+	}
+	sums := make([]string, len(abs))
+	for i, a := range abs {
+		var err error
+		if sums[i], err = ix.Hash(a); err != nil {
+			return nil, err
+		}
+	}
+	return sums, nil
 }
 
 func steps(dir string, runs int) error {

@@ -1,4 +1,7 @@
-package main
+// Package watchrun is a watch session (dtask -w): the goals run, then run
+// again after every change to a source of theirs, with the services they
+// share kept up between runs.
+package watchrun
 
 import (
 	"context"
@@ -14,22 +17,31 @@ import (
 	"github.com/dtask-dev/dtask/cmd/dtask/ui"
 	"github.com/dtask-dev/dtask/engine"
 	"github.com/dtask-dev/dtask/engine/sources"
+	"github.com/dtask-dev/dtask/internal/project"
 	"github.com/dtask-dev/dtask/internal/watch"
 	"github.com/dtask-dev/dtask/targets"
 )
-
-// watchStart is when the process started, for the start-up time -v prints.
-var watchStart = time.Now()
 
 // defaultInterval is the quiet period that ends a burst of writes: long
 // enough for an editor's temp-file-and-rename, short enough to feel instant.
 const defaultInterval = 30 * time.Millisecond
 
+// Config is what the command line says about a watch session.
+type Config struct {
+	Interval string // the quiet period that ends a burst of writes; "": 30ms
+	Output   string // the display mode (--output)
+	Verbose  bool
+	Clear    bool      // clear the screen before each run
+	Started  time.Time // when dtask started, for the start-up time -v prints
+	// Load loads the task file again after it changed.
+	Load func(mask *ui.Masker) (*project.Project, error)
+}
+
 // session is one `dtask -w`: a runner reused across runs, the services
 // they share, the watcher and what the sources hashed to when last run.
 type session struct {
-	c      *cli
-	p      *project
+	c      *Config
+	p      *project.Project
 	goals  []string
 	mode   ui.Mode
 	stdout io.Writer
@@ -67,23 +79,23 @@ type runEnd struct {
 	err     error
 }
 
-// watchGoals runs the goals, then again after every change to a source of
+// Run runs the goals, then again after every change to a source of
 // theirs, until ctx is cancelled (Ctrl-C), when it stops the run in
 // progress, removes the services and returns an InterruptedError (130).
-func watchGoals(ctx context.Context, c *cli, p *project, goals []string, stdout, stderr io.Writer) error {
+func Run(ctx context.Context, c *Config, p *project.Project, goals []string, stdout, stderr io.Writer) error {
 	quiet, err := watchInterval(c.Interval)
 	if err != nil {
 		return err
 	}
 	s := &session{c: c, p: p, goals: goals, stdout: stdout, stderr: stderr,
-		mode: ui.Pick(ui.Mode(c.Output), stdout, os.Getenv, p.isCI)}
-	if _, err = p.runner(c, nil, nil); err != nil { // the state folder opens
+		mode: ui.Pick(ui.Mode(c.Output), stdout, os.Getenv, p.IsCI)}
+	if _, err = p.Runner(nil, nil); err != nil { // the state folder opens
 		return err
 	}
-	pool := targets.NewServicePool(p.env)
+	pool := targets.NewServicePool(p.Env)
 	s.pool = pool
-	defer p.cleanup()
-	defer p.finishSaves(ctx)
+	defer p.Cleanup()
+	defer p.FinishSaves(ctx)
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -93,14 +105,14 @@ func watchGoals(ctx context.Context, c *cli, p *project, goals []string, stdout,
 	}()
 	s.w, err = watch.New(watch.Options{
 		Quiet:  quiet,
-		Ignore: watchIgnore(p.stateDir()),
+		Ignore: watchIgnore(p.StateDir()),
 		Warn:   func(msg string) { s.message("dtask: " + msg) },
 	})
 	if err != nil {
 		return err
 	}
 	defer s.w.Close()
-	s.det = watch.NewDetector(p.index.Hash)
+	s.det = watch.NewDetector(p.Index.Hash)
 	s.files = map[string]map[string]string{}
 	return s.loop(ctx)
 }
@@ -111,7 +123,7 @@ func watchInterval(s string) (time.Duration, error) {
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil || d <= 0 {
-		return 0, &usageError{msg: fmt.Sprintf("--interval %q: want a positive duration such as 30ms or 1s", s)}
+		return 0, &project.UsageError{Msg: fmt.Sprintf("--interval %q: want a positive duration such as 30ms or 1s", s)}
 	}
 	return d, nil
 }
@@ -149,9 +161,9 @@ func (s *session) loop(ctx context.Context) error {
 				s.ignored(batch)
 				continue
 			}
-			var np *project
+			var np *project.Project
 			var goals []string
-			if defs := s.p.definitionFiles(); slices.ContainsFunc(changed, func(c string) bool { return slices.Contains(defs, c) }) {
+			if defs := s.p.DefinitionFiles(); slices.ContainsFunc(changed, func(c string) bool { return slices.Contains(defs, c) }) {
 				np, goals = s.reload()
 				if np == nil && len(changed) == 1 {
 					continue // a broken task file: nothing to run yet
@@ -184,7 +196,7 @@ func (s *session) ignored(batch []string) {
 // channel closes when every root is watched.
 func (s *session) register() <-chan struct{} {
 	registered := make(chan struct{})
-	s.srcs = s.p.watchSources(s.goals)
+	s.srcs = s.p.WatchSources(s.goals)
 	s.roots = s.srcs.Watch()
 	roots := slices.Clone(s.roots) // s.roots grows on this goroutine meanwhile
 	go func() {
@@ -199,8 +211,8 @@ func (s *session) register() <-chan struct{} {
 // watchTaskfile follows the task file itself and its compose files:
 // editing one reloads it.
 func (s *session) watchTaskfile() {
-	for _, path := range s.p.definitionFiles() {
-		if sum, err := s.p.index.Hash(path); err == nil {
+	for _, path := range s.p.DefinitionFiles() {
+		if sum, err := s.p.Index.Hash(path); err == nil {
 			s.det.Learn(path, sum)
 		}
 		s.roots = append(s.roots, path)
@@ -208,28 +220,16 @@ func (s *session) watchTaskfile() {
 	}
 }
 
-// definitionFiles are the task file and the compose files it names.
-func (p *project) definitionFiles() []string {
-	files := []string{p.file.Path}
-	for _, c := range p.raw.Compose {
-		if !filepath.IsAbs(c) {
-			c = filepath.Join(p.file.Dir, c)
-		}
-		files = append(files, c)
-	}
-	return files
-}
-
 // reload loads the edited task file. One that no longer loads is
 // reported and nil returned: the previous one stays in use.
-func (s *session) reload() (*project, []string) {
-	np, err := load(s.c, s.p.mask)
+func (s *session) reload() (*project.Project, []string) {
+	np, err := s.c.Load(s.p.Mask)
 	var goals []string
 	if err == nil {
-		goals, err = np.goals()
+		goals, err = np.Goals()
 	}
 	if err != nil {
-		s.message(fmt.Sprintf("dtask: %s changed but cannot be used, still using the previous version:\n%v", s.p.file.Path, err))
+		s.message(fmt.Sprintf("dtask: %s changed but cannot be used, still using the previous version:\n%v", s.p.File.Path, err))
 		return nil, nil
 	}
 	return np, goals
@@ -239,11 +239,11 @@ func (s *session) reload() (*project, []string) {
 // stays the same one, with the new file, so that the service pool compares
 // each service's new definition with the running one and replaces only
 // those that changed.
-func (s *session) use(np *project, goals []string) {
-	env := s.p.env
-	env.File, env.Secret, env.Mask, env.Redact = np.file, np.secret, np.mask.Add, np.mask.Mask
-	np.env = env
-	np.index = s.p.index
+func (s *session) use(np *project.Project, goals []string) {
+	env := s.p.Env
+	env.File, env.Secret, env.Mask, env.Redact = np.File, np.Secret, np.Mask.Add, np.Mask.Mask
+	np.Env = env
+	np.Index = s.p.Index
 	s.p, s.goals = np, goals
 	s.follow()
 }
@@ -251,7 +251,7 @@ func (s *session) use(np *project, goals []string) {
 // follow works out the sources again (a reloaded task file, a new
 // .dockerignore) and watches any path not watched yet.
 func (s *session) follow() {
-	s.srcs = s.p.watchSources(s.goals)
+	s.srcs = s.p.WatchSources(s.goals)
 	for _, r := range s.srcs.Watch() {
 		if !slices.Contains(s.roots, r) {
 			s.roots = append(s.roots, r)
@@ -266,14 +266,14 @@ func (s *session) start(ctx context.Context, changed []string) *runInProgress {
 	if s.c.Clear {
 		fmt.Fprint(s.stdout, "\x1b[H\x1b[2J\x1b[3J")
 	}
-	stopped := &stoppedTargets{Display: ui.New(s.mode, s.stdout, s.p.mask, s.c.Verbose)}
+	stopped := &stoppedTargets{Display: ui.New(s.mode, s.stdout, s.p.Mask, s.c.Verbose)}
 	var disp ui.Display = stopped
 	disp.Message(s.header(changed))
 	s.live.Store(&disp)
 	rctx, cancel := context.WithCancel(ctx)
 	run := &runInProgress{n: s.n, start: time.Now(), disp: disp, cancel: cancel, done: make(chan runEnd, 1), stopped: stopped}
 	// A runner per run, over the session's project, index and services.
-	r, err := s.p.runner(s.c, disp, s.pool)
+	r, err := s.p.Runner(disp, s.pool)
 	if err != nil {
 		run.done <- runEnd{nil, err}
 		return run
@@ -297,7 +297,7 @@ func (s *session) header(changed []string) string {
 			names = append(names, fmt.Sprintf("and %d more", len(changed)-3))
 			break
 		}
-		if rel, err := filepath.Rel(s.p.file.Dir, c); err == nil && !strings.HasPrefix(rel, "..") {
+		if rel, err := filepath.Rel(s.p.File.Dir, c); err == nil && !strings.HasPrefix(rel, "..") {
 			c = rel
 		}
 		names = append(names, c)
@@ -360,7 +360,7 @@ func (s *session) ready() {
 	}
 	if s.c.Verbose {
 		fmt.Fprintf(s.stderr, "dtask: watching %d folders (%d polled), %d files; ready %s after start\n",
-			dirs+polled, polled, files, time.Since(watchStart).Round(time.Millisecond))
+			dirs+polled, polled, files, time.Since(s.c.Started).Round(time.Millisecond))
 	}
 }
 

@@ -1,4 +1,4 @@
-package main
+package citemplate
 
 import (
 	"flag"
@@ -9,27 +9,27 @@ import (
 	"testing"
 )
 
-var updateCI = flag.Bool("update", false, "rewrite the golden CI templates in testdata/citemplate")
+var updateCI = flag.Bool("update", false, "rewrite the golden CI templates in testdata")
 
 // TestCITemplates compares each template with its golden file, checks the
 // lines that make it work, and parses it as YAML where PyYAML is at hand.
 func TestCITemplates(t *testing.T) {
 	for _, tc := range []struct {
 		name, provider string
-		o              ciOptions
+		o              Options
 	}{
-		{"github", "github", ciConfig("Taskfile.toml", ".dtask", false)},
-		{"gitlab", "gitlab", ciConfig("Taskfile.toml", ".dtask", false)},
-		{"circleci", "circleci", ciConfig("Taskfile.toml", ".dtask", false)},
-		{"github_subdir", "github", ciConfig("app/dtask.toml", "app/.dtask", true)},
+		{"github", "github", config("Taskfile.toml", ".dtask", false)},
+		{"gitlab", "gitlab", config("Taskfile.toml", ".dtask", false)},
+		{"circleci", "circleci", config("Taskfile.toml", ".dtask", false)},
+		{"github_subdir", "github", config("app/dtask.toml", "app/.dtask", true)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.o.Pin = "v1.2.3"
-			got, err := ciTemplate(tc.provider, tc.o)
+			got, err := Render(tc.provider, tc.o)
 			if err != nil {
 				t.Fatal(err)
 			}
-			path := filepath.Join("testdata", "citemplate", tc.name+".yml")
+			path := filepath.Join("testdata", tc.name+".yml")
 			if *updateCI {
 				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
 					t.Fatal(err)
@@ -46,14 +46,14 @@ func TestCITemplates(t *testing.T) {
 			checkYAML(t, got)
 		})
 	}
-	if _, err := ciTemplate("jenkins", ciOptions{}); err == nil {
+	if _, err := Render("jenkins", Options{}); err == nil {
 		t.Error("an unknown provider should be an error")
 	}
 }
 
 // checkLines asserts the lines each provider needs: dtask installed, the
 // cache restored and saved under a key over the task file, dtask ci run.
-func checkLines(t *testing.T, provider string, o ciOptions, got string) {
+func checkLines(t *testing.T, provider string, o Options, got string) {
 	t.Helper()
 	want := []string{`go install "github.com/dtask-dev/dtask/cmd/dtask@${DTASK_VERSION}"`, "go build -o \"$HOME/.local/bin/dtask\" ./cmd/dtask", o.Run}
 	switch provider {
@@ -104,13 +104,13 @@ func TestCIOptions(t *testing.T) {
 	os.MkdirAll(filepath.Join(root, "svc"), 0o755)
 	file := filepath.Join(root, "svc", "Taskfile.toml")
 	os.WriteFile(file, []byte("version = 1\ncache_dir = \"cache\"\n[targets.ci]\nsh = \"true\"\n"), 0o644)
-	o, notes := findCIOptions(&cli{File: file})
-	want := ciOptions{File: "svc/Taskfile.toml", Cache: "svc/cache", Run: `DTASK_CACHE_DIR="$PWD"/svc/cache dtask -f svc/Taskfile.toml ci`}
+	o, notes := Find(file)
+	want := Options{File: "svc/Taskfile.toml", Cache: "svc/cache", Run: `DTASK_CACHE_DIR="$PWD"/svc/cache dtask -f svc/Taskfile.toml ci`}
 	if o != want || len(notes) != 0 {
 		t.Errorf("got %+v %q, want %+v and no notes", o, notes, want)
 	}
 	os.WriteFile(filepath.Join(root, "Taskfile.toml"), []byte("version = 1\n[targets.build]\nsh = \"true\"\n"), 0o644)
-	o, notes = findCIOptions(&cli{File: filepath.Join(root, "Taskfile.toml")})
+	o, notes = Find(filepath.Join(root, "Taskfile.toml"))
 	if o.Run != `DTASK_CACHE_DIR="$PWD"/.dtask dtask ci` || o.Cache != ".dtask" || len(notes) != 1 || !strings.Contains(notes[0], "no target named ci") {
 		t.Errorf("root task file without ci: %+v %q", o, notes)
 	}

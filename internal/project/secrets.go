@@ -1,4 +1,4 @@
-package main
+package project
 
 import (
 	"fmt"
@@ -11,8 +11,8 @@ import (
 	"github.com/dtask-dev/dtask/engine/taskfile"
 )
 
-// secret reads a [secrets] value from its env var or file.
-func (p *project) secret(name string) (string, error) { return readSecret(p.file, name) }
+// Secret reads a [secrets] value from its env var or file.
+func (p *Project) Secret(name string) (string, error) { return readSecret(p.File, name) }
 
 // readSecret reads a [secrets] value of f from its env var or file.
 func readSecret(f *taskfile.File, name string) (string, error) {

@@ -1,4 +1,4 @@
-package main
+package junit
 
 import (
 	"encoding/xml"
@@ -6,7 +6,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/dtask-dev/dtask/cmd/dtask/ui"
 	"github.com/dtask-dev/dtask/engine"
 	"github.com/dtask-dev/dtask/targets"
 )
@@ -65,9 +64,9 @@ func readJUnit(path string) ([]junitSuite, error) {
 	return []junitSuite{one}, nil
 }
 
-// failedCases lists "suite: case" and the message of each failed case of
+// FailedCases lists "suite: case" and the message of each failed case of
 // the reports of results, for CI annotations.
-func failedCases(results []*engine.Result, stateDir string) [][2]string {
+func FailedCases(results []*engine.Result, stateDir string) [][2]string {
 	var out [][2]string
 	for _, r := range results {
 		for _, s := range containerSuites(r, stateDir, func(string) {}) {
@@ -83,30 +82,4 @@ func failedCases(results []*engine.Result, stateDir string) [][2]string {
 		}
 	}
 	return out
-}
-
-// annotateCases shows each failed test case of the containers' reports
-// as its own annotation on GitHub (a line per case elsewhere), so a
-// failing test is named on the run's page, not only its target.
-func annotateCases(mode ui.Mode, disp ui.Display, results []*engine.Result, stateDir string) {
-	for _, fc := range failedCases(results, stateDir) {
-		if mode == ui.ModeGitHub {
-			disp.Message(fmt.Sprintf("::error title=%s::%s", ghProperty(fc[0]+" failed"), ghData(fc[1])))
-			continue
-		}
-		disp.Message("test failed: " + fc[0] + ": " + firstLine(fc[1]))
-	}
-}
-
-func firstLine(s string) string {
-	line, _, _ := strings.Cut(s, "\n")
-	return line
-}
-
-func ghData(s string) string {
-	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
-}
-
-func ghProperty(s string) string {
-	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
 }

@@ -1,4 +1,4 @@
-package main
+package watchrun
 
 import (
 	"maps"
@@ -6,18 +6,7 @@ import (
 	"strings"
 
 	"github.com/dtask-dev/dtask/engine"
-	"github.com/dtask-dev/dtask/engine/sources"
 )
-
-// watchSources says, from the task file alone, what the goals and their
-// deps read, as the sources model says: known from the task file, they are
-// watched even when a dep fails before a target is planned. A target whose
-// sources cannot all be worked out (a bad .dockerignore) is watched as
-// far as they can; its run reports the error.
-func (p *project) watchSources(goals []string) sources.Set {
-	set, _ := sources.Closure(p.file, goals, p.stateDir())
-	return set
-}
 
 // watchIgnore leaves out .git and .dtask folders anywhere, and the state
 // folder wherever cache_dir puts it.
@@ -47,7 +36,7 @@ func (s *session) learn(results []*engine.Result) {
 		files := map[string]string{}
 		for _, l := range res.Lines {
 			if rel, ok := strings.CutPrefix(l.Label, "src "); ok {
-				files[filepath.Join(s.p.file.Dir, filepath.FromSlash(rel))] = l.Value
+				files[filepath.Join(s.p.File.Dir, filepath.FromSlash(rel))] = l.Value
 			}
 		}
 		s.files[res.Target] = files

@@ -1,4 +1,4 @@
-package main
+package junit
 
 import (
 	"encoding/xml"
@@ -69,7 +69,7 @@ func TestJUnit(t *testing.T) {
 	tails := map[string][]string{"test": {"ok 1", "FAIL 2 s3cret"}}
 	mask := func(s string) string { return strings.ReplaceAll(s, "s3cret", "***") }
 	path := filepath.Join(t.TempDir(), "reports", "junit.xml")
-	err := writeJUnit(path, junitRun{Suite: "shop", Results: results, Tail: func(n string) []string { return tails[n] },
+	err := Write(path, Run{Suite: "shop", Results: results, Tail: func(n string) []string { return tails[n] },
 		Mask: mask, Start: time.Now(), Elapsed: 4 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -136,7 +136,7 @@ func TestJUnitUnwritable(t *testing.T) {
 	dir := t.TempDir()
 	blocker := filepath.Join(dir, "file")
 	os.WriteFile(blocker, nil, 0o644)
-	err := writeJUnit(filepath.Join(blocker, "junit.xml"), junitRun{Tail: func(string) []string { return nil }, Mask: func(s string) string { return s }})
+	err := Write(filepath.Join(blocker, "junit.xml"), Run{Tail: func(string) []string { return nil }, Mask: func(s string) string { return s }})
 	if err == nil || !strings.Contains(err.Error(), "JUnit") {
 		t.Errorf("want an error naming the report, got %v", err)
 	}

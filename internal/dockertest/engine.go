@@ -1,9 +1,10 @@
-package testharness
+package dockertest
 
 import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -34,11 +35,34 @@ func (e *Engine) Check() (run bool, err error) {
 // fails it under CI=true.
 func (e *Engine) Need(t testing.TB) {
 	t.Helper()
+	Short(t)
 	run, err := e.Check()
 	switch {
 	case err != nil:
 		t.Fatal(err)
 	case !run:
 		t.Skipf("Docker engine unreachable (docker info: %v): start dockerd or set DOCKER_HOST to run this test; run `make fixtures` for its images", e.err)
+	}
+}
+
+// Short skips a test that needs an engine under -short: `make unit` runs
+// the logic tests (the fake engine's among them) and leaves Docker's own
+// behaviour to `make test`, which never passes -short.
+func Short(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs a Docker engine: not run under -short (make test runs it)")
+	}
+}
+
+// Images fails (under CI=true) or skips the test when a fixture image is
+// missing from the engine DOCKER_HOST names.
+func Images(t testing.TB, refs ...string) {
+	t.Helper()
+	for _, ref := range refs {
+		out, err := exec.Command("docker", "image", "inspect", "--format", "{{.Id}}", ref).CombinedOutput()
+		if err != nil {
+			Need(t, "fixture image "+ref+" missing: "+strings.TrimSpace(string(out)), "make fixtures")
+		}
 	}
 }

@@ -1,0 +1,158 @@
+package project
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/dtask-dev/dtask/cmd/dtask/ui"
+	"github.com/dtask-dev/dtask/engine"
+	"github.com/dtask-dev/dtask/engine/cache"
+	"github.com/dtask-dev/dtask/targets"
+	"github.com/dtask-dev/dtask/targets/ocicache"
+)
+
+// Runner makes the engine for one run; shared is handed to every action
+// (watch mode's long-lived services), nil in a plain run.
+func (p *Project) Runner(disp ui.Display, shared any) (*engine.Runner, error) {
+	c := p.opts
+	store, err := p.OpenStore()
+	if err != nil {
+		return nil, err
+	}
+	if p.Index == nil {
+		p.Index = cache.OpenIndex(store.IndexPath())
+	}
+	if !c.NoCache && p.Env.Images == nil {
+		ic, err := p.ImageCache(store, disp)
+		if err != nil {
+			return nil, err
+		}
+		p.Env.UseImageCache(ic)
+		p.Env.Layers = ocicache.Open(p.LayoutDir(), store)
+	}
+	p.Env.LoadCachedBuilds = p.loadCachedBuilds()
+	maxSize, err := p.MaxSize("")
+	if err != nil {
+		return nil, err
+	}
+	branch, _, _ := p.Scope.Lookup("GIT_BRANCH")
+	force := map[string]bool{}
+	if c.Force {
+		goals := p.CmdGoals
+		if len(goals) == 0 {
+			goals = []string{p.File.Default}
+		}
+		p.forceTargets(goals, force)
+	}
+	return &engine.Runner{
+		File:         p.File,
+		Store:        store,
+		Index:        p.Index,
+		Shared:       shared,
+		Actions:      p.Env.Action,
+		Reporter:     disp,
+		Branch:       branch,
+		EnvName:      p.EnvName,
+		Redact:       p.Mask.Mask,
+		Root:         p.Root,
+		StateDir:     store.Dir(),
+		MaxStateSize: maxSize,
+		Written:      p.Env.Written,
+		Opts:         engine.Options{Jobs: c.Jobs, Force: force, NoCache: c.NoCache, DryRun: c.DryRun, Verbose: c.Verbose},
+	}, nil
+}
+
+// forceTargets marks the targets --force re-runs: the named ones and, for
+// a group, its members (a group has nothing of its own to re-run), down
+// through groups of groups.
+func (p *Project) forceTargets(names []string, force map[string]bool) {
+	for _, n := range names {
+		if force[n] {
+			continue
+		}
+		force[n] = true
+		if t := p.File.Targets[n]; t != nil && t.ActionKind() == "group" {
+			p.forceTargets(t.Deps, force)
+		}
+	}
+}
+
+// targetsEnv is what the actions share: identity for labels and secrets.
+func (p *Project) targetsEnv() *targets.Env {
+	c := p.opts
+	sum := sha256.Sum256([]byte(p.File.Path))
+	host, _ := os.Hostname()
+	e := &targets.Env{
+		File:     p.File,
+		Project:  hex.EncodeToString(sum[:6]),
+		RunID:    fmt.Sprintf("%s-%d-%d", host, os.Getpid(), time.Now().UnixNano()),
+		Verbose:  c.Verbose,
+		Mask:     p.Mask.Add,
+		Redact:   p.Mask.Mask,
+		StateDir: p.StateDir(),
+		Root:     p.Root,
+	}
+	if c.JUnit != "" {
+		if abs, err := filepath.Abs(c.JUnit); err == nil {
+			e.Written = []string{abs}
+		}
+	}
+	e.Secret = p.Secret
+	e.Revision, _, _ = p.Scope.Lookup("GIT_SHA")
+	for _, name := range slices.Sorted(maps.Keys(p.File.Secrets)) {
+		v, err := p.Secret(name)
+		if err != nil {
+			continue
+		}
+		if v != "" && ui.Short(v) {
+			fmt.Fprintf(os.Stderr, "dtask: warning: secret %s is shorter than %d characters: it is not masked in output\n", name, ui.MinMaskLen)
+		}
+		p.Mask.Add(v)
+	}
+	return e
+}
+
+// Cleanup removes what this run created in the engine, even after Ctrl-C.
+func (p *Project) Cleanup() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_ = p.Env.Cleanup(ctx)
+}
+
+// FinishSaves waits for the image cache's background saves, or stops
+// them when the run was interrupted.
+func (p *Project) FinishSaves(ctx context.Context) {
+	p.Env.FinishSaves(ctx.Err() != nil)
+}
+
+// loadCachedBuilds says which cached build targets must have their image
+// in the engine even though nothing dtask runs consumes it: the goals
+// (`dtask image && docker run app:test`), and those a host command or a
+// group depends on. Images that only run, push, deploy or services use are
+// loaded by them when they need them, so that a fresh engine loads nothing
+// for targets that are up to date. A dry run loads nothing.
+func (p *Project) loadCachedBuilds() func(string) bool {
+	if p.opts.DryRun {
+		return func(string) bool { return false }
+	}
+	need := map[string]bool{}
+	goals, _ := p.Goals()
+	for _, g := range goals {
+		need[g] = true
+	}
+	for _, t := range p.File.Targets {
+		if k := t.ActionKind(); k == "sh" || k == "group" {
+			for _, d := range t.Deps {
+				need[d] = true
+			}
+		}
+	}
+	return func(target string) bool { return need[target] }
+}
