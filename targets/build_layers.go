@@ -114,39 +114,56 @@ func (bl *buildLayers) apply(opts *client.ImageBuildOptions) {
 // in the store, in the background: the target is done, its dependents
 // start. Each stage is built on its own (every step a cache hit, and no
 // tag: the engine keeps no bookkeeping names) because inline cache
-// metadata covers only the layers of its own image.
+// metadata covers only the layers of its own image. A save stopped before
+// it ends drops the entries of the stages it was to replace (see
+// FinishSaves).
 func (bl *buildLayers) save(c *buildctx.Context, base client.ImageBuildOptions, id string, steps *stageSteps, cli *docker.Client) {
 	a := bl.a
 	a.e.background(func(ctx context.Context) {
 		tags := map[string]string{a.layerTag("latest"): id}
-		var temp []string
+		var temp, pending []string
 		for _, s := range bl.stages {
 			tag := a.layerTag("stage-" + s)
 			if _, ok := a.e.Layers.Resolve(tag); ok && steps.allCached(s) {
 				continue // every step came from the cache: what is saved still serves
 			}
-			opts := base
-			opts.Target, opts.Tags, opts.Labels = s, nil, nil
-			sid, err := a.send(ctx, cli, c, opts, true, io.Discard, nil)
-			if err != nil || sid == "" {
-				fmt.Fprintf(os.Stderr, "warning: image cache: building stage %s of %s: %v\n", s, a.t.Name, err)
-				continue
-			}
-			tags[tag] = sid
-			if sid != id {
-				temp = append(temp, sid)
+			pending = append(pending, tag)
+			if sid := bl.buildStage(ctx, cli, c, base, s); sid != "" {
+				tags[tag] = sid
+				if sid != id {
+					temp = append(temp, sid)
+				}
 			}
 		}
 		for i, ref := range bl.bases {
 			bl.addBase(ctx, cli, tags, a.layerTag(fmt.Sprintf("base-%d", i)), ref)
 		}
-		if err := a.e.saveLayers(ctx, cli, tags); err != nil && ctx.Err() == nil {
+		err := a.e.saveLayers(ctx, cli, tags)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			_ = a.e.Layers.Untag(context.WithoutCancel(ctx), pending...)
+		case err != nil:
 			fmt.Fprintf(os.Stderr, "warning: %s: %v\n", a.t.Name, err)
 		}
 		for _, sid := range temp {
 			_, _ = cli.ImageRemove(context.WithoutCancel(ctx), sid, client.ImageRemoveOptions{})
 		}
 	})
+}
+
+// buildStage builds stage s on its own for the store and returns its image
+// ID, or "" (with a warning unless the save was stopped).
+func (bl *buildLayers) buildStage(ctx context.Context, cli *docker.Client, c *buildctx.Context, base client.ImageBuildOptions, s string) string {
+	opts := base
+	opts.Target, opts.Tags, opts.Labels = s, nil, nil
+	sid, err := bl.a.send(ctx, cli, c, opts, true, io.Discard, nil)
+	if (err != nil || sid == "") && ctx.Err() == nil {
+		fmt.Fprintf(os.Stderr, "warning: image cache: building stage %s of %s: %v\n", s, bl.a.t.Name, err)
+	}
+	if ctx.Err() != nil {
+		return ""
+	}
+	return sid
 }
 
 // addBase adds FROM image ref to the save unless the store has it.

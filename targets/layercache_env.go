@@ -61,17 +61,20 @@ func (e *Env) background(f func(ctx context.Context)) {
 	}()
 }
 
-// FinishSaves waits for the saves still running (or, when the run was
-// interrupted, stops them) and then stops the registry. dtask calls it
-// before it exits, so that what the run built is in the cache folder a
-// CI job keeps.
-func (e *Env) FinishSaves(interrupted bool) {
+// FinishSaves ends the run's image cache work and stops the registry;
+// dtask calls it before it exits. With stop false it waits for the saves
+// still running, so that what the run built is in the cache folder a CI
+// job keeps. With stop true (Ctrl-C, or a run outside CI, whose engine
+// keeps what it built, so that waiting would only delay the exit) it stops
+// them; a stopped save leaves its stage entries out of the store, so that
+// the next build saves them again instead of trusting stale ones.
+func (e *Env) FinishSaves(stop bool) {
 	v, ok := layerCaches.Load(e)
 	if !ok {
 		return
 	}
 	lc := v.(*layerCache)
-	if interrupted {
+	if stop {
 		lc.cancel()
 	}
 	lc.saves.Wait()

@@ -350,10 +350,13 @@ func (p *project) cleanup() {
 	_ = p.env.Cleanup(ctx)
 }
 
-// finishSaves waits for the image cache's background saves, or stops
-// them when the run was interrupted.
+// finishSaves waits for the image cache's background saves in CI, whose
+// next job starts on a fresh engine with only the cache folder. Elsewhere
+// the engine keeps what the run built, and the next build saves again what
+// a stopped save left out, so dtask exits without waiting; Ctrl-C stops
+// them everywhere.
 func (p *project) finishSaves(ctx context.Context) {
-	p.env.FinishSaves(ctx.Err() != nil)
+	p.env.FinishSaves(ctx.Err() != nil || !p.isCI)
 }
 
 // loadCachedBuilds says which cached build targets must have their image

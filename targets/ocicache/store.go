@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -201,6 +202,18 @@ func (s *Store) Tag(ctx context.Context, ref string, desc v1.Descriptor) error {
 			}
 		}
 		idx.Manifests = append(kept, desc)
+	})
+}
+
+// Untag removes the entries refs name; their blobs stay until a prune.
+func (s *Store) Untag(ctx context.Context, refs ...string) error {
+	if len(refs) == 0 {
+		return nil
+	}
+	return s.update(ctx, func(idx *v1.IndexManifest) {
+		idx.Manifests = slices.DeleteFunc(idx.Manifests, func(d v1.Descriptor) bool {
+			return slices.Contains(refs, d.Annotations[AnnotationRef])
+		})
 	})
 }
 
