@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/moby/moby/client"
 
@@ -63,6 +64,7 @@ func (a *buildAction) prepareLayers(ctx context.Context, cli *docker.Client, c *
 		bl.offer(a.layerTag("stage-" + s))
 	}
 	bl.offer(a.layerTag("latest"))
+	bl.touch(ctx)
 	if x.Verbose {
 		fmt.Fprintf(x.Stdout, "image cache: BuildKit imports cache from %d saved images through %s\n", len(bl.from), srv.Host)
 	}
@@ -73,6 +75,17 @@ func (bl *buildLayers) offer(tag string) {
 	if _, ok := bl.a.e.Layers.Resolve(tag); ok {
 		bl.from = append(bl.from, bl.srv.Ref(tag))
 	}
+}
+
+// touch marks the entries offered as used, for the layout's size budget.
+func (bl *buildLayers) touch(ctx context.Context) {
+	var tags []string
+	for _, ref := range bl.from {
+		if _, tag, ok := strings.Cut(ref, ":"); ok {
+			tags = append(tags, tag)
+		}
+	}
+	_ = bl.a.e.Layers.Touch(ctx, tags...)
 }
 
 // restoreBases pulls FROM images the engine lacks from the store.

@@ -121,6 +121,19 @@ func (e *Env) saveLayers(ctx context.Context, cli *docker.Client, tags map[strin
 			_ = srv.Add(tag, d)
 		}
 	}
+	return e.pruneLayers(ctx)
+}
+
+// pruneLayers keeps the layout within cache.max_size after a save,
+// dropping the least recently used entries.
+func (e *Env) pruneLayers(ctx context.Context) error {
+	max := int64(imagecache.DefaultMaxSize)
+	if e.Images != nil {
+		max = e.Images.MaxSize
+	}
+	if _, err := e.Layers.Prune(ctx, max); err != nil {
+		return fmt.Errorf("pruning the image cache: %w", err)
+	}
 	return nil
 }
 
@@ -157,7 +170,7 @@ func (e *Env) pushLayers(ctx context.Context, cli *docker.Client, tags map[strin
 			return fmt.Errorf("saving to the image cache: %w", err)
 		}
 	}
-	return nil
+	return e.pruneLayers(ctx)
 }
 
 // pullLayers makes the engine have image id, saved in the store, by
@@ -184,6 +197,7 @@ func (e *Env) pullLayers(ctx context.Context, cli *docker.Client, id string, ref
 	if err := srv.Add("", d); err != nil {
 		return false, err
 	}
+	_ = e.Layers.Touch(ctx, d.Annotations[ocicache.AnnotationRef])
 	src := srv.DigestRef(d.Digest)
 	if progress != nil {
 		progress("restoring " + buildShortID(id) + " from the image cache")

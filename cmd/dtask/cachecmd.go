@@ -100,6 +100,9 @@ func imageCacheCommand(lctx context.Context, c *cli, p *project, store *cache.St
 			return err
 		}
 		fmt.Fprintf(stdout, "image cache: %d removed, %s on disk (budget %s)\n", len(dropped), imagecache.FormatSize(total), imagecache.FormatSize(max))
+		if err := pruneLayout(lctx, p, store, max-total, stdout); err != nil {
+			return err
+		}
 		// Records and the chunks they share come under the same budget.
 		pr := store.Prune(cache.Limits{MaxSize: max})
 		fmt.Fprintf(stdout, "records: %d removed (%d chunks), state folder %s\n", pr.Records, pr.Chunks, imagecache.FormatSize(pr.Size))
@@ -156,6 +159,20 @@ func ago(t time.Time) string {
 
 // layoutDir is the OCI layout store BuildKit builds use.
 func (p *project) layoutDir() string { return filepath.Join(p.bulkDir(), "layout") }
+
+// pruneLayout keeps the OCI layout within what the budget leaves,
+// dropping its least recently used entries.
+func pruneLayout(ctx context.Context, p *project, store *cache.Store, max int64, stdout io.Writer) error {
+	pr, err := ocicache.Open(p.layoutDir(), store).Prune(ctx, max)
+	if err != nil {
+		return fmt.Errorf("pruning %s: %w", p.layoutDir(), err)
+	}
+	for _, ref := range pr.Dropped {
+		fmt.Fprintf(stdout, "removed %s\n", ref)
+	}
+	fmt.Fprintf(stdout, "build cache layout: %d removed (%d blobs), %s on disk\n", len(pr.Dropped), pr.Blobs, imagecache.FormatSize(pr.Size))
+	return nil
+}
 
 // listLayout prints the OCI layout store's entries and its size on disk.
 func listLayout(dir string, stdout io.Writer) error {

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -188,9 +189,9 @@ func (s *Store) Index() *v1.IndexManifest {
 // Tag names desc by ref (a registry tag), replacing what ref named.
 func (s *Store) Tag(ctx context.Context, ref string, desc v1.Descriptor) error {
 	return s.update(ctx, func(idx *v1.IndexManifest) {
-		ann := map[string]string{AnnotationRef: ref}
+		ann := map[string]string{AnnotationRef: ref, AnnotationUsed: time.Now().UTC().Format(time.RFC3339Nano)}
 		for k, v := range desc.Annotations {
-			if k != AnnotationRef {
+			if k != AnnotationRef && k != AnnotationUsed {
 				ann[k] = v
 			}
 		}
