@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -105,8 +106,10 @@ func (bl *buildLayers) restoreBases(ctx context.Context, cli *docker.Client, x *
 	}
 }
 
-// apply adds the cache sources and asks for inline cache metadata, which
-// is what the engine's BuildKit can export on every image store.
+// apply adds the cache sources. The build itself asks for no inline
+// cache metadata: that makes BuildKit compress every layer of the image,
+// the base's too, on the critical path. save builds the image again with
+// it, in the background.
 func (bl *buildLayers) apply(opts *client.ImageBuildOptions) {
 	if bl == nil {
 		return
@@ -116,36 +119,42 @@ func (bl *buildLayers) apply(opts *client.ImageBuildOptions) {
 			opts.CacheFrom = append(opts.CacheFrom, ref)
 		}
 	}
-	if opts.BuildArgs == nil {
-		opts.BuildArgs = map[string]*string{}
-	}
-	one := "1"
-	opts.BuildArgs["BUILDKIT_INLINE_CACHE"] = &one
 }
 
-// save keeps the image, the stages that changed and missing FROM images
-// in the store, in the background: the target is done, its dependents
-// start. Each stage is built on its own (every step a cache hit, and no
-// tag: the engine keeps no bookkeeping names) because inline cache
-// metadata covers only the layers of its own image. A save stopped before
-// it ends drops the entries of the stages it was to replace (see
-// FinishSaves).
+// save keeps, in the background (the target is done, its dependents
+// start), the image as built (<target>.image, what a fresh engine
+// restores), the same build with inline cache metadata (<target>.latest,
+// a cache source), the stages that changed and missing FROM images. The
+// inline image and each stage are built again (every step a cache hit,
+// and no tag: the engine keeps no bookkeeping names) because inline cache
+// metadata covers only the layers of its own image. An image the store
+// holds already is not read again. A save stopped before it ends drops the
+// entries of the stages it was to replace (see FinishSaves).
 func (bl *buildLayers) save(c *buildctx.Context, base client.ImageBuildOptions, id string, steps *stageSteps, cli *docker.Client) {
 	a := bl.a
 	a.e.background(func(ctx context.Context) {
-		tags := map[string]string{a.layerTag("latest"): id}
+		tags := map[string]string{}
 		var temp, pending []string
+		keep := func(tag, sid string) {
+			tags[tag] = sid
+			if sid != id {
+				temp = append(temp, sid)
+			}
+		}
 		for _, s := range bl.stages {
 			tag := a.layerTag("stage-" + s)
 			if _, ok := a.e.Layers.Resolve(tag); ok && steps.allCached(s) {
 				continue // every step came from the cache: what is saved still serves
 			}
 			pending = append(pending, tag)
-			if sid := bl.buildStage(ctx, cli, c, base, s); sid != "" {
-				tags[tag] = sid
-				if sid != id {
-					temp = append(temp, sid)
-				}
+			if sid := bl.cacheBuild(ctx, cli, c, base, s); sid != "" {
+				keep(tag, sid)
+			}
+		}
+		if _, saved := a.e.Layers.ByImageID(id); !saved {
+			tags[a.layerTag("image")] = id
+			if lid := bl.cacheBuild(ctx, cli, c, base, ""); lid != "" {
+				keep(a.layerTag("latest"), lid)
 			}
 		}
 		for i, ref := range bl.bases {
@@ -164,17 +173,32 @@ func (bl *buildLayers) save(c *buildctx.Context, base client.ImageBuildOptions, 
 	})
 }
 
-// buildStage builds stage s on its own for the store and returns its image
-// ID, or "" (with a warning unless the save was stopped).
-func (bl *buildLayers) buildStage(ctx context.Context, cli *docker.Client, c *buildctx.Context, base client.ImageBuildOptions, s string) string {
+// cacheBuild builds stage (empty: the image itself) again with inline
+// cache metadata and returns its image ID, or "" (with a warning unless
+// the save was stopped). A stage gets no labels, so that an unchanged
+// stage keeps its ID.
+func (bl *buildLayers) cacheBuild(ctx context.Context, cli *docker.Client, c *buildctx.Context, base client.ImageBuildOptions, stage string) string {
 	opts := base
-	opts.Target, opts.Tags, opts.Labels = s, nil, nil
-	sid, err := bl.a.send(ctx, cli, c, opts, true, io.Discard, nil)
-	if (err != nil || sid == "") && ctx.Err() == nil {
-		fmt.Fprintf(os.Stderr, "warning: image cache: building stage %s of %s: %v\n", s, bl.a.t.Name, err)
+	opts.Tags = nil
+	if stage != "" {
+		opts.Target, opts.Labels = stage, nil
 	}
+	opts.BuildArgs = maps.Clone(base.BuildArgs)
+	if opts.BuildArgs == nil {
+		opts.BuildArgs = map[string]*string{}
+	}
+	one := "1"
+	opts.BuildArgs["BUILDKIT_INLINE_CACHE"] = &one
+	sid, err := bl.a.send(ctx, cli, c, opts, true, io.Discard, nil)
 	if ctx.Err() != nil {
 		return ""
+	}
+	if err != nil || sid == "" {
+		what := "the image"
+		if stage != "" {
+			what = "stage " + stage
+		}
+		fmt.Fprintf(os.Stderr, "warning: image cache: building %s of %s with cache metadata: %v\n", what, bl.a.t.Name, err)
 	}
 	return sid
 }

@@ -32,7 +32,7 @@ func TestLayerCacheAcrossFreshEngines(t *testing.T) {
 	finalID := rep.res[img].Outputs["image"]
 	nonce := p.depNonce(rep.out.String())
 	store := ocicache.Open(p.layout, nil)
-	for _, tag := range []string{img + ".latest", img + ".stage-deps", img + ".base-0"} {
+	for _, tag := range []string{img + ".image", img + ".latest", img + ".stage-deps", img + ".base-0"} {
 		if _, ok := store.Resolve(tag); !ok {
 			t.Fatalf("the store has no %s after the first run", tag)
 		}
