@@ -50,9 +50,11 @@ type Env struct {
 	// Layers is the OCI layout store in the user's cache folder that
 	// BuildKit builds import cache from and images are restored from;
 	// nil keeps none. See layercache_env.go.
-	Layers    *ocicache.Store
-	storeOnce sync.Once
-	store     string // the engine's image store, for the image cache
+	Layers     *ocicache.Store
+	layerMu    sync.Mutex
+	layerState *layerCache // the run's use of Layers, from first use to FinishSaves
+	storeOnce  sync.Once
+	store      string // the engine's image store, for the image cache
 
 	// LoadCachedBuilds says whether a cached build target whose image is
 	// in the image cache only is loaded at once (true) or left for the

@@ -16,8 +16,7 @@ import (
 
 // layerCache is the run's use of the OCI layout store: the loopback
 // registry serving it (started on first use) and the saves running in
-// the background. It lives beside Env, keyed by it, so that Env keeps
-// only what a run is given.
+// the background.
 type layerCache struct {
 	once  sync.Once
 	srv   *ocicache.Server
@@ -29,18 +28,14 @@ type layerCache struct {
 	cancel context.CancelFunc
 }
 
-var layerCaches sync.Map // *Env -> *layerCache
-
 func (e *Env) layerRun() *layerCache {
-	if v, ok := layerCaches.Load(e); ok {
-		return v.(*layerCache)
+	e.layerMu.Lock()
+	defer e.layerMu.Unlock()
+	if e.layerState == nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		e.layerState = &layerCache{ctx: ctx, cancel: cancel}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	v, loaded := layerCaches.LoadOrStore(e, &layerCache{ctx: ctx, cancel: cancel})
-	if loaded {
-		cancel()
-	}
-	return v.(*layerCache)
+	return e.layerState
 }
 
 // layerRegistry starts the loopback registry serving the store.
@@ -69,11 +64,18 @@ func (e *Env) background(f func(ctx context.Context)) {
 // them; a stopped save leaves its stage entries out of the store, so that
 // the next build saves them again instead of trusting stale ones.
 func (e *Env) FinishSaves(stop bool) {
-	v, ok := layerCaches.Load(e)
-	if !ok {
+	e.layerMu.Lock()
+	lc := e.layerState
+	e.layerMu.Unlock()
+	if lc == nil {
 		return
 	}
-	lc := v.(*layerCache)
+	// Saves still running use the registry: forget it only after them.
+	defer func() {
+		e.layerMu.Lock()
+		e.layerState = nil
+		e.layerMu.Unlock()
+	}()
 	if stop {
 		lc.cancel()
 	}
@@ -82,7 +84,6 @@ func (e *Env) FinishSaves(stop bool) {
 	if lc.srv != nil {
 		_ = lc.srv.Close()
 	}
-	layerCaches.Delete(e)
 }
 
 // saveLayers copies images from the engine into the store, each under
