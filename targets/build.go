@@ -86,17 +86,10 @@ func (a *buildAction) builder(ctx context.Context, c *buildctx.Context) (buildki
 	if len(a.b.Secrets) > 0 && !buildkit {
 		return false, "", fmt.Errorf("build secrets need BuildKit (RUN --mount=type=secret), but the %s", classicReason(a.b.Builder))
 	}
-	// BuildKit does not apply .dockerignore to an uploaded context, so a
-	// Dockerfile that docker build would hide (outside the context, or
-	// excluded) would show up in COPY . . The classic builder hides it;
-	// use it unless the build needs BuildKit.
-	if !buildkit || !(c.Outside || c.DockerfileHidden) {
-		return buildkit, "", nil
-	}
-	if a.b.Builder == "" && len(a.b.Secrets) == 0 && !needsBuildKit(c.Dockerfile) {
-		return false, "using the classic builder: with BuildKit the Dockerfile, which .dockerignore or its place outside the context hides, would be part of the context (set builder = \"buildkit\" to override)", nil
-	}
-	return true, fmt.Sprintf("note: the BuildKit context includes the Dockerfile as %s", c.Name), nil
+	// BuildKit reads the Dockerfile from its own folder and applies
+	// .dockerignore to the context itself (see send), so a Dockerfile
+	// outside the context or hidden by .dockerignore stays out of COPY.
+	return buildkit, "", nil
 }
 
 // needsBuildKit guesses from the Dockerfile's text whether it uses syntax

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/moby/moby/client"
 
@@ -63,6 +65,7 @@ func (a *buildAction) prepareLayers(ctx context.Context, cli *docker.Client, c *
 		bl.offer(a.layerTag("stage-" + s))
 	}
 	bl.offer(a.layerTag("latest"))
+	bl.touch(ctx)
 	if x.Verbose {
 		fmt.Fprintf(x.Stdout, "image cache: BuildKit imports cache from %d saved images through %s\n", len(bl.from), srv.Host)
 	}
@@ -73,6 +76,17 @@ func (bl *buildLayers) offer(tag string) {
 	if _, ok := bl.a.e.Layers.Resolve(tag); ok {
 		bl.from = append(bl.from, bl.srv.Ref(tag))
 	}
+}
+
+// touch marks the entries offered as used, for the layout's size budget.
+func (bl *buildLayers) touch(ctx context.Context) {
+	var tags []string
+	for _, ref := range bl.from {
+		if _, tag, ok := strings.Cut(ref, ":"); ok {
+			tags = append(tags, tag)
+		}
+	}
+	_ = bl.a.e.Layers.Touch(ctx, tags...)
 }
 
 // restoreBases pulls FROM images the engine lacks from the store.
@@ -92,8 +106,10 @@ func (bl *buildLayers) restoreBases(ctx context.Context, cli *docker.Client, x *
 	}
 }
 
-// apply adds the cache sources and asks for inline cache metadata, which
-// is what the engine's BuildKit can export on every image store.
+// apply adds the cache sources. The build itself asks for no inline
+// cache metadata: that makes BuildKit compress every layer of the image,
+// the base's too, on the critical path. save builds the image again with
+// it, in the background.
 func (bl *buildLayers) apply(opts *client.ImageBuildOptions) {
 	if bl == nil {
 		return
@@ -103,50 +119,88 @@ func (bl *buildLayers) apply(opts *client.ImageBuildOptions) {
 			opts.CacheFrom = append(opts.CacheFrom, ref)
 		}
 	}
-	if opts.BuildArgs == nil {
-		opts.BuildArgs = map[string]*string{}
-	}
-	one := "1"
-	opts.BuildArgs["BUILDKIT_INLINE_CACHE"] = &one
 }
 
-// save keeps the image, the stages that changed and missing FROM images
-// in the store, in the background: the target is done, its dependents
-// start. Each stage is built on its own (every step a cache hit, and no
-// tag: the engine keeps no bookkeeping names) because inline cache
-// metadata covers only the layers of its own image.
+// save keeps, in the background (the target is done, its dependents
+// start), the image as built (<target>.image, what a fresh engine
+// restores), the same build with inline cache metadata (<target>.latest,
+// a cache source), the stages that changed and missing FROM images. The
+// inline image and each stage are built again (every step a cache hit,
+// and no tag: the engine keeps no bookkeeping names) because inline cache
+// metadata covers only the layers of its own image. An image the store
+// holds already is not read again. A save stopped before it ends drops the
+// entries of the stages it was to replace (see FinishSaves).
 func (bl *buildLayers) save(c *buildctx.Context, base client.ImageBuildOptions, id string, steps *stageSteps, cli *docker.Client) {
 	a := bl.a
 	a.e.background(func(ctx context.Context) {
-		tags := map[string]string{a.layerTag("latest"): id}
-		var temp []string
-		for _, s := range bl.stages {
-			tag := a.layerTag("stage-" + s)
-			if _, ok := a.e.Layers.Resolve(tag); ok && steps.allCached(s) {
-				continue // every step came from the cache: what is saved still serves
-			}
-			opts := base
-			opts.Target, opts.Tags, opts.Labels = s, nil, nil
-			sid, err := a.send(ctx, cli, c, opts, true, io.Discard, nil)
-			if err != nil || sid == "" {
-				fmt.Fprintf(os.Stderr, "warning: image cache: building stage %s of %s: %v\n", s, a.t.Name, err)
-				continue
-			}
+		tags := map[string]string{}
+		var temp, pending []string
+		keep := func(tag, sid string) {
 			tags[tag] = sid
 			if sid != id {
 				temp = append(temp, sid)
 			}
 		}
+		for _, s := range bl.stages {
+			tag := a.layerTag("stage-" + s)
+			if _, ok := a.e.Layers.Resolve(tag); ok && steps.allCached(s) {
+				continue // every step came from the cache: what is saved still serves
+			}
+			pending = append(pending, tag)
+			if sid := bl.cacheBuild(ctx, cli, c, base, s); sid != "" {
+				keep(tag, sid)
+			}
+		}
+		if _, saved := a.e.Layers.ByImageID(id); !saved {
+			tags[a.layerTag("image")] = id
+			if lid := bl.cacheBuild(ctx, cli, c, base, ""); lid != "" {
+				keep(a.layerTag("latest"), lid)
+			}
+		}
 		for i, ref := range bl.bases {
 			bl.addBase(ctx, cli, tags, a.layerTag(fmt.Sprintf("base-%d", i)), ref)
 		}
-		if err := a.e.saveLayers(ctx, cli, tags); err != nil && ctx.Err() == nil {
+		err := a.e.saveLayers(ctx, cli, tags)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			_ = a.e.Layers.Untag(context.WithoutCancel(ctx), pending...)
+		case err != nil:
 			fmt.Fprintf(os.Stderr, "warning: %s: %v\n", a.t.Name, err)
 		}
 		for _, sid := range temp {
 			_, _ = cli.ImageRemove(context.WithoutCancel(ctx), sid, client.ImageRemoveOptions{})
 		}
 	})
+}
+
+// cacheBuild builds stage (empty: the image itself) again with inline
+// cache metadata and returns its image ID, or "" (with a warning unless
+// the save was stopped). A stage gets no labels, so that an unchanged
+// stage keeps its ID.
+func (bl *buildLayers) cacheBuild(ctx context.Context, cli *docker.Client, c *buildctx.Context, base client.ImageBuildOptions, stage string) string {
+	opts := base
+	opts.Tags = nil
+	if stage != "" {
+		opts.Target, opts.Labels = stage, nil
+	}
+	opts.BuildArgs = maps.Clone(base.BuildArgs)
+	if opts.BuildArgs == nil {
+		opts.BuildArgs = map[string]*string{}
+	}
+	one := "1"
+	opts.BuildArgs["BUILDKIT_INLINE_CACHE"] = &one
+	sid, err := bl.a.send(ctx, cli, c, opts, true, io.Discard, nil)
+	if ctx.Err() != nil {
+		return ""
+	}
+	if err != nil || sid == "" {
+		what := "the image"
+		if stage != "" {
+			what = "stage " + stage
+		}
+		fmt.Fprintf(os.Stderr, "warning: image cache: building %s of %s with cache metadata: %v\n", what, bl.a.t.Name, err)
+	}
+	return sid
 }
 
 // addBase adds FROM image ref to the save unless the store has it.

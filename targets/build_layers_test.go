@@ -32,7 +32,8 @@ func TestLayerCacheAcrossFreshEngines(t *testing.T) {
 	finalID := rep.res[img].Outputs["image"]
 	nonce := p.depNonce(rep.out.String())
 	store := ocicache.Open(p.layout, nil)
-	for _, tag := range []string{img + ".latest", img + ".stage-deps", img + ".base-0"} {
+	svcImage := p.file.Services["svc"].Image
+	for _, tag := range []string{img + ".image", img + ".latest", img + ".stage-deps", img + ".base-0", refTag(svcImage)} {
 		if _, ok := store.Resolve(tag); !ok {
 			t.Fatalf("the store has no %s after the first run", tag)
 		}
@@ -63,6 +64,10 @@ func TestLayerCacheAcrossFreshEngines(t *testing.T) {
 	}
 	if !strings.Contains(out, "two\ndeps-"+p.tok) {
 		t.Errorf("test output %q", out)
+	}
+	// The service image, which no registry has, came from the layout too.
+	if !p.has(svcImage) {
+		t.Errorf("the service image %s was not restored from the store", svcImage)
 	}
 	changedID := rep.res[img].Outputs["image"]
 	p.created[changedID] = true

@@ -2,10 +2,13 @@ package targets
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -49,14 +52,6 @@ func (a *buildAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, 
 	opts, err := a.options(c, buildkit)
 	if err != nil {
 		return nil, err
-	}
-	if len(a.b.Secrets) > 0 {
-		sess, err := a.session(ctx, cli)
-		if err != nil {
-			return nil, err
-		}
-		defer sess.Close()
-		opts.SessionID = sess.ID()
 	}
 	bc.apply(&opts)
 	bl.apply(&opts)
@@ -112,17 +107,34 @@ func builtID(ctx context.Context, cli *docker.Client, id string, tags []string) 
 }
 
 // send runs one build request and returns the image ID the engine reported.
+// BuildKit reads the context through a session, as the docker CLI and
+// buildx have it do: it keeps the last copy of the folder and asks only
+// for the files that changed, where an uploaded tar is sent whole and
+// unpacked again on every build. The classic builder takes the tar.
 func (a *buildAction) send(ctx context.Context, cli *docker.Client, c *buildctx.Context, opts client.ImageBuildOptions, buildkit bool, stdout io.Writer, progress func(string)) (string, error) {
-	body := c.Tar(buildkit)
-	defer body.Close()
+	var body io.Reader
+	var stream *buildctx.Stream
+	if buildkit {
+		sess, err := a.session(ctx, cli, c)
+		if err != nil {
+			return "", err
+		}
+		defer sess.Close()
+		opts.SessionID, opts.RemoteContext = sess.ID(), docker.SessionContext
+		opts.Dockerfile = filepath.Base(c.Dockerfile)
+	} else {
+		stream = c.Tar(false)
+		defer stream.Close()
+		body = stream
+	}
 	res, err := cli.ImageBuild(ctx, body, opts)
 	if err != nil {
-		return "", a.sendError(body, err)
+		return "", a.sendError(stream, err)
 	}
 	defer res.Body.Close()
 	out := &docker.BuildOutput{Out: stdout, Progress: progress}
 	if err := out.Decode(res.Body); err != nil {
-		return "", a.sendError(body, err)
+		return "", a.sendError(stream, err)
 	}
 	return out.ImageID, nil
 }
@@ -130,8 +142,10 @@ func (a *buildAction) send(ctx context.Context, cli *docker.Client, c *buildctx.
 // sendError prefers the reason the tar could not be written (a file that
 // vanished) over the broken request it caused.
 func (a *buildAction) sendError(body *buildctx.Stream, err error) error {
-	if terr := body.Err(); terr != nil {
-		return terr
+	if body != nil {
+		if terr := body.Err(); terr != nil {
+			return terr
+		}
 	}
 	var be *docker.BuildError
 	if errors.As(err, &be) {
@@ -202,8 +216,33 @@ func parsePlatform(s string) (ocispec.Platform, error) {
 	return p, nil
 }
 
-// session serves the build's secrets to RUN --mount=type=secret,id=NAME.
-func (a *buildAction) session(ctx context.Context, cli *docker.Client) (*docker.BuildSession, error) {
+// session serves the build's context and its secrets to
+// RUN --mount=type=secret,id=NAME. Its shared key is the context folder's
+// (hashed), so that the next build of the folder sends only what changed.
+func (a *buildAction) session(ctx context.Context, cli *docker.Client, c *buildctx.Context) (*docker.BuildSession, error) {
+	vals, err := a.secretValues()
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256([]byte(c.Dir))
+	sess, err := cli.StartBuildSession(ctx, docker.SessionOptions{
+		SharedKey:     "dtask-" + hex.EncodeToString(sum[:8]),
+		Secrets:       vals,
+		ContextDir:    c.Dir,
+		DockerfileDir: filepath.Dir(c.Dockerfile),
+		Excludes:      c.Excludes,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("build of %s: %w", a.t.Name, err)
+	}
+	return sess, nil
+}
+
+// secretValues reads the build's secrets (id -> value).
+func (a *buildAction) secretValues() (map[string][]byte, error) {
+	if len(a.b.Secrets) == 0 {
+		return nil, nil
+	}
 	if a.e.Secret == nil {
 		return nil, errors.New("build secrets need the [secrets] table, which this run has not loaded")
 	}
@@ -218,9 +257,5 @@ func (a *buildAction) session(ctx context.Context, cli *docker.Client) (*docker.
 		}
 		vals[name] = []byte(v)
 	}
-	sess, err := cli.StartBuildSession(ctx, "dtask-"+a.t.Name, vals)
-	if err != nil {
-		return nil, err
-	}
-	return sess, nil
+	return vals, nil
 }

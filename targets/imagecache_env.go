@@ -46,8 +46,11 @@ func (e *Env) imageStore(ctx context.Context, cli *docker.Client) string {
 }
 
 // loadCached loads ref from the image cache when the engine lacks it and
-// an archive of it is there. ok is false when the cache cannot help.
+// the layout (or an older archive) has it. ok is false when the cache cannot help.
 func (e *Env) loadCached(ctx context.Context, cli *docker.Client, ref string, have []string, progress func(string)) (id string, ok bool, err error) {
+	if id, ok, err := e.loadRef(ctx, cli, ref, progress); err != nil || ok {
+		return id, ok, err
+	}
 	if e.Images == nil {
 		return "", false, nil
 	}

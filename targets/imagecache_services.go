@@ -10,15 +10,16 @@ import (
 )
 
 // saveImage keeps a started service's image in the image cache, in the
-// background while the target runs; Close waits for it, so it is done
-// before dtask exits. An image already saved (by ID) only gets its name
+// background while the target runs: in the OCI layout when the run keeps
+// one (FinishSaves ends that save), else in the older archives (Close
+// waits for it, so it is done before dtask exits). An image already saved (by ID) only gets its name
 // recorded.
 func (p *ServicePool) saveImage(ctx context.Context, cli *docker.Client, ref string, progress func(string)) {
 	if p.e.Images == nil {
 		return
 	}
 	id, err := imageID(ctx, cli, ref)
-	if err != nil || id == "" {
+	if err != nil || id == "" || p.e.saveRef(cli, ref, id) {
 		return
 	}
 	p.saving.Add(1)

@@ -16,8 +16,7 @@ import (
 
 // layerCache is the run's use of the OCI layout store: the loopback
 // registry serving it (started on first use) and the saves running in
-// the background. It lives beside Env, keyed by it, so that Env keeps
-// only what a run is given.
+// the background.
 type layerCache struct {
 	once  sync.Once
 	srv   *ocicache.Server
@@ -58,19 +57,27 @@ func (e *Env) background(f func(ctx context.Context)) {
 	}()
 }
 
-// FinishSaves waits for the saves still running (or, when the run was
-// interrupted, stops them) and then stops the registry. dtask calls it
-// before it exits, so that what the run built is in the cache folder a
-// CI job keeps.
-func (e *Env) FinishSaves(interrupted bool) {
+// FinishSaves ends the run's image cache work and stops the registry;
+// dtask calls it before it exits. With stop false it waits for the saves
+// still running, so that what the run built is in the cache folder a CI
+// job keeps. With stop true (Ctrl-C, or a run outside CI, whose engine
+// keeps what it built, so that waiting would only delay the exit) it stops
+// them; a stopped save leaves its stage entries out of the store, so that
+// the next build saves them again instead of trusting stale ones.
+func (e *Env) FinishSaves(stop bool) {
 	e.layersMu.Lock()
 	lc := e.layerState
-	e.layerState = nil
 	e.layersMu.Unlock()
 	if lc == nil {
 		return
 	}
-	if interrupted {
+	// Saves still running use the registry: forget it only after them.
+	defer func() {
+		e.layersMu.Lock()
+		e.layerState = nil
+		e.layersMu.Unlock()
+	}()
+	if stop {
 		lc.cancel()
 	}
 	lc.saves.Wait()
@@ -116,6 +123,19 @@ func (e *Env) saveLayers(ctx context.Context, cli *docker.Client, tags map[strin
 			_ = srv.Add(tag, d)
 		}
 	}
+	return e.pruneLayers(ctx)
+}
+
+// pruneLayers keeps the layout within cache.max_size after a save,
+// dropping the least recently used entries.
+func (e *Env) pruneLayers(ctx context.Context) error {
+	max := int64(imagecache.DefaultMaxSize)
+	if e.Images != nil {
+		max = e.Images.MaxSize
+	}
+	if _, err := e.Layers.Prune(ctx, max); err != nil {
+		return fmt.Errorf("pruning the image cache: %w", err)
+	}
 	return nil
 }
 
@@ -152,7 +172,7 @@ func (e *Env) pushLayers(ctx context.Context, cli *docker.Client, tags map[strin
 			return fmt.Errorf("saving to the image cache: %w", err)
 		}
 	}
-	return nil
+	return e.pruneLayers(ctx)
 }
 
 // pullLayers makes the engine have image id, saved in the store, by
@@ -179,6 +199,7 @@ func (e *Env) pullLayers(ctx context.Context, cli *docker.Client, id string, ref
 	if err := srv.Add("", d); err != nil {
 		return false, err
 	}
+	_ = e.Layers.Touch(ctx, d.Annotations[ocicache.AnnotationRef])
 	src := srv.DigestRef(d.Digest)
 	if progress != nil {
 		progress("restoring " + buildShortID(id) + " from the image cache")

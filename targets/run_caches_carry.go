@@ -113,7 +113,10 @@ func (e *Env) exportVolume(ctx context.Context, cli *docker.Client, image, name,
 // that mounts volume name at ctrPath, and removes it afterwards. It is
 // labelled with the run, so a killed run's next sweep removes it.
 func (e *Env) withVolume(ctx context.Context, cli *docker.Client, image, name, ctrPath string, f func(id string) error) error {
-	id, err := e.createContainer(ctx, cli, ctrSpec{
+	// Created even when ctx is cancelled meanwhile (a save stopped at
+	// exit): a create cut short can leave a container whose ID we never
+	// learn, holding the volume until the next run's sweep.
+	id, err := e.createContainer(context.WithoutCancel(ctx), cli, ctrSpec{
 		Image: image, Entrypoint: []string{"/dtask-volume-copy"}, Labels: e.RunLabels("cache-volumes"),
 		Mounts: map[string]string{ctrPath: name},
 	})

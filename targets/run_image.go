@@ -69,6 +69,9 @@ func planImageID(ctx context.Context, cli *docker.Client, ref string, deps map[s
 		return id, err
 	}
 	if e := cacheEnv(cli); e != nil {
+		if id, ok := e.layerRefID(ref); ok {
+			return id, nil
+		}
 		if id, ok := e.Images.Lookup(ref); ok {
 			return id, nil
 		}

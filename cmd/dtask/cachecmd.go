@@ -61,6 +61,9 @@ func imageCacheCommand(lctx context.Context, c *cli, p *dproject, store *cache.S
 			return err
 		}
 		fmt.Fprintf(stdout, "image cache: %d removed, %s on disk (budget %s)\n", len(dropped), imagecache.FormatSize(total), imagecache.FormatSize(max))
+		if err := pruneLayout(lctx, p, store, max-total, stdout); err != nil {
+			return err
+		}
 		// Records and the chunks they share come under the same budget.
 		pr := store.Prune(cache.Limits{MaxSize: max, Sweep: true})
 		fmt.Fprintf(stdout, "records: %d removed (%d chunks, %d reports), state folder %s\n", pr.Records, pr.Chunks, pr.Attached, imagecache.FormatSize(pr.Size))
@@ -113,6 +116,20 @@ func ago(t time.Time) string {
 		return fmt.Sprintf("%d hours ago", int(d.Hours()))
 	}
 	return fmt.Sprintf("%d days ago", int(d.Hours()/24))
+}
+
+// pruneLayout keeps the OCI layout within what the budget leaves,
+// dropping its least recently used entries.
+func pruneLayout(ctx context.Context, p *dproject, store *cache.Store, max int64, stdout io.Writer) error {
+	pr, err := ocicache.Open(p.LayoutDir(), store).Prune(ctx, max)
+	if err != nil {
+		return fmt.Errorf("pruning %s: %w", p.LayoutDir(), err)
+	}
+	for _, ref := range pr.Dropped {
+		fmt.Fprintf(stdout, "removed %s\n", ref)
+	}
+	fmt.Fprintf(stdout, "build cache layout: %d removed (%d blobs), %s on disk\n", len(pr.Dropped), pr.Blobs, imagecache.FormatSize(pr.Size))
+	return nil
 }
 
 // listLayout prints the OCI layout store's entries and its size on disk.

@@ -9,6 +9,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/dtask-dev/dtask/targets/ocicache"
 )
 
 // writeFakeEntry puts an entry with one inline member in the image cache,
@@ -70,5 +75,50 @@ func TestCacheCommands(t *testing.T) {
 	// The utility does not take the name away from a target.
 	if out, code = dtask("--output", "plain", "cache"); code != 0 || !strings.Contains(out, "target named cache") {
 		t.Errorf("dtask cache (%d):\n%s", code, out)
+	}
+}
+
+// layoutImage stores a one-layer image of size bytes in the layout under
+// ref, its blobs old enough to be collected.
+func layoutImage(t *testing.T, s *ocicache.Store, ref string, size int) {
+	t.Helper()
+	layer := bytes.Repeat([]byte(ref[:1]), size)
+	l, err := s.PutBytes(layer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := s.PutBytes([]byte(`{"ref":"` + ref + `"}`))
+	m, _ := json.Marshal(v1.Manifest{SchemaVersion: 2, MediaType: types.OCIManifestSchema1,
+		Config: v1.Descriptor{MediaType: types.OCIConfigJSON, Digest: cfg.Digest, Size: cfg.Size},
+		Layers: []v1.Descriptor{{MediaType: types.OCIUncompressedLayer, Digest: l.Digest, Size: l.Size}}})
+	d, _ := s.PutBytes(m)
+	d.MediaType = types.OCIManifestSchema1
+	if err := s.Tag(context.Background(), ref, d); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-48 * time.Hour)
+	for _, h := range []v1.Hash{l.Digest, cfg.Digest, d.Digest} {
+		os.Chtimes(filepath.Join(s.Dir(), "blobs", h.Algorithm, h.Hex), old, old)
+	}
+}
+
+// --cache prune keeps the build cache layout within the same budget,
+// dropping its least recently used entries and their blobs.
+func TestCachePruneCoversLayout(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "Taskfile.toml"), []byte("version = 1\ncache_dir = \".dtask\"\n[targets.t]\nsh = \"true\"\n"), 0o644)
+	s := ocicache.Open(filepath.Join(dir, ".dtask", "layout"), nil)
+	layoutImage(t, s, "old.latest", 4000)
+	layoutImage(t, s, "new.latest", 4000)
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"-f", filepath.Join(dir, "Taskfile.toml"), "--cache", "prune", "--max-size", "6000B"}, &out, &errb)
+	if code != 0 || !strings.Contains(out.String(), "removed old.latest") || strings.Contains(out.String(), "removed new.latest") {
+		t.Fatalf("prune (%d):\n%s%s", code, out.String(), errb.String())
+	}
+	if _, ok := s.Resolve("old.latest"); ok {
+		t.Error("old.latest is still in the layout")
+	}
+	if _, ok := s.Resolve("new.latest"); !ok {
+		t.Error("new.latest lost its blobs")
 	}
 }

@@ -126,10 +126,13 @@ func (p *Project) Cleanup() {
 	_ = p.Env.Cleanup(ctx)
 }
 
-// FinishSaves waits for the image cache's background saves, or stops
-// them when the run was interrupted.
+// FinishSaves waits for the image cache's background saves in CI, whose
+// next job starts on a fresh engine with only the cache folder. Elsewhere
+// the engine keeps what the run built, and the next build saves again what
+// a stopped save left out, so dtask exits without waiting; Ctrl-C stops
+// them everywhere.
 func (p *Project) FinishSaves(ctx context.Context) {
-	p.Env.FinishSaves(ctx.Err() != nil)
+	p.Env.FinishSaves(ctx.Err() != nil || !p.IsCI)
 }
 
 // loadCachedBuilds says which cached build targets must have their image

@@ -11,8 +11,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -189,9 +191,9 @@ func (s *Store) Index() *v1.IndexManifest {
 // Tag names desc by ref (a registry tag), replacing what ref named.
 func (s *Store) Tag(ctx context.Context, ref string, desc v1.Descriptor) error {
 	return s.update(ctx, func(idx *v1.IndexManifest) {
-		ann := map[string]string{AnnotationRef: ref}
+		ann := map[string]string{AnnotationRef: ref, AnnotationUsed: time.Now().UTC().Format(time.RFC3339Nano)}
 		for k, v := range desc.Annotations {
-			if k != AnnotationRef {
+			if k != AnnotationRef && k != AnnotationUsed {
 				ann[k] = v
 			}
 		}
@@ -203,6 +205,18 @@ func (s *Store) Tag(ctx context.Context, ref string, desc v1.Descriptor) error {
 			}
 		}
 		idx.Manifests = append(kept, desc)
+	})
+}
+
+// Untag removes the entries refs name; their blobs stay until a prune.
+func (s *Store) Untag(ctx context.Context, refs ...string) error {
+	if len(refs) == 0 {
+		return nil
+	}
+	return s.update(ctx, func(idx *v1.IndexManifest) {
+		idx.Manifests = slices.DeleteFunc(idx.Manifests, func(d v1.Descriptor) bool {
+			return slices.Contains(refs, d.Annotations[AnnotationRef])
+		})
 	})
 }
 

@@ -66,7 +66,8 @@ bx() {
 buildx_ok=""
 if [ -n "${BUILDX:-}" ] && docker info --format '{{json .DriverStatus}}' | grep -q io.containerd.snapshotter; then buildx_ok=1; fi
 
-dtaskrun() { (cd "$app" && "$WORK/dtask" --output plain test >"$dir/dtask.log" 2>&1) || { cat "$dir/dtask.log" >&2; exit 1; }; }
+# CI=true: a CI job, which waits at exit for its saves into the cache folder.
+dtaskrun() { (cd "$app" && CI=true "$WORK/dtask" --output plain test >"$dir/dtask.log" 2>&1) || { cat "$dir/dtask.log" >&2; exit 1; }; }
 
 now() { date +%s.%N; }
 timeit() { local s e; s=$(now); "$@"; e=$(now); echo "$e - $s" | bc; }

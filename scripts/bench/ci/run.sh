@@ -51,5 +51,6 @@ for spec in "${engines[@]}"; do
   line=$(DOCKER_HOST="$host" BUILDX="$buildx" WORK="$work" RUNS="$RUNS" "$here/engine.sh" "$name" | tee /dev/stderr | tail -1)
   results+=("$line")
 done
-printf '\n%-20s %-10s %9s %9s %9s %9s %9s %9s\n' engine case recipe_s dtask_s ratio buildx_s bx_ratio goal
+echo; uptime
+printf '%-20s %-10s %9s %9s %9s %9s %9s %9s\n' engine case recipe_s dtask_s ratio buildx_s bx_ratio goal
 for r in "${results[@]}"; do echo "$r" | tr ';' '\n'; done
