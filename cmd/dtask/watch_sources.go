@@ -45,7 +45,7 @@ func (s *session) learn(results []*engine.Result) {
 			continue // never planned: keep what it had
 		}
 		files := map[string]string{}
-		for _, l := range res.Lines {
+		for _, l := range res.Lines() {
 			if rel, ok := strings.CutPrefix(l.Label, "src "); ok {
 				files[filepath.Join(s.p.file.Dir, filepath.FromSlash(rel))] = l.Value
 			}

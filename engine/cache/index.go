@@ -4,10 +4,13 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -73,23 +76,60 @@ func (ix *Index) Hash(abs string) (string, error) {
 }
 
 // HashAll hashes many files and returns their hashes in the same order.
-// It looks them all up first, then reads those it must on a worker per CPU.
 func (ix *Index) HashAll(abs []string) ([]string, error) {
+	sums, err := ix.hashMany(len(abs), func(buf []byte, i int) []byte { return append(buf, abs[i]...) })
+	if err != nil {
+		return nil, err
+	}
 	out := make([]string, len(abs))
-	probes := make([]probe, len(abs))
-	var misses []int
-	for i, a := range abs {
-		p, err := ix.lookup(a)
+	for i := range out {
+		out[i] = hex.EncodeToString(sums[16*i : 16*i+16])
+	}
+	return out, nil
+}
+
+// HashFiles hashes the files root/rels[i] (rels slash-separated and clean)
+// and returns their sums, 16 bytes per file, in the same order. It builds
+// no path string for a file the index answers for.
+func (ix *Index) HashFiles(root string, rels []string) ([]byte, error) {
+	return ix.hashMany(len(rels), func(buf []byte, i int) []byte {
+		buf = append(append(buf, root...), filepath.Separator)
+		return append(buf, filepath.FromSlash(rels[i])...)
+	})
+}
+
+// miss is a file the index could not answer for.
+type miss struct {
+	i   int
+	abs string
+	p   probe
+}
+
+// hashMany looks n files up (path appends the i-th one's path to buf),
+// then reads those it must on a worker per CPU.
+func (ix *Index) hashMany(n int, path func(buf []byte, i int) []byte) ([]byte, error) {
+	sums := make([]byte, 16*n)
+	var misses []miss
+	var buf []byte
+	for i := range n {
+		buf = path(buf[:0], i)
+		// The lookup keeps no reference to the buffer it is given.
+		abs := unsafe.String(unsafe.SliceData(buf), len(buf))
+		p, err := ix.lookup(abs)
 		if err != nil {
 			return nil, err
 		}
 		if p.hit {
-			out[i] = hex.EncodeToString(p.sum[:])
+			copy(sums[16*i:], p.sum[:])
 			continue
 		}
-		probes[i] = p
-		misses = append(misses, i)
+		misses = append(misses, miss{i: i, abs: string(buf), p: p})
 	}
+	return sums, ix.readMisses(misses, sums)
+}
+
+// readMisses hashes the missed files' content into sums, in parallel.
+func (ix *Index) readMisses(misses []miss, sums []byte) error {
 	// Twice the CPUs: a worker blocked in open or read leaves its CPU to another.
 	workers := min(2*runtime.GOMAXPROCS(0), (len(misses)+15)/16)
 	var next atomic.Int64
@@ -105,24 +145,24 @@ func (ix *Index) HashAll(abs []string) ([]string, error) {
 				if n >= len(misses) {
 					return
 				}
-				i := misses[n]
-				sum, err := ix.read(abs[i], probes[i], *buf)
+				m := misses[n]
+				sum, err := ix.read(m.abs, m.p, *buf)
 				if err != nil {
 					errs[w] = err
 					failed.Store(true)
 					return
 				}
-				out[i] = hex.EncodeToString(sum[:])
+				copy(sums[16*m.i:], sum[:])
 			}
 		})
 	}
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return out, nil
+	return nil
 }
 
 var bufPool = sync.Pool{New: func() any {
@@ -176,7 +216,7 @@ func (ix *Index) lookup(abs string) (probe, error) {
 	if e != nil && e.stat == cur && !e.racy {
 		if e.used != today {
 			e.used = today
-			ix.changed[abs] = e
+			ix.changed[strings.Clone(abs)] = e
 		}
 		p.sum, p.hit = e.sum, true
 	}
