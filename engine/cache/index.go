@@ -3,6 +3,7 @@ package cache
 import (
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -30,7 +31,8 @@ type Index struct {
 	path string
 
 	mu      sync.Mutex
-	entries map[string]*entry
+	file    *baseIndex        // the index file's entries
+	entries map[string]*entry // the log's and this process's, over file's
 	changed map[string]*entry // what this process changed since it loaded or saved
 	base    int64             // size of the index file as loaded
 
@@ -60,7 +62,7 @@ type stat struct {
 // OpenIndex loads the index at path; a missing or damaged one is empty.
 func OpenIndex(path string) *Index {
 	ix := &Index{path: path, changed: map[string]*entry{}}
-	ix.entries, ix.base, _ = readIndex(path)
+	ix.file, ix.entries, ix.base, _ = readIndex(path)
 	return ix
 }
 
@@ -212,11 +214,11 @@ func (ix *Index) lookup(abs string) (probe, error) {
 
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	e := ix.entries[abs]
-	if e != nil && e.stat == cur && !e.racy {
+	e, ok := ix.get(abs)
+	if ok && e.stat == cur && !e.racy {
 		if e.used != today {
 			e.used = today
-			ix.changed[strings.Clone(abs)] = e
+			ix.set(strings.Clone(abs), e)
 		}
 		p.sum, p.hit = e.sum, true
 	}
@@ -237,13 +239,28 @@ func (ix *Index) read(abs string, p probe, buf []byte) ([16]byte, error) {
 
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	old := ix.entries[abs]
-	e := &entry{stat: p.cur, sum: sum, used: today, racy: racy}
-	ix.entries[abs] = e
-	if old == nil || old.stat != p.cur || old.sum != sum || old.racy != racy || old.used != today {
-		ix.changed[abs] = e
+	old, ok := ix.get(abs)
+	e := entry{stat: p.cur, sum: sum, used: today, racy: racy}
+	if !ok || old != e {
+		ix.set(abs, e)
 	}
 	return sum, nil
+}
+
+// get returns the entry for abs: this process's or the log's, else the
+// index file's.
+func (ix *Index) get(abs string) (entry, bool) {
+	if e := ix.entries[abs]; e != nil {
+		return *e, true
+	}
+	return ix.file.find(abs)
+}
+
+// set keeps e as abs's entry, to be saved.
+func (ix *Index) set(abs string, e entry) {
+	p := &e
+	ix.entries[abs] = p
+	ix.changed[abs] = p
 }
 
 // Save appends what this process changed to the index's log, under an
@@ -277,7 +294,11 @@ func (ix *Index) Save() error {
 // disk (this process's changes are in the log already), dropping entries
 // no run has looked at for a month, and empties the log.
 func (ix *Index) compact() error {
-	merged, _, _ := readIndex(ix.path)
+	file, merged, _, _ := readIndex(ix.path)
+	all := make(map[string]*entry, file.len()+len(merged))
+	file.all(all)
+	maps.Copy(all, merged)
+	merged = all
 	cutoff := uint32(time.Now().Add(-unusedFor).Unix() / 86400)
 	for p, e := range merged {
 		if e.used < cutoff {
