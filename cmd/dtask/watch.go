@@ -100,6 +100,9 @@ func watchGoals(ctx context.Context, c *cli, p *project, goals []string, stdout,
 		return err
 	}
 	defer s.w.Close()
+	// Events name every change from now on: runs re-walk and re-hash only
+	// what they name.
+	p.index.Follow()
 	s.det = watch.NewDetector(p.index.Hash)
 	s.files = map[string]map[string]string{}
 	return s.loop(ctx)
@@ -141,9 +144,13 @@ func (s *session) loop(ctx context.Context) error {
 			if first {
 				first = false
 				<-registered
+				// What the first run hashed before the watches were in
+				// place may have changed unseen.
+				s.p.index.Changed([]string{watch.Lost})
 				s.ready()
 			}
 		case batch := <-s.w.Batches():
+			s.p.index.Changed(batch)
 			changed := s.det.Changed(batch, s.srcs.Relevant)
 			if len(changed) == 0 {
 				s.ignored(batch)

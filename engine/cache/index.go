@@ -41,6 +41,8 @@ type Index struct {
 
 	pmu    sync.Mutex
 	primes []*primedList // newest first
+
+	fol *following // watch mode (Follow); set before use, guarded by mu
 }
 
 type entry struct {
@@ -175,10 +177,11 @@ var bufPool = sync.Pool{New: func() any {
 // probe is what a lookup found: the file's stat, the time before it was
 // taken, and the hash if the index could answer.
 type probe struct {
-	cur stat
-	now time.Time
-	sum [16]byte
-	hit bool
+	cur   stat
+	now   time.Time
+	sum   [16]byte
+	hit   bool
+	epoch uint64 // events followed before the stat (Follow)
 }
 
 // hash looks abs up and reads it if it must, into *buf, or a buffer from
@@ -198,6 +201,16 @@ func (ix *Index) hash(abs string, buf *[]byte) ([16]byte, error) {
 // lookup stats abs (or takes the stat a Glob just took) and answers from
 // the index if the entry matches and is not racy.
 func (ix *Index) lookup(abs string) (probe, error) {
+	var epoch uint64
+	if ix.fol != nil {
+		ix.mu.Lock()
+		sum, ok := ix.trusted(abs)
+		epoch = ix.epochNow()
+		ix.mu.Unlock()
+		if ok {
+			return probe{sum: sum, hit: true}, nil
+		}
+	}
 	// now is taken before the stat: the racy rule needs a time no later
 	// than the stat's.
 	cur, now, ok := ix.takePrimed(abs)
@@ -209,7 +222,7 @@ func (ix *Index) lookup(abs string) (probe, error) {
 		}
 		cur = statOf(&st)
 	}
-	p := probe{cur: cur, now: now}
+	p := probe{cur: cur, now: now, epoch: epoch}
 	today := uint32(now.Unix() / 86400)
 
 	ix.mu.Lock()
@@ -221,6 +234,7 @@ func (ix *Index) lookup(abs string) (probe, error) {
 			ix.set(strings.Clone(abs), e)
 		}
 		p.sum, p.hit = e.sum, true
+		ix.trust(abs, e.sum, epoch)
 	}
 	return p, nil
 }
@@ -244,6 +258,7 @@ func (ix *Index) read(abs string, p probe, buf []byte) ([16]byte, error) {
 	if !ok || old != e {
 		ix.set(abs, e)
 	}
+	ix.trust(abs, sum, p.epoch)
 	return sum, nil
 }
 
