@@ -47,6 +47,15 @@ func (r *Result) Lines() []cache.Line {
 	return r.key.Stored()
 }
 
+// EachLine calls fn with each line of its key without building them all:
+// label and value are buffers fn must not keep. Values are as hashed
+// (secrets not masked).
+func (r *Result) EachLine(fn func(label, value []byte)) {
+	if r.key != nil {
+		r.key.Each(fn)
+	}
+}
+
 // Reporter shows a run as it happens. Implementations live in cmd/ and
 // must be safe for concurrent use.
 type Reporter interface {

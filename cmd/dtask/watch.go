@@ -41,9 +41,8 @@ type session struct {
 	roots  []string    // paths given to the watcher so far
 	// live is the display of the run in progress, if any: messages go
 	// through it so that its redraws do not wipe them off a terminal.
-	live  atomic.Pointer[ui.Display]
-	files map[string]map[string]string // target → source → hash it was last run with
-	n     int                          // runs so far
+	live atomic.Pointer[ui.Display]
+	n    int // runs so far
 }
 
 // run is one run in progress.
@@ -104,7 +103,6 @@ func watchGoals(ctx context.Context, c *cli, p *project, goals []string, stdout,
 	// what they name.
 	p.index.Follow()
 	s.det = watch.NewDetector(p.index.Hash)
-	s.files = map[string]map[string]string{}
 	return s.loop(ctx)
 }
 

@@ -30,6 +30,8 @@ type Key struct {
 	// Secret (the store's SecretKey).
 	Redact func(string) string
 	Secret []byte
+
+	stored []Line // Stored's result: a miss asks twice (why, then the record)
 }
 
 // fileRun is the lines "PREFIX+rel" → hex of sum, one per file.
@@ -62,9 +64,9 @@ func (k *Key) AddFiles(prefix string, rels []string, sums []byte) {
 	}
 }
 
-// each calls fn with every line in order; a file line's label and value
-// are built in buffers that fn must not keep.
-func (k *Key) each(fn func(label, value []byte)) {
+// Each calls fn with every line in order, as added (secrets not masked);
+// label and value are built in buffers that fn must not keep.
+func (k *Key) Each(fn func(label, value []byte)) {
 	var label, value []byte
 	line := func(l Line) {
 		label = append(label[:0], l.Label...)
@@ -93,7 +95,7 @@ func (k *Key) Lines() []Line {
 		return k.lines
 	}
 	out := make([]Line, 0, k.Len())
-	k.each(func(label, value []byte) { out = append(out, Line{string(label), string(value)}) })
+	k.Each(func(label, value []byte) { out = append(out, Line{string(label), string(value)}) })
 	return out
 }
 
@@ -109,6 +111,13 @@ func (k *Key) Len() int {
 // Stored returns the lines as records keep them: a value holding a secret
 // is replaced by a keyed hash of it, which still tells that it changed.
 func (k *Key) Stored() []Line {
+	if k.stored == nil {
+		k.stored = k.redacted()
+	}
+	return k.stored
+}
+
+func (k *Key) redacted() []Line {
 	lines := k.Lines()
 	if k.Redact == nil {
 		return lines
@@ -135,7 +144,7 @@ func (k *Key) Stored() []Line {
 func (k *Key) Sum() string {
 	h := sha256.New()
 	buf := make([]byte, 0, 32<<10)
-	k.each(func(label, value []byte) {
+	k.Each(func(label, value []byte) {
 		buf = binary.AppendUvarint(buf, uint64(len(label)))
 		buf = append(buf, label...)
 		buf = binary.AppendUvarint(buf, uint64(len(value)))
