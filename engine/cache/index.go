@@ -299,7 +299,8 @@ func (ix *Index) Save() error {
 	}
 	ix.changed = map[string]*entry{}
 	// No index file yet (or a damaged one): make it now.
-	if ix.base > 0 && logSize < max(compactFrom, ix.base/4) {
+	// An index file out of path order (an older dtask's) is rewritten.
+	if ix.base > 0 && !ix.file.unsorted() && logSize < max(compactFrom, ix.base/4) {
 		return nil
 	}
 	return ix.compact()
@@ -330,5 +331,8 @@ func (ix *Index) compact() error {
 		return fmt.Errorf("saving index %s: %w", ix.path, err)
 	}
 	ix.base = int64(len(data))
+	if ix.file != nil {
+		ix.file.sorted = true // on disk now; in memory it was sorted on load
+	}
 	return nil
 }

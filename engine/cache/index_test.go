@@ -325,10 +325,11 @@ func TestIndexConcurrent(t *testing.T) {
 // An index file whose entries are not in path order (an older dtask wrote
 // them in map order) still answers for every path.
 func TestIndexUnsortedFileLoads(t *testing.T) {
+	today := uint32(time.Now().Unix() / 86400)
 	b := []byte(indexMagic)
 	b = append(b, 3)
 	for i, p := range []string{"/c", "/a", "/b"} {
-		one := appendEntries(nil, map[string]*entry{p: {used: uint32(i + 1)}})
+		one := appendEntries(nil, map[string]*entry{p: {used: today - uint32(i)}})
 		b = append(b, one[1:]...) // without its count
 	}
 	b = binary.LittleEndian.AppendUint64(b, xxh3.Hash(b))
@@ -337,11 +338,23 @@ func TestIndexUnsortedFileLoads(t *testing.T) {
 		t.Fatal("unsorted index refused")
 	}
 	for i, p := range []string{"/c", "/a", "/b"} {
-		if e, ok := base.find(p); !ok || e.used != uint32(i+1) {
+		if e, ok := base.find(p); !ok || e.used != today-uint32(i) {
 			t.Errorf("%s: %v %v", p, e, ok)
 		}
 	}
 	if _, ok := base.find("/d"); ok {
 		t.Error("found a path the index does not hold")
+	}
+	// The next save that changes anything rewrites it in path order.
+	dir := t.TempDir()
+	ipath := filepath.Join(dir, "index")
+	os.WriteFile(ipath, b, 0o600)
+	ix := OpenIndex(ipath)
+	mustHash(t, ix, write(t, dir, "f", "x", time.Hour))
+	if err := ix.Save(); err != nil {
+		t.Fatal(err)
+	}
+	if ix := OpenIndex(ipath); ix.file.unsorted() || ix.count() != 4 {
+		t.Errorf("after a save: unsorted %v, %d entries, want sorted and 4", ix.file.unsorted(), ix.count())
 	}
 }

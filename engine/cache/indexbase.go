@@ -17,6 +17,9 @@ type baseIndex struct {
 	body []byte   // the entries, after count
 	offs []uint32 // where each entry's pathlen starts in body
 	next int      // where the next lookup most likely is: walks look up in order
+	// sorted is false for a file not in path order, sorted here on every
+	// load until the next compaction rewrites it.
+	sorted bool
 }
 
 // parseBase checks the structure of the entries after count in body and
@@ -44,6 +47,7 @@ func parseBase(body []byte) (*baseIndex, bool) {
 	if uint64(len(b.offs)) != count || uint64(len(body)) > 1<<32-1 {
 		return nil, false
 	}
+	b.sorted = sorted
 	if !sorted {
 		slices.SortFunc(b.offs, func(x, y uint32) int { return strings.Compare(b.path(x), b.path(y)) })
 	}
@@ -86,6 +90,9 @@ func (b *baseIndex) find(abs string) (entry, bool) {
 	decodeEntry(b.body[end-entryFixed:end], &e)
 	return e, true
 }
+
+// unsorted says the file needs rewriting in path order.
+func (b *baseIndex) unsorted() bool { return b != nil && !b.sorted }
 
 // len is the number of entries.
 func (b *baseIndex) len() int {
