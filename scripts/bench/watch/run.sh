@@ -85,7 +85,8 @@ waitlines() {
   echo "timed out waiting for $2 runs in $1" >&2
   return 1
 }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+# Integers: awk would print a large mean as 1.5e+06.
+median() { sort -n | awk '{a[NR]=$1} END {printf "%d\n", (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 p95() { sort -n | awk '{a[NR]=$1} END {i = int(NR * 0.95 + 0.999); if (i > NR) i = NR; print a[i]}'; }
 # row FIGURE DTASK PEER PEERVALUE GOAL: one line of results.tsv.
 row() {
