@@ -92,31 +92,83 @@ func (p *Plan) Input(label, value string) {
 // Files hashes the files (relative to root, slash-separated) as sources.
 func (p *Plan) Files(root string, rel []string) error {
 	root = filepath.Clean(root)
-	abs := make([]string, 0, len(rel))
-	labels := make([]string, 0, len(rel))
 	prefix, fast := p.srcPrefix(root)
-	for _, r := range rel {
-		// Paths from a Glob are clean: most need no Join, and their label
-		// no Rel.
-		a, label := root+string(filepath.Separator)+filepath.FromSlash(r), prefix+r
-		if !fast || r == "." || r == ".." || strings.HasPrefix(r, "../") {
-			a = filepath.Join(root, filepath.FromSlash(r))
-			label = "src " + p.relName(a)
+	if !fast {
+		return p.filesSlow(root, rel)
+	}
+	keep := rel
+	state, written, inState := p.skipsUnder(root)
+	for i, r := range rel {
+		if inState || r == "." || r == ".." || strings.HasPrefix(r, "../") {
+			return p.filesSlow(root, rel)
 		}
-		// dtask's own state changes with every run: never a source.
-		if p.stateDir != "" && strings.HasPrefix(a, p.stateDir+string(filepath.Separator)) || slices.Contains(p.written, a) {
+		if state != "" && strings.HasPrefix(r, state) || slices.Contains(written, r) {
+			if len(keep) == len(rel) {
+				keep = slices.Clip(rel[:i])
+			}
 			continue
 		}
-		abs = append(abs, a)
-		labels = append(labels, label)
+		if len(keep) < len(rel) {
+			keep = append(keep, r)
+		}
 	}
-	// HashAll reads changed files in parallel: a first run hashes at disk speed.
+	// Paths from a Glob are clean: the key keeps them as they are, and
+	// builds each label (prefix+path) only when it is hashed. HashFiles
+	// reads changed files in parallel: a first run hashes at disk speed.
+	sums, err := p.index.HashFiles(root, keep)
+	if err != nil {
+		return fmt.Errorf("hashing sources: %w", err)
+	}
+	p.key.AddFiles(prefix, keep, sums)
+	return nil
+}
+
+// skipped says a file is dtask's own state, which changes with every run,
+// or one dtask writes during the run: never a source.
+func (p *Plan) skipped(abs string) bool {
+	return p.stateDir != "" && strings.HasPrefix(abs, p.stateDir+string(filepath.Separator)) || slices.Contains(p.written, abs)
+}
+
+// skipsUnder returns, relative to root and slash-separated, the state
+// folder with a slash after it ("" if it is not under root) and the files
+// dtask writes under root, so that Files checks each path without
+// building it. inState says root is in the state folder itself.
+func (p *Plan) skipsUnder(root string) (state string, written []string, inState bool) {
+	sep := string(filepath.Separator)
+	rel := func(abs string) (string, bool) {
+		r, ok := strings.CutPrefix(abs, root+sep)
+		return filepath.ToSlash(r), ok
+	}
+	if p.stateDir != "" {
+		if strings.HasPrefix(root+sep, p.stateDir+sep) {
+			return "", nil, true
+		}
+		if r, ok := rel(p.stateDir); ok {
+			state = r + "/"
+		}
+	}
+	for _, w := range p.written {
+		if r, ok := rel(w); ok {
+			written = append(written, r)
+		}
+	}
+	return state, written, false
+}
+
+// filesSlow is Files for paths that need a Join and a Rel each.
+func (p *Plan) filesSlow(root string, rel []string) error {
+	abs := make([]string, 0, len(rel))
+	for _, r := range rel {
+		if a := filepath.Join(root, filepath.FromSlash(r)); !p.skipped(a) {
+			abs = append(abs, a)
+		}
+	}
 	sums, err := p.index.HashAll(abs)
 	if err != nil {
 		return fmt.Errorf("hashing sources: %w", err)
 	}
-	for i := range abs {
-		p.key.Add(labels[i], sums[i])
+	for i, a := range abs {
+		p.key.Add("src "+p.relName(a), sums[i])
 	}
 	return nil
 }

@@ -33,9 +33,27 @@ type Result struct {
 	Key      string
 	Outputs  Outputs
 	Err      error
-	// Lines are the labelled lines of its key as stored (secrets hashed):
-	// the source hashes it was planned on, pass or fail.
-	Lines []cache.Line
+	// key is what it was planned on; nil if it never was.
+	key *cache.Key
+}
+
+// Lines returns the labelled lines of its key as stored (secrets hashed):
+// the source hashes it was planned on, pass or fail. They are built on
+// demand: a no-op run over a large tree never needs them.
+func (r *Result) Lines() []cache.Line {
+	if r.key == nil {
+		return nil
+	}
+	return r.key.Stored()
+}
+
+// EachLine calls fn with each line of its key without building them all:
+// label and value are buffers fn must not keep. Values are as hashed
+// (secrets not masked).
+func (r *Result) EachLine(fn func(label, value []byte)) {
+	if r.key != nil {
+		r.key.Each(fn)
+	}
 }
 
 // Reporter shows a run as it happens. Implementations live in cmd/ and

@@ -42,7 +42,7 @@ func (r *Runner) runTarget(ctx context.Context, name string) {
 		return
 	}
 	res.Key = plan.key.Sum()
-	res.Lines = plan.key.Stored()
+	res.key = plan.key
 	if rec, ok := r.upToDate(ctx, t, act, plan, res.Key); ok {
 		res.Status, res.Reason, res.Outputs = Cached, upToDateReason(rec), rec.Outputs
 		if r.Opts.DryRun {

@@ -90,7 +90,11 @@ func explain(ctx context.Context, target string, results []*engine.Result, local
 			res = r
 		}
 	}
-	if res == nil || len(res.Lines) == 0 {
+	var lines []cache.Line
+	if res != nil {
+		lines = res.Lines()
+	}
+	if len(lines) == 0 {
 		fmt.Fprintf(w, "explain %s: not planned (%s)\n", target, reasonOf(res))
 		return
 	}
@@ -114,9 +118,9 @@ func explain(ctx context.Context, target string, results []*engine.Result, local
 		fmt.Fprintln(w, "  no record of it here or in a remote cache")
 		return
 	}
-	best, bestDiff := cands[0], cache.Diff(cands[0].rec.Lines, res.Lines)
+	best, bestDiff := cands[0], cache.Diff(cands[0].rec.Lines, lines)
 	for _, c := range cands[1:] {
-		if d := cache.Diff(c.rec.Lines, res.Lines); len(d) < len(bestDiff) {
+		if d := cache.Diff(c.rec.Lines, lines); len(d) < len(bestDiff) {
 			best, bestDiff = c, d
 		}
 	}

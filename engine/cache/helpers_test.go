@@ -26,3 +26,23 @@ func write(t testing.TB, dir, rel, content string, age time.Duration) string {
 	}
 	return p
 }
+
+// count is the number of files the index knows.
+func (ix *Index) count() int {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	n := len(ix.entries)
+	for _, off := range ix.file.offsets() {
+		if ix.entries[ix.file.path(off)] == nil {
+			n++
+		}
+	}
+	return n
+}
+
+func (b *baseIndex) offsets() []uint32 {
+	if b == nil {
+		return nil
+	}
+	return b.offs
+}

@@ -3,11 +3,15 @@ package cache
 import (
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"os"
+	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -27,7 +31,8 @@ type Index struct {
 	path string
 
 	mu      sync.Mutex
-	entries map[string]*entry
+	file    *baseIndex        // the index file's entries
+	entries map[string]*entry // the log's and this process's, over file's
 	changed map[string]*entry // what this process changed since it loaded or saved
 	base    int64             // size of the index file as loaded
 
@@ -36,6 +41,8 @@ type Index struct {
 
 	pmu    sync.Mutex
 	primes []*primedList // newest first
+
+	fol *following // watch mode (Follow); set before use, guarded by mu
 }
 
 type entry struct {
@@ -57,7 +64,7 @@ type stat struct {
 // OpenIndex loads the index at path; a missing or damaged one is empty.
 func OpenIndex(path string) *Index {
 	ix := &Index{path: path, changed: map[string]*entry{}}
-	ix.entries, ix.base, _ = readIndex(path)
+	ix.file, ix.entries, ix.base, _ = readIndex(path)
 	return ix
 }
 
@@ -73,23 +80,60 @@ func (ix *Index) Hash(abs string) (string, error) {
 }
 
 // HashAll hashes many files and returns their hashes in the same order.
-// It looks them all up first, then reads those it must on a worker per CPU.
 func (ix *Index) HashAll(abs []string) ([]string, error) {
+	sums, err := ix.hashMany(len(abs), func(buf []byte, i int) []byte { return append(buf, abs[i]...) })
+	if err != nil {
+		return nil, err
+	}
 	out := make([]string, len(abs))
-	probes := make([]probe, len(abs))
-	var misses []int
-	for i, a := range abs {
-		p, err := ix.lookup(a)
+	for i := range out {
+		out[i] = hex.EncodeToString(sums[16*i : 16*i+16])
+	}
+	return out, nil
+}
+
+// HashFiles hashes the files root/rels[i] (rels slash-separated and clean)
+// and returns their sums, 16 bytes per file, in the same order. It builds
+// no path string for a file the index answers for.
+func (ix *Index) HashFiles(root string, rels []string) ([]byte, error) {
+	return ix.hashMany(len(rels), func(buf []byte, i int) []byte {
+		buf = append(append(buf, root...), filepath.Separator)
+		return append(buf, filepath.FromSlash(rels[i])...)
+	})
+}
+
+// miss is a file the index could not answer for.
+type miss struct {
+	i   int
+	abs string
+	p   probe
+}
+
+// hashMany looks n files up (path appends the i-th one's path to buf),
+// then reads those it must on a worker per CPU.
+func (ix *Index) hashMany(n int, path func(buf []byte, i int) []byte) ([]byte, error) {
+	sums := make([]byte, 16*n)
+	var misses []miss
+	var buf []byte
+	for i := range n {
+		buf = path(buf[:0], i)
+		// The lookup keeps no reference to the buffer it is given.
+		abs := unsafe.String(unsafe.SliceData(buf), len(buf))
+		p, err := ix.lookup(abs)
 		if err != nil {
 			return nil, err
 		}
 		if p.hit {
-			out[i] = hex.EncodeToString(p.sum[:])
+			copy(sums[16*i:], p.sum[:])
 			continue
 		}
-		probes[i] = p
-		misses = append(misses, i)
+		misses = append(misses, miss{i: i, abs: string(buf), p: p})
 	}
+	return sums, ix.readMisses(misses, sums)
+}
+
+// readMisses hashes the missed files' content into sums, in parallel.
+func (ix *Index) readMisses(misses []miss, sums []byte) error {
 	// Twice the CPUs: a worker blocked in open or read leaves its CPU to another.
 	workers := min(2*runtime.GOMAXPROCS(0), (len(misses)+15)/16)
 	var next atomic.Int64
@@ -105,24 +149,24 @@ func (ix *Index) HashAll(abs []string) ([]string, error) {
 				if n >= len(misses) {
 					return
 				}
-				i := misses[n]
-				sum, err := ix.read(abs[i], probes[i], *buf)
+				m := misses[n]
+				sum, err := ix.read(m.abs, m.p, *buf)
 				if err != nil {
 					errs[w] = err
 					failed.Store(true)
 					return
 				}
-				out[i] = hex.EncodeToString(sum[:])
+				copy(sums[16*m.i:], sum[:])
 			}
 		})
 	}
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return out, nil
+	return nil
 }
 
 var bufPool = sync.Pool{New: func() any {
@@ -133,10 +177,11 @@ var bufPool = sync.Pool{New: func() any {
 // probe is what a lookup found: the file's stat, the time before it was
 // taken, and the hash if the index could answer.
 type probe struct {
-	cur stat
-	now time.Time
-	sum [16]byte
-	hit bool
+	cur   stat
+	now   time.Time
+	sum   [16]byte
+	hit   bool
+	epoch uint64 // events followed before the stat (Follow)
 }
 
 // hash looks abs up and reads it if it must, into *buf, or a buffer from
@@ -156,6 +201,16 @@ func (ix *Index) hash(abs string, buf *[]byte) ([16]byte, error) {
 // lookup stats abs (or takes the stat a Glob just took) and answers from
 // the index if the entry matches and is not racy.
 func (ix *Index) lookup(abs string) (probe, error) {
+	var epoch uint64
+	if ix.fol != nil {
+		ix.mu.Lock()
+		sum, ok := ix.trusted(abs)
+		epoch = ix.epochNow()
+		ix.mu.Unlock()
+		if ok {
+			return probe{sum: sum, hit: true}, nil
+		}
+	}
 	// now is taken before the stat: the racy rule needs a time no later
 	// than the stat's.
 	cur, now, ok := ix.takePrimed(abs)
@@ -167,18 +222,19 @@ func (ix *Index) lookup(abs string) (probe, error) {
 		}
 		cur = statOf(&st)
 	}
-	p := probe{cur: cur, now: now}
+	p := probe{cur: cur, now: now, epoch: epoch}
 	today := uint32(now.Unix() / 86400)
 
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	e := ix.entries[abs]
-	if e != nil && e.stat == cur && !e.racy {
+	e, ok := ix.get(abs)
+	if ok && e.stat == cur && !e.racy {
 		if e.used != today {
 			e.used = today
-			ix.changed[abs] = e
+			ix.set(strings.Clone(abs), e)
 		}
 		p.sum, p.hit = e.sum, true
+		ix.trust(abs, e.sum, epoch)
 	}
 	return p, nil
 }
@@ -197,13 +253,29 @@ func (ix *Index) read(abs string, p probe, buf []byte) ([16]byte, error) {
 
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	old := ix.entries[abs]
-	e := &entry{stat: p.cur, sum: sum, used: today, racy: racy}
-	ix.entries[abs] = e
-	if old == nil || old.stat != p.cur || old.sum != sum || old.racy != racy || old.used != today {
-		ix.changed[abs] = e
+	old, ok := ix.get(abs)
+	e := entry{stat: p.cur, sum: sum, used: today, racy: racy}
+	if !ok || old != e {
+		ix.set(abs, e)
 	}
+	ix.trust(abs, sum, p.epoch)
 	return sum, nil
+}
+
+// get returns the entry for abs: this process's or the log's, else the
+// index file's.
+func (ix *Index) get(abs string) (entry, bool) {
+	if e := ix.entries[abs]; e != nil {
+		return *e, true
+	}
+	return ix.file.find(abs)
+}
+
+// set keeps e as abs's entry, to be saved.
+func (ix *Index) set(abs string, e entry) {
+	p := &e
+	ix.entries[abs] = p
+	ix.changed[abs] = p
 }
 
 // Save appends what this process changed to the index's log, under an
@@ -227,7 +299,8 @@ func (ix *Index) Save() error {
 	}
 	ix.changed = map[string]*entry{}
 	// No index file yet (or a damaged one): make it now.
-	if ix.base > 0 && logSize < max(compactFrom, ix.base/4) {
+	// An index file out of path order (an older dtask's) is rewritten.
+	if ix.base > 0 && !ix.file.unsorted() && logSize < max(compactFrom, ix.base/4) {
 		return nil
 	}
 	return ix.compact()
@@ -237,7 +310,11 @@ func (ix *Index) Save() error {
 // disk (this process's changes are in the log already), dropping entries
 // no run has looked at for a month, and empties the log.
 func (ix *Index) compact() error {
-	merged, _, _ := readIndex(ix.path)
+	file, merged, _, _ := readIndex(ix.path)
+	all := make(map[string]*entry, file.len()+len(merged))
+	file.all(all)
+	maps.Copy(all, merged)
+	merged = all
 	cutoff := uint32(time.Now().Add(-unusedFor).Unix() / 86400)
 	for p, e := range merged {
 		if e.used < cutoff {
@@ -254,5 +331,8 @@ func (ix *Index) compact() error {
 		return fmt.Errorf("saving index %s: %w", ix.path, err)
 	}
 	ix.base = int64(len(data))
+	if ix.file != nil {
+		ix.file.sorted = true // on disk now; in memory it was sorted on load
+	}
 	return nil
 }

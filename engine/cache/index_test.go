@@ -2,6 +2,7 @@ package cache
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"os"
@@ -97,7 +98,9 @@ func sameTick(t *testing.T, ix *Index, p string) {
 		t.Fatal(err)
 	}
 	ix.mu.Lock()
-	ix.entries[p].stat = statOf(&st)
+	e, _ := ix.get(p)
+	e.stat = statOf(&st)
+	ix.set(p, e)
 	ix.mu.Unlock()
 }
 
@@ -157,8 +160,8 @@ func TestIndexDamaged(t *testing.T) {
 		t.Fatal(err)
 	}
 	good, _ := os.ReadFile(ipath)
-	if ix := OpenIndex(ipath); len(ix.entries) != 20 {
-		t.Fatalf("reloaded %d entries, want 20", len(ix.entries))
+	if ix := OpenIndex(ipath); ix.count() != 20 {
+		t.Fatalf("reloaded %d entries, want 20", ix.count())
 	}
 	flip := append([]byte(nil), good...)
 	flip[len(flip)/2] ^= 1
@@ -171,8 +174,8 @@ func TestIndexDamaged(t *testing.T) {
 	} {
 		os.WriteFile(ipath, data, 0o644)
 		ix := OpenIndex(ipath)
-		if len(ix.entries) != 0 {
-			t.Errorf("%s index: %d entries loaded", name, len(ix.entries))
+		if ix.count() != 0 {
+			t.Errorf("%s index: %d entries loaded", name, ix.count())
 		}
 		if h := mustHash(t, ix, files[3]); h != xxh([]byte("3")) || ix.reads.Load() != 1 {
 			t.Errorf("%s index: hash %s after %d reads", name, h, ix.reads.Load())
@@ -276,8 +279,8 @@ func TestIndexMerge(t *testing.T) {
 		t.Fatal(err)
 	}
 	ix := OpenIndex(ipath)
-	if len(ix.entries) != 2 {
-		t.Fatalf("after two processes saved, index has %d entries, want 2", len(ix.entries))
+	if ix.count() != 2 {
+		t.Fatalf("after two processes saved, index has %d entries, want 2", ix.count())
 	}
 }
 
@@ -316,5 +319,42 @@ func TestIndexConcurrent(t *testing.T) {
 	wg.Wait()
 	if _, err := ix.HashAll(append(files, filepath.Join(dir, "nope"))); err == nil {
 		t.Error("HashAll with a missing file gave no error")
+	}
+}
+
+// An index file whose entries are not in path order (an older dtask wrote
+// them in map order) still answers for every path.
+func TestIndexUnsortedFileLoads(t *testing.T) {
+	today := uint32(time.Now().Unix() / 86400)
+	b := []byte(indexMagic)
+	b = append(b, 3)
+	for i, p := range []string{"/c", "/a", "/b"} {
+		one := appendEntries(nil, map[string]*entry{p: {used: today - uint32(i)}})
+		b = append(b, one[1:]...) // without its count
+	}
+	b = binary.LittleEndian.AppendUint64(b, xxh3.Hash(b))
+	base, ok := decodeIndex(b)
+	if !ok {
+		t.Fatal("unsorted index refused")
+	}
+	for i, p := range []string{"/c", "/a", "/b"} {
+		if e, ok := base.find(p); !ok || e.used != today-uint32(i) {
+			t.Errorf("%s: %v %v", p, e, ok)
+		}
+	}
+	if _, ok := base.find("/d"); ok {
+		t.Error("found a path the index does not hold")
+	}
+	// The next save that changes anything rewrites it in path order.
+	dir := t.TempDir()
+	ipath := filepath.Join(dir, "index")
+	os.WriteFile(ipath, b, 0o600)
+	ix := OpenIndex(ipath)
+	mustHash(t, ix, write(t, dir, "f", "x", time.Hour))
+	if err := ix.Save(); err != nil {
+		t.Fatal(err)
+	}
+	if ix := OpenIndex(ipath); ix.file.unsorted() || ix.count() != 4 {
+		t.Errorf("after a save: unsorted %v, %d entries, want sorted and 4", ix.file.unsorted(), ix.count())
 	}
 }

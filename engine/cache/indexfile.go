@@ -2,7 +2,9 @@ package cache
 
 import (
 	"encoding/binary"
+	"maps"
 	"os"
+	"slices"
 	"unsafe"
 
 	"github.com/zeebo/xxh3"
@@ -37,7 +39,9 @@ func encodeIndex(entries map[string]*entry) []byte {
 func appendEntries(b []byte, entries map[string]*entry) []byte {
 	b = binary.AppendUvarint(b, uint64(len(entries)))
 	le := binary.LittleEndian
-	for p, e := range entries {
+	// In path order: a loaded index is searched, not decoded.
+	for _, p := range slices.Sorted(maps.Keys(entries)) {
+		e := entries[p]
 		b = binary.AppendUvarint(b, uint64(len(p)))
 		b = append(b, p...)
 		b = le.AppendUint64(b, uint64(e.stat.size))
@@ -57,22 +61,23 @@ func appendEntries(b []byte, entries map[string]*entry) []byte {
 }
 
 // readIndex loads the index file and replays its log over it; a damaged
-// file gives an empty index, a damaged log segment is skipped.
-func readIndex(path string) (m map[string]*entry, base, log int64) {
+// file gives an empty index, a damaged log segment is skipped. The log's
+// entries come in m; base holds the file's.
+func readIndex(path string) (base *baseIndex, m map[string]*entry, baseSize, log int64) {
 	m = map[string]*entry{}
 	if data, err := os.ReadFile(path); err == nil {
-		if d, ok := decodeIndex(data); ok {
-			m, base = d, int64(len(data))
+		if b, ok := decodeIndex(data); ok {
+			base, baseSize = b, int64(len(data))
 		}
 	}
 	if data, err := os.ReadFile(path + ".log"); err == nil {
 		replayLog(data, m)
 		log = int64(len(data))
 	}
-	return m, base, log
+	return base, m, baseSize, log
 }
 
-func decodeIndex(data []byte) (map[string]*entry, bool) {
+func decodeIndex(data []byte) (*baseIndex, bool) {
 	le := binary.LittleEndian
 	if len(data) < len(indexMagic)+9 || string(data[:len(indexMagic)]) != indexMagic {
 		return nil, false
@@ -81,13 +86,24 @@ func decodeIndex(data []byte) (map[string]*entry, bool) {
 	if xxh3.Hash(body) != le.Uint64(data[len(data)-8:]) {
 		return nil, false
 	}
-	m := map[string]*entry{}
-	return m, decodeEntries(body[len(indexMagic):], m)
+	return parseBase(body[len(indexMagic):])
+}
+
+// decodeEntry reads the fixed part of an entry.
+func decodeEntry(f []byte, e *entry) {
+	le := binary.LittleEndian
+	e.stat.size = int64(le.Uint64(f[0:]))
+	e.stat.mtime = int64(le.Uint64(f[8:]))
+	e.stat.ctime = int64(le.Uint64(f[16:]))
+	e.stat.ino = le.Uint64(f[24:])
+	e.stat.mode = le.Uint32(f[32:])
+	e.used = le.Uint32(f[36:])
+	e.racy = f[40]&flagRacy != 0
+	copy(e.sum[:], f[41:57])
 }
 
 // decodeEntries reads what appendEntries wrote into m, all or nothing.
 func decodeEntries(body []byte, m map[string]*entry) bool {
-	le := binary.LittleEndian
 	// Map keys are slices of the file's bytes, which nothing writes to
 	// after this: no copy, no allocation per path.
 	s := unsafe.String(unsafe.SliceData(body), len(body))
@@ -106,16 +122,7 @@ func decodeEntries(body []byte, m map[string]*entry) bool {
 		pos += n
 		keys[i] = s[pos : pos+int(plen)]
 		pos += int(plen)
-		f := body[pos : pos+entryFixed]
-		e := &all[i]
-		e.stat.size = int64(le.Uint64(f[0:]))
-		e.stat.mtime = int64(le.Uint64(f[8:]))
-		e.stat.ctime = int64(le.Uint64(f[16:]))
-		e.stat.ino = le.Uint64(f[24:])
-		e.stat.mode = le.Uint32(f[32:])
-		e.used = le.Uint32(f[36:])
-		e.racy = f[40]&flagRacy != 0
-		copy(e.sum[:], f[41:57])
+		decodeEntry(body[pos:pos+entryFixed], &all[i])
 		pos += entryFixed
 	}
 	if pos != len(body) {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -16,6 +17,11 @@ import (
 type Key struct {
 	target string
 	lines  []Line
+	// files are runs of source lines kept compactly (one path and 16 bytes
+	// per file, no label or hex string): a tree of 100,000 files would
+	// otherwise hold 100,000 of each for a key that is only hashed. A run
+	// comes after lines[:at].
+	files []fileRun
 	// Redact, when set, masks secret values (it returns its argument
 	// changed when that holds a secret). The key hashes the real values;
 	// what is stored or printed holds only a hash of them, keyed with
@@ -24,6 +30,16 @@ type Key struct {
 	Secret []byte
 	// Debug receives the DTASK_DEBUG_HASH output; nil: stderr.
 	Debug io.Writer
+
+	stored []Line // Stored's result: a miss asks twice (why, then the record)
+}
+
+// fileRun is the lines "PREFIX+rel" → hex of sum, one per file.
+type fileRun struct {
+	at     int
+	prefix string
+	rels   []string
+	sums   []byte // 16 bytes per file
 }
 
 // NewKey starts a key for the named target. The first line is the cache
@@ -40,21 +56,84 @@ func NewKey(target string) *Key {
 // key hashes them whole.
 func (k *Key) Add(label, value string) { k.lines = append(k.lines, Line{label, value}) }
 
+// AddFiles appends one line per file, labelled prefix+rels[i], whose value
+// is the hex of sums[16*i:16*i+16]. The key keeps the slices.
+func (k *Key) AddFiles(prefix string, rels []string, sums []byte) {
+	if len(rels) > 0 {
+		k.files = append(k.files, fileRun{at: len(k.lines), prefix: prefix, rels: rels, sums: sums})
+	}
+}
+
+// Each calls fn with every line in order, as added (secrets not masked);
+// label and value are built in buffers that fn must not keep.
+func (k *Key) Each(fn func(label, value []byte)) {
+	var label, value []byte
+	line := func(l Line) {
+		label = append(label[:0], l.Label...)
+		value = append(value[:0], l.Value...)
+		fn(label, value)
+	}
+	next := 0
+	for _, r := range k.files {
+		for ; next < r.at; next++ {
+			line(k.lines[next])
+		}
+		for i, rel := range r.rels {
+			label = append(append(label[:0], r.prefix...), rel...)
+			value = hex.AppendEncode(value[:0], r.sums[16*i:16*i+16])
+			fn(label, value)
+		}
+	}
+	for ; next < len(k.lines); next++ {
+		line(k.lines[next])
+	}
+}
+
 // Lines returns the lines added so far.
-func (k *Key) Lines() []Line { return k.lines }
+func (k *Key) Lines() []Line {
+	if len(k.files) == 0 {
+		return k.lines
+	}
+	out := make([]Line, 0, k.Len())
+	k.Each(func(label, value []byte) { out = append(out, Line{string(label), string(value)}) })
+	return out
+}
+
+// Len is the number of lines.
+func (k *Key) Len() int {
+	n := len(k.lines)
+	for _, r := range k.files {
+		n += len(r.rels)
+	}
+	return n
+}
 
 // Stored returns the lines as records keep them: a value holding a secret
 // is replaced by a keyed hash of it, which still tells that it changed.
 func (k *Key) Stored() []Line {
-	if k.Redact == nil {
-		return k.lines
+	if k.stored == nil {
+		k.stored = k.redacted()
 	}
-	out := make([]Line, len(k.lines))
-	for i, l := range k.lines {
-		if k.holdsSecret(l.Value) {
-			l.Value = secretMark(k.Secret, l.Value)
+	return k.stored
+}
+
+func (k *Key) redacted() []Line {
+	lines := k.Lines()
+	if k.Redact == nil {
+		return lines
+	}
+	var out []Line
+	for i, l := range lines {
+		if !k.holdsSecret(l.Value) {
+			continue
 		}
-		out[i] = l
+		if out == nil {
+			out = slices.Clone(lines)
+		}
+		out[i].Value = secretMark(k.Secret, l.Value)
+	}
+	if out == nil {
+		return lines
 	}
 	return out
 }
@@ -102,16 +181,16 @@ func (k *Key) anySecret(doc any) bool {
 func (k *Key) Sum() string {
 	h := sha256.New()
 	buf := make([]byte, 0, 32<<10)
-	for _, l := range k.lines {
-		buf = binary.AppendUvarint(buf, uint64(len(l.Label)))
-		buf = append(buf, l.Label...)
-		buf = binary.AppendUvarint(buf, uint64(len(l.Value)))
-		buf = append(buf, l.Value...)
+	k.Each(func(label, value []byte) {
+		buf = binary.AppendUvarint(buf, uint64(len(label)))
+		buf = append(buf, label...)
+		buf = binary.AppendUvarint(buf, uint64(len(value)))
+		buf = append(buf, value...)
 		if len(buf) >= 16<<10 {
 			h.Write(buf)
 			buf = buf[:0]
 		}
-	}
+	})
 	h.Write(buf)
 	sum := hex.EncodeToString(h.Sum(nil))
 	if os.Getenv("DTASK_DEBUG_HASH") == "1" {

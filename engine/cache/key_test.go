@@ -2,6 +2,8 @@ package cache
 
 import (
 	"bytes"
+	"encoding/hex"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -110,5 +112,29 @@ func TestKeyDebug(t *testing.T) {
 		"dtask-hash lint: key " + sum + "\n"
 	if buf.String() != want {
 		t.Errorf("debug output:\n%s\nwant:\n%s", buf.String(), want)
+	}
+}
+
+// A run of files added at once hashes, lists and stores as the same lines
+// added one by one would.
+func TestAddFilesSameAsLines(t *testing.T) {
+	sums := make([]byte, 32)
+	sums[0], sums[31] = 1, 2
+	rels := []string{"a.go", "sub/b.go"}
+	one, run := NewKey("t"), NewKey("t")
+	for _, k := range []*Key{one, run} {
+		k.Add("kind", "sh")
+	}
+	one.Add("src x/a.go", hex.EncodeToString(sums[:16]))
+	one.Add("src x/sub/b.go", hex.EncodeToString(sums[16:]))
+	run.AddFiles("src x/", rels, sums)
+	for _, k := range []*Key{one, run} {
+		k.Add("env", "A=1")
+	}
+	if one.Sum() != run.Sum() {
+		t.Error("AddFiles changed the key")
+	}
+	if !reflect.DeepEqual(one.Lines(), run.Lines()) || run.Len() != 2+4 {
+		t.Errorf("lines %v, want %v", run.Lines(), one.Lines())
 	}
 }

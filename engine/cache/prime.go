@@ -35,13 +35,22 @@ type primedList struct {
 const maxPrimed = 8
 
 // Glob is the package's Glob, priming ix with the stats it took.
+// Following events (Follow), it gives the files it listed before, as
+// events since changed them.
 func (ix *Index) Glob(dir string, patterns []string) ([]string, error) {
+	out, epoch, ok := ix.recalled(dir, patterns)
+	if ok {
+		return out, nil
+	}
 	g, err := glob(dir, patterns)
 	if err != nil {
 		return nil, err
 	}
 	if g.stats != nil && filepath.IsAbs(dir) {
 		ix.prime(&primedList{dir: filepath.Clean(dir), rels: g.out, stats: g.stats, at: g.start})
+	}
+	if filepath.IsAbs(dir) {
+		ix.remember(dir, patterns, g, epoch)
 	}
 	return g.out, nil
 }

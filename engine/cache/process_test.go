@@ -126,8 +126,8 @@ func TestTwoProcesses(t *testing.T) {
 		t.Log("no index seen during the run")
 	}
 	ix := OpenIndex(s.IndexPath())
-	if len(ix.entries) != 20 {
-		t.Errorf("index has %d entries after two processes, want 20 (one lost the other's)", len(ix.entries))
+	if ix.count() != 20 {
+		t.Errorf("index has %d entries after two processes, want 20 (one lost the other's)", ix.count())
 	}
 	for _, i := range []int{10, 11, 12, 20, 21, 22} {
 		if _, ok := s.Get(sampleRecord("t", i).Key); !ok {

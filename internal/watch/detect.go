@@ -3,7 +3,6 @@ package watch
 import (
 	"errors"
 	"io/fs"
-	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -29,12 +28,6 @@ func NewDetector(hash func(abs string) (string, error)) *Detector {
 
 // Learn records the hash a run used for the file at abs.
 func (d *Detector) Learn(abs, sum string) { d.known[abs] = sum }
-
-// Reset replaces what the detector knows: the files the last run used.
-func (d *Detector) Reset(known map[string]string) { d.known = known }
-
-// Snapshot returns a copy of the hashes the detector holds now.
-func (d *Detector) Snapshot() map[string]string { return maps.Clone(d.known) }
 
 // Len is how many files the detector knows.
 func (d *Detector) Len() int { return len(d.known) }

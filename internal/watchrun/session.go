@@ -53,9 +53,8 @@ type session struct {
 	roots  []string    // paths given to the watcher so far
 	// live is the display of the run in progress, if any: messages go
 	// through it so that its redraws do not wipe them off a terminal.
-	live  atomic.Pointer[ui.Display]
-	files map[string]map[string]string // target → source → hash it was last run with
-	n     int                          // runs so far
+	live atomic.Pointer[ui.Display]
+	n    int // runs so far
 }
 
 // run is one run in progress.
@@ -112,8 +111,10 @@ func Run(ctx context.Context, c *Config, p *project.Project, goals []string, std
 		return err
 	}
 	defer s.w.Close()
+	// Events name every change from now on: runs re-walk and re-hash only
+	// what they name.
+	p.Index.Follow()
 	s.det = watch.NewDetector(p.Index.Hash)
-	s.files = map[string]map[string]string{}
 	return s.loop(ctx)
 }
 
@@ -153,9 +154,13 @@ func (s *session) loop(ctx context.Context) error {
 			if first {
 				first = false
 				<-registered
+				// What the first run hashed before the watches were in
+				// place may have changed unseen.
+				s.p.Index.Changed([]string{watch.Lost})
 				s.ready()
 			}
 		case batch := <-s.w.Batches():
+			s.p.Index.Changed(batch)
 			changed := s.det.Changed(batch, s.srcs.Relevant)
 			if len(changed) == 0 {
 				s.ignored(batch)

@@ -1,9 +1,10 @@
 package watchrun
 
 import (
-	"maps"
+	"bytes"
 	"path/filepath"
 	"strings"
+	"unsafe"
 
 	"github.com/dtask-dev/dtask/engine"
 )
@@ -27,25 +28,35 @@ func watchIgnore(state string) func(string) bool {
 // learn keeps, per target, the content hashes the run just planned it on,
 // pass or fail, and gives the detector the baseline later events compare
 // to: so undoing a breaking edit runs again, and a touch after a failure
-// does not. Targets the run never planned keep what they had.
+// does not. Targets the run never planned keep what they had. Only the
+// hashes that differ are stored: after one edit of a large tree, one.
 func (s *session) learn(results []*engine.Result) {
+	var buf []byte
 	for _, res := range results {
 		if res.Key == "" {
 			continue // never planned: keep what it had
 		}
-		files := map[string]string{}
-		for _, l := range res.Lines {
-			if rel, ok := strings.CutPrefix(l.Label, "src "); ok {
-				files[filepath.Join(s.p.File.Dir, filepath.FromSlash(rel))] = l.Value
+		res.EachLine(func(label, value []byte) {
+			rel, ok := bytes.CutPrefix(label, []byte("src "))
+			if !ok {
+				return
 			}
-		}
-		s.files[res.Target] = files
+			buf = sourcePath(buf[:0], s.p.File.Dir, rel)
+			// The lookup keeps no reference to buf.
+			if old, ok := s.det.Known(unsafe.String(unsafe.SliceData(buf), len(buf))); !ok || old != string(value) {
+				s.det.Learn(string(buf), string(value))
+			}
+		})
 	}
-	known := s.det.Snapshot()
-	for _, res := range results {
-		if res.Key != "" {
-			maps.Copy(known, s.files[res.Target])
-		}
+}
+
+// sourcePath appends to buf the absolute path of a key line's file,
+// relative to dir: a plain join for the clean paths of globs, Join for
+// the rest ("../x").
+func sourcePath(buf []byte, dir string, rel []byte) []byte {
+	if bytes.HasPrefix(rel, []byte("../")) || bytes.Contains(rel, []byte("/.")) || string(rel) == ".." {
+		return append(buf, filepath.Join(dir, filepath.FromSlash(string(rel)))...)
 	}
-	s.det.Reset(known)
+	buf = append(append(buf, dir...), filepath.Separator)
+	return append(buf, filepath.FromSlash(string(rel))...)
 }
