@@ -48,7 +48,8 @@ func removeVolumes(t *testing.T, taskfile string) {
 // kept in the user cache folder (what the CI templates cache); on an
 // engine without the volume (a new CI machine) it is restored before the
 // container starts, and kept again after; --cache clear removes the
-// archive too.
+// archive too. The runs are CI runs: outside CI dtask does not wait at
+// exit for the copy (the engine keeps its volumes).
 func TestCacheVolumeCarriedAcrossFreshEngine(t *testing.T) {
 	needDocker(t)
 	dir := t.TempDir()
@@ -65,7 +66,7 @@ func TestCacheVolumeCarriedAcrossFreshEngine(t *testing.T) {
 		if i > 0 {
 			removeVolumes(t, taskfile)
 		}
-		out, err := runDtask(t, dir, "--force", "count")
+		out, err := runDtaskEnv(t, dir, []string{"CI=true"}, "--force", "count")
 		if err != nil || !strings.Contains(out, want) {
 			t.Fatalf("run %d (the volume restored from the cache folder): %v, want %s\n%s", i+1, err, want, out)
 		}

@@ -82,9 +82,16 @@ func serviceStarts(t *testing.T, taskfile, service string, since time.Time) int 
 
 func runDtask(t *testing.T, dir string, args ...string) (string, error) {
 	t.Helper()
+	return runDtaskEnv(t, dir, nil, args...)
+}
+
+// runDtaskEnv is runDtask with env added last (it wins: CI=true makes a
+// CI run).
+func runDtaskEnv(t *testing.T, dir string, env []string, args ...string) (string, error) {
+	t.Helper()
 	cmd := exec.Command("dtask", append([]string{"--output", "plain"}, args...)...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "NO_COLOR=1", "CI=", "GITHUB_ACTIONS=", "GITLAB_CI=")
+	cmd.Env = append(append(os.Environ(), "NO_COLOR=1", "CI=", "GITHUB_ACTIONS=", "GITLAB_CI="), env...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
