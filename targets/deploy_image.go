@@ -16,6 +16,7 @@ import (
 	"github.com/dtask-dev/dtask/engine"
 	"github.com/dtask-dev/dtask/internal/transfer"
 	"github.com/dtask-dev/dtask/targets/docker"
+	"github.com/dtask-dev/dtask/targets/imagecache"
 )
 
 // deployImage makes sure the deploy engine has the image and returns its
@@ -49,17 +50,8 @@ func (a *deployAction) deployImage(ctx context.Context, target *docker.Client, d
 		return "", err
 	}
 	if there == "" {
-		// Through the team cache only the missing layers travel; when the
-		// deploy engine cannot reach it, the whole image is copied.
-		if ok, err := a.e.deployViaTeam(ctx, target, id, ref, progress); err == nil && ok {
-			return id, nil
-		} else if err != nil {
-			progress(fmt.Sprintf("not through the remote cache: %v", err))
-		}
-		if ok, err := a.e.deployViaTunnel(ctx, target, a.d().Host, id, ref, progress, out); err == nil && ok {
-			return id, nil
-		} else if err != nil && out != nil {
-			fmt.Fprintf(out, "note: copying the whole image to %s: %v\n", a.d().Host, err)
+		if ok, err := a.pullMissingLayers(ctx, target, id, ref, progress, out); err != nil || ok {
+			return id, err
 		}
 		progress(fmt.Sprintf("copying %s (%s) to %s", ref, buildShortID(id), a.d().Host))
 		start := time.Now()
@@ -153,4 +145,30 @@ func reportBytes(c *countingReader, total int64, progress func(string)) (stop fu
 		}
 	}()
 	return func() { close(done) }
+}
+
+// pullMissingLayers has the deploy engine pull image id from the team
+// cache, else through a tunnel to a registry on this machine: only the
+// layers it lacks travel. ok is false when neither can be used; the caller
+// then copies the whole image. An engine with the containerd image store
+// would name the pulled image by the registry's manifest, which is not the
+// source's (the layers are compressed anew), so the deployed ID could not
+// be checked there: it gets the whole image, whose ID it keeps.
+func (a *deployAction) pullMissingLayers(ctx context.Context, target *docker.Client, id, ref string, progress func(string), out io.Writer) (bool, error) {
+	if res, err := target.Info(ctx, client.InfoOptions{}); err == nil && imagecache.DetectStore(res.Info) == imagecache.StoreContainerd {
+		return false, nil
+	}
+	// Through the team cache only the missing layers travel; when the
+	// deploy engine cannot reach it, through the tunnel.
+	if ok, err := a.e.deployViaTeam(ctx, target, id, ref, progress); err == nil && ok {
+		return true, nil
+	} else if err != nil {
+		progress(fmt.Sprintf("not through the remote cache: %v", err))
+	}
+	if ok, err := a.e.deployViaTunnel(ctx, target, a.d().Host, id, ref, progress, out); err == nil && ok {
+		return true, nil
+	} else if err != nil && out != nil {
+		fmt.Fprintf(out, "note: copying the whole image to %s: %v\n", a.d().Host, err)
+	}
+	return false, nil
 }

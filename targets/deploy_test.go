@@ -346,7 +346,7 @@ func testDeployRemote(t *testing.T, e *Env, local, d2 *docker.Client, host, imag
 	// the engine pulls from this machine through a reverse tunnel, else
 	// the image is copied.
 	done := regexp.MustCompile(`(?m)^copied 1 image, [0-9.]+ [kM]B to ` + regexp.QuoteMeta(host) + ` in [0-9.]+m?s \(` + regexp.QuoteMeta(image) + `\)$`)
-	if strings.HasPrefix(host, "ssh://") {
+	if strings.HasPrefix(host, "ssh://") && !dpContainerdStore(t, d2) {
 		done = regexp.MustCompile(`(?m)^pulled [0-9]+ layers?, [0-9.]+ [kM]B from this machine over ssh in [0-9.]+m?s \(image [0-9a-f]{12}\)$`)
 	} else if !strings.Contains(prog.String(), "copying") {
 		t.Errorf("progress does not mention the copy:\n%s", prog)

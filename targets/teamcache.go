@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/moby/moby/api/types/jsonstream"
 	"github.com/moby/moby/api/types/registry"
 	"github.com/moby/moby/client"
@@ -82,12 +84,8 @@ func pullByDigest(ctx context.Context, cli *docker.Client, src, id string, refs 
 	}
 	start := time.Now()
 	progress("pulling " + buildShortID(id) + " from " + from)
-	auth := ""
-	if host, err := registryauth.Host(src); err == nil {
-		if ac, err := configAuth(ctx, host); err == nil {
-			auth, _ = registryauth.Encode(ac)
-		}
-	}
+	ac := pullAuth(ctx, src)
+	auth, _ := registryauth.Encode(ac)
 	resp, err := cli.ImagePull(ctx, src, client.ImagePullOptions{RegistryAuth: auth})
 	if err != nil {
 		return "", fmt.Errorf("pulling %s from %s: %w", buildShortID(id), from, err)
@@ -105,14 +103,15 @@ func pullByDigest(ctx context.Context, cli *docker.Client, src, id string, refs 
 		progress(fmt.Sprintf("pulling %s from %s: %s", buildShortID(id), from, got.line(start)))
 	}
 	resp.Close()
+	got.sizeFromManifest(ctx, src, ac)
 	line := transfer.Summary("pulled", len(got.layers), "layer", got.bytes(), "from", where, time.Since(start)) +
 		" (image " + buildShortID(id) + ")"
 	have, err := cli.ImageID(ctx, src)
-	if err != nil || have != id {
+	if err != nil || !pulledImage(have, id, src) {
 		return "", fmt.Errorf("%s served %s for image %s: refused", from, buildShortID(have), buildShortID(id))
 	}
 	for _, ref := range refs {
-		if _, err := cli.ImageTag(ctx, client.ImageTagOptions{Source: id, Target: ref}); err != nil {
+		if _, err := cli.ImageTag(ctx, client.ImageTagOptions{Source: have, Target: ref}); err != nil {
 			return "", fmt.Errorf("tagging %s as %s: %w", buildShortID(id), ref, err)
 		}
 	}
@@ -122,6 +121,20 @@ func pullByDigest(ctx context.Context, cli *docker.Client, src, id string, refs 
 		_, _ = cli.ImageRemove(ctx, src, client.ImageRemoveOptions{})
 	}
 	return line, nil
+}
+
+// pulledImage says whether the image an engine pulled from src (a
+// reference by digest) is image id. An engine with the classic store
+// names it by its config, which must be id; one with the containerd image
+// store names it by the manifest, which differs from the source's (the
+// team cache compresses layers its own way) but is the digest src names,
+// which the engine checked while pulling.
+func pulledImage(have, id, src string) bool {
+	if have == id {
+		return true
+	}
+	_, digest, ok := strings.Cut(src, "@")
+	return ok && have == digest
 }
 
 // repoOf is ref without its digest or tag: the repository it names.
@@ -240,8 +253,57 @@ func (c *transferCount) add(id, status string, p *jsonstream.Progress) {
 		// the end. A layer that was never moving (already there) is absent.
 		if total, moved := c.totals[id]; moved {
 			c.layers[id] = total
+		} else if status == "Download complete" {
+			// A quick pull (the containerd image store's, from a loopback
+			// registry) may send no progress at all: the size comes from
+			// the manifest (sizeFromManifest).
+			c.layers[id] = max(c.layers[id], 0)
 		}
 	}
+}
+
+// sizeFromManifest fills in the sizes of layers a pull moved without
+// saying how much, from the manifest src names. A manifest that cannot be
+// read leaves them at what was seen.
+func (c *transferCount) sizeFromManifest(ctx context.Context, src string, ac registry.AuthConfig) {
+	unsized := false
+	for id, n := range c.layers {
+		unsized = unsized || n == 0 && c.totals[id] == 0
+	}
+	if !unsized {
+		return
+	}
+	ref, err := name.ParseReference(src)
+	if err != nil {
+		return
+	}
+	img, err := remote.Image(ref, remote.WithContext(ctx), remote.WithAuth(pushAuthn(ac)))
+	if err != nil {
+		return
+	}
+	m, err := img.Manifest()
+	if err != nil {
+		return
+	}
+	for _, l := range m.Layers {
+		id := l.Digest.Hex[:min(12, len(l.Digest.Hex))]
+		if n, ok := c.layers[id]; ok && n == 0 {
+			c.layers[id] = l.Size
+		}
+	}
+}
+
+// pullAuth is the credentials for the registry of src, if any are configured.
+func pullAuth(ctx context.Context, src string) registry.AuthConfig {
+	host, err := registryauth.Host(src)
+	if err != nil {
+		return registry.AuthConfig{}
+	}
+	ac, err := configAuth(ctx, host)
+	if err != nil {
+		return registry.AuthConfig{}
+	}
+	return ac
 }
 
 func (c *transferCount) bytes() int64 {

@@ -1,10 +1,12 @@
 package remotecache
 
 import (
+	"archive/tar"
 	"context"
 	"fmt"
 	"io"
 	"os"
+	pathpkg "path"
 	"strings"
 	"time"
 
@@ -54,7 +56,11 @@ func (r *Registry) writeImage(ctx context.Context, saver ImageSaver, id, tag str
 	if err != nil {
 		return r.wrap(fmt.Errorf("reading image %s: %w", short(id), err))
 	}
-	img, err := partial.UncompressedToImage(canonical{saved})
+	layers, err := savedLayers(f.Name(), saved)
+	if err != nil {
+		return r.wrap(fmt.Errorf("reading image %s: %w", short(id), err))
+	}
+	img, err := partial.UncompressedToImage(canonical{saved, layers})
 	if err != nil {
 		return r.wrap(fmt.Errorf("reading image %s: %w", short(id), err))
 	}
@@ -70,16 +76,19 @@ func (r *Registry) writeImage(ctx context.Context, saver ImageSaver, id, tag str
 // (compressed by whichever builder or registry made them). The same layer
 // then has the same blob digest from every engine, and the registry never
 // receives it twice. The config, and so the image ID, is the saved one.
-type canonical struct{ saved v1.Image }
+type canonical struct {
+	saved  v1.Image
+	layers map[v1.Hash]v1.Layer // by diff ID, each opened on its own
+}
 
 func (c canonical) RawConfigFile() ([]byte, error) { return c.saved.RawConfigFile() }
 
 func (c canonical) MediaType() (types.MediaType, error) { return types.DockerManifestSchema2, nil }
 
 func (c canonical) LayerByDiffID(h v1.Hash) (partial.UncompressedLayer, error) {
-	l, err := c.saved.LayerByDiffID(h)
-	if err != nil {
-		return nil, err
+	l, ok := c.layers[h]
+	if !ok {
+		return nil, fmt.Errorf("no layer with diff ID %s in the saved image", h)
 	}
 	return gzipLayer{l}, nil
 }
@@ -90,3 +99,57 @@ type gzipLayer struct{ l v1.Layer }
 func (g gzipLayer) DiffID() (v1.Hash, error)             { return g.l.DiffID() }
 func (g gzipLayer) Uncompressed() (io.ReadCloser, error) { return g.l.Uncompressed() }
 func (g gzipLayer) MediaType() (types.MediaType, error)  { return types.DockerLayer, nil }
+
+// savedLayers opens each layer of a saved archive on its own, by diff ID.
+// go-containerregistry's tarball image judges every layer by the first
+// one (compressed or not), but the containerd image store saves layers as
+// it holds them: an uncompressed base layer followed by gzip ones was read
+// as all uncompressed, and the gzip layers were pushed compressed twice
+// (the engine pulling them failed with "invalid tar header").
+func savedLayers(path string, saved v1.Image) (map[v1.Hash]v1.Layer, error) {
+	manifest, err := tarball.LoadManifest(func() (io.ReadCloser, error) { return os.Open(path) })
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := saved.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	if len(manifest) != 1 || len(manifest[0].Layers) != len(cfg.RootFS.DiffIDs) {
+		return nil, fmt.Errorf("the archive holds %d images, want one whose layers match its config", len(manifest))
+	}
+	layers := map[v1.Hash]v1.Layer{}
+	for i, file := range manifest[0].Layers {
+		l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return openInTar(path, file) })
+		if err != nil {
+			return nil, fmt.Errorf("layer %s: %w", file, err)
+		}
+		layers[cfg.RootFS.DiffIDs[i]] = l
+	}
+	return layers, nil
+}
+
+// openInTar opens the file name inside the tar archive at path.
+func openInTar(path, name string) (io.ReadCloser, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			f.Close()
+			if err == io.EOF {
+				err = fmt.Errorf("%s: not in the archive", name)
+			}
+			return nil, err
+		}
+		if pathpkg.Clean(h.Name) == pathpkg.Clean(name) {
+			return struct {
+				io.Reader
+				io.Closer
+			}{tr, f}, nil
+		}
+	}
+}
