@@ -16,6 +16,8 @@ type decoder struct {
 	md     *toml.MetaData
 	c      *collector
 	failed map[string]bool // key paths already reported; nothing under them is
+	// fields memoises tomlFields: ten thousand targets share one type.
+	fields map[reflect.Type]map[string]int
 }
 
 var (
@@ -44,7 +46,11 @@ func tomlFields(t reflect.Type) map[string]int {
 
 // table decodes the keys of a TOML table into the struct rv.
 func (d *decoder) table(m map[string]toml.Primitive, rv reflect.Value, path []string) {
-	fields := tomlFields(rv.Type())
+	fields, ok := d.fields[rv.Type()]
+	if !ok {
+		fields = tomlFields(rv.Type())
+		d.fields[rv.Type()] = fields
+	}
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		p := child(path, k)
 		i, ok := fields[k]
@@ -152,7 +158,8 @@ func (d *decoder) leaf(prim toml.Primitive, fv reflect.Value, path []string) boo
 	switch {
 	case fv.Type() == durationType && !fits(durationType, raw):
 		d.badDuration(raw, path)
-	case d.typeError(fv.Type(), raw, keyString(path), ancestors(path)):
+	case !fits(fv.Type(), raw) && d.typeError(fv.Type(), raw, keyString(path), ancestors(path)):
+		// (fits first: naming the keys costs more than checking the value)
 	default:
 		ptr := reflect.New(fv.Type())
 		err := d.md.PrimitiveDecode(prim, ptr.Interface())
