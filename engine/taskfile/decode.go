@@ -133,8 +133,13 @@ func setName(v reflect.Value, name string) {
 // subtable decodes a table's keys for the walk. toml would turn a string
 // into an empty map without complaint, so the value's type is checked first.
 func (d *decoder) subtable(prim toml.Primitive, path []string) (map[string]toml.Primitive, bool) {
-	raw := d.raw(prim)
 	var m map[string]toml.Primitive
+	// A key toml typed as a table needs no check: decoding the raw value
+	// would build the whole subtree (all the targets, for "targets").
+	if d.md.Type(path...) == "Hash" && d.md.PrimitiveDecode(prim, &m) == nil {
+		return m, true
+	}
+	raw := d.raw(prim)
 	if _, isTable := raw.(map[string]any); !isTable || d.md.PrimitiveDecode(prim, &m) != nil {
 		d.failed[keyString(path)] = true
 		d.c.addAt(path, "%s must be a table, not %s", keyString(path), describe(raw))
