@@ -104,6 +104,9 @@ func (r *Runner) Run(ctx context.Context, goals []string) ([]*Result, error) {
 	if r.Index != nil && !r.Opts.DryRun {
 		_ = r.Index.Save() // the index is only a speed-up; losing it costs a re-hash
 	}
+	if r.Store != nil && !r.Opts.DryRun {
+		_ = r.Store.SaveHeads() // a speed-up too; losing it costs a read per record
+	}
 	if r.Store != nil && r.ranAny() {
 		max := r.MaxStateSize
 		if max <= 0 {

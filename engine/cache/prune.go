@@ -21,7 +21,7 @@ const chunkGrace = 10 * time.Minute
 // Touch marks the record for key as used now, so that pruning keeps the
 // records a project still hits (a branch switched back and forth).
 func (s *Store) Touch(key string) {
-	if validKey(key) {
+	if validKey(key) && !s.inHeads(key, true) { // Prune keeps those anyway
 		now := time.Now()
 		_ = os.Chtimes(s.recordPath(key), now, now)
 	}
@@ -63,7 +63,8 @@ func (s *Store) Prune(lim Limits) Pruned {
 	slices.SortFunc(recs, func(a, b stateFile) int { return a.used.Compare(b.used) })
 	kept := recs[:0]
 	for _, r := range recs {
-		if !over() || latest[strings.TrimSuffix(filepath.Base(r.path), ".rec")] {
+		key := strings.TrimSuffix(filepath.Base(r.path), ".rec")
+		if !over() || latest[key] || s.inHeads(key, false) {
 			kept = append(kept, r)
 			continue
 		}

@@ -92,6 +92,13 @@ func checkRecord(data []byte) (*recordHeader, string, error) {
 	return &h, rest, nil
 }
 
+// headerLine is the JSON header of a record file checkRecord accepted.
+func headerLine(data []byte) []byte {
+	_, body, _ := bytes.Cut(data, []byte("\n"))
+	line, _, _ := bytes.Cut(body, []byte("\n"))
+	return line
+}
+
 func (h *recordHeader) record() *Record {
 	return &Record{Target: h.Target, Kind: h.Kind, Key: h.Key, Time: h.Time,
 		Duration: h.Duration, Outputs: h.Outputs}

@@ -17,6 +17,8 @@ import (
 //	records/ab/abcdef….rec   one record per key, so old keys still hit
 //	chunks/ab/abcdef…        runs of key lines that records share
 //	last/HASH                the key of a target's latest success
+//	heads                    each target's latest used record header, read
+//	                         once per run (heads.go)
 //	locks/HASH               flock(2) per target while it runs
 //	index, index.log         the stat index
 //	secret.key               the key secret values are hashed with
@@ -31,6 +33,7 @@ type Store struct {
 
 	keyOnce sync.Once
 	key     []byte
+	heads   heads
 }
 
 // OpenStore opens the store at dir, creating and marking the folder; a
@@ -77,6 +80,9 @@ func (s *Store) Get(key string) (*Record, bool) {
 // Hit returns the record for key without its lines: what deciding that a
 // target is up to date needs, read without the chunks a long record names.
 func (s *Store) Hit(key string) (*Record, bool) {
+	if rec, ok := s.headHit(key); ok {
+		return rec, true
+	}
 	data, ok := s.read(key)
 	if !ok {
 		return nil, false
@@ -85,6 +91,7 @@ func (s *Store) Hit(key string) (*Record, bool) {
 	if err != nil || h.Key != key {
 		return nil, false
 	}
+	s.noteHead(h.Target, key, headerLine(data))
 	return h.record(), true
 }
 
@@ -105,6 +112,7 @@ func (s *Store) Put(rec *Record) error {
 	if err := s.writeIn(s.lastPath(rec.Target), []byte(rec.Key+"\n")); err != nil {
 		return fmt.Errorf("record for %s: %w", rec.Target, err)
 	}
+	s.noteHead(rec.Target, rec.Key, headerLine(data))
 	return nil
 }
 

@@ -16,6 +16,8 @@ type decoder struct {
 	md     *toml.MetaData
 	c      *collector
 	failed map[string]bool // key paths already reported; nothing under them is
+	// fields memoises tomlFields: ten thousand targets share one type.
+	fields map[reflect.Type]map[string]int
 }
 
 var (
@@ -44,7 +46,11 @@ func tomlFields(t reflect.Type) map[string]int {
 
 // table decodes the keys of a TOML table into the struct rv.
 func (d *decoder) table(m map[string]toml.Primitive, rv reflect.Value, path []string) {
-	fields := tomlFields(rv.Type())
+	fields, ok := d.fields[rv.Type()]
+	if !ok {
+		fields = tomlFields(rv.Type())
+		d.fields[rv.Type()] = fields
+	}
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		p := child(path, k)
 		i, ok := fields[k]
@@ -127,8 +133,13 @@ func setName(v reflect.Value, name string) {
 // subtable decodes a table's keys for the walk. toml would turn a string
 // into an empty map without complaint, so the value's type is checked first.
 func (d *decoder) subtable(prim toml.Primitive, path []string) (map[string]toml.Primitive, bool) {
-	raw := d.raw(prim)
 	var m map[string]toml.Primitive
+	// A key toml typed as a table needs no check: decoding the raw value
+	// would build the whole subtree (all the targets, for "targets").
+	if d.md.Type(path...) == "Hash" && d.md.PrimitiveDecode(prim, &m) == nil {
+		return m, true
+	}
+	raw := d.raw(prim)
 	if _, isTable := raw.(map[string]any); !isTable || d.md.PrimitiveDecode(prim, &m) != nil {
 		d.failed[keyString(path)] = true
 		d.c.addAt(path, "%s must be a table, not %s", keyString(path), describe(raw))
@@ -152,7 +163,8 @@ func (d *decoder) leaf(prim toml.Primitive, fv reflect.Value, path []string) boo
 	switch {
 	case fv.Type() == durationType && !fits(durationType, raw):
 		d.badDuration(raw, path)
-	case d.typeError(fv.Type(), raw, keyString(path), ancestors(path)):
+	case !fits(fv.Type(), raw) && d.typeError(fv.Type(), raw, keyString(path), ancestors(path)):
+		// (fits first: naming the keys costs more than checking the value)
 	default:
 		ptr := reflect.New(fv.Type())
 		err := d.md.PrimitiveDecode(prim, ptr.Interface())

@@ -84,7 +84,8 @@ func parse(name string, data []byte, dir string, opts Options) (*File, error) {
 		return nil, Errors{syntaxError(name, err)}
 	}
 	c := &collector{file: name, pos: pos}
-	d := &decoder{md: &md, c: c, failed: map[string]bool{}}
+	d := &decoder{md: &md, c: c, failed: map[string]bool{},
+		fields: map[reflect.Type]map[string]int{}}
 	f := &File{Pos: pos, name: name}
 	d.table(top, reflect.ValueOf(f).Elem(), nil)
 	d.undecoded()

@@ -1,6 +1,7 @@
 package taskfile
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -31,30 +32,10 @@ func CheckPaths(f *File, root string, names []string) error {
 	if names == nil {
 		names = f.TargetNames()
 	}
+	pc := &pathChecker{c: c, root: root, real: realPaths{}}
 	for _, name := range names {
-		t := f.Targets[name]
-		if t == nil || t.Outside {
-			continue
-		}
-		at := []string{"targets", name}
-		base := f.Dir
-		if t.Dir != "" {
-			base = joinPath(f.Dir, t.Dir)
-			checkPath(c, root, base, name, "dir", t.Dir, ancestors(append(at, "dir")))
-		}
-		if b := t.Build; b != nil {
-			checkPath(c, root, joinPath(base, b.Context), name, "build.context", b.Context, ancestors(append(at, "build", "context")))
-			if b.Dockerfile != "" {
-				checkPath(c, root, joinPath(base, b.Dockerfile), name, "build.dockerfile", b.Dockerfile, ancestors(append(at, "build", "dockerfile")))
-			}
-		}
-		for i, src := range t.Sources {
-			if strings.HasPrefix(src, "!") {
-				continue // an exclusion reads nothing
-			}
-			key := append(at[:2:2], "sources")
-			checkPath(c, root, joinPath(base, staticPrefix(src)), name, "sources", src,
-				append([]string{indexKey(key, i)}, ancestors(key)...))
+		if t := f.Targets[name]; t != nil && !t.Outside {
+			pc.target(f.Dir, name, t)
 		}
 	}
 	if len(c.errs) == 0 {
@@ -64,14 +45,49 @@ func CheckPaths(f *File, root string, names []string) error {
 	return c.errs
 }
 
-// checkPath adds an error placed at the first of keys written when abs
-// is outside root.
-func checkPath(c *collector, root, abs, target, what, value string, keys []string) {
-	if inside(root, realPath(abs)) {
+// pathChecker checks the paths of one run's targets.
+type pathChecker struct {
+	c    *collector
+	root string
+	real realPaths
+}
+
+// target checks the paths of target name, whose task file is in dir.
+func (pc *pathChecker) target(dir, name string, t *Target) {
+	at := []string{"targets", name}
+	base := dir
+	if t.Dir != "" {
+		base = joinPath(dir, t.Dir)
+		pc.check(base, name, "dir", t.Dir, func() []string { return ancestors(append(at, "dir")) })
+	}
+	if b := t.Build; b != nil {
+		pc.check(joinPath(base, b.Context), name, "build.context", b.Context,
+			func() []string { return ancestors(append(at, "build", "context")) })
+		if b.Dockerfile != "" {
+			pc.check(joinPath(base, b.Dockerfile), name, "build.dockerfile", b.Dockerfile,
+				func() []string { return ancestors(append(at, "build", "dockerfile")) })
+		}
+	}
+	for i, src := range t.Sources {
+		if strings.HasPrefix(src, "!") {
+			continue // an exclusion reads nothing
+		}
+		pc.check(joinPath(base, staticPrefix(src)), name, "sources", src, func() []string {
+			key := append(at[:2:2], "sources")
+			return append([]string{indexKey(key, i)}, ancestors(key)...)
+		})
+	}
+}
+
+// check adds an error placed at the first of keys() written when abs is
+// outside the root; keys is called only then, as naming keys costs more
+// than the check.
+func (pc *pathChecker) check(abs, target, what, value string, keys func() []string) {
+	if inside(pc.root, pc.real.get(abs)) {
 		return
 	}
-	c.add(keys, "target %q: %s %q is outside the project (%s); add outside = true to the target to allow it",
-		target, what, value, root)
+	pc.c.add(keys(), "target %q: %s %q is outside the project (%s); add outside = true to the target to allow it",
+		target, what, value, pc.root)
 }
 
 func joinPath(base, p string) string {
@@ -113,6 +129,35 @@ func realPath(p string) string {
 		rest = filepath.Join(filepath.Base(p), rest)
 		p = parent
 	}
+}
+
+// realPaths memoises realPath for one check of many paths: ten thousand
+// targets' sources in one folder cost one walk of its symbolic links, not
+// ten thousand.
+type realPaths map[string]string
+
+// get is realPath(p), resolving each folder once.
+func (m realPaths) get(p string) string {
+	p = filepath.Clean(p)
+	if r, ok := m[p]; ok {
+		return r
+	}
+	parent := filepath.Dir(p)
+	var r string
+	if parent == p {
+		r = realPath(p)
+	} else {
+		r = filepath.Join(m.get(parent), filepath.Base(p))
+		// A symbolic link is resolved whole; a missing name (and what
+		// follows it) is kept as written, as realPath does.
+		if fi, err := os.Lstat(p); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+			if e, err := filepath.EvalSymlinks(p); err == nil {
+				r = e
+			}
+		}
+	}
+	m[p] = r
+	return r
 }
 
 // Inside reports whether path (absolute) is inside root once symbolic

@@ -74,3 +74,30 @@ outside = true
 		t.Errorf("context .. outside git is not reported:\n%s", got)
 	}
 }
+
+// The memo CheckPaths uses resolves each path as realPath does: links
+// in any part, dangling links, missing names and files in the way.
+func TestRealPathsMatchRealPath(t *testing.T) {
+	root := t.TempDir()
+	for _, d := range []string{"a/b", "c"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.WriteFile(filepath.Join(root, "a/file"), nil, 0o644)
+	os.Symlink(filepath.Join(root, "a"), filepath.Join(root, "c/toA"))
+	os.Symlink("../a/b", filepath.Join(root, "c/rel"))
+	os.Symlink("/nowhere/at/all", filepath.Join(root, "c/dangling"))
+	m := realPaths{}
+	for _, p := range []string{
+		"a/b", "a/b/x/y", "c/toA/b", "c/toA/b/missing", "c/rel", "c/rel/z",
+		"c/dangling", "c/dangling/q", "a/file", "a/file/under", "c/../c/toA", "missing/a",
+	} {
+		abs := filepath.Join(root, p)
+		for range 2 { // the second time from the memo
+			if got, want := m.get(abs), realPath(abs); got != want {
+				t.Errorf("%s: memo %s, realPath %s", p, got, want)
+			}
+		}
+	}
+}

@@ -95,7 +95,8 @@ func resolve(f *File, env Expander, keep func(path []string) bool) (*File, error
 	if name == "" && f.Path != "" {
 		name = displayPath(f.Path)
 	}
-	r := &resolver{env: env, keep: keep, c: &collector{file: name, pos: f.Pos}}
+	r := &resolver{env: env, keep: keep, c: &collector{file: name, pos: f.Pos},
+		fields: map[reflect.Type][]fieldInfo{}}
 	out := r.copy(reflect.ValueOf(f), nil, "", false).Interface().(*File)
 	if errs := r.c.result(); errs != nil {
 		return out, errs
@@ -108,11 +109,43 @@ type resolver struct {
 	keep  func(path []string) bool
 	c     *collector
 	total int // bytes interpolated so far, bounded by MaxResolved
+	// fields memoises each struct type's fields: a file of ten thousand
+	// targets would otherwise parse the same tags ten thousand times.
+	fields map[reflect.Type][]fieldInfo
+}
+
+// fieldInfo is what copy needs to know of one struct field.
+type fieldInfo struct {
+	index int
+	key   string // its TOML key
+	lit   bool   // kept as written
+}
+
+// fieldsOf returns the exported fields of struct type t.
+func (r *resolver) fieldsOf(t reflect.Type) []fieldInfo {
+	if fs, ok := r.fields[t]; ok {
+		return fs
+	}
+	var fs []fieldInfo
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		if !sf.IsExported() {
+			continue
+		}
+		key, _, _ := strings.Cut(sf.Tag.Get("toml"), ",")
+		lit := key == "-" || key == "" || sf.Tag.Get("dtask") == "literal" ||
+			literalField(t.Name()+"."+sf.Name)
+		fs = append(fs, fieldInfo{index: i, key: key, lit: lit})
+	}
+	r.fields[t] = fs
+	return fs
 }
 
 // copy deep-copies v, interpolating strings unless literal. path is the key
-// path of v; ref the same with array indexes, for placing errors.
-func (r *resolver) copy(v reflect.Value, path []string, ref string, literal bool) reflect.Value {
+// path of v; idx the array indexes below it ("[2]"), which with path place
+// errors (the key string is made only for an error: it costs an
+// allocation per value).
+func (r *resolver) copy(v reflect.Value, path []string, idx string, literal bool) reflect.Value {
 	out := reflect.New(v.Type()).Elem()
 	if literal && v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.String {
 		// deps and the like: a plain copy, without a key for every element.
@@ -123,32 +156,25 @@ func (r *resolver) copy(v reflect.Value, path []string, ref string, literal bool
 	}
 	switch v.Kind() {
 	case reflect.String:
-		out.SetString(r.expand(v.String(), path, ref, literal))
+		out.SetString(r.expand(v.String(), path, idx, literal))
 	case reflect.Pointer:
 		if !v.IsNil() {
 			p := reflect.New(v.Type().Elem())
-			p.Elem().Set(r.copy(v.Elem(), path, ref, literal))
+			p.Elem().Set(r.copy(v.Elem(), path, idx, literal))
 			out.Set(p)
 		}
 	case reflect.Struct:
 		out.Set(v) // unexported fields and plain values as they are
-		t := v.Type()
-		for i := range t.NumField() {
-			sf := t.Field(i)
-			if !sf.IsExported() {
-				continue
+		for _, f := range r.fieldsOf(v.Type()) {
+			if fv := v.Field(f.index); !fv.IsZero() { // a zero value was copied above
+				out.Field(f.index).Set(r.copy(fv, child(path, f.key), "", literal || f.lit))
 			}
-			key, _, _ := strings.Cut(sf.Tag.Get("toml"), ",")
-			lit := literal || key == "-" || key == "" || sf.Tag.Get("dtask") == "literal" ||
-				literalField(t.Name()+"."+sf.Name)
-			p := child(path, key)
-			out.Field(i).Set(r.copy(v.Field(i), p, keyString(p), lit))
 		}
 	case reflect.Slice:
 		if !v.IsNil() {
 			s := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
 			for i := range v.Len() {
-				s.Index(i).Set(r.copy(v.Index(i), path, ref+"["+itoa(i)+"]", literal))
+				s.Index(i).Set(r.copy(v.Index(i), path, idx+"["+itoa(i)+"]", literal))
 			}
 			out.Set(s)
 		}
@@ -161,7 +187,7 @@ func (r *resolver) copy(v reflect.Value, path []string, ref string, literal bool
 				if iter.Key().Kind() == reflect.String {
 					p = child(path, iter.Key().String())
 				}
-				m.SetMapIndex(iter.Key(), r.copy(iter.Value(), p, keyString(p), literal))
+				m.SetMapIndex(iter.Key(), r.copy(iter.Value(), p, "", literal))
 			}
 			out.Set(m)
 		}
@@ -171,10 +197,11 @@ func (r *resolver) copy(v reflect.Value, path []string, ref string, literal bool
 	return out
 }
 
-func (r *resolver) expand(s string, path []string, ref string, literal bool) string {
+func (r *resolver) expand(s string, path []string, idx string, literal bool) string {
 	if literal || !strings.Contains(s, "$") {
 		return s
 	}
+	ref := keyString(path) + idx
 	if r.total > MaxResolved {
 		return s // reported once, when it was passed
 	}

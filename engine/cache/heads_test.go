@@ -1,0 +1,117 @@
+package cache
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+)
+
+// reopen is a second run's store on the same folder.
+func reopen(t *testing.T, s *Store) *Store {
+	t.Helper()
+	s2, err := OpenStore(s.Dir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s2
+}
+
+// A run's hits are served by the heads file, one read, without the record
+// files; a key not in it is looked up in records/ as before.
+func TestHeadsServeHits(t *testing.T) {
+	s := openStore(t)
+	a, b := sampleRecord("a", 1), sampleRecord("b", 1)
+	for _, r := range []*Record{a, b} {
+		if err := s.Put(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.SaveHeads(); err != nil {
+		t.Fatal(err)
+	}
+	records := filepath.Join(s.Dir(), "records")
+	if err := os.Rename(records, records+".away"); err != nil {
+		t.Fatal(err)
+	}
+	s2 := reopen(t, s)
+	got, ok := s2.Hit(a.Key)
+	want := *a
+	want.Lines = nil
+	if !ok || !reflect.DeepEqual(*got, want) {
+		t.Fatalf("hit from heads = %+v, %v; want %+v", got, ok, want)
+	}
+	if err := os.Rename(records+".away", records); err != nil {
+		t.Fatal(err)
+	}
+	// b's new key is in records/ only: a hit all the same, and the next
+	// heads file names it instead of the old one.
+	b2 := sampleRecord("b", 2)
+	if err := s2.Put(b2); err != nil {
+		t.Fatal(err)
+	}
+	s3 := reopen(t, s2)
+	if _, ok := s3.Hit(b2.Key); !ok {
+		t.Fatal("a key missing from heads: miss")
+	}
+	if err := s3.SaveHeads(); err != nil {
+		t.Fatal(err)
+	}
+	h := reopen(t, s3).loadHeads()
+	if h.latest[b.Key] || !h.latest[b2.Key] || !h.latest[a.Key] {
+		t.Errorf("heads after b changed: %v", h.latest)
+	}
+}
+
+// storeWithHead is a store whose heads file names one record.
+func storeWithHead(t *testing.T) (*Store, *Record) {
+	t.Helper()
+	s := openStore(t)
+	a := sampleRecord("a", 1)
+	if err := s.Put(a); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveHeads(); err != nil {
+		t.Fatal(err)
+	}
+	return s, a
+}
+
+// A run that changed no target's latest key does not rewrite the file.
+func TestHeadsNotRewrittenWhenUnchanged(t *testing.T) {
+	s, a := storeWithHead(t)
+	s2 := reopen(t, s)
+	if _, ok := s2.Hit(a.Key); !ok {
+		t.Fatal("miss")
+	}
+	os.Remove(s.headsPath())
+	if err := s2.SaveHeads(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(s.headsPath()); !os.IsNotExist(err) {
+		t.Errorf("heads rewritten by a run that changed nothing: %v", err)
+	}
+}
+
+// A damaged heads file is ignored: hits come from the record files.
+func TestHeadsDamaged(t *testing.T) {
+	s, a := storeWithHead(t)
+	good, err := os.ReadFile(s.headsPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	flip := append([]byte(nil), good...)
+	flip[len(flip)-3] ^= 0x20
+	for name, data := range map[string][]byte{
+		"truncated": good[:len(good)-5], "flipped": flip, "empty": {}, "other": []byte("x\ty\tz\n"),
+	} {
+		os.WriteFile(s.headsPath(), data, 0o600)
+		s2 := reopen(t, s)
+		if len(s2.loadHeads().byKey) != 0 {
+			t.Errorf("%s heads file: read", name)
+		}
+		if _, ok := s2.Hit(a.Key); !ok {
+			t.Errorf("%s heads file: miss", name)
+		}
+	}
+}
