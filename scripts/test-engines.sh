@@ -76,7 +76,10 @@ for e in "${ENGINES[@]}"; do
   else
     failed=1
     summary+=("$(printf '%-11s FAIL  %4ss  (see %s)' "$e" "$((SECONDS - start))" "$LOGS/$e.log")")
-    grep -E '^(--- FAIL|FAIL|ok |panic:)|FAILED' "$LOGS/$e.log" | head -n 20 >&2 || true
+    # Each failure with what it printed (subtests included), so that a CI
+    # record that keeps only the tail still says why.
+    grep -E -A 12 '^\s*--- FAIL|^panic:|FAILED' "$LOGS/$e.log" | head -n 120 >&2 || true
+    grep -E '^(FAIL|ok )' "$LOGS/$e.log" | head -n 20 >&2 || true
   fi
 done
 printf '%s\n' "${summary[@]}"

@@ -6,8 +6,11 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/moby/moby/client"
+
 	"github.com/dtask-dev/dtask/engine"
 	"github.com/dtask-dev/dtask/targets/buildctx"
+	"github.com/dtask-dev/dtask/targets/docker"
 	"github.com/dtask-dev/dtask/targets/dockerfile"
 )
 
@@ -84,9 +87,9 @@ func (a *buildAction) bases(c *buildctx.Context) ([]string, error) {
 }
 
 // Check says the recorded build is still there: its image exists and every
-// tag still points at it, or the image cache holds an archive of it. A
-// moved tag makes the target run again, which the builder's cache makes
-// cheap. An image in the image cache only is loaded here when
+// tag still points at it or is gone (retag), or the image cache holds an
+// archive of it. A moved tag makes the target run again, which the
+// builder's cache makes cheap. An image in the image cache only is loaded here when
 // LoadCachedBuilds asks for it (cachedBuild); otherwise Check changes
 // nothing (a dry run calls it too).
 func (a *buildAction) Check(ctx context.Context, rec *engine.Record) (bool, string, error) {
@@ -111,16 +114,38 @@ func (a *buildAction) Check(ctx context.Context, rec *engine.Record) (bool, stri
 		}
 		return false, fmt.Sprintf("image %s missing", buildShortID(id)), nil
 	}
+	var untagged []string
 	for _, tag := range a.tags() {
 		tid, err := cli.ImageID(ctx, tag)
 		if err != nil {
 			return false, "", err
 		}
 		if tid == "" {
-			return false, fmt.Sprintf("image %s missing", tag), nil
+			untagged = append(untagged, tag)
+			continue
 		}
 		if tid != id {
 			return false, fmt.Sprintf("%s now points at %s, not %s", tag, buildShortID(tid), buildShortID(id)), nil
+		}
+	}
+	return a.retag(ctx, cli, id, untagged)
+}
+
+// retag decides Check for a recorded image that is still in the engine
+// but has lost some of its tags (`docker rmi app:test` while a container
+// or another name keeps the image). Building again would be cheap, but a
+// BuildKit image carries its creation time, so the rebuilt image would
+// have a new ID and every target using it would run again. The tags are
+// put back instead, under the same policy as an image in the image cache:
+// now when LoadCachedBuilds asks for it, otherwise when a user loads the
+// image by the recorded ID.
+func (a *buildAction) retag(ctx context.Context, cli *docker.Client, id string, tags []string) (bool, string, error) {
+	if len(tags) == 0 || !a.e.loadCachedBuilds(a.t.Name) {
+		return true, "", nil
+	}
+	for _, tag := range tags {
+		if _, err := cli.ImageTag(ctx, client.ImageTagOptions{Source: id, Target: tag}); err != nil {
+			return false, fmt.Sprintf("image %s missing (%v)", tag, err), nil
 		}
 	}
 	return true, "", nil
