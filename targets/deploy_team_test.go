@@ -52,6 +52,11 @@ func dpOneLayerDeploy(t *testing.T, team bool) {
 		lines = dpTeamCache(t, e, regHost+"/team/deploy")
 	}
 	d2host := dpSecondEngine(t, cli)
+	d2, err := docker.ConnectHost(ctx, d2host) // not through ssh: not counted
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d2.Close() })
 	sshBytes := &atomic.Int64{}
 	host := dpCountingProxy(t, dpSSHServer(t, d2host), sshBytes)
 	v1, v2, layer := dpOneLayerChange(t, 4<<20)
@@ -82,18 +87,11 @@ func dpOneLayerDeploy(t *testing.T, team bool) {
 	if body, err := dpGet(port, "/version"); body != "v2" {
 		t.Fatalf("GET /version after the second deploy: %q %v", body, err)
 	}
-	if dpContainerdStore(t, cli) {
-		// Such an engine gets the whole image, whose ID it keeps
-		// (deploy_image.go pullMissingLayers).
-		t.Logf("the deploy engine uses the containerd image store: the whole image is copied (%d bytes over ssh)", sshBytes.Load())
-		if !strings.Contains(prog.String(), "copying") {
-			t.Errorf("the whole image was not copied to a containerd-store engine:\n%s", prog)
-		}
-		return
-	}
+	dpRunsImage(t, cli, d2, name, v2)
 	total := sshBytes.Load() + served.Load()
 	ratio := float64(total) / float64(layer)
-	t.Logf("second deploy: %d bytes over ssh + %d pulled from the team cache = %.3fx the %d-byte layer", sshBytes.Load(), served.Load(), ratio, layer)
+	t.Logf("second deploy (deploy engine's image store: %s): %d bytes over ssh + %d pulled from the team cache = %.3fx the %d-byte layer",
+		dpStore(t, d2), sshBytes.Load(), served.Load(), ratio, layer)
 	if ratio > 1.2 {
 		t.Errorf("the deploy engine received %.2fx the changed layer, want <= 1.2x\nprogress:\n%s", ratio, prog)
 	}
@@ -109,6 +107,61 @@ func dpOneLayerDeploy(t *testing.T, team bool) {
 	if len(pulled.FindAllString(got, -1)) != 1 {
 		t.Errorf("the second deploy's lines:\n%s\nwant one matching %s", got, pulled)
 	}
+}
+
+// TestDeployRefusesAnImageItDidNotMean deploys to a second, empty engine
+// with a team cache whose image for v1 is forged (it holds v2): the deploy
+// engine pulls it, dtask refuses it (on either image store) and copies v1,
+// which the container runs. Then the local tag names another image than
+// the one the deploy engine has under it: that one is sent, not reused.
+func TestDeployRefusesAnImageItDidNotMean(t *testing.T) {
+	e := testEnv(t)
+	ctx := context.Background()
+	cli, _ := e.Docker(ctx)
+	v1, v2 := dpImage(t, "v1", false), dpImage(t, "v2", false)
+	id1, _ := imageID(ctx, cli, v1)
+	id2, _ := imageID(ctx, cli, v2)
+	repo := dpCountingRegistry(t, &atomic.Int64{}) + "/team/forged"
+	reg, err := remotecache.Open(remotecache.Config{Repo: repo, PlainHTTP: true, Mode: remotecache.ModeReadWrite})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.WriteImage(ctx, e, id2, remotecache.ImageTag(id1)); err != nil {
+		t.Fatal(err)
+	}
+	dpTeamCache(t, e, repo)
+	host := dpSecondEngine(t, cli)
+	d2, err := docker.ConnectHost(ctx, host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d2.Close() })
+	name := dpName(t, func() *docker.Client { return d2 })
+	port := dpFreePort(t)
+	tg := dpTarget(e, name, v1, host, port, 20*time.Second)
+	x, _, _, prog := testExec(tg)
+	if _, err := newDeploy(e, tg).Run(ctx, x); err != nil {
+		t.Fatalf("deploy: %v\nprogress:\n%s", err, prog)
+	}
+	if body, err := dpGet(port, "/version"); body != "v1" {
+		t.Errorf("GET /version: %q %v, want v1 (the forged image runs)\nprogress:\n%s", body, err, prog)
+	}
+	if !strings.Contains(prog.String(), "refused") || !strings.Contains(prog.String(), "copying") {
+		t.Errorf("the forged image was not refused, then the image copied:\n%s", prog)
+	}
+	dpRunsImage(t, cli, d2, name, v1)
+
+	if _, err := cli.ImageTag(ctx, client.ImageTagOptions{Source: id2, Target: v1}); err != nil {
+		t.Fatal(err)
+	}
+	x, _, _, prog = testExec(tg)
+	if _, err := newDeploy(e, tg).Run(ctx, x); err != nil {
+		t.Fatalf("deploy after retagging: %v\nprogress:\n%s", err, prog)
+	}
+	if body, err := dpGet(port, "/version"); body != "v2" {
+		t.Errorf("GET /version after %s names v2: %q %v\nprogress:\n%s", v1, body, err, prog)
+	}
+	dpRunsImage(t, cli, d2, name, v1)
 }
 
 // dpCountingRegistry serves the distribution API in memory on loopback
@@ -230,6 +283,37 @@ func dpOneLayerChange(t *testing.T, size int) (v1, v2 string, layer int64) {
 		tags = append(tags, tag)
 	}
 	return tags[0], tags[1], int64(size)
+}
+
+// dpRunsImage checks that container name on engine d2 runs image ref of
+// engine local: the same layers and configuration, whatever ID each
+// engine's image store gives it.
+func dpRunsImage(t *testing.T, local, d2 *docker.Client, name, ref string) {
+	t.Helper()
+	ctx := context.Background()
+	res, err := d2.ContainerInspect(ctx, name, client.ContainerInspectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := imageContent(ctx, local, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := imageContent(ctx, d2, res.Container.Image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("container %s runs image %s:\n%s\nwant %s:\n%s", name, res.Container.Image, got, ref, want)
+	}
+}
+
+// dpStore names the image store of the engine cli talks to.
+func dpStore(t *testing.T, cli *docker.Client) string {
+	if dpContainerdStore(t, cli) {
+		return "containerd"
+	}
+	return "classic"
 }
 
 // dpContainerdStore says whether the engine cli talks to keeps images in
