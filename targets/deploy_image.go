@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/api/types/jsonstream"
 	"github.com/moby/moby/client"
 
@@ -68,22 +69,38 @@ func (a *deployAction) deployImage(ctx context.Context, target *docker.Client, d
 // (local): only the layers it lacks when it can pull them, else the whole
 // image. It returns the image's ID there, checked to be the same image.
 func (a *deployAction) sendImage(ctx context.Context, local, target *docker.Client, id, ref string, progress func(string), out io.Writer) (string, error) {
-	if !a.pullMissingLayers(ctx, local, target, id, ref, progress, out) {
-		progress(fmt.Sprintf("copying %s (%s) to %s", ref, buildShortID(id), a.d().Host))
-		start := time.Now()
-		n, err := copyImage(ctx, local, target, ref, progress)
-		if err != nil {
-			return "", fmt.Errorf("copying image %s to %s: %w", ref, a.d().Host, err)
-		}
-		if out != nil {
-			fmt.Fprintln(out, transfer.Summary("copied", 1, "image", n, "to", a.d().Host, time.Since(start))+" ("+ref+")")
-		}
+	if a.pullMissingLayers(ctx, target, id, ref, progress, out) {
+		return imageID(ctx, target, ref) // checked as it was pulled
+	}
+	progress(fmt.Sprintf("copying %s (%s) to %s", ref, buildShortID(id), a.d().Host))
+	start := time.Now()
+	n, err := copyImage(ctx, local, target, ref, progress)
+	if err != nil {
+		return "", fmt.Errorf("copying image %s to %s: %w", ref, a.d().Host, err)
+	}
+	if out != nil {
+		fmt.Fprintln(out, transfer.Summary("copied", 1, "image", n, "to", a.d().Host, time.Since(start))+" ("+ref+")")
 	}
 	there, err := a.checkSent(ctx, local, target, id, ref)
 	if err != nil {
 		return "", fmt.Errorf("deploying image %s: %w", ref, err)
 	}
 	return there, nil
+}
+
+// checkSent returns the ID of the image ref names on the deploy engine
+// (target) once it was sent there, and an error unless it is image id of
+// this machine's engine (local).
+func (a *deployAction) checkSent(ctx context.Context, local, target *docker.Client, id, ref string) (string, error) {
+	there, err := imageID(ctx, target, ref)
+	if err != nil {
+		return "", err
+	}
+	same, err := sameImage(ctx, local, target, id, there)
+	if err == nil && !same {
+		err = fmt.Errorf("%s holds %s as %s, not image %s: refused", a.d().Host, ref, buildShortID(there), buildShortID(id))
+	}
+	return there, err
 }
 
 // deployedID is the ID under which the deploy engine (target) has image id
@@ -138,11 +155,71 @@ func imageContent(ctx context.Context, cli *docker.Client, id string) ([]byte, e
 	if err != nil {
 		return nil, fmt.Errorf("inspecting image %s: %w", buildShortID(id), err)
 	}
+	return content(res.RootFS.Layers, res.Os, res.Architecture, res.Variant, res.Config)
+}
+
+// configContent is imageContent read from an image config.
+func configContent(raw []byte) ([]byte, error) {
+	var c struct {
+		OS      string `json:"os"`
+		Arch    string `json:"architecture"`
+		Variant string `json:"variant"`
+		RootFS  struct {
+			DiffIDs []string `json:"diff_ids"`
+		} `json:"rootfs"`
+		Config json.RawMessage `json:"config"`
+	}
+	var res image.InspectResponse // its Config is what engines report
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return nil, fmt.Errorf("reading an image config: %w", err)
+	}
+	if len(c.Config) > 0 {
+		if err := json.Unmarshal(c.Config, &res.Config); err != nil {
+			return nil, fmt.Errorf("reading an image config: %w", err)
+		}
+	}
+	return content(c.RootFS.DiffIDs, c.OS, c.Arch, c.Variant, res.Config)
+}
+
+func content(layers []string, os, arch, variant string, config any) ([]byte, error) {
 	return json.Marshal(struct {
 		Layers            []string
 		OS, Arch, Variant string
 		Config            any
-	}{res.RootFS.Layers, res.Os, res.Architecture, res.Variant, res.Config})
+	}{layers, os, arch, variant, config})
+}
+
+// servedIDs checks that the image a registry serves as src (a reference
+// by digest) is image id of this machine's engine, by its config (read by
+// digest through config), as sameImage compares, and returns the IDs an
+// engine that pulls src gives it: the manifest's digest (containerd image
+// store) and the config's (classic store). The deploy engine's own report
+// of a pulled image cannot be used for this: a containerd-store engine
+// that already had a layer (from a blob compressed otherwise) does not
+// fetch that blob, and then reports neither the config nor the layers of
+// the image (Docker 28), though it runs it.
+func (e *Env) servedIDs(ctx context.Context, config func(context.Context, string) (string, []byte, error), src, id string) ([]string, error) {
+	local, err := e.Docker(ctx)
+	if err != nil {
+		return nil, err
+	}
+	want, err := imageContent(ctx, local, id)
+	if err != nil {
+		return nil, err
+	}
+	digest, raw, err := config(ctx, src)
+	if err != nil {
+		return nil, err
+	}
+	got, err := configContent(raw)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(got, want) {
+		return nil, fmt.Errorf("%s is not image %s: refused", src, buildShortID(id))
+	}
+	_, m, _ := strings.Cut(src, "@")
+	return []string{m, digest}, nil
 }
 
 // copyImage streams `docker save ref` from one engine into `docker load`
@@ -221,17 +298,16 @@ func reportBytes(c *countingReader, total int64, progress func(string)) (stop fu
 }
 
 // pullMissingLayers has the deploy engine pull image id of this machine's
-// engine (local) from the team cache, else through a tunnel to a registry
-// on this machine: only the layers it lacks travel. It is false when
-// neither can be used, or what was pulled is not image id (checkSent: a
-// forged team cache image); the caller then copies the whole image.
-func (a *deployAction) pullMissingLayers(ctx context.Context, local, target *docker.Client, id, ref string, progress func(string), out io.Writer) bool {
+// engine from the team cache, else through a tunnel to a registry on this
+// machine: only the layers it lacks travel. What a registry serves is
+// checked to be image id before the pull (servedIDs) and the pulled image
+// to be what it serves. It is false when neither can be used, or a check
+// fails (a forged team cache image); the caller then copies the whole
+// image.
+func (a *deployAction) pullMissingLayers(ctx context.Context, target *docker.Client, id, ref string, progress func(string), out io.Writer) bool {
 	// Through the team cache only the missing layers travel; when the
 	// deploy engine cannot reach it, through the tunnel.
 	ok, err := a.e.deployViaTeam(ctx, target, id, ref, progress)
-	if err == nil && ok {
-		_, err = a.checkSent(ctx, local, target, id, ref)
-	}
 	if err == nil && ok {
 		return true
 	}
@@ -240,28 +316,10 @@ func (a *deployAction) pullMissingLayers(ctx context.Context, local, target *doc
 	}
 	ok, err = a.e.deployViaTunnel(ctx, target, a.d().Host, id, ref, progress, out)
 	if err == nil && ok {
-		_, err = a.checkSent(ctx, local, target, id, ref)
-	}
-	if err == nil && ok {
 		return true
 	}
 	if err != nil && out != nil {
 		fmt.Fprintf(out, "note: copying the whole image to %s: %v\n", a.d().Host, err)
 	}
 	return false
-}
-
-// checkSent returns the ID of the image ref names on the deploy engine
-// (target) once it was sent there, and an error unless it is image id of
-// this machine's engine (local).
-func (a *deployAction) checkSent(ctx context.Context, local, target *docker.Client, id, ref string) (string, error) {
-	there, err := imageID(ctx, target, ref)
-	if err != nil {
-		return "", err
-	}
-	same, err := sameImage(ctx, local, target, id, there)
-	if err == nil && !same {
-		err = fmt.Errorf("%s holds %s as %s, not image %s: refused", a.d().Host, ref, buildShortID(there), buildShortID(id))
-	}
-	return there, err
 }
