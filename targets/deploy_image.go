@@ -131,8 +131,10 @@ func deployedID(ctx context.Context, local, target *docker.Client, id, ref strin
 // digest of a containerd-store image. So the content is compared: the
 // layers' diff IDs (digests of their uncompressed content, which every
 // engine checks as it unpacks a layer, whatever the compression) and the
-// configuration a container gets from the image. This holds on both stores
-// and checks what the deploy engine really holds, not what a registry says.
+// configuration a container gets from the image. This holds on both
+// stores. A containerd-store engine that pulled an image without some of
+// its blobs (servedIDs) reports nothing of it: it then differs, and a
+// deploy sends it again, which moves no layer.
 func sameImage(ctx context.Context, ea, eb *docker.Client, a, b string) (bool, error) {
 	if a == b {
 		return true, nil
@@ -197,7 +199,7 @@ func content(layers []string, os, arch, variant string, config any) ([]byte, err
 // of a pulled image cannot be used for this: a containerd-store engine
 // that already had a layer (from a blob compressed otherwise) does not
 // fetch that blob, and then reports neither the config nor the layers of
-// the image (Docker 28), though it runs it.
+// the image (Docker 28.5), though it runs it.
 func (e *Env) servedIDs(ctx context.Context, config func(context.Context, string) (string, []byte, error), src, id string) ([]string, error) {
 	local, err := e.Docker(ctx)
 	if err != nil {
