@@ -153,6 +153,16 @@ func dpCount(t *testing.T, cli *docker.Client, name string) int {
 // when the test ends.
 func dpSecondEngine(t *testing.T, main *docker.Client) string {
 	t.Helper()
+	info, err := main.Info(context.Background(), client.InfoOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dpSecondEngineWith(t, dpSecondConfig(info.Info.Driver, info.Info.DriverStatus))
+}
+
+// dpSecondEngineWith is dpSecondEngine with cfg as the daemon.json.
+func dpSecondEngineWith(t *testing.T, cfg string) string {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		dpNeed(t, "a second dockerd needs root")
 	}
@@ -172,11 +182,6 @@ func dpSecondEngine(t *testing.T, main *docker.Client) string {
 			dpNeed(t, "cannot make a bridge for a second dockerd: ip %v: %v %s", args, err, out)
 		}
 	}
-	info, err := main.Info(context.Background(), client.InfoOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := dpSecondConfig(info.Info.Driver, info.Info.DriverStatus)
 	os.WriteFile(filepath.Join(dir, "daemon.json"), []byte(cfg), 0o644)
 	sock := filepath.Join(dir, "docker.sock")
 	logf, _ := os.Create(filepath.Join(dir, "dockerd.log"))

@@ -3,6 +3,7 @@ package targets
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"io"
 	"log"
 	"net"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/client"
 
 	"github.com/dtask-dev/dtask/engine/cache"
@@ -52,6 +54,11 @@ func dpOneLayerDeploy(t *testing.T, team bool) {
 		lines = dpTeamCache(t, e, regHost+"/team/deploy")
 	}
 	d2host := dpSecondEngine(t, cli)
+	d2, err := docker.ConnectHost(ctx, d2host) // not through ssh: not counted
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d2.Close() })
 	sshBytes := &atomic.Int64{}
 	host := dpCountingProxy(t, dpSSHServer(t, d2host), sshBytes)
 	v1, v2, layer := dpOneLayerChange(t, 4<<20)
@@ -82,18 +89,11 @@ func dpOneLayerDeploy(t *testing.T, team bool) {
 	if body, err := dpGet(port, "/version"); body != "v2" {
 		t.Fatalf("GET /version after the second deploy: %q %v", body, err)
 	}
-	if dpContainerdStore(t, cli) {
-		// Such an engine gets the whole image, whose ID it keeps
-		// (deploy_image.go pullMissingLayers).
-		t.Logf("the deploy engine uses the containerd image store: the whole image is copied (%d bytes over ssh)", sshBytes.Load())
-		if !strings.Contains(prog.String(), "copying") {
-			t.Errorf("the whole image was not copied to a containerd-store engine:\n%s", prog)
-		}
-		return
-	}
+	dpRunsImage(t, cli, d2, name, v2)
 	total := sshBytes.Load() + served.Load()
 	ratio := float64(total) / float64(layer)
-	t.Logf("second deploy: %d bytes over ssh + %d pulled from the team cache = %.3fx the %d-byte layer", sshBytes.Load(), served.Load(), ratio, layer)
+	t.Logf("second deploy (deploy engine's image store: %s): %d bytes over ssh + %d pulled from the team cache = %.3fx the %d-byte layer",
+		dpStore(t, d2), sshBytes.Load(), served.Load(), ratio, layer)
 	if ratio > 1.2 {
 		t.Errorf("the deploy engine received %.2fx the changed layer, want <= 1.2x\nprogress:\n%s", ratio, prog)
 	}
@@ -109,6 +109,115 @@ func dpOneLayerDeploy(t *testing.T, team bool) {
 	if len(pulled.FindAllString(got, -1)) != 1 {
 		t.Errorf("the second deploy's lines:\n%s\nwant one matching %s", got, pulled)
 	}
+}
+
+// TestDeployAcrossImageStores deploys through a team cache to a second
+// engine with the other image store (classic or containerd's) an image,
+// then one that differs from it by one 4 MB layer: the second time the
+// deploy engine pulls only that layer, and it runs the image. The image
+// IDs differ between the stores; the deploy checks the image by content.
+func TestDeployAcrossImageStores(t *testing.T) {
+	e := testEnv(t)
+	ctx := context.Background()
+	cli, _ := e.Docker(ctx)
+	served := &atomic.Int64{}
+	dpTeamCache(t, e, dpCountingRegistry(t, served)+"/team/across")
+	cfg := `{"features": {"containerd-snapshotter": true}, "mtu": 1400}`
+	if dpContainerdStore(t, cli) {
+		cfg = `{"storage-driver": "overlay2", "mtu": 1400}`
+	}
+	host := dpSecondEngineWith(t, cfg)
+	d2, err := docker.ConnectHost(ctx, host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d2.Close() })
+	if dpContainerdStore(t, cli) == dpContainerdStore(t, d2) {
+		t.Skipf("this dockerd has only the %s image store", dpStore(t, d2))
+	}
+	v1, v2, layer := dpOneLayerChange(t, 4<<20)
+	name := dpName(t, func() *docker.Client { return d2 })
+	port := dpFreePort(t)
+	tg := dpTarget(e, name, v1, host, port, 30*time.Second)
+	for _, v := range []string{v1, v2} {
+		tg.Deploy.Image = v
+		served.Store(0)
+		x, _, _, prog := testExec(tg)
+		out, err := newDeploy(e, tg).Run(ctx, x)
+		if err != nil {
+			t.Fatalf("deploy of %s: %v\nprogress:\n%s", v, err, prog)
+		}
+		dpRunsImage(t, cli, d2, name, v)
+		if there, _ := imageID(ctx, d2, v); out["image_id"] != there {
+			t.Errorf("outputs %v: image_id want %s, the deploy engine's", out, there)
+		}
+		if strings.Contains(prog.String(), "copying") {
+			t.Errorf("the whole image was copied:\n%s", prog)
+		}
+	}
+	ratio := float64(served.Load()) / float64(layer)
+	t.Logf("second deploy from a %s engine to a %s one: %d bytes pulled = %.3fx the %d-byte layer", dpStore(t, cli), dpStore(t, d2), served.Load(), ratio, layer)
+	if ratio > 1.2 {
+		t.Errorf("the deploy engine pulled %.2fx the changed layer, want <= 1.2x", ratio)
+	}
+	if body, err := dpGet(port, "/version"); body != "v2" {
+		t.Errorf("GET /version: %q %v", body, err)
+	}
+}
+
+// TestDeployRefusesAnImageItDidNotMean deploys to a second, empty engine
+// with a team cache whose image for v1 is forged (it holds v2): the deploy
+// engine pulls it, dtask refuses it (on either image store) and copies v1,
+// which the container runs. Then the local tag names another image than
+// the one the deploy engine has under it: that one is sent, not reused.
+func TestDeployRefusesAnImageItDidNotMean(t *testing.T) {
+	e := testEnv(t)
+	ctx := context.Background()
+	cli, _ := e.Docker(ctx)
+	v1, v2 := dpImage(t, "v1", false), dpImage(t, "v2", false)
+	id1, _ := imageID(ctx, cli, v1)
+	id2, _ := imageID(ctx, cli, v2)
+	repo := dpCountingRegistry(t, &atomic.Int64{}) + "/team/forged"
+	reg, err := remotecache.Open(remotecache.Config{Repo: repo, PlainHTTP: true, Mode: remotecache.ModeReadWrite})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.WriteImage(ctx, e, id2, remotecache.ImageTag(id1)); err != nil {
+		t.Fatal(err)
+	}
+	dpTeamCache(t, e, repo)
+	host := dpSecondEngine(t, cli)
+	d2, err := docker.ConnectHost(ctx, host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d2.Close() })
+	name := dpName(t, func() *docker.Client { return d2 })
+	port := dpFreePort(t)
+	tg := dpTarget(e, name, v1, host, port, 20*time.Second)
+	x, _, _, prog := testExec(tg)
+	if _, err := newDeploy(e, tg).Run(ctx, x); err != nil {
+		t.Fatalf("deploy: %v\nprogress:\n%s", err, prog)
+	}
+	if body, err := dpGet(port, "/version"); body != "v1" {
+		t.Errorf("GET /version: %q %v, want v1 (the forged image runs)\nprogress:\n%s", body, err, prog)
+	}
+	if !strings.Contains(prog.String(), "refused") || !strings.Contains(prog.String(), "copying") {
+		t.Errorf("the forged image was not refused, then the image copied:\n%s", prog)
+	}
+	dpRunsImage(t, cli, d2, name, v1)
+
+	if _, err := cli.ImageTag(ctx, client.ImageTagOptions{Source: id2, Target: v1}); err != nil {
+		t.Fatal(err)
+	}
+	x, _, _, prog = testExec(tg)
+	if _, err := newDeploy(e, tg).Run(ctx, x); err != nil {
+		t.Fatalf("deploy after retagging: %v\nprogress:\n%s", err, prog)
+	}
+	if body, err := dpGet(port, "/version"); body != "v2" {
+		t.Errorf("GET /version after %s names v2: %q %v\nprogress:\n%s", v1, body, err, prog)
+	}
+	dpRunsImage(t, cli, d2, name, v1)
 }
 
 // dpCountingRegistry serves the distribution API in memory on loopback
@@ -232,6 +341,44 @@ func dpOneLayerChange(t *testing.T, size int) (v1, v2 string, layer int64) {
 	return tags[0], tags[1], int64(size)
 }
 
+// dpRunsImage checks that container name on engine d2 runs image ref of
+// engine local: the same layers and configuration, whatever ID each
+// engine's image store gives it. A containerd-store engine that pulled an
+// image without some blobs (it had their layers, from blobs compressed
+// otherwise) reports nothing of it: then the container's image must be
+// the one ref names there (the deploy checked it).
+func dpRunsImage(t *testing.T, local, d2 *docker.Client, name, ref string) {
+	t.Helper()
+	ctx := context.Background()
+	res, err := d2.ContainerInspect(ctx, name, client.ContainerInspectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := imageContent(ctx, local, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := imageContent(ctx, d2, res.Container.Image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if there, _ := imageID(ctx, d2, ref); strings.Contains(string(got), `"Layers":null`) && res.Container.Image == there {
+		t.Logf("the deploy engine does not report image %s (%s): checked by ID", ref, there)
+		return
+	}
+	if string(got) != string(want) {
+		t.Errorf("container %s runs image %s:\n%s\nwant %s:\n%s", name, res.Container.Image, got, ref, want)
+	}
+}
+
+// dpStore names the image store of the engine cli talks to.
+func dpStore(t *testing.T, cli *docker.Client) string {
+	if dpContainerdStore(t, cli) {
+		return "containerd"
+	}
+	return "classic"
+}
+
 // dpContainerdStore says whether the engine cli talks to keeps images in
 // the containerd image store.
 func dpContainerdStore(t *testing.T, cli *docker.Client) bool {
@@ -241,4 +388,56 @@ func dpContainerdStore(t *testing.T, cli *docker.Client) bool {
 		t.Fatal(err)
 	}
 	return imagecache.DetectStore(res.Info) == imagecache.StoreContainerd
+}
+
+// TestPulledImageTakesOnlyCheckedIDs: a pull for a deploy, whose source
+// was checked (servedIDs), accepts only the IDs that check returned, not
+// whatever manifest the reference names; other pulls keep accepting the
+// manifest's digest, as a containerd-store engine names the image by it.
+func TestPulledImageTakesOnlyCheckedIDs(t *testing.T) {
+	id, m, cfg := "sha256:"+strings.Repeat("1", 64), "sha256:"+strings.Repeat("2", 64), "sha256:"+strings.Repeat("3", 64)
+	src := "127.0.0.1:5000/r@" + m
+	for _, c := range []struct {
+		have string
+		also []string
+		want bool
+	}{
+		{id, nil, true},
+		{m, nil, true},
+		{cfg, nil, false},
+		{m, []string{m, cfg}, true},
+		{cfg, []string{m, cfg}, true},
+		{m, []string{cfg}, false},
+		{"sha256:" + strings.Repeat("4", 64), []string{m, cfg}, false},
+	} {
+		if got := pulledImage(c.have, id, src, c.also); got != c.want {
+			t.Errorf("pulledImage(%s, also %v) = %v, want %v", c.have[7:8], c.also, got, c.want)
+		}
+	}
+}
+
+// TestConfigContentReadsAsEnginesReport: an image config compares with
+// what an engine reports of the same image (imageContent), and a changed
+// command or layer makes it differ.
+func TestConfigContentReadsAsEnginesReport(t *testing.T) {
+	raw := `{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/bin"],"Cmd":["httpd"],"Labels":null,"Volumes":{}},` +
+		`"rootfs":{"type":"layers","diff_ids":["sha256:aa","sha256:bb"]},"history":[{"created_by":"x"}]}`
+	got, err := configContent([]byte(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res image.InspectResponse
+	if err := json.Unmarshal([]byte(`{"Architecture":"amd64","Os":"linux","RootFS":{"Type":"layers","Layers":["sha256:aa","sha256:bb"]},`+
+		`"Config":{"Hostname":"","Env":["PATH=/bin"],"Cmd":["httpd"],"Labels":{},"Volumes":null,"OnBuild":null}}`), &res); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := content(res.RootFS.Layers, res.Os, res.Architecture, res.Variant, res.Config)
+	if string(got) != string(want) {
+		t.Errorf("from the config:\n%s\nfrom the engine:\n%s", got, want)
+	}
+	for _, other := range []string{strings.Replace(raw, `"httpd"`, `"sh"`, 1), strings.Replace(raw, `sha256:bb`, `sha256:cc`, 1)} {
+		if o, _ := configContent([]byte(other)); string(o) == string(want) {
+			t.Errorf("%s reads as the same image", other)
+		}
+	}
 }

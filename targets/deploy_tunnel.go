@@ -41,7 +41,7 @@ func (e *Env) deployViaTunnel(ctx context.Context, target *docker.Client, host, 
 		registry.WithBlobHandler(registry.NewDiskBlobHandler(dir)), registry.Logger(log.New(io.Discard, "", 0)))}
 	go func() { _ = srv.Serve(l) }()
 	defer srv.Close()
-	src, err := e.serveImage(ctx, l.Addr().String()+"/dtask/deploy", id)
+	src, also, err := e.serveImage(ctx, l.Addr().String()+"/dtask/deploy", id)
 	if err != nil {
 		return false, err
 	}
@@ -51,7 +51,7 @@ func (e *Env) deployViaTunnel(ctx context.Context, target *docker.Client, host, 
 	}
 	defer stop()
 	src = fmt.Sprintf("127.0.0.1:%d/%s", port, strings.SplitN(src, "/", 2)[1])
-	line, err := pullByDigest(ctx, target, src, id, []string{ref}, host+" over ssh", "this machine over ssh", progress)
+	line, err := pullByDigest(ctx, target, src, id, also, []string{ref}, host+" over ssh", "this machine over ssh", progress)
 	if err != nil {
 		return false, err
 	}
@@ -62,21 +62,24 @@ func (e *Env) deployViaTunnel(ctx context.Context, target *docker.Client, host, 
 }
 
 // serveImage puts image id of this machine's engine in repo (a registry
-// on loopback) and returns its reference by digest there.
-func (e *Env) serveImage(ctx context.Context, repo, id string) (string, error) {
+// on loopback) and returns its reference by digest there, and the IDs an
+// engine that pulls it gives it (servedIDs).
+func (e *Env) serveImage(ctx context.Context, repo, id string) (string, []string, error) {
 	reg, err := remotecache.Open(remotecache.Config{Repo: repo, PlainHTTP: true, Mode: remotecache.ModeReadWrite})
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	if _, err := reg.WriteImage(ctx, e, id, "deploy"); err != nil {
-		return "", err
+		return "", nil, err
 	}
 	d, ok, err := reg.Head(ctx, "deploy")
 	if err == nil && !ok {
 		err = fmt.Errorf("image %s missing from the deploy registry", buildShortID(id))
 	}
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	return reg.DigestRef(d), nil
+	config := func(ctx context.Context, ref string) (string, []byte, error) { return reg.ImageConfig(ctx, d) }
+	also, err := e.servedIDs(ctx, config, reg.DigestRef(d), id)
+	return reg.DigestRef(d), also, err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,6 +33,9 @@ type TeamCache interface {
 	EnsureImage(ctx context.Context, id string) (ref string, err error)
 	// Report prints a finished transfer's summary line in every output.
 	Report(line string)
+	// ImageConfig returns the config of the image ref (from ImageRef or
+	// EnsureImage) names, and its digest, both checked.
+	ImageConfig(ctx context.Context, ref string) (config string, raw []byte, err error)
 }
 
 // UseTeamCache makes the run take images it lacks from t (nil: none).
@@ -66,7 +70,7 @@ func (e *Env) pullFromTeam(ctx context.Context, cli *docker.Client, id string, r
 	if !ok {
 		return false, nil
 	}
-	line, err := pullByDigest(ctx, cli, src, id, refs, "the remote cache", repoOf(src), progress)
+	line, err := pullByDigest(ctx, cli, src, id, nil, refs, "the remote cache", repoOf(src), progress)
 	if err != nil {
 		return false, err
 	}
@@ -77,8 +81,10 @@ func (e *Env) pullFromTeam(ctx context.Context, cli *docker.Client, id string, r
 // pullByDigest makes the engine pull image id from src (a reference by
 // digest in a registry; from names it in messages, where in the summary):
 // the engine fetches only the layers it lacks. The pulled image must be
-// id. It names the image refs and returns the pull's summary line.
-func pullByDigest(ctx context.Context, cli *docker.Client, src, id string, refs []string, from, where string, progress func(string)) (string, error) {
+// id, or have one of the IDs in also when also is not nil (what src was
+// checked to serve: servedIDs). It names the image refs and returns the
+// pull's summary line.
+func pullByDigest(ctx context.Context, cli *docker.Client, src, id string, also, refs []string, from, where string, progress func(string)) (string, error) {
 	if progress == nil {
 		progress = func(string) {}
 	}
@@ -107,7 +113,7 @@ func pullByDigest(ctx context.Context, cli *docker.Client, src, id string, refs 
 	line := transfer.Summary("pulled", len(got.layers), "layer", got.bytes(), "from", where, time.Since(start)) +
 		" (image " + buildShortID(id) + ")"
 	have, err := cli.ImageID(ctx, src)
-	if err != nil || !pulledImage(have, id, src) {
+	if err != nil || !pulledImage(have, id, src, also) {
 		return "", fmt.Errorf("%s served %s for image %s: refused", from, buildShortID(have), buildShortID(id))
 	}
 	for _, ref := range refs {
@@ -128,13 +134,14 @@ func pullByDigest(ctx context.Context, cli *docker.Client, src, id string, refs 
 // names it by its config, which must be id; one with the containerd image
 // store names it by the manifest, which differs from the source's (the
 // team cache compresses layers its own way) but is the digest src names,
-// which the engine checked while pulling.
-func pulledImage(have, id, src string) bool {
-	if have == id {
+// which the engine checked while pulling. With also (the IDs src was
+// checked to serve, whatever store made id), those are the ones.
+func pulledImage(have, id, src string, also []string) bool {
+	if have == id || slices.Contains(also, have) {
 		return true
 	}
 	_, digest, ok := strings.Cut(src, "@")
-	return ok && have == digest
+	return also == nil && ok && have == digest
 }
 
 // repoOf is ref without its digest or tag: the repository it names.
@@ -186,16 +193,28 @@ func (a *buildAction) teamCacheFrom(ctx context.Context, opts *client.ImageBuild
 // deployViaTeam gives a deploy engine image id through the team cache:
 // pushed there from this engine if missing, then pulled by the deploy
 // engine, so that only the layers it lacks travel (a one-line change is
-// one small layer). ok is false when there is no team cache to use.
+// one small layer). What the team cache serves for id is checked against
+// this engine's image first (servedIDs): a forged or stale one is an
+// error. ok is false when there is no team cache to use.
 func (e *Env) deployViaTeam(ctx context.Context, target *docker.Client, id, ref string, progress func(string)) (bool, error) {
 	if e.Team == nil {
 		return false, nil
 	}
-	if _, err := e.Team.EnsureImage(ctx, id); err != nil {
+	src, err := e.Team.EnsureImage(ctx, id)
+	if err != nil {
 		progress(fmt.Sprintf("not through the remote cache: %v", err))
 		return false, nil
 	}
-	return e.pullFromTeam(ctx, target, id, []string{ref}, progress)
+	also, err := e.servedIDs(ctx, e.Team.ImageConfig, src, id)
+	if err != nil {
+		return false, err
+	}
+	line, err := pullByDigest(ctx, target, src, id, also, []string{ref}, "the remote cache", repoOf(src), progress)
+	if err != nil {
+		return false, err
+	}
+	e.Team.Report(line)
+	return true, nil
 }
 
 // publishStages hands the stage images the build tagged to the team

@@ -188,6 +188,24 @@ func (r *Registry) Head(ctx context.Context, tag string) (digest string, ok bool
 	return d.Digest.String(), true, nil
 }
 
+// ImageConfig returns the config of the image whose manifest digest is
+// digest, and the config's digest: both read by digest, so checked.
+func (r *Registry) ImageConfig(ctx context.Context, digest string) (config string, raw []byte, err error) {
+	img, err := remote.Image(r.repo.Digest(digest), r.with(ctx)...)
+	if err != nil {
+		return "", nil, r.wrap(err)
+	}
+	h, err := img.ConfigName()
+	if err != nil {
+		return "", nil, r.wrap(err)
+	}
+	raw, err = img.RawConfigFile()
+	if err != nil {
+		return "", nil, r.wrap(err)
+	}
+	return h.String(), raw, nil
+}
+
 // wrap names the registry in an error.
 func (r *Registry) wrap(err error) error {
 	return fmt.Errorf("remote cache %s: %w", r.Name(), err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -269,6 +270,16 @@ func (t *Tier) ImageRef(ctx context.Context, id string) (string, bool) {
 	}
 	t.remember(map[string]string{id: d})
 	return t.reg.DigestRef(d), true
+}
+
+// ImageConfig returns the config of the image ref (one ImageRef returned)
+// names, and the config's digest, both checked against their digests.
+func (t *Tier) ImageConfig(ctx context.Context, ref string) (config string, raw []byte, err error) {
+	_, digest, ok := strings.Cut(ref, "@")
+	if !ok {
+		return "", nil, fmt.Errorf("%s: not a reference by digest", ref)
+	}
+	return t.reg.ImageConfig(ctx, digest)
 }
 
 // Wait waits for every publication and returns a one-line summary ("" when
