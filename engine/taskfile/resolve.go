@@ -120,6 +120,9 @@ type fieldInfo struct {
 	index int
 	key   string // its TOML key
 	lit   bool   // kept as written
+	// shared: read-only after loading, so the copy shares it (the
+	// positions of every key: copying them was most of resolving).
+	shared bool
 }
 
 // fieldsOf returns the exported fields of struct type t.
@@ -136,7 +139,8 @@ func (r *resolver) fieldsOf(t reflect.Type) []fieldInfo {
 		key, _, _ := strings.Cut(sf.Tag.Get("toml"), ",")
 		lit := key == "-" || key == "" || sf.Tag.Get("dtask") == "literal" ||
 			literalField(t.Name()+"."+sf.Name)
-		fs = append(fs, fieldInfo{index: i, key: key, lit: lit})
+		shared := sf.Type == reflect.TypeFor[Positions]()
+		fs = append(fs, fieldInfo{index: i, key: key, lit: lit, shared: shared})
 	}
 	r.fields[t] = fs
 	return fs
@@ -161,6 +165,9 @@ func (r *resolver) copy(dst, v reflect.Value, path []string, idx string, literal
 	case reflect.Struct:
 		dst.Set(v) // unexported fields and plain values as they are
 		for _, f := range r.fieldsOf(v.Type()) {
+			if f.shared {
+				continue // copied with the struct
+			}
 			if fv := v.Field(f.index); !fv.IsZero() { // a zero value was copied above
 				r.copy(dst.Field(f.index), fv, child(path, f.key), "", literal || f.lit)
 			}
