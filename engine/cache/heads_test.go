@@ -115,3 +115,22 @@ func TestHeadsDamaged(t *testing.T) {
 		}
 	}
 }
+
+// A header survives the heads file's fields whatever its target's name
+// holds (tabs, newlines, a leading quote or @) and with or without outputs.
+func TestHeadFieldsRoundTrip(t *testing.T) {
+	for _, name := range []string{"a", "tab\there", "new\nline", `"quoted`, "@at", ""} {
+		for _, outputs := range []map[string]string{nil, {"image": "sha256:abc", "x\ty": "\"v\""}} {
+			rec := sampleRecord(name, 1)
+			rec.Outputs = outputs
+			h := headerOf(rec)
+			got, ok := parseHead(h.Key, formatHead(h))
+			if !ok || !reflect.DeepEqual(got, h) {
+				t.Errorf("%q, %v: got %+v, %v; want %+v", name, outputs, got, ok, h)
+			}
+		}
+	}
+	if _, ok := parseHead("k", "a\tsh\tnot a time\t1\t2\t"); ok {
+		t.Error("a bad time was accepted")
+	}
+}

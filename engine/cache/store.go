@@ -91,7 +91,7 @@ func (s *Store) Hit(key string) (*Record, bool) {
 	if err != nil || h.Key != key {
 		return nil, false
 	}
-	s.noteHead(h.Target, key, headerLine(data))
+	s.noteHead(h)
 	return h.record(), true
 }
 
@@ -112,7 +112,7 @@ func (s *Store) Put(rec *Record) error {
 	if err := s.writeIn(s.lastPath(rec.Target), []byte(rec.Key+"\n")); err != nil {
 		return fmt.Errorf("record for %s: %w", rec.Target, err)
 	}
-	s.noteHead(rec.Target, rec.Key, headerLine(data))
+	s.noteHead(headerOf(rec))
 	return nil
 }
 
