@@ -28,6 +28,38 @@ func (p *Project) StateDir() string {
 	return dir
 }
 
+// parsedCache is where the decoded task file at path is kept between runs:
+// the state folder where it is found before the file is read
+// (DTASK_CACHE_DIR, else .dtask beside it). With cache_dir set in the
+// file, nothing is kept unless DTASK_CACHE_DIR names the same folder.
+// Build is this executable's size and time: a rebuilt dtask decodes anew.
+func parsedCache(path string) *taskfile.Parsed {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil
+	}
+	dir := os.Getenv("DTASK_CACHE_DIR")
+	if dir == "" {
+		dir = ".dtask"
+	}
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(filepath.Dir(abs), dir)
+	}
+	if _, err := os.Stat(filepath.Join(dir, cache.MarkName)); err != nil {
+		return nil // not a state folder dtask made (yet)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil
+	}
+	fi, err := os.Stat(exe)
+	if err != nil {
+		return nil
+	}
+	return &taskfile.Parsed{Path: filepath.Join(dir, "taskfile"),
+		Build: fmt.Sprintf("%s %d %d", exe, fi.Size(), fi.ModTime().UnixNano())}
+}
+
 // BulkDir is where images and layers live: beside the records when the
 // user moved the state folder (DTASK_CACHE_DIR or cache_dir, which CI
 // recipes cache whole), else in the user's cache folder, per project, so
