@@ -134,3 +134,38 @@ func TestHeadFieldsRoundTrip(t *testing.T) {
 		t.Error("a bad time was accepted")
 	}
 }
+
+// A target's latest key lives in the heads file, not a file per target:
+// Put creates no last/ file, and after SaveHeads another run's store finds
+// the latest record and explains a change against it. A last/ file an
+// older dtask wrote still counts when the heads file lacks the target.
+func TestLatestFromHeads(t *testing.T) {
+	s := openStore(t)
+	a := sampleRecord("a", 1)
+	if err := s.Put(a); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(s.Dir(), "last")); !os.IsNotExist(err) {
+		t.Errorf("Put made last/: %v", err)
+	}
+	if err := s.SaveHeads(); err != nil {
+		t.Fatal(err)
+	}
+	s2 := reopen(t, s)
+	if got, ok := s2.Last("a"); !ok || got.Key != a.Key {
+		t.Fatalf("Last from heads = %v, %v", got, ok)
+	}
+	cur := sampleRecord("a", 2).Lines
+	if reasons, ok := s2.Why("a", cur); !ok || len(reasons) == 0 {
+		t.Errorf("Why from heads = %v, %v", reasons, ok)
+	}
+	old := sampleRecord("b", 1)
+	if err := s2.Put(old); err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(s.Dir(), "last"), 0o700)
+	os.WriteFile(s.lastPath("b"), []byte(old.Key+"\n"), 0o600)
+	if got, ok := reopen(t, s).Last("b"); !ok || got.Key != old.Key {
+		t.Errorf("Last from an older last/ file = %v, %v", got, ok)
+	}
+}
