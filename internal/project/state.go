@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 
 	"github.com/dtask-dev/dtask/cmd/dtask/ui"
 	"github.com/dtask-dev/dtask/engine/cache"
@@ -32,7 +33,8 @@ func (p *Project) StateDir() string {
 // the state folder where it is found before the file is read
 // (DTASK_CACHE_DIR, else .dtask beside it). With cache_dir set in the
 // file, nothing is kept unless DTASK_CACHE_DIR names the same folder.
-// Build is this executable's size and time: a rebuilt dtask decodes anew.
+// Build is this executable's path, size and time and its build info
+// (version, revision, dependencies): another dtask decodes anew.
 func parsedCache(path string) *taskfile.Parsed {
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -56,8 +58,11 @@ func parsedCache(path string) *taskfile.Parsed {
 	if err != nil {
 		return nil
 	}
-	return &taskfile.Parsed{Path: filepath.Join(dir, "taskfile"),
-		Build: fmt.Sprintf("%s %d %d", exe, fi.Size(), fi.ModTime().UnixNano())}
+	build := fmt.Sprintf("%s %d %d", exe, fi.Size(), fi.ModTime().UnixNano())
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		build += "\n" + bi.String()
+	}
+	return &taskfile.Parsed{Path: filepath.Join(dir, "taskfile"), Build: build}
 }
 
 // BulkDir is where images and layers live: beside the records when the
