@@ -61,6 +61,10 @@ func (s *Store) loadHeads() *heads {
 		if body := data[first+1:]; err != nil || sum != xxh3.Hash(body) {
 			return
 		}
+		// Sized up front: growing three maps of ten thousand keys
+		// rehashes each several times.
+		n := bytes.Count(data, []byte("\n"))
+		h.byName, h.byKey, h.latest = make(map[string]headEntry, n), make(map[string]string, n), make(map[string]bool, n)
 		for line := range strings.SplitSeq(string(data[first+1:]), "\n") {
 			key, rest, _ := strings.Cut(line, "\t")
 			name, header, ok := strings.Cut(rest, "\t")
@@ -106,8 +110,14 @@ func formatHead(h *recordHeader) string {
 
 // parseHead reads what formatHead wrote, for key.
 func parseHead(key, line string) (*recordHeader, bool) {
-	f := strings.Split(line, "\t")
-	if len(f) != 6 {
+	var f [6]string
+	rest, ok := line, true
+	for i := range f {
+		if f[i], rest, ok = strings.Cut(rest, "\t"); !ok && i < len(f)-1 {
+			return nil, false
+		}
+	}
+	if ok { // more than six fields
 		return nil, false
 	}
 	h := &recordHeader{Key: key}

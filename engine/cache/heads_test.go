@@ -130,8 +130,13 @@ func TestHeadFieldsRoundTrip(t *testing.T) {
 			}
 		}
 	}
-	if _, ok := parseHead("k", "a\tsh\tnot a time\t1\t2\t"); ok {
-		t.Error("a bad time was accepted")
+	good := formatHead(headerOf(sampleRecord("a", 1)))
+	for what, line := range map[string]string{
+		"a bad time": "a\tsh\tnot a time\t1\t2\t", "five fields": "a\tsh\t1\t2\t3", "seven fields": good + "\tx",
+	} {
+		if _, ok := parseHead("k", line); ok {
+			t.Errorf("%s was accepted", what)
+		}
 	}
 }
 
