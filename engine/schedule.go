@@ -50,8 +50,22 @@ func (s *schedule) run(ctx context.Context) error {
 			s.ready <- n
 		}
 	}
+	// A fixed pool of workers, not a goroutine per target: ten thousand
+	// goroutines each growing a fresh stack cost more than the targets.
+	work := make(chan string, s.todo)
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, s.r.jobs())
+	for range min(s.r.jobs(), max(s.todo, 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := range work {
+				s.r.runTarget(ctx, n)
+				s.done <- n
+			}
+		}()
+	}
+	defer wg.Wait()
+	defer close(work)
 	stopped := false
 	for finished := 0; finished < s.todo; {
 		select {
@@ -61,14 +75,7 @@ func (s *schedule) run(ctx context.Context) error {
 				s.done <- n
 				continue
 			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				sem <- struct{}{}
-				defer func() { <-sem }()
-				s.r.runTarget(ctx, n)
-				s.done <- n
-			}()
+			work <- n
 		case n := <-s.done:
 			finished++
 			if res := s.r.result(n); res.Status == Failed {
@@ -82,7 +89,6 @@ func (s *schedule) run(ctx context.Context) error {
 			}
 		}
 	}
-	wg.Wait()
 	if stopped {
 		return errDepFailed
 	}

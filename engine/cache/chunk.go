@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/zeebo/xxh3"
@@ -126,11 +125,11 @@ func (s *Store) readChunk(out *[]Line, name string, n int) error {
 // files compares one chunk's lines, not all of them. ok is false when
 // there is no readable latest record.
 func (s *Store) Why(target string, cur []Line) (reasons []string, ok bool) {
-	last, err := os.ReadFile(s.lastPath(target))
-	if err != nil {
+	last, ok := s.latestKey(target)
+	if !ok {
 		return nil, false
 	}
-	data, ok := s.read(strings.TrimSpace(string(last)))
+	data, ok := s.read(last)
 	if !ok {
 		return nil, false
 	}

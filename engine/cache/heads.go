@@ -3,12 +3,14 @@ package cache
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/zeebo/xxh3"
 )
@@ -20,15 +22,18 @@ import (
 // is looked up in records/ as before. The file is rewritten once per run,
 // and only when a target's latest key changed.
 //
-// File: a line "dtask-heads-1 CHECKSUM", then "KEY<TAB>NAMEHASH<TAB>JSON"
-// lines, JSON being the record's header.
-const headsMagic = "dtask-heads-1 "
+// File: a line "dtask-heads-2 CHECKSUM", then one line per target:
+// "KEY<TAB>NAMEHASH<TAB>TARGET<TAB>KIND<TAB>TIME<TAB>DURATION<TAB>LINES<TAB>OUTPUTS",
+// the record's header in fields rather than JSON (OUTPUTS is JSON, empty
+// without any): decoding ten thousand JSON headers took longer than
+// reading the file.
+const headsMagic = "dtask-heads-2 "
 
 type heads struct {
 	once   sync.Once
 	mu     sync.Mutex
 	byName map[string]headEntry // nameHash(target) -> its latest key
-	byKey  map[string]string    // key -> the JSON header, as read
+	byKey  map[string]string    // key -> the header fields, as read
 	noted  map[string]string    // the same for keys hit or put this run
 	latest map[string]bool      // the keys byName names
 	dirty  bool
@@ -56,7 +61,11 @@ func (s *Store) loadHeads() *heads {
 		if body := data[first+1:]; err != nil || sum != xxh3.Hash(body) {
 			return
 		}
-		for _, line := range strings.Split(string(data[first+1:]), "\n") {
+		// Sized up front: growing three maps of ten thousand keys
+		// rehashes each several times.
+		n := bytes.Count(data, []byte("\n"))
+		h.byName, h.byKey, h.latest = make(map[string]headEntry, n), make(map[string]string, n), make(map[string]bool, n)
+		for line := range strings.SplitSeq(string(data[first+1:]), "\n") {
 			key, rest, _ := strings.Cut(line, "\t")
 			name, header, ok := strings.Cut(rest, "\t")
 			if ok && validKey(key) {
@@ -81,17 +90,56 @@ func (s *Store) headHit(key string) (*Record, bool) {
 	if !ok {
 		return nil, false
 	}
-	var rh recordHeader
-	if json.Unmarshal([]byte(header), &rh) != nil || rh.Key != key {
+	rh, ok := parseHead(key, header)
+	if !ok {
 		return nil, false
 	}
 	return rh.record(), true
 }
 
+// formatHead is a record header as the heads file keeps it.
+func formatHead(h *recordHeader) string {
+	outputs := ""
+	if len(h.Outputs) > 0 {
+		b, _ := json.Marshal(h.Outputs)
+		outputs = string(b)
+	}
+	return strings.Join([]string{quoteField(h.Target), quoteField(h.Kind), h.Time.Format(time.RFC3339Nano),
+		strconv.FormatInt(int64(h.Duration), 10), strconv.Itoa(h.Lines), quoteField(outputs)}, "\t")
+}
+
+// parseHead reads what formatHead wrote, for key.
+func parseHead(key, line string) (*recordHeader, bool) {
+	var f [6]string
+	rest, ok := line, true
+	for i := range f {
+		if f[i], rest, ok = strings.Cut(rest, "\t"); !ok && i < len(f)-1 {
+			return nil, false
+		}
+	}
+	if ok { // more than six fields
+		return nil, false
+	}
+	h := &recordHeader{Key: key}
+	var errs [6]error
+	h.Target, errs[0] = unquoteField(f[0])
+	h.Kind, errs[1] = unquoteField(f[1])
+	h.Time, errs[2] = time.Parse(time.RFC3339Nano, f[2])
+	d, err := strconv.ParseInt(f[3], 10, 64)
+	h.Duration, errs[3] = time.Duration(d), err
+	h.Lines, errs[4] = strconv.Atoi(f[4])
+	outputs, err := unquoteField(f[5])
+	if errs[5] = err; err == nil && outputs != "" {
+		errs[5] = json.Unmarshal([]byte(outputs), &h.Outputs)
+	}
+	return h, errors.Join(errs[:]...) == nil
+}
+
 // noteHead makes key target's latest used record for the next run's
 // heads file.
-func (s *Store) noteHead(target, key string, header []byte) {
+func (s *Store) noteHead(rh *recordHeader) {
 	h := s.loadHeads()
+	target, key, header := rh.Target, rh.Key, formatHead(rh)
 	name := nameHash(target)
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -101,8 +149,8 @@ func (s *Store) noteHead(target, key string, header []byte) {
 	if old, ok := h.byName[name]; ok {
 		delete(h.latest, old.key)
 	}
-	h.byName[name] = headEntry{key, string(header)}
-	h.noted[key] = string(header)
+	h.byName[name] = headEntry{key, header}
+	h.noted[key] = header
 	h.latest[key] = true
 	h.dirty = true
 }

@@ -115,3 +115,62 @@ func TestHeadsDamaged(t *testing.T) {
 		}
 	}
 }
+
+// A header survives the heads file's fields whatever its target's name
+// holds (tabs, newlines, a leading quote or @) and with or without outputs.
+func TestHeadFieldsRoundTrip(t *testing.T) {
+	for _, name := range []string{"a", "tab\there", "new\nline", `"quoted`, "@at", ""} {
+		for _, outputs := range []map[string]string{nil, {"image": "sha256:abc", "x\ty": "\"v\""}} {
+			rec := sampleRecord(name, 1)
+			rec.Outputs = outputs
+			h := headerOf(rec)
+			got, ok := parseHead(h.Key, formatHead(h))
+			if !ok || !reflect.DeepEqual(got, h) {
+				t.Errorf("%q, %v: got %+v, %v; want %+v", name, outputs, got, ok, h)
+			}
+		}
+	}
+	good := formatHead(headerOf(sampleRecord("a", 1)))
+	for what, line := range map[string]string{
+		"a bad time": "a\tsh\tnot a time\t1\t2\t", "five fields": "a\tsh\t1\t2\t3", "seven fields": good + "\tx",
+	} {
+		if _, ok := parseHead("k", line); ok {
+			t.Errorf("%s was accepted", what)
+		}
+	}
+}
+
+// A target's latest key lives in the heads file, not a file per target:
+// Put creates no last/ file, and after SaveHeads another run's store finds
+// the latest record and explains a change against it. A last/ file an
+// older dtask wrote still counts when the heads file lacks the target.
+func TestLatestFromHeads(t *testing.T) {
+	s := openStore(t)
+	a := sampleRecord("a", 1)
+	if err := s.Put(a); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(s.Dir(), "last")); !os.IsNotExist(err) {
+		t.Errorf("Put made last/: %v", err)
+	}
+	if err := s.SaveHeads(); err != nil {
+		t.Fatal(err)
+	}
+	s2 := reopen(t, s)
+	if got, ok := s2.Last("a"); !ok || got.Key != a.Key {
+		t.Fatalf("Last from heads = %v, %v", got, ok)
+	}
+	cur := sampleRecord("a", 2).Lines
+	if reasons, ok := s2.Why("a", cur); !ok || len(reasons) == 0 {
+		t.Errorf("Why from heads = %v, %v", reasons, ok)
+	}
+	old := sampleRecord("b", 1)
+	if err := s2.Put(old); err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(s.Dir(), "last"), 0o700)
+	os.WriteFile(s.lastPath("b"), []byte(old.Key+"\n"), 0o600)
+	if got, ok := reopen(t, s).Last("b"); !ok || got.Key != old.Key {
+		t.Errorf("Last from an older last/ file = %v, %v", got, ok)
+	}
+}

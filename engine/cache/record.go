@@ -43,10 +43,7 @@ var errCorrupt = errors.New("corrupt record")
 // record file's bytes.
 func (s *Store) encode(rec *Record) ([]byte, error) {
 	var body bytes.Buffer
-	h, _ := json.Marshal(recordHeader{
-		Target: rec.Target, Kind: rec.Kind, Key: rec.Key, Time: rec.Time,
-		Duration: rec.Duration, Outputs: rec.Outputs, Lines: len(rec.Lines),
-	})
+	h, _ := json.Marshal(headerOf(rec))
 	body.Write(h)
 	body.WriteByte('\n')
 	if err := s.writeLines(&body, rec.Lines); err != nil {
@@ -92,11 +89,10 @@ func checkRecord(data []byte) (*recordHeader, string, error) {
 	return &h, rest, nil
 }
 
-// headerLine is the JSON header of a record file checkRecord accepted.
-func headerLine(data []byte) []byte {
-	_, body, _ := bytes.Cut(data, []byte("\n"))
-	line, _, _ := bytes.Cut(body, []byte("\n"))
-	return line
+// headerOf is the header of rec's record file.
+func headerOf(rec *Record) *recordHeader {
+	return &recordHeader{Target: rec.Target, Kind: rec.Kind, Key: rec.Key, Time: rec.Time,
+		Duration: rec.Duration, Outputs: rec.Outputs, Lines: len(rec.Lines)}
 }
 
 func (h *recordHeader) record() *Record {

@@ -16,9 +16,10 @@ import (
 //
 //	records/ab/abcdef….rec   one record per key, so old keys still hit
 //	chunks/ab/abcdef…        runs of key lines that records share
-//	last/HASH                the key of a target's latest success
-//	heads                    each target's latest used record header, read
-//	                         once per run (heads.go)
+//	heads                    each target's latest used record header and so
+//	                         its latest key, read once per run (heads.go)
+//	last/HASH                the key of a target's latest success, as an
+//	                         older dtask kept it
 //	locks/HASH               flock(2) per target while it runs
 //	index, index.log         the stat index
 //	secret.key               the key secret values are hashed with
@@ -91,7 +92,7 @@ func (s *Store) Hit(key string) (*Record, bool) {
 	if err != nil || h.Key != key {
 		return nil, false
 	}
-	s.noteHead(h.Target, key, headerLine(data))
+	s.noteHead(h)
 	return h.record(), true
 }
 
@@ -109,10 +110,12 @@ func (s *Store) Put(rec *Record) error {
 	if err := s.writeIn(s.recordPath(rec.Key), data); err != nil {
 		return fmt.Errorf("record for %s: %w", rec.Target, err)
 	}
-	if err := s.writeIn(s.lastPath(rec.Target), []byte(rec.Key+"\n")); err != nil {
-		return fmt.Errorf("record for %s: %w", rec.Target, err)
-	}
-	s.noteHead(rec.Target, rec.Key, headerLine(data))
+	// The target's latest key goes into the heads file, written once at
+	// the end of the run (SaveHeads), not into a file of its own: creating
+	// a file per target was half of what a first run of ten thousand
+	// trivial targets spent in dtask. A run killed first loses only that
+	// pointer, which explains why a target runs; the record is written.
+	s.noteHead(headerOf(rec))
 	return nil
 }
 
@@ -135,15 +138,33 @@ func (s *Store) writeIn(path string, data []byte) error {
 
 // Last returns the latest recorded success of target, whatever its key.
 func (s *Store) Last(target string) (*Record, bool) {
-	data, err := os.ReadFile(s.lastPath(target))
-	if err != nil {
+	key, ok := s.latestKey(target)
+	if !ok {
 		return nil, false
 	}
-	rec, ok := s.Get(strings.TrimSpace(string(data)))
+	rec, ok := s.Get(key)
 	if !ok || rec.Target != target {
 		return nil, false
 	}
 	return rec, true
+}
+
+// latestKey is the key of target's latest success: from the heads file
+// (as read, or as this run changed it), else from last/, where a dtask
+// before the heads file kept it.
+func (s *Store) latestKey(target string) (string, bool) {
+	h := s.loadHeads()
+	h.mu.Lock()
+	e, ok := h.byName[nameHash(target)]
+	h.mu.Unlock()
+	if ok {
+		return e.key, true
+	}
+	data, err := os.ReadFile(s.lastPath(target))
+	if err != nil {
+		return "", false
+	}
+	return strings.TrimSpace(string(data)), true
 }
 
 // read returns the bytes of the record file for key.

@@ -19,6 +19,8 @@ type Options struct {
 	// Compose reads the services of the compose files a task file names
 	// (dir is the task file's folder). nil: such a task file is an error.
 	Compose func(dir string, files []string) (map[string]*Service, error)
+	// Parsed, when set, keeps the decoded file between runs (parsed.go).
+	Parsed *Parsed
 }
 
 // Load reads, decodes and validates the task file at path. Every problem
@@ -36,11 +38,15 @@ func LoadWith(path string, opts Options) (*File, error) {
 	if err != nil {
 		return nil, Errors{{File: name, Msg: "cannot read task file: " + errText(err), err: err}}
 	}
+	if f := opts.Parsed.load(abs, name, data); f != nil {
+		return f, nil
+	}
 	f, err := parse(name, data, filepath.Dir(abs), opts)
 	if err != nil {
 		return nil, err
 	}
 	f.Path, f.Dir = abs, filepath.Dir(abs)
+	opts.Parsed.save(abs, name, data, f)
 	return f, nil
 }
 

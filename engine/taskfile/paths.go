@@ -32,7 +32,7 @@ func CheckPaths(f *File, root string, names []string) error {
 	if names == nil {
 		names = f.TargetNames()
 	}
-	pc := &pathChecker{c: c, root: root, real: realPaths{}}
+	pc := &pathChecker{c: c, root: root}
 	for _, name := range names {
 		if t := f.Targets[name]; t != nil && !t.Outside {
 			pc.target(f.Dir, name, t)
@@ -134,13 +134,25 @@ func realPath(p string) string {
 // realPaths memoises realPath for one check of many paths: ten thousand
 // targets' sources in one folder cost one walk of its symbolic links, not
 // ten thousand.
-type realPaths map[string]string
+type realPaths struct {
+	resolved map[string]string
+	asked    map[string]int             // names looked up in each folder
+	links    map[string]map[string]bool // a listed folder's symbolic links
+}
+
+// listAfter is how many names of one folder are checked one by one before
+// the folder is listed once instead: a listing of ten thousand names is
+// one read, where their checks were ten thousand lstat calls.
+const listAfter = 8
 
 // get is realPath(p), resolving each folder once.
-func (m realPaths) get(p string) string {
+func (m *realPaths) get(p string) string {
 	p = filepath.Clean(p)
-	if r, ok := m[p]; ok {
+	if r, ok := m.resolved[p]; ok {
 		return r
+	}
+	if m.resolved == nil {
+		m.resolved, m.asked, m.links = map[string]string{}, map[string]int{}, map[string]map[string]bool{}
 	}
 	parent := filepath.Dir(p)
 	var r string
@@ -150,14 +162,50 @@ func (m realPaths) get(p string) string {
 		r = filepath.Join(m.get(parent), filepath.Base(p))
 		// A symbolic link is resolved whole; a missing name (and what
 		// follows it) is kept as written, as realPath does.
-		if fi, err := os.Lstat(p); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		if m.isLink(parent, p) {
 			if e, err := filepath.EvalSymlinks(p); err == nil {
 				r = e
 			}
 		}
 	}
-	m[p] = r
+	m.resolved[p] = r
 	return r
+}
+
+// isLink says whether p, a name in folder dir, is a symbolic link.
+func (m *realPaths) isLink(dir, p string) bool {
+	if links, ok := m.links[dir]; ok {
+		return links[filepath.Base(p)]
+	}
+	if m.asked[dir]++; m.asked[dir] > listAfter {
+		if links, err := symlinksIn(dir); err == nil {
+			m.links[dir] = links
+			return links[filepath.Base(p)]
+		}
+		m.asked[dir] = -1 << 30 // not listable: one by one from now on
+	}
+	fi, err := os.Lstat(p)
+	return err == nil && fi.Mode()&os.ModeSymlink != 0
+}
+
+// symlinksIn lists the symbolic links in folder dir, unsorted.
+func symlinksIn(dir string) (map[string]bool, error) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	entries, err := d.ReadDir(-1)
+	if err != nil {
+		return nil, err
+	}
+	links := map[string]bool{}
+	for _, e := range entries {
+		if e.Type()&os.ModeSymlink != 0 {
+			links[e.Name()] = true
+		}
+	}
+	return links, nil
 }
 
 // Inside reports whether path (absolute) is inside root once symbolic

@@ -1,6 +1,7 @@
 package taskfile
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -99,5 +100,30 @@ func TestRealPathsMatchRealPath(t *testing.T) {
 				t.Errorf("%s: memo %s, realPath %s", p, got, want)
 			}
 		}
+	}
+}
+
+// Past listAfter names in one folder, the folder is listed once: a link
+// met after that is still followed, a missing name still kept as written.
+func TestRealPathsListedFolder(t *testing.T) {
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "out"), 0o755)
+	var names []string
+	for i := range 2 * listAfter {
+		n := fmt.Sprintf("f%d", i)
+		os.WriteFile(filepath.Join(root, n), nil, 0o644)
+		names = append(names, n)
+	}
+	os.Symlink(filepath.Join(root, "out"), filepath.Join(root, "link"))
+	names = append(names, "link", "link/x", "missing", "missing/y")
+	m := realPaths{}
+	for _, n := range names {
+		abs := filepath.Join(root, n)
+		if got, want := m.get(abs), realPath(abs); got != want {
+			t.Errorf("%s: memo %s, realPath %s", n, got, want)
+		}
+	}
+	if _, listed := m.links[root]; !listed {
+		t.Error("the folder was not listed")
 	}
 }

@@ -97,11 +97,12 @@ func resolve(f *File, env Expander, keep func(path []string) bool) (*File, error
 	}
 	r := &resolver{env: env, keep: keep, c: &collector{file: name, pos: f.Pos},
 		fields: map[reflect.Type][]fieldInfo{}}
-	out := r.copy(reflect.ValueOf(f), nil, "", false).Interface().(*File)
+	out := reflect.New(reflect.TypeFor[*File]()).Elem()
+	r.copy(out, reflect.ValueOf(f), nil, "", false)
 	if errs := r.c.result(); errs != nil {
-		return out, errs
+		return out.Interface().(*File), errs
 	}
-	return out, nil
+	return out.Interface().(*File), nil
 }
 
 type resolver struct {
@@ -119,6 +120,9 @@ type fieldInfo struct {
 	index int
 	key   string // its TOML key
 	lit   bool   // kept as written
+	// shared: read-only after loading, so the copy shares it (the
+	// positions of every key: copying them was most of resolving).
+	shared bool
 }
 
 // fieldsOf returns the exported fields of struct type t.
@@ -135,66 +139,76 @@ func (r *resolver) fieldsOf(t reflect.Type) []fieldInfo {
 		key, _, _ := strings.Cut(sf.Tag.Get("toml"), ",")
 		lit := key == "-" || key == "" || sf.Tag.Get("dtask") == "literal" ||
 			literalField(t.Name()+"."+sf.Name)
-		fs = append(fs, fieldInfo{index: i, key: key, lit: lit})
+		shared := sf.Type == reflect.TypeFor[Positions]()
+		fs = append(fs, fieldInfo{index: i, key: key, lit: lit, shared: shared})
 	}
 	r.fields[t] = fs
 	return fs
 }
 
-// copy deep-copies v, interpolating strings unless literal. path is the key
-// path of v; idx the array indexes below it ("[2]"), which with path place
-// errors (the key string is made only for an error: it costs an
-// allocation per value).
-func (r *resolver) copy(v reflect.Value, path []string, idx string, literal bool) reflect.Value {
-	out := reflect.New(v.Type()).Elem()
-	if literal && v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.String {
-		// deps and the like: a plain copy, without a key for every element.
-		if !v.IsNil() {
-			out.Set(reflect.AppendSlice(reflect.MakeSlice(v.Type(), 0, v.Len()), v))
-		}
-		return out
-	}
+// copy deep-copies v into dst (settable, of v's type), interpolating
+// strings unless literal. path is the key path of v; idx the array
+// indexes below it ("[2]"), which with path place errors (the key string
+// is made only for an error: it costs an allocation per value). Values
+// are written in place: a new value per string or struct field would be
+// most of what loading ten thousand targets allocates.
+func (r *resolver) copy(dst, v reflect.Value, path []string, idx string, literal bool) {
 	switch v.Kind() {
 	case reflect.String:
-		out.SetString(r.expand(v.String(), path, idx, literal))
+		dst.SetString(r.expand(v.String(), path, idx, literal))
 	case reflect.Pointer:
 		if !v.IsNil() {
 			p := reflect.New(v.Type().Elem())
-			p.Elem().Set(r.copy(v.Elem(), path, idx, literal))
-			out.Set(p)
+			r.copy(p.Elem(), v.Elem(), path, idx, literal)
+			dst.Set(p)
 		}
 	case reflect.Struct:
-		out.Set(v) // unexported fields and plain values as they are
+		dst.Set(v) // unexported fields and plain values as they are
 		for _, f := range r.fieldsOf(v.Type()) {
+			if f.shared {
+				continue // copied with the struct
+			}
 			if fv := v.Field(f.index); !fv.IsZero() { // a zero value was copied above
-				out.Field(f.index).Set(r.copy(fv, child(path, f.key), "", literal || f.lit))
+				r.copy(dst.Field(f.index), fv, child(path, f.key), "", literal || f.lit)
 			}
 		}
 	case reflect.Slice:
-		if !v.IsNil() {
-			s := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
-			for i := range v.Len() {
-				s.Index(i).Set(r.copy(v.Index(i), path, idx+"["+itoa(i)+"]", literal))
-			}
-			out.Set(s)
-		}
+		r.copySlice(dst, v, path, idx, literal)
 	case reflect.Map:
 		if !v.IsNil() {
 			m := reflect.MakeMapWithSize(v.Type(), v.Len())
+			// SetMapIndex copies the element: one scratch value serves all.
+			ev := reflect.New(v.Type().Elem()).Elem()
 			iter := v.MapRange()
 			for iter.Next() {
 				var p []string
 				if iter.Key().Kind() == reflect.String {
 					p = child(path, iter.Key().String())
 				}
-				m.SetMapIndex(iter.Key(), r.copy(iter.Value(), p, "", literal))
+				ev.SetZero()
+				r.copy(ev, iter.Value(), p, "", literal)
+				m.SetMapIndex(iter.Key(), ev)
 			}
-			out.Set(m)
+			dst.Set(m)
 		}
 	default:
-		out.Set(v)
+		dst.Set(v)
 	}
-	return out
+}
+
+func (r *resolver) copySlice(dst, v reflect.Value, path []string, idx string, literal bool) {
+	switch {
+	case v.IsNil():
+	case literal && v.Type().Elem().Kind() == reflect.String:
+		// deps and the like: a plain copy, without a key for every element.
+		dst.Set(reflect.AppendSlice(reflect.MakeSlice(v.Type(), 0, v.Len()), v))
+	default:
+		s := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
+		for i := range v.Len() {
+			r.copy(s.Index(i), v.Index(i), path, idx+"["+itoa(i)+"]", literal)
+		}
+		dst.Set(s)
+	}
 }
 
 func (r *resolver) expand(s string, path []string, idx string, literal bool) string {

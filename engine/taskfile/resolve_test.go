@@ -104,12 +104,12 @@ when = { branch = ["${BRANCH}"] }
 		t.Error("Resolve changed its input")
 	}
 	r.Targets["test"].Deps[0] = "changed"
-	r.Pos["default"] = Position{}
-	if f.Targets["test"].Deps[0] != "build" || f.Pos["default"].Line != 2 {
+	if f.Targets["test"].Deps[0] != "build" {
 		t.Error("the copy shares slices or maps with the input")
 	}
-	if r.Pos["default"] != (Position{}) || len(r.Pos) != len(f.Pos) {
-		t.Error("Pos not copied")
+	// Positions are read-only after loading: the copy shares them.
+	if r.Pos["default"].Line != 2 || len(r.Pos) != len(f.Pos) {
+		t.Error("Pos not carried over")
 	}
 }
 

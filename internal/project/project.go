@@ -44,7 +44,7 @@ func Load(o Options, mask *ui.Masker) (*Project, error) {
 			return nil, &UsageError{Msg: err.Error()}
 		}
 	}
-	raw, err := taskfile.LoadWith(path, taskfile.Options{Compose: compose.Services})
+	raw, err := taskfile.LoadWith(path, taskfile.Options{Compose: compose.Services, Parsed: parsedCache(path)})
 	if err != nil {
 		return nil, err
 	}

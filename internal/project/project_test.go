@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/dtask-dev/dtask/cmd/dtask/ui"
+	"github.com/dtask-dev/dtask/engine/cache"
 )
 
 func writeTaskfile(t *testing.T, text string) string {
@@ -62,5 +63,31 @@ func TestLoadRefusesAnUnknownGoalOrEnvironment(t *testing.T) {
 	}
 	if _, err := p.Goals(); !errors.As(err, &ue) {
 		t.Fatalf("unknown goal: %v, want a usage error", err)
+	}
+}
+
+// The decoded task file is kept in the state folder found before reading
+// the file (.dtask beside it, or DTASK_CACHE_DIR), only once dtask made it.
+func TestParsedCacheWhere(t *testing.T) {
+	t.Setenv("DTASK_CACHE_DIR", "")
+	path := writeTaskfile(t, "version = 1\n")
+	if pc := parsedCache(path); pc != nil {
+		t.Errorf("kept without a state folder: %s", pc.Path)
+	}
+	state := filepath.Join(filepath.Dir(path), ".dtask")
+	os.Mkdir(state, 0o700)
+	os.WriteFile(filepath.Join(state, cache.MarkName), nil, 0o600)
+	pc := parsedCache(path)
+	if pc == nil || filepath.Dir(pc.Path) != state || pc.Build == "" {
+		t.Fatalf("beside the task file: %+v", pc)
+	}
+	moved := t.TempDir()
+	t.Setenv("DTASK_CACHE_DIR", moved)
+	if pc := parsedCache(path); pc != nil {
+		t.Errorf("kept in an unmarked DTASK_CACHE_DIR: %s", pc.Path)
+	}
+	os.WriteFile(filepath.Join(moved, cache.MarkName), nil, 0o600)
+	if pc := parsedCache(path); pc == nil || filepath.Dir(pc.Path) != moved {
+		t.Errorf("DTASK_CACHE_DIR: %+v", pc)
 	}
 }

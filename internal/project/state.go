@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 
 	"github.com/dtask-dev/dtask/cmd/dtask/ui"
 	"github.com/dtask-dev/dtask/engine/cache"
@@ -26,6 +27,42 @@ func (p *Project) StateDir() string {
 		dir = filepath.Join(p.File.Dir, dir)
 	}
 	return dir
+}
+
+// parsedCache is where the decoded task file at path is kept between runs:
+// the state folder where it is found before the file is read
+// (DTASK_CACHE_DIR, else .dtask beside it). With cache_dir set in the
+// file, nothing is kept unless DTASK_CACHE_DIR names the same folder.
+// Build is this executable's path, size and time and its build info
+// (version, revision, dependencies): another dtask decodes anew.
+func parsedCache(path string) *taskfile.Parsed {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil
+	}
+	dir := os.Getenv("DTASK_CACHE_DIR")
+	if dir == "" {
+		dir = ".dtask"
+	}
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(filepath.Dir(abs), dir)
+	}
+	if _, err := os.Stat(filepath.Join(dir, cache.MarkName)); err != nil {
+		return nil // not a state folder dtask made (yet)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil
+	}
+	fi, err := os.Stat(exe)
+	if err != nil {
+		return nil
+	}
+	build := fmt.Sprintf("%s %d %d", exe, fi.Size(), fi.ModTime().UnixNano())
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		build += "\n" + bi.String()
+	}
+	return &taskfile.Parsed{Path: filepath.Join(dir, "taskfile"), Build: build}
 }
 
 // BulkDir is where images and layers live: beside the records when the

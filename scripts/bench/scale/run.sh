@@ -5,6 +5,8 @@
 #   RUNS=5 scripts/bench/scale/run.sh            (make bench: 10k, 100k, 300k)
 #   FILES="300000" ...                           (one tree size only)
 #   CYCLES=300 TARGETS=10000     (defaults; 0 leaves the part out)
+#   FILES=" "                    (no tree sizes: the other parts only)
+#   FIRST=0                      (one untimed first run of the targets)
 #
 # Figures: no-op at each tree size against `find -newer`, `git status` and
 # go-task (time and peak RSS); one edit against a no-op, with the bytes of
@@ -20,6 +22,7 @@ RUNS=${RUNS:-5}
 FILES=${FILES:-10000 100000 300000}
 CYCLES=${CYCLES:-300}
 TARGETS=${TARGETS:-10000}
+FIRST=${FIRST:-1}
 results=${RESULTS:-$root/scripts/bench/results.tsv}
 cache=${DTASK_BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dtask-bench}
 work=$(mktemp -d "${TMPDIR:-/tmp}/dtask-bench-scale.XXXXXX")
@@ -163,17 +166,27 @@ cd "$d"
 for i in $(seq "$TARGETS"); do echo "$i" >"in/$i"; done
 first=""
 mfirst=""
-for _ in $(seq "$RUNS"); do
+for _ in $(seq "$((FIRST ? RUNS : 1))"); do
 	rm -rf .dtask out && mkdir out
 	first+="$(us "$dtask" all) "
 	rm -rf out && mkdir out
 	mfirst+="$(us make -r -j"$(nproc)" all) "
 done
-row "first run $TARGETS targets (us)" "$(echo "$first" | median)" "make -r -j" "$(echo "$mfirst" | median)" "<= 2"
-timed dtask "$dtask" all
-timed make make -r all
-row "$TARGETS up-to-date targets (us)" "${med[dtask]}" "make -r" "${med[make]}" "<= 3"
-timed dtaskn "$dtask" -n all
-timed maken make -r -n all
-row "$TARGETS targets -n (us)" "${med[dtaskn]}" "make -r -n" "${med[maken]}" "<= 3"
+((FIRST)) && row "first run $TARGETS targets (us)" "$(echo "$first" | median)" "make -r -j" "$(echo "$mfirst" | median)" "<= 2"
+"$dtask" all >/dev/null 2>&1 # the first run's state complete (the decoded task file kept)
+# Each dtask run is timed beside a make run, so that both see the same load.
+paired() { # paired FIGURE PEER DTASK-ARGS -- MAKE-ARGS
+	local fig=$1 peer=$2 a=() b=() t="" m=""
+	shift 2
+	while [ "$1" != -- ]; do a+=("$1"); shift; done
+	shift
+	b=("$@")
+	for _ in $(seq "$RUNS"); do
+		t+="$(us "$dtask" "${a[@]}") "
+		m+="$(us make "${b[@]}") "
+	done
+	row "$fig" "$(echo "$t" | median)" "$peer" "$(echo "$m" | median)" "<= 3"
+}
+paired "$TARGETS up-to-date targets (us)" "make -r" all -- -r all
+paired "$TARGETS targets -n (us)" "make -r -n" -n all -- -r -n all
 echo "(load $(cut -d' ' -f1-3 /proc/loadavg); numbers appended to $results)"
