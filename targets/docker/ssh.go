@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/moby/moby/client"
@@ -144,9 +145,15 @@ func (c *cmdConn) Write(p []byte) (int, error) {
 // (a refused key, an unknown host, no docker on the remote side): a bare
 // EOF or broken pipe would explain nothing.
 func (c *cmdConn) explain(err error) error {
+	wait := 500 * time.Millisecond
+	if errors.Is(err, syscall.EPIPE) {
+		// ssh closed its input: it is exiting, and on a loaded machine
+		// its stderr can take longer than a stream's end to arrive.
+		wait = 10 * time.Second
+	}
 	select {
 	case <-c.exited: // ssh's last words are in
-	case <-time.After(500 * time.Millisecond):
+	case <-time.After(wait):
 	}
 	if msg := c.stderr.String(); msg != "" {
 		return fmt.Errorf("ssh: %s: %w", msg, err)
