@@ -123,7 +123,7 @@ func (p *icProject) run() *icReporter {
 		p.t.Fatal(err)
 	}
 	e := &Env{File: p.file, Project: "ic" + p.tok, RunID: "run" + randHex(6), StateDir: p.state,
-		Secret: func(string) (string, error) { return "", nil }, Mask: func(string) {}}
+		Secret: func(string) (string, error) { return "", nil }, Mask: func(string) {}, Kinds: Builtin()}
 	e.UseImageCache(imagecache.Open(filepath.Join(p.state, "images"), 50_000_000, store))
 	defer e.UseImageCache(nil)
 	if p.layout != "" {

@@ -39,6 +39,9 @@ type Env struct {
 	// Redact replaces the registered values in s (nil: none); what dtask
 	// keeps from a container (reports) goes through it, as output does.
 	Redact func(s string) string
+	// Kinds are the kinds of target this run knows (targets/kinds.All);
+	// Action makes each target's action from them.
+	Kinds []Kind
 
 	once   sync.Once
 	swept  sync.Once

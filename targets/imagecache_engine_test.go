@@ -68,7 +68,7 @@ func (p *cacheProject) run(policy func(string) bool, goals ...string) (*icReport
 		p.t.Fatal(err)
 	}
 	e := &Env{File: p.file, Project: "cp" + randHex(4), RunID: "run" + randHex(6), StateDir: p.state,
-		Secret: func(string) (string, error) { return "", nil }, Mask: func(string) {}, LoadCachedBuilds: policy}
+		Secret: func(string) (string, error) { return "", nil }, Mask: func(string) {}, LoadCachedBuilds: policy, Kinds: Builtin()}
 	e.UseImageCache(imagecache.Open(filepath.Join(p.state, "images"), 0, store))
 	defer e.UseImageCache(nil)
 	rep := &icReporter{res: map[string]*engine.Result{}}

@@ -58,6 +58,7 @@ func newTestEnv(t *testing.T) *Env {
 		RunID:   "run" + randHex(6),
 		Secret:  func(string) (string, error) { return "", nil },
 		Mask:    func(string) {},
+		Kinds:   Builtin(),
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/dtask-dev/dtask/engine"
 	"github.com/dtask-dev/dtask/engine/cache"
 	"github.com/dtask-dev/dtask/targets"
+	"github.com/dtask-dev/dtask/targets/kinds"
 	"github.com/dtask-dev/dtask/targets/ocicache"
 )
 
@@ -98,6 +99,7 @@ func (p *Project) targetsEnv() *targets.Env {
 		Redact:   p.Mask.Mask,
 		StateDir: p.StateDir(),
 		Root:     p.Root,
+		Kinds:    kinds.All(),
 	}
 	if c.JUnit != "" {
 		if abs, err := filepath.Abs(c.JUnit); err == nil {

@@ -1,0 +1,13 @@
+package targets
+
+// Builtin lists the kinds still implemented in this package.
+func Builtin() []Kind {
+	return []Kind{
+		{"sh", newSh},
+		{"group", newGroup},
+		{"build", newBuild},
+		{"run", newRun},
+		{"push", newPush},
+		{"deploy", newDeploy},
+	}
+}

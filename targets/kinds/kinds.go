@@ -1,0 +1,10 @@
+// Package kinds is the registry of the kinds of target: the one place
+// that knows them all, each implemented in its own package.
+package kinds
+
+import "github.com/dtask-dev/dtask/targets"
+
+// All lists every kind of target dtask runs.
+func All() []targets.Kind {
+	return targets.Builtin()
+}
