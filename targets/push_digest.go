@@ -4,10 +4,11 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/moby/moby/api/types/registry"
+
+	"github.com/dtask-dev/dtask/targets/registryauth"
 )
 
 // registryDigest asks the registry itself for the manifest digest ref
@@ -19,22 +20,9 @@ func registryDigest(ctx context.Context, ref string, ac registry.AuthConfig) (st
 	if err != nil {
 		return "", fmt.Errorf("tag %q: %w", ref, err)
 	}
-	desc, err := remote.Head(r, remote.WithContext(ctx), remote.WithAuth(pushAuthn(ac)))
+	desc, err := remote.Head(r, remote.WithContext(ctx), remote.WithAuth(registryauth.Authenticator(ac)))
 	if err != nil {
 		return "", fmt.Errorf("asking the registry for %s: %w", ref, err)
 	}
 	return desc.Digest.String(), nil
-}
-
-// pushAuthn turns the engine's credentials into the registry client's.
-func pushAuthn(ac registry.AuthConfig) authn.Authenticator {
-	if ac.Username == "" && ac.Password == "" && ac.IdentityToken == "" && ac.RegistryToken == "" {
-		return authn.Anonymous
-	}
-	return authn.FromConfig(authn.AuthConfig{
-		Username:      ac.Username,
-		Password:      ac.Password,
-		IdentityToken: ac.IdentityToken,
-		RegistryToken: ac.RegistryToken,
-	})
 }

@@ -49,16 +49,7 @@ func (a *pushAction) authConfig(ctx context.Context, ref string) (registry.AuthC
 		}
 		return ac, nil
 	}
-	return configAuth(ctx, host)
-}
-
-// configAuth returns the credentials the Docker config holds for host.
-func configAuth(ctx context.Context, host string) (registry.AuthConfig, error) {
-	cfg, err := registryauth.Load(registryauth.ConfigDir())
-	if err != nil {
-		return registry.AuthConfig{}, err
-	}
-	return cfg.Lookup(ctx, host)
+	return registryauth.ForHost(ctx, host)
 }
 
 // remoteDigest asks the registry, through the engine, for the manifest

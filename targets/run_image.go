@@ -111,7 +111,7 @@ func ensureImage(ctx context.Context, cli *docker.Client, ref, want string, prog
 	}
 	var auth string
 	if host, err := registryauth.Host(ref); err == nil {
-		if ac, err := configAuth(ctx, host); err == nil {
+		if ac, err := registryauth.ForHost(ctx, host); err == nil {
 			auth, _ = registryauth.Encode(ac)
 		} // anonymous when there is none
 	}

@@ -277,7 +277,7 @@ func (c *transferCount) sizeFromManifest(ctx context.Context, src string, ac reg
 	if err != nil {
 		return
 	}
-	img, err := remote.Image(ref, remote.WithContext(ctx), remote.WithAuth(pushAuthn(ac)))
+	img, err := remote.Image(ref, remote.WithContext(ctx), remote.WithAuth(registryauth.Authenticator(ac)))
 	if err != nil {
 		return
 	}
@@ -299,7 +299,7 @@ func pullAuth(ctx context.Context, src string) registry.AuthConfig {
 	if err != nil {
 		return registry.AuthConfig{}
 	}
-	ac, err := configAuth(ctx, host)
+	ac, err := registryauth.ForHost(ctx, host)
 	if err != nil {
 		return registry.AuthConfig{}
 	}
