@@ -141,7 +141,7 @@ func (a *deployAction) Plan(ctx context.Context, p *engine.Plan) error {
 		host = cli.Host
 	}
 	p.Input("deploy.host", host)
-	id, err := planImageID(ctx, cli, a.d().Image, p.Deps)
+	id, err := PlanImageID(ctx, cli, a.d().Image, p.Deps)
 	if err != nil {
 		return err
 	}

@@ -25,23 +25,23 @@ import (
 // that image ID; anything else is pulled by the engine that runs it.
 func (a *deployAction) deployImage(ctx context.Context, target *docker.Client, deps map[string]engine.Outputs, progress func(string), out io.Writer) (string, error) {
 	ref := a.d().Image
-	want := recordedImageID(ref, deps) // the image a dep built, whatever ref names now
+	want := RecordedImageID(ref, deps) // the image a dep built, whatever ref names now
 	if a.d().Host == "" {
-		return ensureImage(ctx, target, ref, want, progress)
+		return EnsureImage(ctx, target, ref, want, progress)
 	}
 	local, err := a.e.Docker(ctx)
 	if err != nil {
-		return ensureImage(ctx, target, ref, "", progress) // no engine here: let the host pull
+		return EnsureImage(ctx, target, ref, "", progress) // no engine here: let the host pull
 	}
 	var id string
 	if want != "" {
-		id, err = ensureImage(ctx, local, ref, want, progress)
+		id, err = EnsureImage(ctx, local, ref, want, progress)
 	} else {
 		id, err = imageID(ctx, local, ref)
 	}
 	if err != nil || id == "" {
 		if err == nil {
-			id, err = ensureImage(ctx, target, ref, "", progress)
+			id, err = EnsureImage(ctx, target, ref, "", progress)
 		}
 		return id, err
 	}

@@ -15,7 +15,7 @@ import (
 func (e *Env) UseImageCache(c *imagecache.Cache) { e.Images = c }
 
 // ownerEnv returns the Env whose default engine cli is, or nil.
-// ensureImage and planImageID get only a client: the run's caches apply
+// EnsureImage and PlanImageID get only a client: the run's caches apply
 // when that client is the one its Env connected, never to a deploy engine
 // elsewhere.
 func ownerEnv(cli *docker.Client) *Env {

@@ -11,7 +11,7 @@ import (
 // When a build target is up to date but its image is in the image cache
 // only (a CI job on a fresh engine), loading it costs a transfer that
 // nothing may need: run, push, deploy and service users load the image by
-// the ID the build recorded (ensureImage), so a build used only by them
+// the ID the build recorded (EnsureImage), so a build used only by them
 // stays unloaded. What the engine cannot see is a user outside Docker's
 // view: a goal named on the command line, or an sh target running
 // `docker run app:test`. Env.LoadCachedBuilds, set by the command line,

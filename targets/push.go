@@ -35,7 +35,7 @@ func (a *pushAction) Plan(ctx context.Context, p *engine.Plan) error {
 	if err != nil {
 		return err
 	}
-	id, err := planImageID(ctx, cli, a.t.Push.Image, p.Deps)
+	id, err := PlanImageID(ctx, cli, a.t.Push.Image, p.Deps)
 	if err != nil {
 		return err
 	}
@@ -91,7 +91,7 @@ func (a *pushAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, e
 	src := a.t.Push.Image
 	// A cached build's image may be in the image cache only; the ID the
 	// build recorded is the one pushed, whatever src names now.
-	id, err := ensureImage(ctx, cli, src, recordedImageID(src, x.Deps), progress)
+	id, err := EnsureImage(ctx, cli, src, RecordedImageID(src, x.Deps), progress)
 	if err != nil {
 		return nil, err
 	}

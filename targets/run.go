@@ -56,7 +56,7 @@ func (a *runAction) Plan(ctx context.Context, p *engine.Plan) error {
 	if err != nil {
 		return err
 	}
-	id, err := planImageID(ctx, cli, s.Image, p.Deps)
+	id, err := PlanImageID(ctx, cli, s.Image, p.Deps)
 	if err != nil {
 		return err
 	}
@@ -107,7 +107,7 @@ func (a *runAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, er
 	if err != nil {
 		return nil, err
 	}
-	if _, err := ensureImage(ctx, cli, s.Image, recordedImageID(s.Image, x.Deps), x.Progress); err != nil {
+	if _, err := EnsureImage(ctx, cli, s.Image, RecordedImageID(s.Image, x.Deps), x.Progress); err != nil {
 		return nil, err
 	}
 	var carry map[string]string

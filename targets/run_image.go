@@ -37,11 +37,11 @@ func imageID(ctx context.Context, cli *docker.Client, ref string) (string, error
 	return res.ID, nil
 }
 
-// recordedImageID is the image ID a dep recorded for ref (a build's image
+// RecordedImageID is the image ID a dep recorded for ref (a build's image
 // under one of its tags), or "". That ID, not whatever ref names in the
 // engine or the image cache now, is what the consuming target uses: after
 // a fresh engine the cache may hold several images with that tag.
-func recordedImageID(ref string, deps map[string]engine.Outputs) string {
+func RecordedImageID(ref string, deps map[string]engine.Outputs) string {
 	for _, name := range slices.Sorted(maps.Keys(deps)) {
 		out := deps[name]
 		if out["id"] != "" && (out["image"] == ref || listHas(out["tags"], ref)) {
@@ -55,13 +55,13 @@ func recordedImageID(ref string, deps map[string]engine.Outputs) string {
 	return ""
 }
 
-// planImageID is the ID a plan hashes for ref: what a dep recorded for it
-// (ensureImage makes ref name that image), else the local image's, else
+// PlanImageID is the ID a plan hashes for ref: what a dep recorded for it
+// (EnsureImage makes ref name that image), else the local image's, else
 // the image cache's newest image with that name, else a marker that makes
 // the key differ from any run that had the image (the run will pull it or
 // fail).
-func planImageID(ctx context.Context, cli *docker.Client, ref string, deps map[string]engine.Outputs) (string, error) {
-	if id := recordedImageID(ref, deps); id != "" {
+func PlanImageID(ctx context.Context, cli *docker.Client, ref string, deps map[string]engine.Outputs) (string, error) {
+	if id := RecordedImageID(ref, deps); id != "" {
 		return id, nil
 	}
 	id, err := imageID(ctx, cli, ref)
@@ -88,12 +88,12 @@ func listHas(list, s string) bool {
 	return false
 }
 
-// ensureImage returns the ID of ref, making the engine have it. When a
+// EnsureImage returns the ID of ref, making the engine have it. When a
 // dep recorded the image ID for ref (want), that image is used: taken
 // from the engine or loaded from the image cache by ID, and ref moved to
 // it if it names another image. Otherwise ref is taken as the engine has
 // it, else loaded from the image cache by name, else pulled.
-func ensureImage(ctx context.Context, cli *docker.Client, ref, want string, progress func(string)) (string, error) {
+func EnsureImage(ctx context.Context, cli *docker.Client, ref, want string, progress func(string)) (string, error) {
 	id, err := imageID(ctx, cli, ref)
 	if err != nil || id != "" && (want == "" || id == want) {
 		return id, err

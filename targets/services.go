@@ -244,7 +244,7 @@ func (j svcJob) from() string {
 // it if needed.
 func (e *Env) serviceImage(ctx context.Context, cli *docker.Client, svc *taskfile.Service, deps map[string]engine.Outputs, progress func(string)) (ref, id string, err error) {
 	if svc.Build == "" {
-		id, err := ensureImage(ctx, cli, svc.Image, recordedImageID(svc.Image, deps), progress)
+		id, err := EnsureImage(ctx, cli, svc.Image, RecordedImageID(svc.Image, deps), progress)
 		if err != nil {
 			return "", "", fmt.Errorf("service %s: %w", svc.Name, err)
 		}
@@ -256,7 +256,7 @@ func (e *Env) serviceImage(ctx context.Context, cli *docker.Client, svc *taskfil
 	}
 	// ref is the image ID the build recorded: load it from the image
 	// cache if a cached build left it there only.
-	id, err = ensureImage(ctx, cli, ref, ref, progress)
+	id, err = EnsureImage(ctx, cli, ref, ref, progress)
 	if err != nil {
 		return "", "", fmt.Errorf("service %s: %w", svc.Name, err)
 	}
@@ -266,13 +266,13 @@ func (e *Env) serviceImage(ctx context.Context, cli *docker.Client, svc *taskfil
 // serviceImagePlanID is the image ID a run target's key gets for svc.
 func (e *Env) serviceImagePlanID(ctx context.Context, cli *docker.Client, svc *taskfile.Service, deps map[string]engine.Outputs) (string, error) {
 	if svc.Build == "" {
-		return planImageID(ctx, cli, svc.Image, deps)
+		return PlanImageID(ctx, cli, svc.Image, deps)
 	}
 	ref := depImage(deps[svc.Build])
 	if ref == "" {
 		return "missing:build " + svc.Build, nil
 	}
-	return planImageID(ctx, cli, ref, deps)
+	return PlanImageID(ctx, cli, ref, deps)
 }
 
 // serviceHash identifies a service's definition as started: a shared
