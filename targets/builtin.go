@@ -7,7 +7,6 @@ func Builtin() []Kind {
 		{"group", newGroup},
 		{"build", newBuild},
 		{"run", newRun},
-		{"push", newPush},
 		{"deploy", newDeploy},
 	}
 }

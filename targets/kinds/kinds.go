@@ -2,9 +2,14 @@
 // that knows them all, each implemented in its own package.
 package kinds
 
-import "github.com/dtask-dev/dtask/targets"
+import (
+	"github.com/dtask-dev/dtask/targets"
+	"github.com/dtask-dev/dtask/targets/push"
+)
 
 // All lists every kind of target dtask runs.
 func All() []targets.Kind {
-	return targets.Builtin()
+	return append(targets.Builtin(),
+		targets.Kind{Name: "push", Make: push.New},
+	)
 }

@@ -1,4 +1,4 @@
-package targets
+package push
 
 import (
 	"context"
@@ -13,17 +13,18 @@ import (
 
 	"github.com/dtask-dev/dtask/engine"
 	"github.com/dtask-dev/dtask/engine/taskfile"
+	"github.com/dtask-dev/dtask/targets"
 	"github.com/dtask-dev/dtask/targets/docker"
 	"github.com/dtask-dev/dtask/targets/registryauth"
 )
 
 // pushAction tags an image and pushes the tags.
 type pushAction struct {
-	e *Env
+	e *targets.Env
 	t *taskfile.Target
 }
 
-func newPush(e *Env, t *taskfile.Target) engine.Action {
+func New(e *targets.Env, t *taskfile.Target) engine.Action {
 	return &pushAction{e: e, t: t}
 }
 
@@ -35,7 +36,7 @@ func (a *pushAction) Plan(ctx context.Context, p *engine.Plan) error {
 	if err != nil {
 		return err
 	}
-	id, err := PlanImageID(ctx, cli, a.t.Push.Image, p.Deps)
+	id, err := targets.PlanImageID(ctx, cli, a.t.Push.Image, p.Deps)
 	if err != nil {
 		return err
 	}
@@ -91,7 +92,7 @@ func (a *pushAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, e
 	src := a.t.Push.Image
 	// A cached build's image may be in the image cache only; the ID the
 	// build recorded is the one pushed, whatever src names now.
-	id, err := EnsureImage(ctx, cli, src, RecordedImageID(src, x.Deps), progress)
+	id, err := targets.EnsureImage(ctx, cli, src, targets.RecordedImageID(src, x.Deps), progress)
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package targets
+package push
 
 import (
 	"context"
@@ -15,7 +15,9 @@ import (
 	"github.com/dtask-dev/dtask/engine"
 	"github.com/dtask-dev/dtask/engine/taskfile"
 	"github.com/dtask-dev/dtask/internal/dockertest"
+	"github.com/dtask-dev/dtask/targets"
 	"github.com/dtask-dev/dtask/targets/registryauth"
+	"github.com/dtask-dev/dtask/targets/targettest"
 )
 
 const (
@@ -28,7 +30,7 @@ const (
 // needRegistries starts the fixture registries (scripts/fixtures/registry.sh).
 func needRegistries(t *testing.T) {
 	t.Helper()
-	script, _ := filepath.Abs("../scripts/fixtures/registry.sh")
+	script, _ := filepath.Abs("../../scripts/fixtures/registry.sh")
 	out, err := exec.Command(script, "start").CombinedOutput()
 	if err != nil {
 		dockertest.Need(t, "fixture registries unavailable: "+strings.TrimSpace(string(out))+": "+err.Error(), "make registry")
@@ -37,15 +39,15 @@ func needRegistries(t *testing.T) {
 
 // pushEnv returns an Env, a fresh image to push and removes every tag the
 // test makes.
-func pushEnv(t *testing.T) (*Env, string) {
-	e := testEnv(t)
-	needImage(t, "busybox:latest")
+func pushEnv(t *testing.T) (*targets.Env, string) {
+	e := targettest.Env(t)
+	dockertest.Images(t, "busybox:latest")
 	needRegistries(t)
 	t.Setenv("DOCKER_CONFIG", t.TempDir()) // never the user's credentials
 	// A unique image, so that registries and earlier runs know nothing of it.
-	src := "dtask-test/push-" + randHex(4) + ":src"
+	src := "dtask-test/push-" + targettest.RandHex(4) + ":src"
 	cmd := exec.Command("docker", "build", "-q", "-t", src, "-")
-	cmd.Stdin = strings.NewReader("FROM busybox:latest\nLABEL dtask.test.nonce=" + randHex(8) + "\n")
+	cmd.Stdin = strings.NewReader("FROM busybox:latest\nLABEL dtask.test.nonce=" + targettest.RandHex(8) + "\n")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("building the test image: %v\n%s", err, out)
 	}
@@ -64,17 +66,17 @@ func pushEnv(t *testing.T) (*Env, string) {
 	return e, src
 }
 
-func pushTarget(t *testing.T, e *Env, p *taskfile.Push) (engine.Outputs, string, error) {
+func pushTarget(t *testing.T, e *targets.Env, p *taskfile.Push) (engine.Outputs, string, error) {
 	t.Helper()
 	tg := &taskfile.Target{Name: "publish", Push: p}
-	x, out, errb, prog := testExec(tg)
-	outs, err := newPush(e, tg).Run(context.Background(), x)
+	x, out, errb, prog := targettest.Exec(tg)
+	outs, err := New(e, tg).Run(context.Background(), x)
 	return outs, prog.String() + out.String() + errb.String(), err
 }
 
 func TestPushTagsPushesAndSkipsWhatTheRegistryHas(t *testing.T) {
 	e, src := pushEnv(t)
-	repo := plainRegistry + "/dtask-test/push-" + randHex(4)
+	repo := plainRegistry + "/dtask-test/push-" + targettest.RandHex(4)
 	p := &taskfile.Push{Image: src, Tags: []string{repo + ":v1", repo + ":latest"}}
 	outs, progress, err := pushTarget(t, e, p)
 	if err != nil {
@@ -94,7 +96,7 @@ func TestPushTagsPushesAndSkipsWhatTheRegistryHas(t *testing.T) {
 		t.Errorf("registry has %s (%v), outputs say %s", got, err, d)
 	}
 	rec := &engine.Record{Outputs: outs}
-	a := newPush(e, &taskfile.Target{Name: "publish", Push: p})
+	a := New(e, &taskfile.Target{Name: "publish", Push: p})
 	if ok, why, err := a.Check(context.Background(), rec); !ok || err != nil {
 		t.Errorf("Check after push = %v %q %v", ok, why, err)
 	}
@@ -111,7 +113,7 @@ func TestPushTagsPushesAndSkipsWhatTheRegistryHas(t *testing.T) {
 	}
 	// A tag the registry lacks makes Check fail with a reason.
 	p3 := &taskfile.Push{Image: src, Tags: []string{repo + ":never-pushed"}}
-	ok, why, err := newPush(e, &taskfile.Target{Name: "publish", Push: p3}).Check(context.Background(), rec)
+	ok, why, err := New(e, &taskfile.Target{Name: "publish", Push: p3}).Check(context.Background(), rec)
 	if ok || err != nil || !strings.Contains(why, "not in the registry") {
 		t.Errorf("Check of an unpushed tag = %v %q %v", ok, why, err)
 	}
@@ -119,7 +121,7 @@ func TestPushTagsPushesAndSkipsWhatTheRegistryHas(t *testing.T) {
 
 func TestPushWithDockerConfigAuths(t *testing.T) {
 	e, src := pushEnv(t)
-	repo := authRegistry + "/dtask-test/auth-" + randHex(4)
+	repo := authRegistry + "/dtask-test/auth-" + targettest.RandHex(4)
 	p := &taskfile.Push{Image: src, Tags: []string{repo + ":v1"}}
 	// Without credentials the registry refuses.
 	if _, _, err := pushTarget(t, e, p); err == nil {
@@ -149,7 +151,7 @@ func TestPushWithCredentialHelper(t *testing.T) {
 	}
 	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 	writeDockerConfig(t, `{"credHelpers":{"`+authRegistry+`":"dtasktest"}}`)
-	repo := authRegistry + "/dtask-test/helper-" + randHex(4)
+	repo := authRegistry + "/dtask-test/helper-" + targettest.RandHex(4)
 	outs, progress, err := pushTarget(t, e, &taskfile.Push{Image: src, Tags: []string{repo + ":v1"}})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, progress)
@@ -170,7 +172,7 @@ func TestPushWithUsernameAndSecretPassword(t *testing.T) {
 		return secret, nil
 	}
 	e.Mask = func(v string) { masked = append(masked, v) }
-	repo := authRegistry + "/dtask-test/userpass-" + randHex(4)
+	repo := authRegistry + "/dtask-test/userpass-" + targettest.RandHex(4)
 	p := &taskfile.Push{Image: src, Tags: []string{repo + ":v1"}, Username: regUser, Password: "REGISTRY_PASSWORD"}
 	outs, progress, err := pushTarget(t, e, p)
 	if err != nil {
@@ -186,7 +188,7 @@ func TestPushWithUsernameAndSecretPassword(t *testing.T) {
 		t.Error("output shows the password")
 	}
 
-	secret = "wrong-pass-" + randHex(4)
+	secret = "wrong-pass-" + targettest.RandHex(4)
 	p.Tags = []string{repo + ":v2"}
 	_, progress, err = pushTarget(t, e, p)
 	if err == nil {
@@ -202,8 +204,8 @@ func TestPushWithUsernameAndSecretPassword(t *testing.T) {
 }
 
 func TestPushMissingImage(t *testing.T) {
-	e := testEnv(t)
-	_, _, err := pushTarget(t, e, &taskfile.Push{Image: "dtask-test/nope-" + randHex(4), Tags: []string{plainRegistry + "/x:y"}})
+	e := targettest.Env(t)
+	_, _, err := pushTarget(t, e, &taskfile.Push{Image: "dtask-test/nope-" + targettest.RandHex(4), Tags: []string{plainRegistry + "/x:y"}})
 	if err == nil || !strings.Contains(err.Error(), "dtask-test/nope-") {
 		t.Errorf("err = %v", err)
 	}
@@ -232,8 +234,8 @@ func TestRegistryDigestAgreesWithTheEngine(t *testing.T) {
 		ref string
 		ac  registry.AuthConfig
 	}{
-		{plainRegistry + "/dtask-test/digest-" + randHex(4) + ":v1", registry.AuthConfig{}},
-		{authRegistry + "/dtask-test/digest-" + randHex(4) + ":v1", creds},
+		{plainRegistry + "/dtask-test/digest-" + targettest.RandHex(4) + ":v1", registry.AuthConfig{}},
+		{authRegistry + "/dtask-test/digest-" + targettest.RandHex(4) + ":v1", creds},
 	} {
 		if _, err := cli.ImageTag(ctx, client.ImageTagOptions{Source: src, Target: c.ref}); err != nil {
 			t.Fatal(err)
