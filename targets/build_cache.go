@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"github.com/moby/moby/client"
 
@@ -34,46 +33,17 @@ type buildCache struct {
 // project's id (a hash of the task file's path) sets apart checkouts that
 // share a folder name, as CI checkouts do.
 func (a *buildAction) cacheRepo() string {
-	project := repoPart(filepath.Base(a.e.File.Dir))
+	project := RepoPart(filepath.Base(a.e.File.Dir))
 	if a.e.Project != "" {
-		project += "-" + repoPart(a.e.Project)
+		project += "-" + RepoPart(a.e.Project)
 	}
-	return "dtask-cache/" + project + "/" + repoPart(a.t.Name)
+	return "dtask-cache/" + project + "/" + RepoPart(a.t.Name)
 }
 
 func (a *buildAction) stageRef(stage string) string {
-	return a.cacheRepo() + ":stage-" + tagPart(stage)
+	return a.cacheRepo() + ":stage-" + TagPart(stage)
 }
 func (a *buildAction) latestRef() string { return a.cacheRepo() + ":latest" }
-
-// repoPart turns a name into a lower-case repository path component.
-func repoPart(s string) string {
-	var b strings.Builder
-	sep := false
-	for _, r := range strings.ToLower(s) {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
-			if sep && b.Len() > 0 {
-				b.WriteByte('-')
-			}
-			b.WriteRune(r)
-			sep = false
-		} else {
-			sep = true
-		}
-	}
-	if b.Len() == 0 {
-		return "x"
-	}
-	return b.String()
-}
-
-func tagPart(s string) string {
-	t := repoPart(s)
-	if len(t) > 100 {
-		t = t[:100]
-	}
-	return t
-}
 
 // prepareCache loads what the build can use from the image cache: missing
 // FROM images, then its stage images and last image as cache sources. It
@@ -84,7 +54,7 @@ func (a *buildAction) prepareCache(ctx context.Context, cli *docker.Client, c *b
 	}
 	bc := &buildCache{a: a}
 	needs := len(a.b.Secrets) > 0 || needsBuildKit(c.Dockerfile)
-	bc.builder = imagecache.ChooseBuilder(a.e.imageStore(ctx, cli), buildkit, a.b.Builder != "", needs)
+	bc.builder = imagecache.ChooseBuilder(a.e.ImageStore(ctx, cli), buildkit, a.b.Builder != "", needs)
 	if x.Verbose {
 		fmt.Fprintln(x.Stdout, bc.builder.Note)
 	}
@@ -96,7 +66,7 @@ func (a *buildAction) prepareCache(ctx context.Context, cli *docker.Client, c *b
 	bc.bases, _ = a.bases(c)
 	for _, ref := range bc.bases {
 		if id, _ := cli.ImageID(ctx, ref); id == "" {
-			_, _, _ = a.e.loadCached(ctx, cli, ref, nil, x.Progress)
+			_, _, _ = a.e.LoadCached(ctx, cli, ref, nil, x.Progress)
 		}
 	}
 	for _, s := range bc.stages {
@@ -106,7 +76,7 @@ func (a *buildAction) prepareCache(ctx context.Context, cli *docker.Client, c *b
 			continue
 		}
 		if id == "" {
-			if _, ok, _ := a.e.loadCached(ctx, cli, ref, bc.bases, x.Progress); !ok {
+			if _, ok, _ := a.e.LoadCached(ctx, cli, ref, bc.bases, x.Progress); !ok {
 				continue
 			}
 		}
@@ -131,8 +101,8 @@ func (bc *buildCache) previous(ctx context.Context, cli *docker.Client, x *engin
 	}
 	ok, err := a.e.Images.Load(ctx, cli, id, imagecache.LoadOptions{
 		Have:       bc.bases,
-		SkipShared: a.e.imageStore(ctx, cli) == imagecache.StoreClassic,
-		Progress:   transferProgress(x.Progress, "loading the last image of "+a.t.Name+" from the image cache"),
+		SkipShared: a.e.ImageStore(ctx, cli) == imagecache.StoreClassic,
+		Progress:   TransferProgress(x.Progress, "loading the last image of "+a.t.Name+" from the image cache"),
 		Ref:        ref,
 		OnlyRef:    true,
 	})
@@ -149,7 +119,7 @@ func (bc *buildCache) cleanup(cli *docker.Client) {
 	if bc == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), CleanupTimeout)
 	defer cancel()
 	for _, ref := range bc.temp {
 		_, _ = cli.ImageRemove(ctx, ref, client.ImageRemoveOptions{})
@@ -221,7 +191,7 @@ func (bc *buildCache) tagStages(ctx context.Context, cli *docker.Client, c *buil
 func (bc *buildCache) save(ctx context.Context, cli *docker.Client, id string, tags []string, x *engine.Exec) {
 	a := bc.a
 	warn := func(msg string) { fmt.Fprintln(x.Stderr, msg) }
-	a.e.saveImage(ctx, cli, id, imagecache.Info{Refs: tags, Kind: imagecache.KindBuild, Target: a.t.Name}, x.Progress, warn)
+	a.e.CacheImage(ctx, cli, id, imagecache.Info{Refs: tags, Kind: imagecache.KindBuild, Target: a.t.Name}, x.Progress, warn)
 	for _, s := range bc.stages {
 		ref := a.stageRef(s)
 		img, err := cli.ImageInspect(ctx, ref)
@@ -229,12 +199,12 @@ func (bc *buildCache) save(ctx context.Context, cli *docker.Client, id string, t
 			continue
 		}
 		if sid := img.ID; sid != "" {
-			a.e.saveImage(ctx, cli, sid, imagecache.Info{Refs: []string{ref}, Kind: imagecache.KindStage, Target: a.t.Name}, x.Progress, warn)
+			a.e.CacheImage(ctx, cli, sid, imagecache.Info{Refs: []string{ref}, Kind: imagecache.KindStage, Target: a.t.Name}, x.Progress, warn)
 		}
 	}
 	for _, ref := range bc.bases {
 		if bid, err := cli.ImageID(ctx, ref); err == nil && bid != "" {
-			a.e.saveImage(ctx, cli, bid, imagecache.Info{Refs: []string{ref}, Kind: imagecache.KindBase}, x.Progress, warn)
+			a.e.CacheImage(ctx, cli, bid, imagecache.Info{Refs: []string{ref}, Kind: imagecache.KindBase}, x.Progress, warn)
 		}
 	}
 }

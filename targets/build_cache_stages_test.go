@@ -40,8 +40,8 @@ COPY --from=build /x /x
 
 func TestCacheRefNames(t *testing.T) {
 	for in, want := range map[string]string{"My App": "my-app", "web_1": "web-1", "..": "x", "API": "api"} {
-		if got := repoPart(in); got != want {
-			t.Errorf("repoPart(%q) = %q, want %q", in, got, want)
+		if got := RepoPart(in); got != want {
+			t.Errorf("RepoPart(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -35,7 +35,7 @@ type buildLayers struct {
 // layerTag is the store's name for one of the target's images: "latest",
 // "stage-NAME" or "base-N".
 func (a *buildAction) layerTag(what string) string {
-	t := tagPart(a.t.Name) + "." + tagPart(what)
+	t := TagPart(a.t.Name) + "." + TagPart(what)
 	if len(t) > 128 {
 		t = t[:128]
 	}
@@ -48,7 +48,7 @@ func (a *buildAction) prepareLayers(ctx context.Context, cli *docker.Client, c *
 	if a.e.Layers == nil {
 		return nil
 	}
-	srv, err := a.e.layerRegistry()
+	srv, err := a.e.LayerRegistry()
 	if err != nil {
 		fmt.Fprintf(x.Stderr, "warning: image cache: %v\n", err)
 		return nil
@@ -100,7 +100,7 @@ func (bl *buildLayers) restoreBases(ctx context.Context, cli *docker.Client, x *
 			continue
 		}
 		id := d.Annotations[ocicache.AnnotationImageID]
-		if _, err := bl.a.e.pullLayers(ctx, cli, id, []string{ref}, x.Progress); err != nil {
+		if _, err := bl.a.e.PullLayers(ctx, cli, id, []string{ref}, x.Progress); err != nil {
 			fmt.Fprintf(x.Stderr, "warning: image cache: %v\n", err)
 		}
 	}
@@ -132,7 +132,7 @@ func (bl *buildLayers) apply(opts *client.ImageBuildOptions) {
 // entries of the stages it was to replace (see FinishSaves).
 func (bl *buildLayers) save(c *buildctx.Context, base client.ImageBuildOptions, id string, steps *stageSteps, cli *docker.Client) {
 	a := bl.a
-	a.e.background(func(ctx context.Context) {
+	a.e.Background(func(ctx context.Context) {
 		tags := map[string]string{}
 		var temp, pending []string
 		keep := func(tag, sid string) {
@@ -160,7 +160,7 @@ func (bl *buildLayers) save(c *buildctx.Context, base client.ImageBuildOptions, 
 		for i, ref := range bl.bases {
 			bl.addBase(ctx, cli, tags, a.layerTag(fmt.Sprintf("base-%d", i)), ref)
 		}
-		err := a.e.saveLayers(ctx, cli, tags)
+		err := a.e.SaveLayers(ctx, cli, tags)
 		switch {
 		case err != nil && ctx.Err() != nil:
 			_ = a.e.Layers.Untag(context.WithoutCancel(ctx), pending...)

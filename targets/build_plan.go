@@ -87,7 +87,7 @@ func (a *buildAction) bases(c *buildctx.Context) ([]string, error) {
 // tag still points at it, or the image cache holds an archive of it. A
 // moved tag makes the target run again, which the builder's cache makes
 // cheap. An image in the image cache only is loaded here when
-// LoadCachedBuilds asks for it (cachedBuild); otherwise Check changes
+// LoadCachedBuilds asks for it (CachedBuild); otherwise Check changes
 // nothing (a dry run calls it too).
 func (a *buildAction) Check(ctx context.Context, rec *engine.Record) (bool, string, error) {
 	id := rec.Outputs["image"]
@@ -103,13 +103,13 @@ func (a *buildAction) Check(ctx context.Context, rec *engine.Record) (bool, stri
 		return false, "", err
 	}
 	if have == "" {
-		if a.e.layerHas(id) || a.e.Images != nil && a.e.Images.Has(id) {
-			return a.cachedBuild(ctx, cli, id)
+		if a.e.LayerHas(id) || a.e.Images != nil && a.e.Images.Has(id) {
+			return a.e.CachedBuild(ctx, cli, a.t.Name, id, a.tags())
 		}
-		if a.e.teamHas(ctx, id) {
-			return a.teamBuild(ctx, cli, id)
+		if a.e.TeamHas(ctx, id) {
+			return a.e.TeamBuild(ctx, cli, a.t.Name, id, a.tags())
 		}
-		return false, fmt.Sprintf("image %s missing", buildShortID(id)), nil
+		return false, fmt.Sprintf("image %s missing", ShortID(id)), nil
 	}
 	for _, tag := range a.tags() {
 		tid, err := cli.ImageID(ctx, tag)
@@ -120,16 +120,8 @@ func (a *buildAction) Check(ctx context.Context, rec *engine.Record) (bool, stri
 			return false, fmt.Sprintf("image %s missing", tag), nil
 		}
 		if tid != id {
-			return false, fmt.Sprintf("%s now points at %s, not %s", tag, buildShortID(tid), buildShortID(id)), nil
+			return false, fmt.Sprintf("%s now points at %s, not %s", tag, ShortID(tid), ShortID(id)), nil
 		}
 	}
 	return true, "", nil
-}
-
-// buildShortID is an image ID as docker prints it.
-func buildShortID(id string) string {
-	if len(id) > 19 && id[:7] == "sha256:" {
-		return id[7:19]
-	}
-	return id
 }

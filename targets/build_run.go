@@ -193,7 +193,7 @@ func (a *buildAction) labels(buildkit bool) map[string]string {
 	if buildkit {
 		l[labelCreated] = time.Now().UTC().Format(time.RFC3339)
 	}
-	rev, src := a.e.buildInfo()
+	rev, src := a.e.BuildInfo()
 	if rev != "" {
 		l[labelRevision] = rev
 	}

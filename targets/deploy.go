@@ -178,7 +178,7 @@ func (a *deployAction) Check(ctx context.Context, rec *engine.Record) (bool, str
 		return false, fmt.Sprintf("container %s on %s is not running", name, a.hostName()), nil
 	case c.Image != rec.Outputs["image_id"] || labels[LabelDeployImage] != rec.Outputs["image_id"]:
 		return false, fmt.Sprintf("container %s runs image %s, not the deployed %s",
-			name, buildShortID(c.Image), buildShortID(rec.Outputs["image_id"])), nil
+			name, ShortID(c.Image), ShortID(rec.Outputs["image_id"])), nil
 	case labels[LabelDeployDef] != rec.Outputs["def"]:
 		return false, fmt.Sprintf("container %s was started from another definition", name), nil
 	}

@@ -53,7 +53,7 @@ func (a *deployAction) deployImage(ctx context.Context, target *docker.Client, d
 		if ok, err := a.pullMissingLayers(ctx, target, id, ref, progress, out); err != nil || ok {
 			return id, err
 		}
-		progress(fmt.Sprintf("copying %s (%s) to %s", ref, buildShortID(id), a.d().Host))
+		progress(fmt.Sprintf("copying %s (%s) to %s", ref, ShortID(id), a.d().Host))
 		start := time.Now()
 		n, err := copyImage(ctx, local, target, ref, progress)
 		if err != nil {

@@ -73,7 +73,7 @@ func (e *Env) serveImage(ctx context.Context, repo, id string) (string, error) {
 	}
 	d, ok, err := reg.Head(ctx, "deploy")
 	if err == nil && !ok {
-		err = fmt.Errorf("image %s missing from the deploy registry", buildShortID(id))
+		err = fmt.Errorf("image %s missing from the deploy registry", ShortID(id))
 	}
 	if err != nil {
 		return "", err

@@ -2,6 +2,6 @@ package targets
 
 // gitSHA is the revision a deployed container is labelled with.
 func (e *Env) gitSHA() string {
-	rev, _ := e.buildInfo()
+	rev, _ := e.BuildInfo()
 	return rev
 }

@@ -299,7 +299,7 @@ func TestImageOverBudgetIsNotSaved(t *testing.T) {
 	t.Cleanup(func() { e.UseImageCache(nil) })
 	var said []string
 	for range 2 {
-		e.saveImage(ctx, cli, id, imagecache.Info{Refs: []string{"busybox:latest"}, Kind: imagecache.KindBase}, nil,
+		e.CacheImage(ctx, cli, id, imagecache.Info{Refs: []string{"busybox:latest"}, Kind: imagecache.KindBase}, nil,
 			func(msg string) { said = append(said, msg) })
 	}
 	if len(said) != 1 || !strings.HasPrefix(said[0], "note: ") || !strings.Contains(said[0], "budget") {

@@ -23,39 +23,40 @@ func (e *Env) loadCachedBuilds(target string) bool {
 	return e.LoadCachedBuilds != nil && e.LoadCachedBuilds(target)
 }
 
-// cachedBuild decides Check for a build whose image id the engine lacks
-// and the image cache holds: up to date, loaded now if the policy asks.
-func (a *buildAction) cachedBuild(ctx context.Context, cli *docker.Client, id string) (bool, string, error) {
-	if !a.e.loadCachedBuilds(a.t.Name) {
+// CachedBuild decides Check for build target whose image id the engine
+// lacks and the image cache holds: up to date, loaded now (with tags) if
+// the policy asks.
+func (e *Env) CachedBuild(ctx context.Context, cli *docker.Client, target, id string, tags []string) (bool, string, error) {
+	if !e.loadCachedBuilds(target) {
 		return true, "", nil
 	}
-	if a.e.layerHas(id) {
-		if _, err := a.e.pullLayers(ctx, cli, id, a.tags(), nil); err != nil {
+	if e.LayerHas(id) {
+		if _, err := e.PullLayers(ctx, cli, id, tags, nil); err != nil {
 			return false, err.Error(), nil
 		}
 		return true, "", nil
 	}
-	ok, err := a.e.Images.Load(ctx, cli, id, imagecache.LoadOptions{
-		SkipShared: a.e.imageStore(ctx, cli) == imagecache.StoreClassic,
-		Tags:       a.tags(),
+	ok, err := e.Images.Load(ctx, cli, id, imagecache.LoadOptions{
+		SkipShared: e.ImageStore(ctx, cli) == imagecache.StoreClassic,
+		Tags:       tags,
 	})
 	switch {
 	case err != nil:
-		return false, fmt.Sprintf("image %s could not be loaded from the image cache: %v", buildShortID(id), err), nil
+		return false, fmt.Sprintf("image %s could not be loaded from the image cache: %v", ShortID(id), err), nil
 	case !ok:
-		return false, fmt.Sprintf("image %s missing (its archive in the image cache was damaged)", buildShortID(id)), nil
+		return false, fmt.Sprintf("image %s missing (its archive in the image cache was damaged)", ShortID(id)), nil
 	}
 	return true, "", nil
 }
 
-// teamBuild decides Check for a build whose image the team cache holds:
-// up to date, pulled now if the policy asks (as cachedBuild).
-func (a *buildAction) teamBuild(ctx context.Context, cli *docker.Client, id string) (bool, string, error) {
-	if !a.e.loadCachedBuilds(a.t.Name) {
+// TeamBuild decides Check for build target whose image the team cache
+// holds: up to date, pulled now if the policy asks (as CachedBuild).
+func (e *Env) TeamBuild(ctx context.Context, cli *docker.Client, target, id string, tags []string) (bool, string, error) {
+	if !e.loadCachedBuilds(target) {
 		return true, "", nil
 	}
-	if ok, err := a.e.pullFromTeam(ctx, cli, id, a.tags(), nil); err != nil || !ok {
-		return false, fmt.Sprintf("image %s could not be pulled from the remote cache: %v", buildShortID(id), err), nil
+	if ok, err := e.PullFromTeam(ctx, cli, id, tags, nil); err != nil || !ok {
+		return false, fmt.Sprintf("image %s could not be pulled from the remote cache: %v", ShortID(id), err), nil
 	}
 	return true, "", nil
 }

@@ -25,7 +25,7 @@ func (p *ServicePool) saveImage(ctx context.Context, cli *docker.Client, ref str
 	p.saving.Add(1)
 	go func() {
 		defer p.saving.Done()
-		p.e.saveImage(ctx, cli, id, imagecache.Info{Refs: []string{ref}, Kind: imagecache.KindService}, progress,
+		p.e.CacheImage(ctx, cli, id, imagecache.Info{Refs: []string{ref}, Kind: imagecache.KindService}, progress,
 			func(msg string) { fmt.Fprintln(os.Stderr, msg) })
 	}()
 }

@@ -16,7 +16,7 @@ import (
 // the name made tag-safe, for a person reading --cache list.
 func refTag(ref string) string {
 	sum := sha256.Sum256([]byte(ref))
-	t := "ref-" + hex.EncodeToString(sum[:8]) + "." + tagPart(ref)
+	t := "ref-" + hex.EncodeToString(sum[:8]) + "." + TagPart(ref)
 	if len(t) > 128 {
 		t = t[:128]
 	}
@@ -46,8 +46,8 @@ func (e *Env) saveRef(cli *docker.Client, ref, id string) bool {
 	if have, ok := e.layerRefID(ref); ok && have == id {
 		return true
 	}
-	e.background(func(ctx context.Context) {
-		if err := e.saveLayers(ctx, cli, map[string]string{refTag(ref): id}); err != nil && ctx.Err() == nil {
+	e.Background(func(ctx context.Context) {
+		if err := e.SaveLayers(ctx, cli, map[string]string{refTag(ref): id}); err != nil && ctx.Err() == nil {
 			fmt.Fprintf(os.Stderr, "warning: image %s: %v\n", ref, err)
 		}
 	})
@@ -60,6 +60,6 @@ func (e *Env) loadRef(ctx context.Context, cli *docker.Client, ref string, progr
 	if !ok {
 		return "", false, nil
 	}
-	ok, err := e.pullLayers(ctx, cli, id, []string{ref}, progress)
+	ok, err := e.PullLayers(ctx, cli, id, []string{ref}, progress)
 	return id, ok && err == nil, err
 }

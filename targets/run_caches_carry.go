@@ -63,7 +63,7 @@ func (e *Env) exportVolumes(cli *docker.Client, image string, mounts map[string]
 	if e.VolumeArchives == "" || len(mounts) == 0 {
 		return
 	}
-	e.background(func(ctx context.Context) {
+	e.Background(func(ctx context.Context) {
 		for ctrPath, name := range mounts {
 			if err := e.exportVolume(ctx, cli, image, name, ctrPath); err != nil && ctx.Err() == nil {
 				fmt.Fprintf(os.Stderr, "warning: cache volume %s (%s): keeping it in the cache folder: %v\n", name, ctrPath, err)

@@ -14,16 +14,10 @@ import (
 	"github.com/dtask-dev/dtask/targets/docker"
 )
 
-// stopGrace is how long a cancelled container gets between SIGTERM and SIGKILL.
-const stopGrace = 10
-
-// cleanupTimeout bounds the work done after the run's context is gone.
-const cleanupTimeout = 30 * time.Second
-
 // runContainer creates the container s describes, streams its output to
 // stdout and stderr while it runs, removes it and returns its exit code.
 // When ctx ends first, the container is stopped (SIGTERM, then SIGKILL
-// after stopGrace seconds) and removed, and ctx's error is returned.
+// after StopGrace seconds) and removed, and ctx's error is returned.
 func (e *Env) runContainer(ctx context.Context, cli *docker.Client, s ctrSpec, stdout, stderr io.Writer) (int, error) {
 	id, err := e.createContainer(ctx, cli, s)
 	if err != nil {
@@ -75,7 +69,7 @@ func (e *Env) runContainer(ctx context.Context, cli *docker.Client, s ctrSpec, s
 	}
 	sctx, cancel := e.cleanupContext(ctx)
 	defer cancel()
-	_, serr := cli.ContainerStop(sctx, id, client.ContainerStopOptions{Timeout: new(stopGrace)})
+	_, serr := cli.ContainerStop(sctx, id, client.ContainerStopOptions{Timeout: new(StopGrace)})
 	return 0, errors.Join(ctx.Err(), serr)
 }
 

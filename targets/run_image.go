@@ -102,7 +102,7 @@ func EnsureImage(ctx context.Context, cli *docker.Client, ref, want string, prog
 		return ensureRecorded(ctx, cli, ref, want, progress)
 	}
 	if e := cacheEnv(cli); e != nil {
-		if id, ok, err := e.loadCached(ctx, cli, ref, nil, progress); err != nil || ok {
+		if id, ok, err := e.LoadCached(ctx, cli, ref, nil, progress); err != nil || ok {
 			return id, err
 		}
 	}
@@ -135,8 +135,8 @@ func EnsureImage(ctx context.Context, cli *docker.Client, ref, want string, prog
 // would be wrong, so a recorded image that is nowhere is an error.
 func ensureRecorded(ctx context.Context, cli *docker.Client, ref, want string, progress func(string)) (string, error) {
 	if e := cacheEnv(cli); e != nil {
-		if e.layerHas(want) {
-			if _, err := e.pullLayers(ctx, cli, want, []string{ref}, progress); err != nil {
+		if e.LayerHas(want) {
+			if _, err := e.PullLayers(ctx, cli, want, []string{ref}, progress); err != nil {
 				return "", err
 			}
 			return want, nil
@@ -153,15 +153,15 @@ func ensureRecorded(ctx context.Context, cli *docker.Client, ref, want string, p
 			_, err = cli.ImageTag(ctx, client.ImageTagOptions{Source: want, Target: ref})
 		}
 		if err != nil {
-			return "", fmt.Errorf("tagging %s as %s: %w", buildShortID(want), ref, err)
+			return "", fmt.Errorf("tagging %s as %s: %w", ShortID(want), ref, err)
 		}
 		return want, nil
 	}
 	if e := teamEnv(cli); e != nil {
-		ok, err := e.pullFromTeam(ctx, cli, want, []string{ref}, progress)
+		ok, err := e.PullFromTeam(ctx, cli, want, []string{ref}, progress)
 		if err != nil || ok {
 			return want, err
 		}
 	}
-	return "", fmt.Errorf("image %s (%s, as its build recorded it) is neither in the engine nor in the image cache; run again to rebuild it", ref, buildShortID(want))
+	return "", fmt.Errorf("image %s (%s, as its build recorded it) is neither in the engine nor in the image cache; run again to rebuild it", ref, ShortID(want))
 }

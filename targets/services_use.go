@@ -21,7 +21,7 @@ func (e *Env) servicesFor(ctx context.Context, t *taskfile.Target, x *engine.Exe
 	}
 	pool := NewServicePool(e)
 	return pool, func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CleanupTimeout)
 		defer cancel()
 		_ = pool.Close(cctx)
 	}
