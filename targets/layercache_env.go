@@ -46,7 +46,7 @@ func (e *Env) LayerRegistry() (*ocicache.Server, error) {
 	return lc.srv, lc.err
 }
 
-// background runs a save off the critical path: the target's dependents
+// Background runs a save off the critical path: the target's dependents
 // start meanwhile. FinishSaves waits for it.
 func (e *Env) Background(f func(ctx context.Context)) {
 	lc := e.layerRun()
