@@ -5,7 +5,6 @@ func Builtin() []Kind {
 	return []Kind{
 		{"sh", newSh},
 		{"group", newGroup},
-		{"build", newBuild},
 		{"run", newRun},
 		{"deploy", newDeploy},
 	}

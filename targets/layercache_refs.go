@@ -11,10 +11,10 @@ import (
 	"github.com/dtask-dev/dtask/targets/ocicache"
 )
 
-// refTag is the layout's name for an image kept by its name (a service's
+// RefTag is the layout's name for an image kept by its name (a service's
 // image): a hash of the name, so that two names never share an entry, and
 // the name made tag-safe, for a person reading --cache list.
-func refTag(ref string) string {
+func RefTag(ref string) string {
 	sum := sha256.Sum256([]byte(ref))
 	t := "ref-" + hex.EncodeToString(sum[:8]) + "." + TagPart(ref)
 	if len(t) > 128 {
@@ -28,7 +28,7 @@ func (e *Env) layerRefID(ref string) (string, bool) {
 	if e.Layers == nil {
 		return "", false
 	}
-	d, ok := e.Layers.Resolve(refTag(ref))
+	d, ok := e.Layers.Resolve(RefTag(ref))
 	if !ok {
 		return "", false
 	}
@@ -47,7 +47,7 @@ func (e *Env) saveRef(cli *docker.Client, ref, id string) bool {
 		return true
 	}
 	e.Background(func(ctx context.Context) {
-		if err := e.SaveLayers(ctx, cli, map[string]string{refTag(ref): id}); err != nil && ctx.Err() == nil {
+		if err := e.SaveLayers(ctx, cli, map[string]string{RefTag(ref): id}); err != nil && ctx.Err() == nil {
 			fmt.Fprintf(os.Stderr, "warning: image %s: %v\n", ref, err)
 		}
 	})

@@ -1,4 +1,4 @@
-package targets
+package build
 
 import (
 	"context"
@@ -10,12 +10,13 @@ import (
 
 	"github.com/dtask-dev/dtask/engine"
 	"github.com/dtask-dev/dtask/engine/taskfile"
+	"github.com/dtask-dev/dtask/targets"
 	"github.com/dtask-dev/dtask/targets/buildctx"
 )
 
 // buildAction builds an image with the engine's builder.
 type buildAction struct {
-	e *Env
+	e *targets.Env
 	t *taskfile.Target
 	b *taskfile.Build
 
@@ -23,7 +24,7 @@ type buildAction struct {
 	ctx *buildctx.Context // the context Plan hashed, sent as is by Run
 }
 
-func newBuild(e *Env, t *taskfile.Target) engine.Action {
+func New(e *targets.Env, t *taskfile.Target) engine.Action {
 	return &buildAction{e: e, t: t, b: t.Build}
 }
 

@@ -1,4 +1,4 @@
-package targets
+package build
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/dtask-dev/dtask/engine"
+	"github.com/dtask-dev/dtask/targets"
 	"github.com/dtask-dev/dtask/targets/buildctx"
 	"github.com/dtask-dev/dtask/targets/docker"
 	"github.com/dtask-dev/dtask/targets/imagecache"
@@ -33,15 +34,15 @@ type buildCache struct {
 // project's id (a hash of the task file's path) sets apart checkouts that
 // share a folder name, as CI checkouts do.
 func (a *buildAction) cacheRepo() string {
-	project := RepoPart(filepath.Base(a.e.File.Dir))
+	project := targets.RepoPart(filepath.Base(a.e.File.Dir))
 	if a.e.Project != "" {
-		project += "-" + RepoPart(a.e.Project)
+		project += "-" + targets.RepoPart(a.e.Project)
 	}
-	return "dtask-cache/" + project + "/" + RepoPart(a.t.Name)
+	return "dtask-cache/" + project + "/" + targets.RepoPart(a.t.Name)
 }
 
 func (a *buildAction) stageRef(stage string) string {
-	return a.cacheRepo() + ":stage-" + TagPart(stage)
+	return a.cacheRepo() + ":stage-" + targets.TagPart(stage)
 }
 func (a *buildAction) latestRef() string { return a.cacheRepo() + ":latest" }
 
@@ -102,7 +103,7 @@ func (bc *buildCache) previous(ctx context.Context, cli *docker.Client, x *engin
 	ok, err := a.e.Images.Load(ctx, cli, id, imagecache.LoadOptions{
 		Have:       bc.bases,
 		SkipShared: a.e.ImageStore(ctx, cli) == imagecache.StoreClassic,
-		Progress:   TransferProgress(x.Progress, "loading the last image of "+a.t.Name+" from the image cache"),
+		Progress:   targets.TransferProgress(x.Progress, "loading the last image of "+a.t.Name+" from the image cache"),
 		Ref:        ref,
 		OnlyRef:    true,
 	})
@@ -119,7 +120,7 @@ func (bc *buildCache) cleanup(cli *docker.Client) {
 	if bc == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), CleanupTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), targets.CleanupTimeout)
 	defer cancel()
 	for _, ref := range bc.temp {
 		_, _ = cli.ImageRemove(ctx, ref, client.ImageRemoveOptions{})

@@ -1,4 +1,4 @@
-package targets
+package build
 
 import (
 	"slices"
@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/dtask-dev/dtask/engine/taskfile"
+	"github.com/dtask-dev/dtask/targets"
 )
 
 func TestCacheStages(t *testing.T) {
@@ -40,8 +41,8 @@ COPY --from=build /x /x
 
 func TestCacheRefNames(t *testing.T) {
 	for in, want := range map[string]string{"My App": "my-app", "web_1": "web-1", "..": "x", "API": "api"} {
-		if got := RepoPart(in); got != want {
-			t.Errorf("RepoPart(%q) = %q, want %q", in, got, want)
+		if got := targets.RepoPart(in); got != want {
+			t.Errorf("targets.RepoPart(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
@@ -50,7 +51,7 @@ func TestCacheRefNames(t *testing.T) {
 // their stage images apart: the project id is part of the name.
 func TestCacheRepoSetsProjectsApart(t *testing.T) {
 	repo := func(dir, project string) string {
-		e := &Env{File: &taskfile.File{Dir: dir}, Project: project}
+		e := &targets.Env{File: &taskfile.File{Dir: dir}, Project: project}
 		return (&buildAction{e: e, t: &taskfile.Target{Name: "image"}}).cacheRepo()
 	}
 	a, b := repo("/ci/a/project", "0a1b2c3d4e5f"), repo("/ci/b/project", "f5e4d3c2b1a0")

@@ -1,4 +1,4 @@
-package targets
+package build
 
 import (
 	"context"
@@ -21,16 +21,19 @@ import (
 	"github.com/dtask-dev/dtask/engine"
 	"github.com/dtask-dev/dtask/engine/cache"
 	"github.com/dtask-dev/dtask/engine/taskfile"
+	"github.com/dtask-dev/dtask/internal/dockertest"
+	"github.com/dtask-dev/dtask/targets"
 	"github.com/dtask-dev/dtask/targets/docker"
 	"github.com/dtask-dev/dtask/targets/imagecache"
 	"github.com/dtask-dev/dtask/targets/ocicache"
+	"github.com/dtask-dev/dtask/targets/targettest"
 )
 
 // icReporter keeps each target's result and all output.
 type icReporter struct {
 	mu  sync.Mutex
 	res map[string]*engine.Result
-	out syncBuffer
+	out targettest.SyncBuffer
 }
 
 func (r *icReporter) Start(string, string)                 {}
@@ -64,12 +67,12 @@ type icProject struct {
 
 func newICProject(t *testing.T, builder string) *icProject {
 	e := testEnv(t)
-	needImage(t, "busybox:latest")
+	dockertest.Images(t, "busybox:latest")
 	cli, err := e.Docker(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &icProject{t: t, file: e.File, state: filepath.Join(e.File.Dir, ".dtask"), tok: randHex(5), cli: cli, created: map[string]bool{}}
+	p := &icProject{t: t, file: e.File, state: filepath.Join(e.File.Dir, ".dtask"), tok: targettest.RandHex(5), cli: cli, created: map[string]bool{}}
 	dir := e.File.Dir
 	p.base = "dtask-test/icbase-" + p.tok + ":1"
 	buildClassic(t, p.base, "FROM busybox:latest\nRUN echo "+p.tok+" > /base-tok\n")
@@ -122,8 +125,8 @@ func (p *icProject) run() *icReporter {
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	e := &Env{File: p.file, Project: "ic" + p.tok, RunID: "run" + randHex(6), StateDir: p.state,
-		Secret: func(string) (string, error) { return "", nil }, Mask: func(string) {}, Kinds: Builtin()}
+	e := &targets.Env{File: p.file, Project: "ic" + p.tok, RunID: "run" + targettest.RandHex(6), StateDir: p.state,
+		Secret: func(string) (string, error) { return "", nil }, Mask: func(string) {}, Kinds: targets.Builtin()}
 	e.UseImageCache(imagecache.Open(filepath.Join(p.state, "images"), 50_000_000, store))
 	defer e.UseImageCache(nil)
 	if p.layout != "" {

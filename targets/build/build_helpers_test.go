@@ -1,4 +1,4 @@
-package targets
+package build
 
 import (
 	"context"
@@ -20,16 +20,18 @@ import (
 	"github.com/dtask-dev/dtask/engine"
 	"github.com/dtask-dev/dtask/engine/taskfile"
 	"github.com/dtask-dev/dtask/internal/dockertest"
+	"github.com/dtask-dev/dtask/targets"
 	"github.com/dtask-dev/dtask/targets/docker"
+	"github.com/dtask-dev/dtask/targets/targettest"
 )
 
 // btEnv connects to the local engine and returns an Env whose task file
 // lives in a fresh folder. Docker tests skip only when there is no engine
 // and CI is not "true".
-func btEnv(t *testing.T) (*Env, *docker.Client) {
+func btEnv(t *testing.T) (*targets.Env, *docker.Client) {
 	t.Helper()
 	dockertest.Short(t)
-	e := &Env{
+	e := &targets.Env{
 		File:    &taskfile.File{Dir: t.TempDir(), Targets: map[string]*taskfile.Target{}},
 		Project: "buildtest",
 		RunID:   "run-" + btRand(),
@@ -94,12 +96,12 @@ func btNeedBusybox(t *testing.T, cli *docker.Client) {
 
 // btBuild runs a build target and returns its outputs, its output text and
 // the steps it reported as progress.
-func btBuild(t *testing.T, e *Env, tg *taskfile.Target) (engine.Outputs, string, []string, error) {
+func btBuild(t *testing.T, e *targets.Env, tg *taskfile.Target) (engine.Outputs, string, []string, error) {
 	t.Helper()
 	if tg.Name == "" {
 		tg.Name = "image"
 	}
-	out := &syncBuffer{}
+	out := &targettest.SyncBuffer{}
 	var steps []string
 	x := &engine.Exec{
 		Target:   tg,
@@ -110,7 +112,7 @@ func btBuild(t *testing.T, e *Env, tg *taskfile.Target) (engine.Outputs, string,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	act := newBuild(e, tg)
+	act := New(e, tg)
 	if err := act.(*buildAction).plan(ctx, &btPlanner{}); err != nil {
 		return nil, out.String(), steps, err
 	}
@@ -125,7 +127,7 @@ var btIntermediate = regexp.MustCompile(`(?m)^ ---> ([0-9a-f]{12})$`)
 // steps before a failure (docker build keeps them as cache; a test must
 // not). Images still under a tagged one are kept; the tag's removal
 // prunes them.
-func btRemoveIntermediates(t *testing.T, e *Env, text string) {
+func btRemoveIntermediates(t *testing.T, e *targets.Env, text string) {
 	ids := btIntermediate.FindAllStringSubmatch(text, -1)
 	t.Cleanup(func() {
 		cli, err := e.Docker(context.Background())
@@ -179,12 +181,12 @@ func btSum(b []byte) string {
 }
 
 // btPlan runs Plan for a build target and returns the key and its lines.
-func btPlan(t *testing.T, e *Env, tg *taskfile.Target) (string, []string) {
+func btPlan(t *testing.T, e *targets.Env, tg *taskfile.Target) (string, []string) {
 	t.Helper()
 	p := &btPlanner{}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := newBuild(e, tg).(*buildAction).plan(ctx, p); err != nil {
+	if err := New(e, tg).(*buildAction).plan(ctx, p); err != nil {
 		t.Fatal(err)
 	}
 	return p.key(), p.lines

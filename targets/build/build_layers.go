@@ -1,4 +1,4 @@
-package targets
+package build
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/dtask-dev/dtask/engine"
+	"github.com/dtask-dev/dtask/targets"
 	"github.com/dtask-dev/dtask/targets/buildctx"
 	"github.com/dtask-dev/dtask/targets/docker"
 	"github.com/dtask-dev/dtask/targets/ocicache"
@@ -35,7 +36,7 @@ type buildLayers struct {
 // layerTag is the store's name for one of the target's images: "latest",
 // "stage-NAME" or "base-N".
 func (a *buildAction) layerTag(what string) string {
-	t := TagPart(a.t.Name) + "." + TagPart(what)
+	t := targets.TagPart(a.t.Name) + "." + targets.TagPart(what)
 	if len(t) > 128 {
 		t = t[:128]
 	}

@@ -1,4 +1,4 @@
-package targets
+package build
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/dtask-dev/dtask/engine"
+	"github.com/dtask-dev/dtask/targets"
 	"github.com/dtask-dev/dtask/targets/ocicache"
 )
 
@@ -33,7 +34,7 @@ func TestLayerCacheAcrossFreshEngines(t *testing.T) {
 	nonce := p.depNonce(rep.out.String())
 	store := ocicache.Open(p.layout, nil)
 	svcImage := p.file.Services["svc"].Image
-	for _, tag := range []string{img + ".image", img + ".latest", img + ".stage-deps", img + ".base-0", refTag(svcImage)} {
+	for _, tag := range []string{img + ".image", img + ".latest", img + ".stage-deps", img + ".base-0", targets.RefTag(svcImage)} {
 		if _, ok := store.Resolve(tag); !ok {
 			t.Fatalf("the store has no %s after the first run", tag)
 		}

@@ -1,4 +1,4 @@
-package targets
+package build
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/dtask-dev/dtask/engine"
+	"github.com/dtask-dev/dtask/targets"
 	"github.com/dtask-dev/dtask/targets/buildctx"
 	"github.com/dtask-dev/dtask/targets/dockerfile"
 )
@@ -109,7 +110,7 @@ func (a *buildAction) Check(ctx context.Context, rec *engine.Record) (bool, stri
 		if a.e.TeamHas(ctx, id) {
 			return a.e.TeamBuild(ctx, cli, a.t.Name, id, a.tags())
 		}
-		return false, fmt.Sprintf("image %s missing", ShortID(id)), nil
+		return false, fmt.Sprintf("image %s missing", targets.ShortID(id)), nil
 	}
 	for _, tag := range a.tags() {
 		tid, err := cli.ImageID(ctx, tag)
@@ -120,7 +121,7 @@ func (a *buildAction) Check(ctx context.Context, rec *engine.Record) (bool, stri
 			return false, fmt.Sprintf("image %s missing", tag), nil
 		}
 		if tid != id {
-			return false, fmt.Sprintf("%s now points at %s, not %s", tag, ShortID(tid), ShortID(id)), nil
+			return false, fmt.Sprintf("%s now points at %s, not %s", tag, targets.ShortID(tid), targets.ShortID(id)), nil
 		}
 	}
 	return true, "", nil

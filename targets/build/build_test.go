@@ -1,4 +1,4 @@
-package targets
+package build
 
 import (
 	"context"
@@ -65,7 +65,7 @@ func TestBuildSimpleBothBuilders(t *testing.T) {
 				t.Errorf("created label %q: %v", created, err)
 			}
 
-			act := newBuild(e, tg)
+			act := New(e, tg)
 			rec := &engine.Record{Outputs: outs}
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()

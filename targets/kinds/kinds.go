@@ -4,12 +4,14 @@ package kinds
 
 import (
 	"github.com/dtask-dev/dtask/targets"
+	"github.com/dtask-dev/dtask/targets/build"
 	"github.com/dtask-dev/dtask/targets/push"
 )
 
 // All lists every kind of target dtask runs.
 func All() []targets.Kind {
 	return append(targets.Builtin(),
+		targets.Kind{Name: "build", Make: build.New},
 		targets.Kind{Name: "push", Make: push.New},
 	)
 }

@@ -1,4 +1,4 @@
-package targets
+package build
 
 import (
 	"context"
@@ -20,8 +20,11 @@ import (
 	"github.com/dtask-dev/dtask/engine"
 	"github.com/dtask-dev/dtask/engine/cache"
 	"github.com/dtask-dev/dtask/engine/taskfile"
+	"github.com/dtask-dev/dtask/internal/dockertest"
+	"github.com/dtask-dev/dtask/targets"
 	"github.com/dtask-dev/dtask/targets/docker"
 	"github.com/dtask-dev/dtask/targets/imagecache"
+	"github.com/dtask-dev/dtask/targets/targettest"
 )
 
 // cacheProject is a one-stage build tagged tag, a run target using it and
@@ -37,12 +40,12 @@ type cacheProject struct {
 
 func newCacheProject(t *testing.T) *cacheProject {
 	e := testEnv(t)
-	needImage(t, "busybox:latest")
+	dockertest.Images(t, "busybox:latest")
 	cli, err := e.Docker(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok := randHex(5)
+	tok := targettest.RandHex(5)
 	p := &cacheProject{t: t, file: e.File, state: filepath.Join(e.File.Dir, ".dtask"), cli: cli,
 		tag: "dtask-test/cp-" + tok + ":test", ids: map[string]bool{}}
 	p.write("Dockerfile", "FROM busybox:latest\nCOPY src.txt /src.txt\n")
@@ -67,8 +70,8 @@ func (p *cacheProject) run(policy func(string) bool, goals ...string) (*icReport
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	e := &Env{File: p.file, Project: "cp" + randHex(4), RunID: "run" + randHex(6), StateDir: p.state,
-		Secret: func(string) (string, error) { return "", nil }, Mask: func(string) {}, LoadCachedBuilds: policy, Kinds: Builtin()}
+	e := &targets.Env{File: p.file, Project: "cp" + targettest.RandHex(4), RunID: "run" + targettest.RandHex(6), StateDir: p.state,
+		Secret: func(string) (string, error) { return "", nil }, Mask: func(string) {}, LoadCachedBuilds: policy, Kinds: targets.Builtin()}
 	e.UseImageCache(imagecache.Open(filepath.Join(p.state, "images"), 0, store))
 	defer e.UseImageCache(nil)
 	rep := &icReporter{res: map[string]*engine.Result{}}
@@ -236,7 +239,7 @@ func failingEngine(t *testing.T, cli *docker.Client) *docker.Client {
 // buildUnique builds a small image no other test shares, removed at the end.
 func buildUnique(t *testing.T, cli *docker.Client, size int) (tag, id string) {
 	t.Helper()
-	tag = "dtask-test/icload-" + randHex(5) + ":1"
+	tag = "dtask-test/icload-" + targettest.RandHex(5) + ":1"
 	cmd := exec.Command("docker", "build", "-q", "-t", tag, "-")
 	cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
 	cmd.Stdin = strings.NewReader("FROM busybox:latest\nRUN head -c " + strconv.Itoa(size) + " /dev/urandom > /noise\n")
@@ -257,7 +260,7 @@ func buildUnique(t *testing.T, cli *docker.Client, size int) (tag, id string) {
 // archive is whole and kept, and a later load succeeds.
 func TestEngineLoadErrorKeepsTheArchive(t *testing.T) {
 	e := testEnv(t)
-	needImage(t, "busybox:latest")
+	dockertest.Images(t, "busybox:latest")
 	ctx := context.Background()
 	cli, _ := e.Docker(ctx)
 	tag, id := buildUnique(t, cli, 300<<10)
@@ -289,7 +292,7 @@ func TestEngineLoadErrorKeepsTheArchive(t *testing.T) {
 // straight away); with -v that is said once.
 func TestImageOverBudgetIsNotSaved(t *testing.T) {
 	e := testEnv(t)
-	needImage(t, "busybox:latest")
+	dockertest.Images(t, "busybox:latest")
 	ctx := context.Background()
 	cli, _ := e.Docker(ctx)
 	id, _ := cli.ImageID(ctx, "busybox:latest")
