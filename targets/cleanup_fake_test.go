@@ -40,14 +40,14 @@ func TestRemoveLeftoversRemovesDeadRunsOnly(t *testing.T) {
 		labels := env.Labels("leftover")
 		labels[docker.LabelRun] = run
 		labels[docker.LabelOwner] = o.String()
-		id, err := env.createContainer(ctx, cli, ctrSpec{Image: "busybox:latest", Cmd: []string{"sleep", "60"}, Labels: labels})
+		id, err := createContainer(ctx, env, cli, ctrSpec{Image: "busybox:latest", Cmd: []string{"sleep", "60"}, Labels: labels})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if _, err := cli.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		nr, err := cli.NetworkCreate(ctx, env.ctrName("leftover-net", run), client.NetworkCreateOptions{Driver: "bridge", Labels: labels})
+		nr, err := cli.NetworkCreate(ctx, ctrName(env, "leftover-net", run), client.NetworkCreateOptions{Driver: "bridge", Labels: labels})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,17 +96,17 @@ func TestCleanupRemovesWhatTheRunCreated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tracked, err := e.createContainer(ctx, cli, ctrSpec{Image: "busybox:latest", Labels: e.RunLabels("svc")})
+	tracked, err := createContainer(ctx, e, cli, ctrSpec{Image: "busybox:latest", Labels: e.RunLabels("svc")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A create whose response was lost: labelled, never tracked.
-	if _, err := cli.NetworkCreate(ctx, e.ctrName("lost"), client.NetworkCreateOptions{Labels: e.RunLabels("lost")}); err != nil {
+	if _, err := cli.NetworkCreate(ctx, ctrName(e, "lost"), client.NetworkCreateOptions{Labels: e.RunLabels("lost")}); err != nil {
 		t.Fatal(err)
 	}
 	other := e.RunLabels("other")
 	other[docker.LabelRun] = "another-run"
-	if _, err := cli.NetworkCreate(ctx, e.ctrName("other"), client.NetworkCreateOptions{Labels: other}); err != nil {
+	if _, err := cli.NetworkCreate(ctx, ctrName(e, "other"), client.NetworkCreateOptions{Labels: other}); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.Cleanup(ctx); err != nil {

@@ -122,7 +122,7 @@ func TestCleanupSweepsAgainAtExit(t *testing.T) {
 	labels := e.Labels("late")
 	labels[docker.LabelRun] = "killed-run"
 	labels[docker.LabelOwner] = dead.String()
-	nr, err := cli.NetworkCreate(ctx, e.ctrName("late-net", "killed-run"), client.NetworkCreateOptions{Driver: "bridge", Labels: labels})
+	nr, err := cli.NetworkCreate(ctx, ctrName(e, "late-net", "killed-run"), client.NetworkCreateOptions{Driver: "bridge", Labels: labels})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -165,7 +165,7 @@ func (a *deployAction) pullMissingLayers(ctx context.Context, target *docker.Cli
 	} else if err != nil {
 		progress(fmt.Sprintf("not through the remote cache: %v", err))
 	}
-	if ok, err := a.e.deployViaTunnel(ctx, target, a.d().Host, id, ref, progress, out); err == nil && ok {
+	if ok, err := deployViaTunnel(ctx, a.e, target, a.d().Host, id, ref, progress, out); err == nil && ok {
 		return true, nil
 	} else if err != nil && out != nil {
 		fmt.Fprintf(out, "note: copying the whole image to %s: %v\n", a.d().Host, err)

@@ -134,7 +134,7 @@ func oldName(name, id string) string {
 // ready; only then does it get its restart policy, so that a container
 // that dies at once is seen dead rather than restarting.
 func (a *deployAction) startNew(ctx context.Context, cli *docker.Client, s ctrSpec, progress func(string)) (string, error) {
-	id, err := a.e.createContainer(ctx, cli, s)
+	id, err := createContainer(ctx, a.e, cli, s)
 	if id != "" {
 		a.e.untrack(false, id) // a deployed container outlives the run
 	}

@@ -24,7 +24,7 @@ import (
 // is one small layer, not the whole image again). ok is false when the
 // host is not ssh:// or the tunnel cannot be set up; the caller then
 // copies the whole image.
-func (e *Env) deployViaTunnel(ctx context.Context, target *docker.Client, host, id, ref string, progress func(string), out io.Writer) (bool, error) {
+func deployViaTunnel(ctx context.Context, e *Env, target *docker.Client, host, id, ref string, progress func(string), out io.Writer) (bool, error) {
 	if !strings.HasPrefix(host, "ssh://") {
 		return false, nil
 	}
@@ -41,7 +41,7 @@ func (e *Env) deployViaTunnel(ctx context.Context, target *docker.Client, host, 
 		registry.WithBlobHandler(registry.NewDiskBlobHandler(dir)), registry.Logger(log.New(io.Discard, "", 0)))}
 	go func() { _ = srv.Serve(l) }()
 	defer srv.Close()
-	src, err := e.serveImage(ctx, l.Addr().String()+"/dtask/deploy", id)
+	src, err := serveImage(ctx, e, l.Addr().String()+"/dtask/deploy", id)
 	if err != nil {
 		return false, err
 	}
@@ -63,7 +63,7 @@ func (e *Env) deployViaTunnel(ctx context.Context, target *docker.Client, host, 
 
 // serveImage puts image id of this machine's engine in repo (a registry
 // on loopback) and returns its reference by digest there.
-func (e *Env) serveImage(ctx context.Context, repo, id string) (string, error) {
+func serveImage(ctx context.Context, e *Env, repo, id string) (string, error) {
 	reg, err := remotecache.Open(remotecache.Config{Repo: repo, PlainHTTP: true, Mode: remotecache.ModeReadWrite})
 	if err != nil {
 		return "", err

@@ -33,7 +33,7 @@ func (a *runAction) spec() (s ctrSpec, hostPaths []string, err error) {
 		return s, nil, err
 	}
 	return ctrSpec{
-		Name:       a.e.ctrName(a.t.Name),
+		Name:       ctrName(a.e, a.t.Name),
 		Image:      r.Image,
 		Cmd:        r.Cmd,
 		Entrypoint: r.Entrypoint,
@@ -61,7 +61,7 @@ func (a *runAction) Plan(ctx context.Context, p *engine.Plan) error {
 		return err
 	}
 	p.Image("run", id)
-	if err := a.e.planServices(ctx, p, a.t.Services); err != nil {
+	if err := planServices(ctx, a.e, p, a.t.Services); err != nil {
 		return err
 	}
 	// The host paths it and its services mount (a schema an init loads).
@@ -70,7 +70,7 @@ func (a *runAction) Plan(ctx context.Context, p *engine.Plan) error {
 
 // planServices adds each service's definition and image to the key; what
 // the services mount is among the target's sources (engine/sources).
-func (e *Env) planServices(ctx context.Context, p *engine.Plan, names []string) error {
+func planServices(ctx context.Context, e *Env, p *engine.Plan, names []string) error {
 	if len(names) == 0 {
 		return nil
 	}
@@ -84,7 +84,7 @@ func (e *Env) planServices(ctx context.Context, p *engine.Plan, names []string) 
 			return fmt.Errorf("unknown service %q", name)
 		}
 		p.Def("service."+name, svc)
-		id, err := e.serviceImagePlanID(ctx, cli, svc, p.Deps)
+		id, err := serviceImagePlanID(ctx, e, cli, svc, p.Deps)
 		if err != nil {
 			return err
 		}
@@ -115,22 +115,22 @@ func (a *runAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, er
 		return nil, err
 	}
 	if len(a.t.Services) > 0 {
-		pool, release := a.e.servicesFor(ctx, a.t, x)
+		pool, release := servicesFor(ctx, a.e, a.t, x)
 		defer release()
-		if s.Network, err = a.e.useServices(ctx, pool, a.t, x); err != nil {
+		if s.Network, err = useServices(ctx, a.e, pool, a.t, x); err != nil {
 			return nil, err
 		}
 	}
 	out := engine.Outputs{}
 	if len(a.t.Run.Reports) > 0 {
 		s.AfterExit = func(ctx context.Context, cli *docker.Client, id string) {
-			out = a.e.copyReports(ctx, cli, id, a.t.Run.Reports, x.Stderr)
+			out = copyReports(ctx, a.e, cli, id, a.t.Run.Reports, x.Stderr)
 		}
 	}
 	if x.Progress != nil {
 		x.Progress("running " + s.Image)
 	}
-	code, err := a.e.runContainer(ctx, cli, s, x.Stdout, x.Stderr)
+	code, err := runContainer(ctx, a.e, cli, s, x.Stdout, x.Stderr)
 	if err != nil {
 		return nil, err
 	}

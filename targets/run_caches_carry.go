@@ -116,7 +116,7 @@ func (e *Env) withVolume(ctx context.Context, cli *docker.Client, image, name, c
 	// Created even when ctx is cancelled meanwhile (a save stopped at
 	// exit): a create cut short can leave a container whose ID we never
 	// learn, holding the volume until the next run's sweep.
-	id, err := e.createContainer(context.WithoutCancel(ctx), cli, ctrSpec{
+	id, err := createContainer(context.WithoutCancel(ctx), e, cli, ctrSpec{
 		Image: image, Entrypoint: []string{"/dtask-volume-copy"}, Labels: e.RunLabels("cache-volumes"),
 		Mounts: map[string]string{ctrPath: name},
 	})

@@ -18,8 +18,8 @@ import (
 // stdout and stderr while it runs, removes it and returns its exit code.
 // When ctx ends first, the container is stopped (SIGTERM, then SIGKILL
 // after StopGrace seconds) and removed, and ctx's error is returned.
-func (e *Env) runContainer(ctx context.Context, cli *docker.Client, s ctrSpec, stdout, stderr io.Writer) (int, error) {
-	id, err := e.createContainer(ctx, cli, s)
+func runContainer(ctx context.Context, e *Env, cli *docker.Client, s ctrSpec, stdout, stderr io.Writer) (int, error) {
+	id, err := createContainer(ctx, e, cli, s)
 	if err != nil {
 		return 0, err
 	}

@@ -52,7 +52,7 @@ func TestFakeRunNamesAndLabelsItsContainer(t *testing.T) {
 	if !slices.Equal(seen, []string{"busybox:latest echo hi"}) {
 		t.Errorf("containers started: %q", seen)
 	}
-	name := e.ctrName("my target")
+	name := ctrName(e, "my target")
 	if want := "dtask-" + e.Project[:8] + "-my_target-"; !strings.HasPrefix(name, want) {
 		t.Errorf("container name %q, want prefix %q", name, want)
 	}

@@ -34,10 +34,10 @@ const maxReport = 64 << 20
 // name out of the exited container id into the state folder's reports,
 // named by content, and returns them as Outputs. A path the container did
 // not write is reported on warn and skipped: a crashed test run writes none.
-func (e *Env) copyReports(ctx context.Context, cli *docker.Client, id string, paths []string, warn io.Writer) engine.Outputs {
+func copyReports(ctx context.Context, e *Env, cli *docker.Client, id string, paths []string, warn io.Writer) engine.Outputs {
 	out := engine.Outputs{}
 	for _, p := range paths {
-		files, err := e.copyReport(ctx, cli, id, p)
+		files, err := copyReport(ctx, e, cli, id, p)
 		if err != nil {
 			fmt.Fprintf(warn, "dtask: report %s: %v\n", p, err)
 			continue
@@ -49,7 +49,7 @@ func (e *Env) copyReports(ctx context.Context, cli *docker.Client, id string, pa
 	return out
 }
 
-func (e *Env) copyReport(ctx context.Context, cli *docker.Client, id, p string) (map[string]string, error) {
+func copyReport(ctx context.Context, e *Env, cli *docker.Client, id, p string) (map[string]string, error) {
 	res, err := cli.CopyFromContainer(ctx, id, client.CopyFromContainerOptions{SourcePath: p})
 	if cerrdefs.IsNotFound(err) {
 		return nil, errors.New("not written by the container")
@@ -77,7 +77,7 @@ func (e *Env) copyReport(ctx context.Context, cli *docker.Client, id, p string) 
 		// The archive's root is p's last element.
 		_, rest, _ := strings.Cut(h.Name, "/")
 		ctrPath := path.Join(path.Dir(path.Clean(p)), path.Base(path.Clean(p)), rest)
-		name, err := e.storeReport(tr)
+		name, err := storeReport(e, tr)
 		if err != nil {
 			return nil, err
 		}
@@ -93,13 +93,13 @@ func ReportFiles() cache.Attached { return cache.Attached{Dir: "reports", Prefix
 // atomically; an identical report is stored once. Secrets are masked in it
 // as in output: a test that prints its environment into a failure message
 // would otherwise leave one in the state folder, the CI cache and --junit.
-func (e *Env) storeReport(r io.Reader) (string, error) {
+func storeReport(e *Env, r io.Reader) (string, error) {
 	data, err := io.ReadAll(io.LimitReader(r, maxReport+1))
 	if err != nil {
 		return "", err
 	}
 	if e.Redact != nil {
-		data = []byte(e.redactXML(string(data)))
+		data = []byte(redactXML(e, string(data)))
 	}
 	dir := filepath.Join(e.StateDir, ReportFiles().Dir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -142,7 +142,7 @@ func Reports(out engine.Outputs, stateDir string) []string {
 // redactXML masks secrets in a report: in text and attribute values as
 // XML decodes them, so that one written escaped (a password with & or <)
 // is masked too. A report that is not well-formed XML is masked as text.
-func (e *Env) redactXML(s string) string {
+func redactXML(e *Env, s string) string {
 	var out strings.Builder
 	dec := xml.NewDecoder(strings.NewReader(s))
 	enc := xml.NewEncoder(&out)

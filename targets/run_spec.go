@@ -127,7 +127,7 @@ func splitPortSpec(s string) []string {
 var nameUnsafe = regexp.MustCompile(`[^a-zA-Z0-9_.-]+`)
 
 // ctrName makes a readable, unique container or network name.
-func (e *Env) ctrName(parts ...string) string {
+func ctrName(e *Env, parts ...string) string {
 	b := make([]byte, 3)
 	_, _ = rand.Read(b)
 	proj := e.Project
@@ -142,7 +142,7 @@ func (e *Env) ctrName(parts ...string) string {
 }
 
 // createContainer creates the container s describes and records it for Cleanup.
-func (e *Env) createContainer(ctx context.Context, cli *docker.Client, s ctrSpec) (string, error) {
+func createContainer(ctx context.Context, e *Env, cli *docker.Client, s ctrSpec) (string, error) {
 	exposed, bindings, err := parsePorts(s.Ports)
 	if err != nil {
 		return "", err

@@ -99,8 +99,8 @@ func TestRunPublishesPorts(t *testing.T) {
 	needImage(t, "busybox:latest")
 	ctx := context.Background()
 	cli, _ := e.Docker(ctx)
-	id, err := e.createContainer(ctx, cli, ctrSpec{
-		Name: e.ctrName("ports"), Image: "busybox:latest", Cmd: []string{"true"},
+	id, err := createContainer(ctx, e, cli, ctrSpec{
+		Name: ctrName(e, "ports"), Image: "busybox:latest", Cmd: []string{"true"},
 		Ports: []string{"127.0.0.1::80", "8080/udp"}, Labels: e.RunLabels("ports"),
 	})
 	if err != nil {

@@ -120,11 +120,11 @@ func (p *ServicePool) toStart(ctx context.Context, cli *docker.Client, names []s
 		if svc == nil {
 			return nil, fmt.Errorf("unknown service %q", name)
 		}
-		image, imgID, err := p.e.serviceImage(ctx, cli, svc, deps, log.progress)
+		image, imgID, err := serviceImage(ctx, p.e, cli, svc, deps, log.progress)
 		if err != nil {
 			return nil, err
 		}
-		hash := p.e.serviceHash(svc, imgID)
+		hash := serviceHash(p.e, svc, imgID)
 		if r := p.running[name]; r != nil {
 			if r.hash == hash && containerRunning(ctx, cli, r.id) {
 				log.say("service %s: already running (%s), shared", name, shortID(r.id))
@@ -169,7 +169,7 @@ func (p *ServicePool) ensureNetwork(ctx context.Context, cli *docker.Client) err
 	if p.network != "" {
 		return nil
 	}
-	name := p.e.ctrName("net")
+	name := ctrName(p.e, "net")
 	res, err := cli.NetworkCreate(ctx, name, client.NetworkCreateOptions{
 		Driver: "bridge",
 		Labels: p.e.RunLabels("services"),
@@ -191,7 +191,7 @@ func (p *ServicePool) start(ctx context.Context, cli *docker.Client, j svcJob, l
 		return "", fmt.Errorf("service %s: %w", svc.Name, err)
 	}
 	log.step("starting service %s from %s", svc.Name, j.from())
-	id, err = p.e.createContainer(ctx, cli, spec)
+	id, err = createContainer(ctx, p.e, cli, spec)
 	if err != nil {
 		return "", fmt.Errorf("service %s: %w", svc.Name, err)
 	}
@@ -242,7 +242,7 @@ func (j svcJob) from() string {
 
 // serviceImage returns the image to start svc from and its ID, pulling
 // it if needed.
-func (e *Env) serviceImage(ctx context.Context, cli *docker.Client, svc *taskfile.Service, deps map[string]engine.Outputs, progress func(string)) (ref, id string, err error) {
+func serviceImage(ctx context.Context, e *Env, cli *docker.Client, svc *taskfile.Service, deps map[string]engine.Outputs, progress func(string)) (ref, id string, err error) {
 	if svc.Build == "" {
 		id, err := EnsureImage(ctx, cli, svc.Image, RecordedImageID(svc.Image, deps), progress)
 		if err != nil {
@@ -264,7 +264,7 @@ func (e *Env) serviceImage(ctx context.Context, cli *docker.Client, svc *taskfil
 }
 
 // serviceImagePlanID is the image ID a run target's key gets for svc.
-func (e *Env) serviceImagePlanID(ctx context.Context, cli *docker.Client, svc *taskfile.Service, deps map[string]engine.Outputs) (string, error) {
+func serviceImagePlanID(ctx context.Context, e *Env, cli *docker.Client, svc *taskfile.Service, deps map[string]engine.Outputs) (string, error) {
 	if svc.Build == "" {
 		return PlanImageID(ctx, cli, svc.Image, deps)
 	}
@@ -277,14 +277,14 @@ func (e *Env) serviceImagePlanID(ctx context.Context, cli *docker.Client, svc *t
 
 // serviceHash identifies a service's definition as started: a shared
 // service whose hash changed is replaced.
-func (e *Env) serviceHash(svc *taskfile.Service, imageID string) string {
+func serviceHash(e *Env, svc *taskfile.Service, imageID string) string {
 	b, _ := json.Marshal(struct {
 		Svc      *taskfile.Service
 		Image    string
 		Env      map[string]string
 		Dir      string
 		Loopback bool // published for host commands
-	}{svc, imageID, e.File.Env, e.File.Dir, e.onLoopback(svc.Name)})
+	}{svc, imageID, e.File.Env, e.File.Dir, onLoopback(e, svc.Name)})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }

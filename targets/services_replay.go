@@ -15,12 +15,12 @@ import (
 // deps are run again first, in dependency order, their output in t's.
 // A dep that ran in this run, or in watch mode's earlier runs, left its
 // service running, so nothing is repeated then.
-func (e *Env) useServices(ctx context.Context, pool *ServicePool, t *taskfile.Target, x *engine.Exec) (string, error) {
+func useServices(ctx context.Context, e *Env, pool *ServicePool, t *taskfile.Target, x *engine.Exec) (string, error) {
 	net, fresh, err := pool.up(ctx, t.Services, x)
 	if err != nil || len(fresh) == 0 {
 		return net, err
 	}
-	for _, dep := range e.preparers(t, fresh) {
+	for _, dep := range preparers(e, t, fresh) {
 		if x.Verbose && x.Stdout != nil {
 			fmt.Fprintf(x.Stdout, "services %v started fresh: running %s again, which prepares them\n", fresh, dep.Name)
 		}
@@ -39,7 +39,7 @@ func (e *Env) useServices(ctx context.Context, pool *ServicePool, t *taskfile.Ta
 
 // preparers are t's deps (transitively, deps first) that list one of
 // services and share them (no fresh_services).
-func (e *Env) preparers(t *taskfile.Target, services []string) []*taskfile.Target {
+func preparers(e *Env, t *taskfile.Target, services []string) []*taskfile.Target {
 	names, err := e.File.Closure(t.Deps)
 	if err != nil {
 		return nil

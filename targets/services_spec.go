@@ -26,7 +26,7 @@ func (p *ServicePool) serviceSpec(ctx context.Context, cli *docker.Client, j svc
 	labels[docker.LabelService] = svc.Name
 	labels[docker.LabelServiceHash] = j.hash
 	s := ctrSpec{
-		Name:    p.e.ctrName(svc.Name),
+		Name:    ctrName(p.e, svc.Name),
 		Image:   j.image,
 		Cmd:     svc.Cmd,
 		Env:     mergeEnv(p.e.File.Env, svc.Env),
@@ -37,7 +37,7 @@ func (p *ServicePool) serviceSpec(ctx context.Context, cli *docker.Client, j svc
 		Aliases: []string{svc.Name},
 		Health:  healthConfig(svc.Health),
 	}
-	if p.e.onLoopback(svc.Name) {
+	if onLoopback(p.e, svc.Name) {
 		exposed := imageExposed(ctx, cli, j.image)
 		s.Ports = append(slices.Clone(svc.Ports), loopbackPorts(svc, exposed)...)
 	}

@@ -15,7 +15,7 @@ import (
 // shared pool (plain runs and watch mode both pass one), or one of the
 // target's own when it asks for fresh services or none was passed;
 // release closes such an own pool.
-func (e *Env) servicesFor(ctx context.Context, t *taskfile.Target, x *engine.Exec) (*ServicePool, func()) {
+func servicesFor(ctx context.Context, e *Env, t *taskfile.Target, x *engine.Exec) (*ServicePool, func()) {
 	if pool, ok := x.Shared.(*ServicePool); ok && pool != nil && pool.e == e && !t.FreshServices {
 		return pool, func() {}
 	}
@@ -69,7 +69,7 @@ func (l *svcLog) say(format string, args ...any) {
 
 // onLoopback says whether a service's ports are published on loopback:
 // when an sh target lists it, as host commands reach it only that way.
-func (e *Env) onLoopback(service string) bool {
+func onLoopback(e *Env, service string) bool {
 	for _, t := range e.File.Targets {
 		if t.ActionKind() == "sh" && slices.Contains(t.Services, service) {
 			return true

@@ -34,7 +34,7 @@ func (s *sh) ReceivesEnv() bool { return true }
 
 func (s *sh) Plan(ctx context.Context, p *engine.Plan) error {
 	p.Def("sh", []string(s.t.Sh))
-	if err := s.e.planServices(ctx, p, s.t.Services); err != nil {
+	if err := planServices(ctx, s.e, p, s.t.Services); err != nil {
 		return err
 	}
 	if len(s.t.Sources) == 0 {
@@ -55,9 +55,9 @@ func (s *sh) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, error) {
 		return nil, fmt.Errorf("folder %s does not exist (dir = %q)", x.Dir, s.t.Dir)
 	}
 	if len(s.t.Services) > 0 {
-		pool, release := s.e.servicesFor(ctx, s.t, x)
+		pool, release := servicesFor(ctx, s.e, s.t, x)
 		defer release()
-		if _, err := s.e.useServices(ctx, pool, s.t, x); err != nil {
+		if _, err := useServices(ctx, s.e, pool, s.t, x); err != nil {
 			return nil, err
 		}
 		addrs, err := pool.Addresses(ctx, s.t.Services)
