@@ -111,7 +111,7 @@ func (a *runAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, er
 		return nil, err
 	}
 	var carry map[string]string
-	if s.Mounts, carry, err = a.e.cacheMounts(ctx, cli, s.Image, a.t.Run.Caches); err != nil {
+	if s.Mounts, carry, err = cacheMounts(ctx, a.e, cli, s.Image, a.t.Run.Caches); err != nil {
 		return nil, err
 	}
 	if len(a.t.Services) > 0 {
@@ -134,7 +134,7 @@ func (a *runAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, er
 	if err != nil {
 		return nil, err
 	}
-	a.e.exportVolumes(cli, s.Image, carry)
+	exportVolumes(a.e, cli, s.Image, carry)
 	if code != 0 {
 		// The reports of a failed run still say which cases failed.
 		return out, fmt.Errorf("container exited with code %d", code)

@@ -20,7 +20,7 @@ const LabelCache = "dev.dtask.cache"
 // CacheVolume is the name of the project's volume for a container folder
 // named in run.caches: the same folder shares one volume across targets
 // and runs, so a Go or npm cache stays warm.
-func (e *Env) CacheVolume(ctrPath string) string {
+func CacheVolume(e *Env, ctrPath string) string {
 	ctrPath = path.Clean(ctrPath)
 	sum := sha256.Sum256([]byte(ctrPath))
 	proj := e.Project
@@ -42,19 +42,19 @@ func (e *Env) CacheVolume(ctrPath string) string {
 // not kept yet. A volume the engine already had is left to the engine,
 // which keeps it: exporting it after every run would cost a copy of the
 // whole cache each time, and its archive, if older, still serves as a cache.
-func (e *Env) cacheMounts(ctx context.Context, cli *docker.Client, image string, caches []string) (mounts, carry map[string]string, err error) {
+func cacheMounts(ctx context.Context, e *Env, cli *docker.Client, image string, caches []string) (mounts, carry map[string]string, err error) {
 	if len(caches) == 0 {
 		return nil, nil, nil
 	}
 	out, carry := map[string]string{}, map[string]string{}
 	for _, p := range caches {
 		p = path.Clean(p)
-		name := e.CacheVolume(p)
+		name := CacheVolume(e, p)
 		missing, err := volumeMissing(ctx, cli, name)
 		if err != nil {
 			return nil, nil, fmt.Errorf("cache volume for %s: %w", p, err)
 		}
-		if missing || !e.volumeKept(name) {
+		if missing || !volumeKept(e, name) {
 			carry[p] = name
 		}
 		if missing {
@@ -64,7 +64,7 @@ func (e *Env) cacheMounts(ctx context.Context, cli *docker.Client, image string,
 			if err != nil {
 				return nil, nil, fmt.Errorf("cache volume for %s: %w", p, err)
 			}
-			if err := e.restoreVolume(ctx, cli, image, name, p); err != nil {
+			if err := restoreVolume(ctx, e, cli, image, name, p); err != nil {
 				return nil, nil, fmt.Errorf("cache volume for %s: restoring it from the cache folder: %w", p, err)
 			}
 		}
@@ -83,7 +83,7 @@ func volumeMounts(m map[string]string) []mount.Mount {
 }
 
 // CacheVolumes lists the project's cache volumes: name -> container path.
-func (e *Env) CacheVolumes(ctx context.Context) (map[string]string, error) {
+func CacheVolumes(ctx context.Context, e *Env) (map[string]string, error) {
 	cli, err := e.connect(ctx)
 	if err != nil {
 		return nil, err
@@ -101,7 +101,7 @@ func (e *Env) CacheVolumes(ctx context.Context) (map[string]string, error) {
 }
 
 // RemoveCacheVolume removes one cache volume; one in use is left alone.
-func (e *Env) RemoveCacheVolume(ctx context.Context, name string) error {
+func RemoveCacheVolume(ctx context.Context, e *Env, name string) error {
 	cli, err := e.connect(ctx)
 	if err != nil {
 		return err

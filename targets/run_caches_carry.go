@@ -31,17 +31,17 @@ import (
 // operations, and the image needs no tar of its own.
 
 // volumeArchive is where a cache volume's archive lives.
-func (e *Env) volumeArchive(name string) string {
+func volumeArchive(e *Env, name string) string {
 	return filepath.Join(e.VolumeArchives, name+".tar")
 }
 
 // restoreVolume fills the new volume name, mounted at ctrPath, from its
 // archive when there is one.
-func (e *Env) restoreVolume(ctx context.Context, cli *docker.Client, image, name, ctrPath string) error {
+func restoreVolume(ctx context.Context, e *Env, cli *docker.Client, image, name, ctrPath string) error {
 	if e.VolumeArchives == "" {
 		return nil
 	}
-	f, err := os.Open(e.volumeArchive(name))
+	f, err := os.Open(volumeArchive(e, name))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -49,7 +49,7 @@ func (e *Env) restoreVolume(ctx context.Context, cli *docker.Client, image, name
 		return err
 	}
 	defer f.Close()
-	return e.withVolume(ctx, cli, image, name, ctrPath, func(id string) error {
+	return withVolume(ctx, e, cli, image, name, ctrPath, func(id string) error {
 		// The archive's root is the folder's own name: unpacked in its parent.
 		_, err := cli.CopyToContainer(ctx, id, client.CopyToContainerOptions{DestinationPath: path.Dir(ctrPath), Content: f})
 		return err
@@ -59,13 +59,13 @@ func (e *Env) restoreVolume(ctx context.Context, cli *docker.Client, image, name
 // exportVolumes keeps the cache volumes of a target that ran in the user
 // cache folder, off the critical path (FinishSaves waits for it). A
 // failure is a warning: the volume itself is unharmed.
-func (e *Env) exportVolumes(cli *docker.Client, image string, mounts map[string]string) {
+func exportVolumes(e *Env, cli *docker.Client, image string, mounts map[string]string) {
 	if e.VolumeArchives == "" || len(mounts) == 0 {
 		return
 	}
 	e.Background(func(ctx context.Context) {
 		for ctrPath, name := range mounts {
-			if err := e.exportVolume(ctx, cli, image, name, ctrPath); err != nil && ctx.Err() == nil {
+			if err := exportVolume(ctx, e, cli, image, name, ctrPath); err != nil && ctx.Err() == nil {
 				fmt.Fprintf(os.Stderr, "warning: cache volume %s (%s): keeping it in the cache folder: %v\n", name, ctrPath, err)
 			}
 		}
@@ -74,11 +74,11 @@ func (e *Env) exportVolumes(cli *docker.Client, image string, mounts map[string]
 
 // exportVolume writes the volume's archive atomically, leaving an archive
 // with the same content (by hash) untouched.
-func (e *Env) exportVolume(ctx context.Context, cli *docker.Client, image, name, ctrPath string) error {
+func exportVolume(ctx context.Context, e *Env, cli *docker.Client, image, name, ctrPath string) error {
 	if err := os.MkdirAll(e.VolumeArchives, 0o700); err != nil {
 		return err
 	}
-	return e.withVolume(ctx, cli, image, name, ctrPath, func(id string) error {
+	return withVolume(ctx, e, cli, image, name, ctrPath, func(id string) error {
 		res, err := cli.CopyFromContainer(ctx, id, client.CopyFromContainerOptions{SourcePath: ctrPath})
 		if err != nil {
 			return err
@@ -98,7 +98,7 @@ func (e *Env) exportVolume(ctx context.Context, cli *docker.Client, image, name,
 			return err
 		}
 		sum := hex.EncodeToString(h.Sum(nil))
-		dst := e.volumeArchive(name)
+		dst := volumeArchive(e, name)
 		if old, err := os.ReadFile(dst + ".sha256"); err == nil && strings.TrimSpace(string(old)) == sum {
 			return nil
 		}
@@ -112,7 +112,7 @@ func (e *Env) exportVolume(ctx context.Context, cli *docker.Client, image, name,
 // withVolume runs f with a created, never started container of image
 // that mounts volume name at ctrPath, and removes it afterwards. It is
 // labelled with the run, so a killed run's next sweep removes it.
-func (e *Env) withVolume(ctx context.Context, cli *docker.Client, image, name, ctrPath string, f func(id string) error) error {
+func withVolume(ctx context.Context, e *Env, cli *docker.Client, image, name, ctrPath string, f func(id string) error) error {
 	// Created even when ctx is cancelled meanwhile (a save stopped at
 	// exit): a create cut short can leave a container whose ID we never
 	// learn, holding the volume until the next run's sweep.
@@ -133,11 +133,11 @@ func (e *Env) withVolume(ctx context.Context, cli *docker.Client, image, name, c
 
 // RemoveVolumeArchive removes a cache volume's archive from the user
 // cache folder (--cache prune and clear); none is not an error.
-func (e *Env) RemoveVolumeArchive(name string) error {
+func RemoveVolumeArchive(e *Env, name string) error {
 	if e.VolumeArchives == "" {
 		return nil
 	}
-	for _, p := range []string{e.volumeArchive(name), e.volumeArchive(name) + ".sha256"} {
+	for _, p := range []string{volumeArchive(e, name), volumeArchive(e, name) + ".sha256"} {
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("removing the archive of cache volume %s: %w", name, err)
 		}
@@ -146,7 +146,7 @@ func (e *Env) RemoveVolumeArchive(name string) error {
 }
 
 // VolumeArchiveNames lists the cache volumes kept in the user cache folder.
-func (e *Env) VolumeArchiveNames() []string {
+func VolumeArchiveNames(e *Env) []string {
 	ents, _ := os.ReadDir(e.VolumeArchives)
 	var out []string
 	for _, d := range ents {
@@ -158,8 +158,8 @@ func (e *Env) VolumeArchiveNames() []string {
 }
 
 // volumeKept says whether the volume has an archive in the cache folder.
-func (e *Env) volumeKept(name string) bool {
-	_, err := os.Stat(e.volumeArchive(name))
+func volumeKept(e *Env, name string) bool {
+	_, err := os.Stat(volumeArchive(e, name))
 	return err == nil
 }
 

@@ -72,13 +72,13 @@ func TestDependenciesStartFirstInLevels(t *testing.T) {
 func TestCacheVolumeNamePerProjectAndPath(t *testing.T) {
 	a := &Env{Project: "aaaaaaaaaaaa"}
 	b := &Env{Project: "bbbbbbbbbbbb"}
-	if a.CacheVolume("/root/.cache/go-build") != a.CacheVolume("/root/.cache/go-build/") {
+	if CacheVolume(a, "/root/.cache/go-build") != CacheVolume(a, "/root/.cache/go-build/") {
 		t.Error("the same folder gets two volumes")
 	}
-	if a.CacheVolume("/go/pkg/mod") == a.CacheVolume("/root/.cache/go-build") {
+	if CacheVolume(a, "/go/pkg/mod") == CacheVolume(a, "/root/.cache/go-build") {
 		t.Error("two folders share a volume")
 	}
-	if a.CacheVolume("/go/pkg/mod") == b.CacheVolume("/go/pkg/mod") {
+	if CacheVolume(a, "/go/pkg/mod") == CacheVolume(b, "/go/pkg/mod") {
 		t.Error("two projects share a volume")
 	}
 }
