@@ -23,12 +23,12 @@ const CleanupTimeout = 30 * time.Second
 // within a few seconds, not after a clean-up timeout per object.
 const healthPing = 1500 * time.Millisecond
 
-// cleanupContext is the context for removing what a run created, used after
+// CleanupContext is the context for removing what a run created, used after
 // the run's own context may have been cancelled. An engine that answers a
 // ping gets CleanupTimeout; one that does not gets an expired context: the
 // labels let the next run remove what is left. A hung engine is remembered
 // for the rest of the run, so that clean-ups do not each wait for it.
-func (e *Env) cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
+func (e *Env) CleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	base := context.WithoutCancel(ctx)
 	if e.engineHung.Load() || e.docker == nil {
 		return context.WithTimeout(base, 0)

@@ -15,8 +15,8 @@ import (
 	"github.com/dtask-dev/dtask/targets/registryauth"
 )
 
-// depImage returns the image a build dep produced, as its outputs name it.
-func depImage(out engine.Outputs) string {
+// DepImage returns the image a build dep produced, as its outputs name it.
+func DepImage(out engine.Outputs) string {
 	for _, k := range []string{"image", "id", "image_id"} {
 		if v := out[k]; v != "" {
 			return v
@@ -25,8 +25,8 @@ func depImage(out engine.Outputs) string {
 	return ""
 }
 
-// imageID returns the local ID of ref, or "" when the engine lacks it.
-func imageID(ctx context.Context, cli *docker.Client, ref string) (string, error) {
+// ImageID returns the local ID of ref, or "" when the engine lacks it.
+func ImageID(ctx context.Context, cli *docker.Client, ref string) (string, error) {
 	res, err := cli.ImageInspect(ctx, ref)
 	if cerrdefs.IsNotFound(err) {
 		return "", nil
@@ -64,7 +64,7 @@ func PlanImageID(ctx context.Context, cli *docker.Client, ref string, deps map[s
 	if id := RecordedImageID(ref, deps); id != "" {
 		return id, nil
 	}
-	id, err := imageID(ctx, cli, ref)
+	id, err := ImageID(ctx, cli, ref)
 	if err != nil || id != "" {
 		return id, err
 	}
@@ -94,7 +94,7 @@ func listHas(list, s string) bool {
 // it if it names another image. Otherwise ref is taken as the engine has
 // it, else loaded from the image cache by name, else pulled.
 func EnsureImage(ctx context.Context, cli *docker.Client, ref, want string, progress func(string)) (string, error) {
-	id, err := imageID(ctx, cli, ref)
+	id, err := ImageID(ctx, cli, ref)
 	if err != nil || id != "" && (want == "" || id == want) {
 		return id, err
 	}
@@ -123,7 +123,7 @@ func EnsureImage(ctx context.Context, cli *docker.Client, ref, want string, prog
 	if err != nil {
 		return "", fmt.Errorf("image %s is not in the engine and pulling it failed: %w", ref, err)
 	}
-	id, err = imageID(ctx, cli, ref)
+	id, err = ImageID(ctx, cli, ref)
 	if err == nil && id == "" {
 		err = fmt.Errorf("image %s is still missing after pulling it", ref)
 	}
@@ -148,7 +148,7 @@ func ensureRecorded(ctx context.Context, cli *docker.Client, ref, want string, p
 		if ok {
 			return want, nil
 		}
-	} else if have, err := imageID(ctx, cli, want); err != nil || have != "" {
+	} else if have, err := ImageID(ctx, cli, want); err != nil || have != "" {
 		if err == nil && ref != want {
 			_, err = cli.ImageTag(ctx, client.ImageTagOptions{Source: want, Target: ref})
 		}

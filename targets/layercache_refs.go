@@ -36,10 +36,10 @@ func (e *Env) layerRefID(ref string) (string, bool) {
 	return id, id != ""
 }
 
-// saveRef keeps image id in the layout under its name ref, in the
+// SaveRef keeps image id in the layout under its name ref, in the
 // background; an image the layout has under that name is not read again.
 // It reports false when the run keeps no layout.
-func (e *Env) saveRef(cli *docker.Client, ref, id string) bool {
+func (e *Env) SaveRef(cli *docker.Client, ref, id string) bool {
 	if e.Layers == nil {
 		return false
 	}

@@ -66,7 +66,7 @@ func (e *Env) PullFromTeam(ctx context.Context, cli *docker.Client, id string, r
 	if !ok {
 		return false, nil
 	}
-	line, err := pullByDigest(ctx, cli, src, id, refs, "the remote cache", repoOf(src), progress)
+	line, err := PullByDigest(ctx, cli, src, id, refs, "the remote cache", repoOf(src), progress)
 	if err != nil {
 		return false, err
 	}
@@ -74,11 +74,11 @@ func (e *Env) PullFromTeam(ctx context.Context, cli *docker.Client, id string, r
 	return true, nil
 }
 
-// pullByDigest makes the engine pull image id from src (a reference by
+// PullByDigest makes the engine pull image id from src (a reference by
 // digest in a registry; from names it in messages, where in the summary):
 // the engine fetches only the layers it lacks. The pulled image must be
 // id. It names the image refs and returns the pull's summary line.
-func pullByDigest(ctx context.Context, cli *docker.Client, src, id string, refs []string, from, where string, progress func(string)) (string, error) {
+func PullByDigest(ctx context.Context, cli *docker.Client, src, id string, refs []string, from, where string, progress func(string)) (string, error) {
 	if progress == nil {
 		progress = func(string) {}
 	}
@@ -148,11 +148,11 @@ func repoOf(ref string) string {
 	return ref
 }
 
-// deployViaTeam gives a deploy engine image id through the team cache:
+// DeployViaTeam gives a deploy engine image id through the team cache:
 // pushed there from this engine if missing, then pulled by the deploy
 // engine, so that only the layers it lacks travel (a one-line change is
 // one small layer). ok is false when there is no team cache to use.
-func (e *Env) deployViaTeam(ctx context.Context, target *docker.Client, id, ref string, progress func(string)) (bool, error) {
+func (e *Env) DeployViaTeam(ctx context.Context, target *docker.Client, id, ref string, progress func(string)) (bool, error) {
 	if e.Team == nil {
 		return false, nil
 	}

@@ -126,7 +126,7 @@ func (p *icProject) run() *icReporter {
 		p.t.Fatal(err)
 	}
 	e := &targets.Env{File: p.file, Project: "ic" + p.tok, RunID: "run" + targettest.RandHex(6), StateDir: p.state,
-		Secret: func(string) (string, error) { return "", nil }, Mask: func(string) {}, Kinds: targets.Builtin()}
+		Secret: func(string) (string, error) { return "", nil }, Mask: func(string) {}, Kinds: testKinds()}
 	e.UseImageCache(imagecache.Open(filepath.Join(p.state, "images"), 50_000_000, store))
 	defer e.UseImageCache(nil)
 	if p.layout != "" {

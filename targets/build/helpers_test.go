@@ -4,13 +4,20 @@ import (
 	"testing"
 
 	"github.com/dtask-dev/dtask/targets"
+	"github.com/dtask-dev/dtask/targets/run"
+	"github.com/dtask-dev/dtask/targets/shell"
 	"github.com/dtask-dev/dtask/targets/targettest"
 )
 
-// testKinds are the kinds the build tests run: build, and those still in
-// targets.
+// testKinds are the kinds the build tests run: build, and the run and sh
+// targets that use its images.
 func testKinds() []targets.Kind {
-	return append(targets.Builtin(), targets.Kind{Name: "build", Make: New})
+	return []targets.Kind{
+		{Name: "build", Make: New},
+		{Name: "run", Make: run.New},
+		{Name: "sh", Make: shell.New},
+		{Name: "group", Make: shell.NewGroup},
+	}
 }
 
 // testEnv is targettest.Env knowing testKinds.

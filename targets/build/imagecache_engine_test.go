@@ -71,7 +71,7 @@ func (p *cacheProject) run(policy func(string) bool, goals ...string) (*icReport
 		p.t.Fatal(err)
 	}
 	e := &targets.Env{File: p.file, Project: "cp" + targettest.RandHex(4), RunID: "run" + targettest.RandHex(6), StateDir: p.state,
-		Secret: func(string) (string, error) { return "", nil }, Mask: func(string) {}, LoadCachedBuilds: policy, Kinds: targets.Builtin()}
+		Secret: func(string) (string, error) { return "", nil }, Mask: func(string) {}, LoadCachedBuilds: policy, Kinds: testKinds()}
 	e.UseImageCache(imagecache.Open(filepath.Join(p.state, "images"), 0, store))
 	defer e.UseImageCache(nil)
 	rep := &icReporter{res: map[string]*engine.Result{}}

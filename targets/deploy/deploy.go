@@ -1,4 +1,4 @@
-package targets
+package deploy
 
 import (
 	"cmp"
@@ -17,7 +17,9 @@ import (
 
 	"github.com/dtask-dev/dtask/engine"
 	"github.com/dtask-dev/dtask/engine/taskfile"
+	"github.com/dtask-dev/dtask/targets"
 	"github.com/dtask-dev/dtask/targets/docker"
+	"github.com/dtask-dev/dtask/targets/run"
 )
 
 // Labels a deployed container carries, read back by Check. It carries the
@@ -30,11 +32,11 @@ const (
 
 // deployAction replaces a long-running container on an engine, local or remote.
 type deployAction struct {
-	e *Env
+	e *targets.Env
 	t *taskfile.Target
 }
 
-func newDeploy(e *Env, t *taskfile.Target) engine.Action {
+func New(e *targets.Env, t *taskfile.Target) engine.Action {
 	return &deployAction{e: e, t: t}
 }
 
@@ -76,7 +78,7 @@ func (a *deployAction) engine(ctx context.Context) (cli *docker.Client, done fun
 		cli, err = a.e.Docker(ctx)
 		return cli, func() {}, err
 	}
-	cli, err = a.e.dial(ctx, a.d().Host)
+	cli, err = a.e.DialHost(ctx, a.d().Host)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -84,29 +86,29 @@ func (a *deployAction) engine(ctx context.Context) (cli *docker.Client, done fun
 }
 
 // spec is the container to start, without its labels (they need the image ID).
-func (a *deployAction) spec() (ctrSpec, error) {
+func (a *deployAction) spec() (run.ContainerSpec, error) {
 	d := a.d()
 	if d.Name == "" || d.Image == "" {
-		return ctrSpec{}, fmt.Errorf("deploy needs a name and an image")
+		return run.ContainerSpec{}, fmt.Errorf("deploy needs a name and an image")
 	}
-	binds, _, err := resolveVolumes(a.e.File.TargetDir(a.t), d.Volumes)
+	binds, _, err := run.ResolveVolumes(a.e.File.TargetDir(a.t), d.Volumes)
 	if err != nil {
-		return ctrSpec{}, err
+		return run.ContainerSpec{}, err
 	}
 	if a.remote() {
 		// Host paths name the remote machine's files: keep them as written.
 		for i, v := range d.Volumes {
 			if src, _, _ := strings.Cut(v, ":"); !strings.HasPrefix(src, "/") && binds[i] != v {
-				return ctrSpec{}, fmt.Errorf("volume %q: a relative host path cannot be mounted on a remote engine", v)
+				return run.ContainerSpec{}, fmt.Errorf("volume %q: a relative host path cannot be mounted on a remote engine", v)
 			}
 			binds[i] = v
 		}
 	}
-	return ctrSpec{
+	return run.ContainerSpec{
 		Name:  d.Name,
 		Image: d.Image,
 		Cmd:   d.Cmd,
-		Env:   mergeEnv(a.e.File.Env, a.t.Env, d.Env),
+		Env:   run.MergeEnv(a.e.File.Env, a.t.Env, d.Env),
 		Binds: binds,
 		Ports: d.Ports,
 	}, nil
@@ -114,9 +116,9 @@ func (a *deployAction) spec() (ctrSpec, error) {
 
 // defHash identifies what the container is started with apart from its
 // image: the deploy table, the env it receives and the resolved mounts.
-func defHash(s ctrSpec, d *taskfile.Deploy) string {
+func defHash(s run.ContainerSpec, d *taskfile.Deploy) string {
 	b, _ := json.Marshal(struct {
-		Spec  ctrSpec
+		Spec  run.ContainerSpec
 		Ready *taskfile.Ready
 	}{s, d.Ready})
 	sum := sha256.Sum256(b)
@@ -141,7 +143,7 @@ func (a *deployAction) Plan(ctx context.Context, p *engine.Plan) error {
 		host = cli.Host
 	}
 	p.Input("deploy.host", host)
-	id, err := PlanImageID(ctx, cli, a.d().Image, p.Deps)
+	id, err := targets.PlanImageID(ctx, cli, a.d().Image, p.Deps)
 	if err != nil {
 		return err
 	}
@@ -178,7 +180,7 @@ func (a *deployAction) Check(ctx context.Context, rec *engine.Record) (bool, str
 		return false, fmt.Sprintf("container %s on %s is not running", name, a.hostName()), nil
 	case c.Image != rec.Outputs["image_id"] || labels[LabelDeployImage] != rec.Outputs["image_id"]:
 		return false, fmt.Sprintf("container %s runs image %s, not the deployed %s",
-			name, ShortID(c.Image), ShortID(rec.Outputs["image_id"])), nil
+			name, targets.ShortID(c.Image), targets.ShortID(rec.Outputs["image_id"])), nil
 	case labels[LabelDeployDef] != rec.Outputs["def"]:
 		return false, fmt.Sprintf("container %s was started from another definition", name), nil
 	}
@@ -198,7 +200,7 @@ func (a *deployAction) labels(imageID, def string) map[string]string {
 	l := a.e.Labels(a.t.Name)
 	l[LabelDeployImage] = imageID
 	l[LabelDeployDef] = def
-	if sha := a.e.gitSHA(); sha != "" {
+	if sha := a.e.GitSHA(); sha != "" {
 		l[LabelDeployGit] = sha
 	}
 	return l

@@ -1,4 +1,4 @@
-package targets
+package deploy
 
 import (
 	"context"
@@ -19,7 +19,9 @@ import (
 
 	"github.com/dtask-dev/dtask/engine/taskfile"
 	"github.com/dtask-dev/dtask/internal/dockertest"
+	"github.com/dtask-dev/dtask/targets"
 	"github.com/dtask-dev/dtask/targets/docker"
+	"github.com/dtask-dev/dtask/targets/targettest"
 )
 
 // dpNeed fails in CI and skips elsewhere: what a deploy test needs
@@ -34,12 +36,12 @@ func dpNeed(t *testing.T, format string, args ...any) {
 // the end of the test. broken=true makes one whose server never answers.
 func dpImage(t *testing.T, version string, broken bool) string {
 	t.Helper()
-	needImage(t, "busybox:latest")
+	dockertest.Images(t, "busybox:latest")
 	dir := t.TempDir()
-	tag := "dtask-test/deploy-good:" + version + "-" + randHex(4)
+	tag := "dtask-test/deploy-good:" + version + "-" + targettest.RandHex(4)
 	df := "FROM busybox:latest\nCOPY www /www\nCMD [\"httpd\", \"-f\", \"-p\", \"3000\", \"-h\", \"/www\"]\n"
 	if broken {
-		tag = "dtask-test/deploy-broken:" + version + "-" + randHex(4)
+		tag = "dtask-test/deploy-broken:" + version + "-" + targettest.RandHex(4)
 		df = "FROM busybox:latest\nCOPY www /www\n" +
 			`CMD ["sh", "-c", "echo broken server starting; echo cannot open the database >&2; exec sleep 3600"]` + "\n"
 	}
@@ -71,7 +73,7 @@ func dpFreePort(t *testing.T) int {
 // set-aside form) on cli's engine is removed when the test ends.
 func dpName(t *testing.T, cli func() *docker.Client) string {
 	t.Helper()
-	name := "dtask-test-deploy-" + randHex(4)
+	name := "dtask-test-deploy-" + targettest.RandHex(4)
 	t.Cleanup(func() {
 		c := cli()
 		if c == nil {
@@ -93,7 +95,7 @@ func dpName(t *testing.T, cli func() *docker.Client) string {
 }
 
 // dpTarget makes a deploy target serving image on host port port.
-func dpTarget(e *Env, name, image, host string, port int, timeout time.Duration) *taskfile.Target {
+func dpTarget(e *targets.Env, name, image, host string, port int, timeout time.Duration) *taskfile.Target {
 	tg := &taskfile.Target{Name: "deploy-" + name, Deploy: &taskfile.Deploy{
 		Host:  host,
 		Image: image,
@@ -164,7 +166,7 @@ func dpSecondEngine(t *testing.T, main *docker.Client) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	br := "dtd2" + randHex(4)
+	br := "dtd2" + targettest.RandHex(4)
 	ip := fmt.Sprintf("10.213.%d.1/24", 1+time.Now().UnixNano()%250)
 	for _, args := range [][]string{{"link", "add", br, "type", "bridge"}, {"addr", "add", ip, "dev", br}, {"link", "set", br, "up"}} {
 		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {

@@ -1,4 +1,4 @@
-package targets
+package deploy
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/dtask-dev/dtask/engine"
 	"github.com/dtask-dev/dtask/internal/transfer"
+	"github.com/dtask-dev/dtask/targets"
 	"github.com/dtask-dev/dtask/targets/docker"
 	"github.com/dtask-dev/dtask/targets/imagecache"
 )
@@ -25,27 +26,27 @@ import (
 // that image ID; anything else is pulled by the engine that runs it.
 func (a *deployAction) deployImage(ctx context.Context, target *docker.Client, deps map[string]engine.Outputs, progress func(string), out io.Writer) (string, error) {
 	ref := a.d().Image
-	want := RecordedImageID(ref, deps) // the image a dep built, whatever ref names now
+	want := targets.RecordedImageID(ref, deps) // the image a dep built, whatever ref names now
 	if a.d().Host == "" {
-		return EnsureImage(ctx, target, ref, want, progress)
+		return targets.EnsureImage(ctx, target, ref, want, progress)
 	}
 	local, err := a.e.Docker(ctx)
 	if err != nil {
-		return EnsureImage(ctx, target, ref, "", progress) // no engine here: let the host pull
+		return targets.EnsureImage(ctx, target, ref, "", progress) // no engine here: let the host pull
 	}
 	var id string
 	if want != "" {
-		id, err = EnsureImage(ctx, local, ref, want, progress)
+		id, err = targets.EnsureImage(ctx, local, ref, want, progress)
 	} else {
-		id, err = imageID(ctx, local, ref)
+		id, err = targets.ImageID(ctx, local, ref)
 	}
 	if err != nil || id == "" {
 		if err == nil {
-			id, err = EnsureImage(ctx, target, ref, "", progress)
+			id, err = targets.EnsureImage(ctx, target, ref, "", progress)
 		}
 		return id, err
 	}
-	there, err := imageID(ctx, target, id)
+	there, err := targets.ImageID(ctx, target, id)
 	if err != nil {
 		return "", err
 	}
@@ -53,7 +54,7 @@ func (a *deployAction) deployImage(ctx context.Context, target *docker.Client, d
 		if ok, err := a.pullMissingLayers(ctx, target, id, ref, progress, out); err != nil || ok {
 			return id, err
 		}
-		progress(fmt.Sprintf("copying %s (%s) to %s", ref, ShortID(id), a.d().Host))
+		progress(fmt.Sprintf("copying %s (%s) to %s", ref, targets.ShortID(id), a.d().Host))
 		start := time.Now()
 		n, err := copyImage(ctx, local, target, ref, progress)
 		if err != nil {
@@ -64,7 +65,7 @@ func (a *deployAction) deployImage(ctx context.Context, target *docker.Client, d
 		}
 	}
 	// Make the name point at this ID there too, so the container shows it.
-	if got, _ := imageID(ctx, target, ref); got != id && ref != id {
+	if got, _ := targets.ImageID(ctx, target, ref); got != id && ref != id {
 		if _, err := target.ImageTag(ctx, client.ImageTagOptions{Source: id, Target: ref}); err != nil {
 			return "", fmt.Errorf("tagging %s on %s: %w", ref, a.d().Host, err)
 		}
@@ -160,7 +161,7 @@ func (a *deployAction) pullMissingLayers(ctx context.Context, target *docker.Cli
 	}
 	// Through the team cache only the missing layers travel; when the
 	// deploy engine cannot reach it, through the tunnel.
-	if ok, err := a.e.deployViaTeam(ctx, target, id, ref, progress); err == nil && ok {
+	if ok, err := a.e.DeployViaTeam(ctx, target, id, ref, progress); err == nil && ok {
 		return true, nil
 	} else if err != nil {
 		progress(fmt.Sprintf("not through the remote cache: %v", err))

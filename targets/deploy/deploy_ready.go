@@ -1,4 +1,4 @@
-package targets
+package deploy
 
 import (
 	"cmp"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/dtask-dev/dtask/engine/taskfile"
 	"github.com/dtask-dev/dtask/targets/docker"
+	"github.com/dtask-dev/dtask/targets/run"
 )
 
 // A deploy's ready check names what users check by hand after a deploy:
@@ -39,7 +40,7 @@ type hostPort struct {
 
 // published lists the deploy's published tcp ports.
 func published(specs []string) ([]hostPort, error) {
-	_, bindings, err := parsePorts(specs)
+	_, bindings, err := run.ParsePorts(specs)
 	if err != nil {
 		return nil, err
 	}
@@ -64,18 +65,18 @@ func published(specs []string) ([]hostPort, error) {
 }
 
 // readyCheck returns the probe for the deploy's ready table and a description.
-func (a *deployAction) readyCheck(cli *docker.Client, id string) (probe, string, error) {
+func (a *deployAction) readyCheck(cli *docker.Client, id string) (run.Probe, string, error) {
 	r := a.d().Ready
 	ports, err := published(a.d().Ports)
 	if err != nil {
 		return nil, "", err
 	}
 	// The services' probes, run inside the container on the default network.
-	pool := &ServicePool{e: a.e, network: "bridge"}
+	pool := run.NewProber(a.e, "bridge")
 	svc := &taskfile.Service{Name: a.d().Name, Ready: r}
 	switch {
 	case r.Cmd != "":
-		check, what := pool.readyProbe(cli, svc, id)
+		check, what := pool.ReadyProbe(cli, svc, id)
 		return check, what, nil
 	case !a.remote() && r.TCP != 0:
 		addr := hostAddr(ports, r.TCP)
@@ -90,14 +91,14 @@ func (a *deployAction) readyCheck(cli *docker.Client, id string) (probe, string,
 		}, "tcp " + addr, nil
 	case !a.remote():
 		return func(ctx context.Context) (bool, string, error) {
-			return httpOK(ctx, r.HTTP)
+			return run.HTTPOK(ctx, r.HTTP)
 		}, "http " + r.HTTP, nil
 	case r.TCP != 0:
 		port := ctrPort(ports, r.TCP)
-		return pool.tcpProbe(cli, svc, id, port), fmt.Sprintf("tcp %d inside the container", port), nil
+		return pool.TCPProbe(cli, svc, id, port), fmt.Sprintf("tcp %d inside the container", port), nil
 	default:
 		u := ctrURL(ports, r.HTTP)
-		return pool.httpProbe(cli, svc, id, u), "http " + u + " inside the container", nil
+		return pool.HTTPProbe(cli, svc, id, u), "http " + u + " inside the container", nil
 	}
 }
 
@@ -156,10 +157,10 @@ func (a *deployAction) waitReady(ctx context.Context, cli *docker.Client, id str
 	}
 	timeout, interval := r.Timeout.Duration, r.Interval.Duration
 	if timeout <= 0 {
-		timeout = defaultReadyTimeout
+		timeout = run.DefaultReadyTimeout
 	}
 	if interval <= 0 {
-		interval = defaultReadyInterval
+		interval = run.DefaultReadyInterval
 	}
 	check, what, err := a.readyCheck(cli, id)
 	if err != nil {
@@ -168,7 +169,7 @@ func (a *deployAction) waitReady(ctx context.Context, cli *docker.Client, id str
 	progress(fmt.Sprintf("waiting for %s (%s)", a.d().Name, what))
 	deadline := time.Now().Add(timeout)
 	for {
-		pctx, cancel := context.WithTimeout(ctx, min(probeTimeout, time.Until(deadline)+time.Second))
+		pctx, cancel := context.WithTimeout(ctx, min(run.ProbeTimeout, time.Until(deadline)+time.Second))
 		ok, out, probeErr := check(pctx)
 		cancel()
 		switch {

@@ -1,4 +1,4 @@
-package targets
+package deploy
 
 import (
 	"context"
@@ -12,7 +12,9 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/dtask-dev/dtask/engine"
+	"github.com/dtask-dev/dtask/targets"
 	"github.com/dtask-dev/dtask/targets/docker"
+	"github.com/dtask-dev/dtask/targets/run"
 )
 
 // oldSuffix marks the previous container while its replacement starts.
@@ -61,7 +63,7 @@ type previous struct {
 // started under the name and waited for; on any failure, a cancelled
 // context included, the new one is removed and the old one renamed back
 // and started again.
-func (a *deployAction) replace(ctx context.Context, cli *docker.Client, s ctrSpec, stderr io.Writer, progress func(string)) (string, error) {
+func (a *deployAction) replace(ctx context.Context, cli *docker.Client, s run.ContainerSpec, stderr io.Writer, progress func(string)) (string, error) {
 	old, err := a.setAside(ctx, cli, s.Name, progress)
 	if err != nil {
 		return "", err
@@ -69,15 +71,15 @@ func (a *deployAction) replace(ctx context.Context, cli *docker.Client, s ctrSpe
 	progress("starting " + s.Name + " from " + s.Image)
 	id, err := a.startNew(ctx, cli, s, progress)
 	if err != nil {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CleanupTimeout)
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), targets.CleanupTimeout)
 		defer cancel()
 		return "", a.rollback(rctx, cli, s.Name, id, old, stderr, err)
 	}
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CleanupTimeout)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), targets.CleanupTimeout)
 	defer cancel()
 	if old.id != "" {
 		progress("removing the previous " + s.Name)
-		if err := a.e.removeContainer(rctx, cli, old.id); err != nil {
+		if err := a.e.RemoveContainer(rctx, cli, old.id); err != nil {
 			return id, fmt.Errorf("the new container runs, but the previous one stays: %w", err)
 		}
 	}
@@ -94,7 +96,7 @@ func (a *deployAction) removeStale(ctx context.Context, cli *docker.Client, name
 		return
 	}
 	for _, c := range res.Items {
-		_ = a.e.removeContainer(ctx, cli, c.ID)
+		_ = a.e.RemoveContainer(ctx, cli, c.ID)
 	}
 }
 
@@ -113,8 +115,8 @@ func (a *deployAction) setAside(ctx context.Context, cli *docker.Client, name st
 	}
 	if old.running {
 		progress("stopping the previous " + name)
-		if _, err := cli.ContainerStop(ctx, old.id, client.ContainerStopOptions{Timeout: new(StopGrace)}); err != nil {
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CleanupTimeout)
+		if _, err := cli.ContainerStop(ctx, old.id, client.ContainerStopOptions{Timeout: new(targets.StopGrace)}); err != nil {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), targets.CleanupTimeout)
 			defer cancel()
 			return previous{}, errors.Join(fmt.Errorf("stopping the previous %s: %w", name, err),
 				a.restore(rctx, cli, name, old))
@@ -133,10 +135,10 @@ func oldName(name, id string) string {
 // startNew creates and starts the new container and waits until it is
 // ready; only then does it get its restart policy, so that a container
 // that dies at once is seen dead rather than restarting.
-func (a *deployAction) startNew(ctx context.Context, cli *docker.Client, s ctrSpec, progress func(string)) (string, error) {
-	id, err := createContainer(ctx, a.e, cli, s)
+func (a *deployAction) startNew(ctx context.Context, cli *docker.Client, s run.ContainerSpec, progress func(string)) (string, error) {
+	id, err := run.CreateContainer(ctx, a.e, cli, s)
 	if id != "" {
-		a.e.untrack(false, id) // a deployed container outlives the run
+		a.e.Untrack(false, id) // a deployed container outlives the run
 	}
 	if err != nil {
 		return id, err
@@ -165,11 +167,11 @@ func (a *deployAction) rollback(ctx context.Context, cli *docker.Client, name, i
 	}
 	var tail string
 	if id != "" {
-		tail = containerTail(ctx, cli, id, tailLines)
+		tail = run.ContainerTail(ctx, cli, id, tailLines)
 	}
 	err := cause
 	if id != "" {
-		err = errors.Join(err, a.e.removeContainer(ctx, cli, id))
+		err = errors.Join(err, a.e.RemoveContainer(ctx, cli, id))
 	}
 	if old.id != "" {
 		if rerr := a.restore(ctx, cli, name, old); rerr != nil {

@@ -1,4 +1,4 @@
-package targets
+package deploy
 
 import (
 	"context"
@@ -22,9 +22,12 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/dtask-dev/dtask/engine/cache"
+	"github.com/dtask-dev/dtask/internal/dockertest"
 	"github.com/dtask-dev/dtask/internal/remotecache"
+	"github.com/dtask-dev/dtask/targets"
 	"github.com/dtask-dev/dtask/targets/docker"
 	"github.com/dtask-dev/dtask/targets/imagecache"
+	"github.com/dtask-dev/dtask/targets/targettest"
 )
 
 // TestDeployOverSSHSendsOnlyTheMissingLayer deploys an image to a second,
@@ -47,7 +50,7 @@ func dpOneLayerDeploy(t *testing.T, team bool) {
 	cli, _ := e.Docker(ctx)
 	served := &atomic.Int64{}
 	regHost := dpCountingRegistry(t, served)
-	lines := &syncBuffer{}
+	lines := &targettest.SyncBuffer{}
 	if team {
 		lines = dpTeamCache(t, e, regHost+"/team/deploy")
 	}
@@ -65,8 +68,8 @@ func dpOneLayerDeploy(t *testing.T, team bool) {
 	})
 	port := dpFreePort(t)
 	tg := dpTarget(e, name, v1, host, port, 30*time.Second)
-	x, out, _, prog := testExec(tg)
-	if _, err := newDeploy(e, tg).Run(ctx, x); err != nil {
+	x, out, _, prog := targettest.Exec(tg)
+	if _, err := New(e, tg).Run(ctx, x); err != nil {
 		t.Fatalf("first deploy: %v\nprogress:\n%s", err, prog)
 	}
 	t.Logf("first deploy (the whole image): %d bytes over ssh, %d pulled from the team cache\n%s%s", sshBytes.Load(), served.Load(), lines, out)
@@ -75,8 +78,8 @@ func dpOneLayerDeploy(t *testing.T, team bool) {
 	sshBytes.Store(0)
 	served.Store(0)
 	before := lines.String()
-	x, out, _, prog = testExec(tg)
-	if _, err := newDeploy(e, tg).Run(ctx, x); err != nil {
+	x, out, _, prog = targettest.Exec(tg)
+	if _, err := New(e, tg).Run(ctx, x); err != nil {
 		t.Fatalf("second deploy: %v\nprogress:\n%s", err, prog)
 	}
 	if body, err := dpGet(port, "/version"); body != "v2" {
@@ -140,7 +143,7 @@ func (c *countingResponse) Write(p []byte) (int, error) {
 
 // dpTeamCache gives e a team cache in repo (readwrite, no local records)
 // and returns the lines it prints.
-func dpTeamCache(t *testing.T, e *Env, repo string) *syncBuffer {
+func dpTeamCache(t *testing.T, e *targets.Env, repo string) *targettest.SyncBuffer {
 	t.Helper()
 	local, err := cache.OpenStore(t.TempDir())
 	if err != nil {
@@ -151,7 +154,7 @@ func dpTeamCache(t *testing.T, e *Env, repo string) *syncBuffer {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	lines := &syncBuffer{}
+	lines := &targettest.SyncBuffer{}
 	tier := remotecache.NewTier(ctx, local, reg, remotecache.ModeReadWrite, e, func(s string) { lines.Write([]byte(s + "\n")) })
 	e.UseTeamCache(tier)
 	t.Cleanup(func() {
@@ -206,14 +209,14 @@ func dpCountingProxy(t *testing.T, sshHost string, n *atomic.Int64) string {
 // size.
 func dpOneLayerChange(t *testing.T, size int) (v1, v2 string, layer int64) {
 	t.Helper()
-	needImage(t, "busybox:latest")
+	dockertest.Images(t, "busybox:latest")
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "www"), 0o755)
 	os.MkdirAll(filepath.Join(dir, "payload"), 0o755)
 	os.WriteFile(filepath.Join(dir, "www", "health"), []byte("ok\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM busybox:latest\nCOPY www /www\nCOPY payload /www\n"+
 		"CMD [\"httpd\", \"-f\", \"-p\", \"3000\", \"-h\", \"/www\"]\n"), 0o644)
-	suffix := randHex(4)
+	suffix := targettest.RandHex(4)
 	var tags []string
 	for _, v := range []string{"v1", "v2"} {
 		data := make([]byte, size)

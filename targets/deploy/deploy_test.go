@@ -1,4 +1,4 @@
-package targets
+package deploy
 
 import (
 	"context"
@@ -15,13 +15,15 @@ import (
 	"github.com/dtask-dev/dtask/engine"
 	"github.com/dtask-dev/dtask/engine/cache"
 	"github.com/dtask-dev/dtask/engine/taskfile"
+	"github.com/dtask-dev/dtask/targets"
 	"github.com/dtask-dev/dtask/targets/docker"
+	"github.com/dtask-dev/dtask/targets/targettest"
 )
 
 // deployRun runs the deploy target once, straight through the action.
-func deployRun(ctx context.Context, e *Env, tg *taskfile.Target) (engine.Outputs, string, error) {
-	x, _, errb, _ := testExec(tg)
-	out, err := newDeploy(e, tg).Run(ctx, x)
+func deployRun(ctx context.Context, e *targets.Env, tg *taskfile.Target) (engine.Outputs, string, error) {
+	x, _, errb, _ := targettest.Exec(tg)
+	out, err := New(e, tg).Run(ctx, x)
 	return out, errb.String(), err
 }
 
@@ -44,13 +46,13 @@ func TestDeployServesSkipsAndReplaces(t *testing.T) {
 	}
 	run := func() engine.Status {
 		t.Helper()
-		rep := &statusReporter{status: map[string]engine.Status{}}
+		rep := targettest.NewReporter()
 		r := &engine.Runner{File: e.File, Store: store, Index: cache.OpenIndex(store.IndexPath()),
 			Actions: e.Action, Reporter: rep, Opts: engine.Options{Jobs: 1}}
 		if _, err := r.Run(context.Background(), []string{tg.Name}); err != nil {
-			t.Fatalf("%v\n%s", err, rep.out.String())
+			t.Fatalf("%v\n%s", err, rep.Out.String())
 		}
-		return rep.status[tg.Name]
+		return rep.Status(tg.Name)
 	}
 
 	start := time.Now()
@@ -267,19 +269,19 @@ func TestDeployRemoteReadyRunsInsideTheContainer(t *testing.T) {
 		return ok, what + ": " + msg
 	}
 	if ok, msg := remote(&taskfile.Ready{HTTP: "http://127.0.0.1:4555/health"}); !ok {
-		t.Errorf("http probe of a serving container failed: %s", msg)
+		t.Errorf("http Probe of a serving container failed: %s", msg)
 	}
 	if ok, msg := remote(&taskfile.Ready{HTTP: "http://127.0.0.1:4555/nope"}); ok {
-		t.Errorf("http probe of a missing path passed: %s", msg)
+		t.Errorf("http Probe of a missing path passed: %s", msg)
 	}
 	if ok, msg := remote(&taskfile.Ready{TCP: 4555}); !ok {
-		t.Errorf("tcp probe of a serving container failed: %s", msg)
+		t.Errorf("tcp Probe of a serving container failed: %s", msg)
 	}
 	if ok, msg := remote(&taskfile.Ready{TCP: 4556}); ok {
-		t.Errorf("tcp probe of a closed port passed: %s", msg)
+		t.Errorf("tcp Probe of a closed port passed: %s", msg)
 	}
 	if ok, msg := remote(&taskfile.Ready{Cmd: "test -f /www/health"}); !ok {
-		t.Errorf("cmd probe failed: %s", msg)
+		t.Errorf("cmd Probe failed: %s", msg)
 	}
 }
 
@@ -321,23 +323,23 @@ func TestDeployOverSSH(t *testing.T) {
 	testDeployRemote(t, e, cli, d2, host, good)
 }
 
-func testDeployRemote(t *testing.T, e *Env, local, d2 *docker.Client, host, image string) {
+func testDeployRemote(t *testing.T, e *targets.Env, local, d2 *docker.Client, host, image string) {
 	t.Helper()
 	ctx := context.Background()
-	localID, err := imageID(ctx, local, image)
+	localID, err := targets.ImageID(ctx, local, image)
 	if err != nil || localID == "" {
 		t.Fatalf("local image %s: %q %v", image, localID, err)
 	}
-	if id, _ := imageID(ctx, d2, localID); id != "" {
+	if id, _ := targets.ImageID(ctx, d2, localID); id != "" {
 		t.Fatalf("the second engine already has %s", localID)
 	}
 	name := dpName(t, func() *docker.Client { return d2 })
 	port := dpFreePort(t)
 	tg := dpTarget(e, name, image, host, port, 20*time.Second)
 
-	x, stdout, _, prog := testExec(tg)
+	x, stdout, _, prog := targettest.Exec(tg)
 	start := time.Now()
-	out, err := newDeploy(e, tg).Run(ctx, x)
+	out, err := New(e, tg).Run(ctx, x)
 	if err != nil {
 		t.Fatalf("deploy to %s: %v\nprogress:\n%s", host, err, prog)
 	}
@@ -354,7 +356,7 @@ func testDeployRemote(t *testing.T, e *Env, local, d2 *docker.Client, host, imag
 	if !done.MatchString(stdout.String()) {
 		t.Errorf("output %q has no line matching %s", stdout, done)
 	}
-	if id, _ := imageID(ctx, d2, image); id != localID {
+	if id, _ := targets.ImageID(ctx, d2, image); id != localID {
 		t.Errorf("the second engine has %s as %q, want %s", image, id, localID)
 	}
 	if out["image_id"] != localID {
@@ -368,15 +370,15 @@ func testDeployRemote(t *testing.T, e *Env, local, d2 *docker.Client, host, imag
 	}
 
 	rec := &engine.Record{Outputs: out}
-	a := newDeploy(e, tg)
+	a := New(e, tg)
 	if ok, why, err := a.Check(ctx, rec); !ok || err != nil {
 		t.Errorf("Check after deploy: %v %q %v", ok, why, err)
 	}
 
 	// Deploying again finds the image there by ID: nothing is copied.
-	x, _, _, prog = testExec(tg)
+	x, _, _, prog = targettest.Exec(tg)
 	start = time.Now()
-	if _, err := newDeploy(e, tg).Run(ctx, x); err != nil {
+	if _, err := New(e, tg).Run(ctx, x); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("redeploy without copy took %s", time.Since(start).Round(time.Millisecond))
@@ -426,7 +428,7 @@ func TestReadyPortMapping(t *testing.T) {
 }
 
 func TestDeployRemoteRelativeVolumeIsAnError(t *testing.T) {
-	e := &Env{File: &taskfile.File{Dir: t.TempDir()}}
+	e := &targets.Env{File: &taskfile.File{Dir: t.TempDir()}}
 	a := &deployAction{e: e, t: &taskfile.Target{Name: "d", Deploy: &taskfile.Deploy{
 		Host: "ssh://deploy@staging.internal", Name: "shop", Image: "shop:1",
 		Volumes: []string{"/srv/shop:/data", "./conf:/conf"},

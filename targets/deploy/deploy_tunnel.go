@@ -1,4 +1,4 @@
-package targets
+package deploy
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 
 	"github.com/dtask-dev/dtask/internal/remotecache"
+	"github.com/dtask-dev/dtask/targets"
 	"github.com/dtask-dev/dtask/targets/docker"
 )
 
@@ -24,7 +25,7 @@ import (
 // is one small layer, not the whole image again). ok is false when the
 // host is not ssh:// or the tunnel cannot be set up; the caller then
 // copies the whole image.
-func deployViaTunnel(ctx context.Context, e *Env, target *docker.Client, host, id, ref string, progress func(string), out io.Writer) (bool, error) {
+func deployViaTunnel(ctx context.Context, e *targets.Env, target *docker.Client, host, id, ref string, progress func(string), out io.Writer) (bool, error) {
 	if !strings.HasPrefix(host, "ssh://") {
 		return false, nil
 	}
@@ -51,7 +52,7 @@ func deployViaTunnel(ctx context.Context, e *Env, target *docker.Client, host, i
 	}
 	defer stop()
 	src = fmt.Sprintf("127.0.0.1:%d/%s", port, strings.SplitN(src, "/", 2)[1])
-	line, err := pullByDigest(ctx, target, src, id, []string{ref}, host+" over ssh", "this machine over ssh", progress)
+	line, err := targets.PullByDigest(ctx, target, src, id, []string{ref}, host+" over ssh", "this machine over ssh", progress)
 	if err != nil {
 		return false, err
 	}
@@ -63,7 +64,7 @@ func deployViaTunnel(ctx context.Context, e *Env, target *docker.Client, host, i
 
 // serveImage puts image id of this machine's engine in repo (a registry
 // on loopback) and returns its reference by digest there.
-func serveImage(ctx context.Context, e *Env, repo, id string) (string, error) {
+func serveImage(ctx context.Context, e *targets.Env, repo, id string) (string, error) {
 	reg, err := remotecache.Open(remotecache.Config{Repo: repo, PlainHTTP: true, Mode: remotecache.ModeReadWrite})
 	if err != nil {
 		return "", err
@@ -73,7 +74,7 @@ func serveImage(ctx context.Context, e *Env, repo, id string) (string, error) {
 	}
 	d, ok, err := reg.Head(ctx, "deploy")
 	if err == nil && !ok {
-		err = fmt.Errorf("image %s missing from the deploy registry", ShortID(id))
+		err = fmt.Errorf("image %s missing from the deploy registry", targets.ShortID(id))
 	}
 	if err != nil {
 		return "", err

@@ -1,12 +1,14 @@
-package targets
+package run
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"testing"
 
 	"github.com/moby/moby/client"
 
+	"github.com/dtask-dev/dtask/targets"
 	"github.com/dtask-dev/dtask/targets/docker"
 )
 
@@ -25,22 +27,19 @@ func TestRemoveLeftoversRemovesDeadRunsOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { live.Process.Kill(); live.Wait() })
-	liveOwner := selfOwner()
-	liveOwner.PID = live.Process.Pid
-	liveOwner.Start, _ = procStart(live.Process.Pid)
+	liveOwner := targets.OwnerLabel("", live.Process.Pid)
 
 	deadOwner := deadOwner(t)
 
-	remote := selfOwner()
-	remote.Host = "some-other-machine"
+	remote := targets.OwnerLabel("some-other-machine", os.Getpid())
 
-	other := &Env{File: e.File, Project: "test" + randHex(6), RunID: "x"}
+	other := &targets.Env{File: e.File, Project: "test" + randHex(6), RunID: "x"}
 
-	mk := func(env *Env, run string, o owner) (ctr, net string) {
+	mk := func(env *targets.Env, run string, o string) (ctr, net string) {
 		labels := env.Labels("leftover")
 		labels[docker.LabelRun] = run
-		labels[docker.LabelOwner] = o.String()
-		id, err := createContainer(ctx, env, cli, ctrSpec{Image: "busybox:latest", Cmd: []string{"sleep", "60"}, Labels: labels})
+		labels[docker.LabelOwner] = o
+		id, err := CreateContainer(ctx, env, cli, ContainerSpec{Image: "busybox:latest", Cmd: []string{"sleep", "60"}, Labels: labels})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,7 +95,7 @@ func TestCleanupRemovesWhatTheRunCreated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tracked, err := createContainer(ctx, e, cli, ctrSpec{Image: "busybox:latest", Labels: e.RunLabels("svc")})
+	tracked, err := CreateContainer(ctx, e, cli, ContainerSpec{Image: "busybox:latest", Labels: e.RunLabels("svc")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package targets
+package run
 
 import (
 	"context"
@@ -11,46 +11,12 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/dtask-dev/dtask/engine/taskfile"
+	"github.com/dtask-dev/dtask/targets"
 	"github.com/dtask-dev/dtask/targets/docker"
 )
 
-func TestOwnerRoundTripAndLiveness(t *testing.T) {
-	me := selfOwner()
-	o, ok := parseOwner(me.String())
-	if !ok || o != me {
-		t.Fatalf("parseOwner(%q) = %+v, %v", me.String(), o, ok)
-	}
-	if alive, known := o.alive(); !alive || !known {
-		t.Errorf("this process: alive=%v known=%v", alive, known)
-	}
-	cmd := exec.Command("true")
-	if err := cmd.Run(); err != nil {
-		t.Fatal(err)
-	}
-	dead := me
-	dead.PID = cmd.Process.Pid
-	if alive, known := dead.alive(); alive || !known {
-		t.Errorf("exited process: alive=%v known=%v", alive, known)
-	}
-	reused := me
-	reused.Start = "1" // this pid, but a process started at another time
-	if alive, _ := reused.alive(); alive && me.Start != "" {
-		t.Error("a reused pid counted as alive")
-	}
-	other := me
-	other.Host = me.Host + "-elsewhere"
-	if _, known := other.alive(); known {
-		t.Error("a process on another host counted as known")
-	}
-	for _, bad := range []string{"", "pid=1", "host=a;boot=b;pid=x;start=1"} {
-		if _, ok := parseOwner(bad); ok {
-			t.Errorf("parseOwner(%q) accepted", bad)
-		}
-	}
-}
-
 func TestCleanupWithoutDockerUseIsANoOp(t *testing.T) {
-	e := &Env{Host: "unix:///nonexistent/docker.sock"}
+	e := &targets.Env{Host: "unix:///nonexistent/docker.sock"}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := e.Cleanup(ctx); err != nil {
@@ -96,7 +62,7 @@ func TestLeftoversOfASIGKILLedRun(t *testing.T) {
 // helperRunForever is the process killed above: a run target with a
 // service, stuck in `sleep`.
 func helperRunForever() {
-	e := &Env{
+	e := &targets.Env{
 		File:    &taskfile.File{Dir: os.TempDir(), Services: map[string]*taskfile.Service{}, Targets: map[string]*taskfile.Target{}},
 		Project: os.Getenv("DTASK_TEST_HELPER_PROJECT"),
 		RunID:   "helper" + randHex(4),
@@ -104,7 +70,7 @@ func helperRunForever() {
 	e.File.Services["svc"] = &taskfile.Service{Name: "svc", Image: "busybox:latest", Cmd: []string{"sleep", "600"}}
 	tg := &taskfile.Target{Name: "stuck", Services: []string{"svc"}, Run: &taskfile.Run{Image: "busybox:latest", Cmd: []string{"sleep", "600"}}}
 	x, _, _, _ := testExec(tg)
-	newRun(e, tg).Run(context.Background(), x)
+	New(e, tg).Run(context.Background(), x)
 	os.Exit(0)
 }
 
@@ -121,7 +87,7 @@ func TestCleanupSweepsAgainAtExit(t *testing.T) {
 	dead := deadOwner(t)
 	labels := e.Labels("late")
 	labels[docker.LabelRun] = "killed-run"
-	labels[docker.LabelOwner] = dead.String()
+	labels[docker.LabelOwner] = dead
 	nr, err := cli.NetworkCreate(ctx, ctrName(e, "late-net", "killed-run"), client.NetworkCreateOptions{Driver: "bridge", Labels: labels})
 	if err != nil {
 		t.Fatal(err)
@@ -136,15 +102,13 @@ func TestCleanupSweepsAgainAtExit(t *testing.T) {
 }
 
 // deadOwner is the owner label of a process that has exited.
-func deadOwner(t *testing.T) owner {
+func deadOwner(t *testing.T) string {
 	t.Helper()
 	killed := exec.Command("sleep", "60")
 	if err := killed.Start(); err != nil {
 		t.Fatal(err)
 	}
-	o := selfOwner()
-	o.PID = killed.Process.Pid
-	o.Start, _ = procStart(killed.Process.Pid)
+	o := targets.OwnerLabel("", killed.Process.Pid)
 	killed.Process.Kill()
 	killed.Wait()
 	return o

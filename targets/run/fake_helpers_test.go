@@ -1,4 +1,4 @@
-package targets
+package run
 
 import (
 	"context"
@@ -6,13 +6,14 @@ import (
 
 	"github.com/dtask-dev/dtask/internal/dockertest"
 	"github.com/dtask-dev/dtask/internal/fakedocker"
+	"github.com/dtask-dev/dtask/targets"
 	"github.com/dtask-dev/dtask/targets/docker"
 )
 
 // fakeEnv is an Env for a fresh project whose engine is the in-process
 // fake, with busybox:latest in it: for tests of dtask's logic (naming,
 // bookkeeping, error paths), which need no engine and run under -short.
-func fakeEnv(t *testing.T) (*Env, *fakedocker.Engine) {
+func fakeEnv(t *testing.T) (*targets.Env, *fakedocker.Engine) {
 	t.Helper()
 	f := fakedocker.New()
 	f.AddImage("busybox:latest")
@@ -32,4 +33,4 @@ func fakeObjects(t *testing.T, f *fakedocker.Engine, label string) (containers, 
 }
 
 // projectLabel selects the objects of e's project.
-func projectLabel(e *Env) string { return docker.LabelProject + "=" + e.Project }
+func projectLabel(e *targets.Env) string { return docker.LabelProject + "=" + e.Project }

@@ -1,10 +1,11 @@
-package targets
+package run
 
 import (
 	"context"
 	"fmt"
 	"os"
 
+	"github.com/dtask-dev/dtask/targets"
 	"github.com/dtask-dev/dtask/targets/docker"
 	"github.com/dtask-dev/dtask/targets/imagecache"
 )
@@ -18,8 +19,8 @@ func (p *ServicePool) saveImage(ctx context.Context, cli *docker.Client, ref str
 	if p.e.Images == nil {
 		return
 	}
-	id, err := imageID(ctx, cli, ref)
-	if err != nil || id == "" || p.e.saveRef(cli, ref, id) {
+	id, err := targets.ImageID(ctx, cli, ref)
+	if err != nil || id == "" || p.e.SaveRef(cli, ref, id) {
 		return
 	}
 	p.saving.Add(1)

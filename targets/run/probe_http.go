@@ -1,13 +1,13 @@
-package targets
+package run
 
 import (
 	"context"
 	"net/http"
 )
 
-// httpOK fetches raw from this machine; a status below 400 is ready. It
+// HTTPOK fetches raw from this machine; a status below 400 is ready. It
 // is the host-side probe of services (fallback) and of local deploys.
-func httpOK(ctx context.Context, raw string) (bool, string, error) {
+func HTTPOK(ctx context.Context, raw string) (bool, string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, raw, nil)
 	if err != nil {
 		return false, "", err

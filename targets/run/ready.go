@@ -1,4 +1,4 @@
-package targets
+package run
 
 import (
 	"context"
@@ -14,13 +14,13 @@ import (
 )
 
 const (
-	defaultReadyTimeout  = 60 * time.Second
-	defaultReadyInterval = 250 * time.Millisecond
-	probeTimeout         = 10 * time.Second
+	DefaultReadyTimeout  = 60 * time.Second
+	DefaultReadyInterval = 250 * time.Millisecond
+	ProbeTimeout         = 10 * time.Second
 )
 
 // probe checks once whether a service is ready; out explains a "no".
-type probe func(ctx context.Context) (ok bool, out string, err error)
+type Probe func(ctx context.Context) (ok bool, out string, err error)
 
 // waitReady polls svc's ready check until it passes, the service exits or
 // the timeout passes; the error then names the service and shows the last
@@ -29,7 +29,7 @@ type probe func(ctx context.Context) (ok bool, out string, err error)
 // describes the check that passed.
 func (p *ServicePool) waitReady(ctx context.Context, cli *docker.Client, svc *taskfile.Service, id string, log *svcLog) (what string, err error) {
 	r := svc.Ready
-	var check probe
+	var check Probe
 	var timeout, interval time.Duration
 	if r == nil || (r.Cmd == "" && r.TCP == 0 && r.HTTP == "") {
 		check, timeout, interval = healthProbe(ctx, cli, id)
@@ -39,13 +39,13 @@ func (p *ServicePool) waitReady(ctx context.Context, cli *docker.Client, svc *ta
 		what = "HEALTHCHECK healthy"
 	} else {
 		timeout, interval = r.Timeout.Duration, r.Interval.Duration
-		check, what = p.readyProbe(cli, svc, id)
+		check, what = p.ReadyProbe(cli, svc, id)
 	}
 	if timeout <= 0 {
-		timeout = defaultReadyTimeout
+		timeout = DefaultReadyTimeout
 	}
 	if interval <= 0 {
-		interval = defaultReadyInterval
+		interval = DefaultReadyInterval
 	}
 	log.step("waiting for service %s (%s, every %s, up to %s)", svc.Name, what, interval, timeout)
 	return what, pollReady(ctx, cli, svc.Name, id, check, what, timeout, interval)
@@ -53,11 +53,11 @@ func (p *ServicePool) waitReady(ctx context.Context, cli *docker.Client, svc *ta
 
 // pollReady runs check every interval until it passes, the container
 // exits or timeout passes.
-func pollReady(ctx context.Context, cli *docker.Client, name, id string, check probe, what string, timeout, interval time.Duration) error {
+func pollReady(ctx context.Context, cli *docker.Client, name, id string, check Probe, what string, timeout, interval time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	var last string
 	for {
-		pctx, cancel := context.WithTimeout(ctx, min(probeTimeout, time.Until(deadline)+time.Second))
+		pctx, cancel := context.WithTimeout(ctx, min(ProbeTimeout, time.Until(deadline)+time.Second))
 		ok, out, err := check(pctx)
 		cancel()
 		if ok {
@@ -74,7 +74,7 @@ func pollReady(ctx context.Context, cli *docker.Client, name, id string, check p
 			return err
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("service %s not ready after %s (%s); last probe output:\n%s",
+			return fmt.Errorf("service %s not ready after %s (%s); last Probe output:\n%s",
 				name, timeout, what, strings.TrimSpace(last))
 		}
 		select {
@@ -85,8 +85,8 @@ func pollReady(ctx context.Context, cli *docker.Client, name, id string, check p
 	}
 }
 
-// readyProbe returns the check svc's ready table asks for and a description.
-func (p *ServicePool) readyProbe(cli *docker.Client, svc *taskfile.Service, id string) (probe, string) {
+// ReadyProbe returns the check svc's ready table asks for and a description.
+func (p *ServicePool) ReadyProbe(cli *docker.Client, svc *taskfile.Service, id string) (Probe, string) {
 	r := svc.Ready
 	switch {
 	case r.Cmd != "":
@@ -98,9 +98,9 @@ func (p *ServicePool) readyProbe(cli *docker.Client, svc *taskfile.Service, id s
 			return err == nil && code == 0, out, err
 		}, fmt.Sprintf("cmd %q", r.Cmd)
 	case r.TCP != 0:
-		return p.tcpProbe(cli, svc, id, r.TCP), fmt.Sprintf("tcp %d", r.TCP)
+		return p.TCPProbe(cli, svc, id, r.TCP), fmt.Sprintf("tcp %d", r.TCP)
 	default:
-		return p.httpProbe(cli, svc, id, r.HTTP), fmt.Sprintf("http %s", r.HTTP)
+		return p.HTTPProbe(cli, svc, id, r.HTTP), fmt.Sprintf("http %s", r.HTTP)
 	}
 }
 
@@ -116,11 +116,11 @@ func serviceExited(ctx context.Context, cli *docker.Client, name, id string) err
 		return nil
 	}
 	return fmt.Errorf("service %s exited with code %d before it was ready; its last output:\n%s",
-		name, st.ExitCode, containerTail(ctx, cli, id, 20))
+		name, st.ExitCode, ContainerTail(ctx, cli, id, 20))
 }
 
-// containerTail returns the last lines of a container's output.
-func containerTail(ctx context.Context, cli *docker.Client, id string, lines int) string {
+// ContainerTail returns the last lines of a container's output.
+func ContainerTail(ctx context.Context, cli *docker.Client, id string, lines int) string {
 	rc, err := cli.ContainerLogs(ctx, id, client.ContainerLogsOptions{
 		ShowStdout: true, ShowStderr: true, Tail: fmt.Sprint(lines),
 	})

@@ -1,4 +1,4 @@
-package targets
+package run
 
 import (
 	"context"
@@ -24,7 +24,7 @@ const (
 // compose file's) interval after its start period, so dtask only reads
 // the status. The timeout covers the start period and every retry. nil
 // when the container has no HEALTHCHECK.
-func healthProbe(ctx context.Context, cli *docker.Client, id string) (check probe, timeout, poll time.Duration) {
+func healthProbe(ctx context.Context, cli *docker.Client, id string) (check Probe, timeout, poll time.Duration) {
 	res, err := cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
 	if err != nil || res.Container.Config == nil {
 		return nil, 0, 0
@@ -45,7 +45,7 @@ func healthProbe(ctx context.Context, cli *docker.Client, id string) (check prob
 		}
 		return st.Health.Status == container.Healthy, healthOutput(st.Health), nil
 	}
-	return check, timeout, defaultReadyInterval
+	return check, timeout, DefaultReadyInterval
 }
 
 // healthBudget is how long a healthcheck may take to pass: its start
@@ -61,7 +61,7 @@ func healthBudget(hc *container.HealthConfig) time.Duration {
 	if retries <= 0 {
 		retries = healthRetries
 	}
-	return max(defaultReadyTimeout, hc.StartPeriod+time.Duration(retries)*(interval+timeout)+interval)
+	return max(DefaultReadyTimeout, hc.StartPeriod+time.Duration(retries)*(interval+timeout)+interval)
 }
 
 // healthOutput is the status and the last check's output.

@@ -1,4 +1,4 @@
-package targets
+package run
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/dtask-dev/dtask/engine/taskfile"
+	"github.com/dtask-dev/dtask/targets"
 	"github.com/dtask-dev/dtask/targets/docker"
 )
 
@@ -47,7 +48,7 @@ const httpProbeScript = `if command -v curl >/dev/null 2>&1; then exec curl -fsS
 if command -v wget >/dev/null 2>&1; then exec wget -q -O /dev/null "$1"; fi
 exit 127`
 
-func (p *ServicePool) tcpProbe(cli *docker.Client, svc *taskfile.Service, id string, port int) probe {
+func (p *ServicePool) TCPProbe(cli *docker.Client, svc *taskfile.Service, id string, port int) Probe {
 	script := tcpListenScript(port)
 	return func(ctx context.Context) (bool, string, error) {
 		code, out, err := execIn(ctx, cli, id, []string{"sh", "-c", script})
@@ -71,7 +72,7 @@ func (p *ServicePool) tcpProbe(cli *docker.Client, svc *taskfile.Service, id str
 	}
 }
 
-func (p *ServicePool) httpProbe(cli *docker.Client, svc *taskfile.Service, id, rawURL string) probe {
+func (p *ServicePool) HTTPProbe(cli *docker.Client, svc *taskfile.Service, id, rawURL string) Probe {
 	return func(ctx context.Context) (bool, string, error) {
 		code, out, err := execIn(ctx, cli, id, []string{"sh", "-c", httpProbeScript, "sh", rawURL})
 		if err == nil && code == 0 {
@@ -106,7 +107,7 @@ func (p *ServicePool) hostHTTP(ctx context.Context, cli *docker.Client, svc *tas
 			u.Host = ip
 		}
 	}
-	return httpOK(ctx, u.String())
+	return HTTPOK(ctx, u.String())
 }
 
 // containerIP is the container's address on the pool's network.
@@ -121,4 +122,10 @@ func (p *ServicePool) containerIP(ctx context.Context, cli *docker.Client, id st
 		}
 	}
 	return "", fmt.Errorf("container %.12s has no address on network %s", id, p.network)
+}
+
+// NewProber is a pool that only probes, for containers on network: a
+// deploy checks its own container with the services' probes.
+func NewProber(e *targets.Env, network string) *ServicePool {
+	return &ServicePool{e: e, network: network}
 }

@@ -1,4 +1,4 @@
-package targets
+package run
 
 import (
 	"context"
@@ -6,17 +6,18 @@ import (
 
 	"github.com/dtask-dev/dtask/engine"
 	"github.com/dtask-dev/dtask/engine/taskfile"
+	"github.com/dtask-dev/dtask/targets"
 	"github.com/dtask-dev/dtask/targets/docker"
 )
 
 // runAction runs a command in a container, with the target's services up.
 type runAction struct {
-	e   *Env
+	e   *targets.Env
 	t   *taskfile.Target
 	dir string
 }
 
-func newRun(e *Env, t *taskfile.Target) engine.Action {
+func New(e *targets.Env, t *taskfile.Target) engine.Action {
 	return &runAction{e: e, t: t, dir: e.File.TargetDir(t)}
 }
 
@@ -26,18 +27,18 @@ func (a *runAction) Kind() string { return "run" }
 func (a *runAction) ReceivesEnv() bool { return true }
 
 // spec is the target's container; hostPaths are its bind-mounted host paths.
-func (a *runAction) spec() (s ctrSpec, hostPaths []string, err error) {
+func (a *runAction) spec() (s ContainerSpec, hostPaths []string, err error) {
 	r := a.t.Run
-	binds, hostPaths, err := resolveVolumes(a.dir, r.Volumes)
+	binds, hostPaths, err := ResolveVolumes(a.dir, r.Volumes)
 	if err != nil {
 		return s, nil, err
 	}
-	return ctrSpec{
+	return ContainerSpec{
 		Name:       ctrName(a.e, a.t.Name),
 		Image:      r.Image,
 		Cmd:        r.Cmd,
 		Entrypoint: r.Entrypoint,
-		Env:        mergeEnv(a.e.File.Env, a.t.Env, r.Env),
+		Env:        MergeEnv(a.e.File.Env, a.t.Env, r.Env),
 		Workdir:    r.Workdir,
 		User:       r.User,
 		Binds:      binds,
@@ -56,21 +57,21 @@ func (a *runAction) Plan(ctx context.Context, p *engine.Plan) error {
 	if err != nil {
 		return err
 	}
-	id, err := PlanImageID(ctx, cli, s.Image, p.Deps)
+	id, err := targets.PlanImageID(ctx, cli, s.Image, p.Deps)
 	if err != nil {
 		return err
 	}
 	p.Image("run", id)
-	if err := planServices(ctx, a.e, p, a.t.Services); err != nil {
+	if err := PlanServices(ctx, a.e, p, a.t.Services); err != nil {
 		return err
 	}
 	// The host paths it and its services mount (a schema an init loads).
 	return p.HashSources()
 }
 
-// planServices adds each service's definition and image to the key; what
+// PlanServices adds each service's definition and image to the key; what
 // the services mount is among the target's sources (engine/sources).
-func planServices(ctx context.Context, e *Env, p *engine.Plan, names []string) error {
+func PlanServices(ctx context.Context, e *targets.Env, p *engine.Plan, names []string) error {
 	if len(names) == 0 {
 		return nil
 	}
@@ -107,7 +108,7 @@ func (a *runAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, er
 	if err != nil {
 		return nil, err
 	}
-	if _, err := EnsureImage(ctx, cli, s.Image, RecordedImageID(s.Image, x.Deps), x.Progress); err != nil {
+	if _, err := targets.EnsureImage(ctx, cli, s.Image, targets.RecordedImageID(s.Image, x.Deps), x.Progress); err != nil {
 		return nil, err
 	}
 	var carry map[string]string
@@ -115,9 +116,9 @@ func (a *runAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, er
 		return nil, err
 	}
 	if len(a.t.Services) > 0 {
-		pool, release := servicesFor(ctx, a.e, a.t, x)
+		pool, release := ServicesFor(ctx, a.e, a.t, x)
 		defer release()
-		if s.Network, err = useServices(ctx, a.e, pool, a.t, x); err != nil {
+		if s.Network, err = UseServices(ctx, a.e, pool, a.t, x); err != nil {
 			return nil, err
 		}
 	}

@@ -1,4 +1,4 @@
-package targets
+package run
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/client"
 
+	"github.com/dtask-dev/dtask/targets"
 	"github.com/dtask-dev/dtask/targets/docker"
 )
 
@@ -20,7 +21,7 @@ const LabelCache = "dev.dtask.cache"
 // CacheVolume is the name of the project's volume for a container folder
 // named in run.caches: the same folder shares one volume across targets
 // and runs, so a Go or npm cache stays warm.
-func CacheVolume(e *Env, ctrPath string) string {
+func CacheVolume(e *targets.Env, ctrPath string) string {
 	ctrPath = path.Clean(ctrPath)
 	sum := sha256.Sum256([]byte(ctrPath))
 	proj := e.Project
@@ -42,7 +43,7 @@ func CacheVolume(e *Env, ctrPath string) string {
 // not kept yet. A volume the engine already had is left to the engine,
 // which keeps it: exporting it after every run would cost a copy of the
 // whole cache each time, and its archive, if older, still serves as a cache.
-func cacheMounts(ctx context.Context, e *Env, cli *docker.Client, image string, caches []string) (mounts, carry map[string]string, err error) {
+func cacheMounts(ctx context.Context, e *targets.Env, cli *docker.Client, image string, caches []string) (mounts, carry map[string]string, err error) {
 	if len(caches) == 0 {
 		return nil, nil, nil
 	}
@@ -83,8 +84,8 @@ func volumeMounts(m map[string]string) []mount.Mount {
 }
 
 // CacheVolumes lists the project's cache volumes: name -> container path.
-func CacheVolumes(ctx context.Context, e *Env) (map[string]string, error) {
-	cli, err := e.connect(ctx)
+func CacheVolumes(ctx context.Context, e *targets.Env) (map[string]string, error) {
+	cli, err := e.Connect(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -101,8 +102,8 @@ func CacheVolumes(ctx context.Context, e *Env) (map[string]string, error) {
 }
 
 // RemoveCacheVolume removes one cache volume; one in use is left alone.
-func RemoveCacheVolume(ctx context.Context, e *Env, name string) error {
-	cli, err := e.connect(ctx)
+func RemoveCacheVolume(ctx context.Context, e *targets.Env, name string) error {
+	cli, err := e.Connect(ctx)
 	if err != nil {
 		return err
 	}

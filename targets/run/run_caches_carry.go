@@ -1,4 +1,4 @@
-package targets
+package run
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
 
+	"github.com/dtask-dev/dtask/targets"
 	"github.com/dtask-dev/dtask/targets/docker"
 )
 
@@ -31,13 +32,13 @@ import (
 // operations, and the image needs no tar of its own.
 
 // volumeArchive is where a cache volume's archive lives.
-func volumeArchive(e *Env, name string) string {
+func volumeArchive(e *targets.Env, name string) string {
 	return filepath.Join(e.VolumeArchives, name+".tar")
 }
 
 // restoreVolume fills the new volume name, mounted at ctrPath, from its
 // archive when there is one.
-func restoreVolume(ctx context.Context, e *Env, cli *docker.Client, image, name, ctrPath string) error {
+func restoreVolume(ctx context.Context, e *targets.Env, cli *docker.Client, image, name, ctrPath string) error {
 	if e.VolumeArchives == "" {
 		return nil
 	}
@@ -59,7 +60,7 @@ func restoreVolume(ctx context.Context, e *Env, cli *docker.Client, image, name,
 // exportVolumes keeps the cache volumes of a target that ran in the user
 // cache folder, off the critical path (FinishSaves waits for it). A
 // failure is a warning: the volume itself is unharmed.
-func exportVolumes(e *Env, cli *docker.Client, image string, mounts map[string]string) {
+func exportVolumes(e *targets.Env, cli *docker.Client, image string, mounts map[string]string) {
 	if e.VolumeArchives == "" || len(mounts) == 0 {
 		return
 	}
@@ -74,7 +75,7 @@ func exportVolumes(e *Env, cli *docker.Client, image string, mounts map[string]s
 
 // exportVolume writes the volume's archive atomically, leaving an archive
 // with the same content (by hash) untouched.
-func exportVolume(ctx context.Context, e *Env, cli *docker.Client, image, name, ctrPath string) error {
+func exportVolume(ctx context.Context, e *targets.Env, cli *docker.Client, image, name, ctrPath string) error {
 	if err := os.MkdirAll(e.VolumeArchives, 0o700); err != nil {
 		return err
 	}
@@ -112,11 +113,11 @@ func exportVolume(ctx context.Context, e *Env, cli *docker.Client, image, name, 
 // withVolume runs f with a created, never started container of image
 // that mounts volume name at ctrPath, and removes it afterwards. It is
 // labelled with the run, so a killed run's next sweep removes it.
-func withVolume(ctx context.Context, e *Env, cli *docker.Client, image, name, ctrPath string, f func(id string) error) error {
+func withVolume(ctx context.Context, e *targets.Env, cli *docker.Client, image, name, ctrPath string, f func(id string) error) error {
 	// Created even when ctx is cancelled meanwhile (a save stopped at
 	// exit): a create cut short can leave a container whose ID we never
 	// learn, holding the volume until the next run's sweep.
-	id, err := createContainer(context.WithoutCancel(ctx), e, cli, ctrSpec{
+	id, err := CreateContainer(context.WithoutCancel(ctx), e, cli, ContainerSpec{
 		Image: image, Entrypoint: []string{"/dtask-volume-copy"}, Labels: e.RunLabels("cache-volumes"),
 		Mounts: map[string]string{ctrPath: name},
 	})
@@ -124,16 +125,16 @@ func withVolume(ctx context.Context, e *Env, cli *docker.Client, image, name, ct
 		return err
 	}
 	defer func() {
-		rctx, cancel := e.cleanupContext(ctx)
+		rctx, cancel := e.CleanupContext(ctx)
 		defer cancel()
-		_ = e.removeContainer(rctx, cli, id)
+		_ = e.RemoveContainer(rctx, cli, id)
 	}()
 	return f(id)
 }
 
 // RemoveVolumeArchive removes a cache volume's archive from the user
 // cache folder (--cache prune and clear); none is not an error.
-func RemoveVolumeArchive(e *Env, name string) error {
+func RemoveVolumeArchive(e *targets.Env, name string) error {
 	if e.VolumeArchives == "" {
 		return nil
 	}
@@ -146,7 +147,7 @@ func RemoveVolumeArchive(e *Env, name string) error {
 }
 
 // VolumeArchiveNames lists the cache volumes kept in the user cache folder.
-func VolumeArchiveNames(e *Env) []string {
+func VolumeArchiveNames(e *targets.Env) []string {
 	ents, _ := os.ReadDir(e.VolumeArchives)
 	var out []string
 	for _, d := range ents {
@@ -158,7 +159,7 @@ func VolumeArchiveNames(e *Env) []string {
 }
 
 // volumeKept says whether the volume has an archive in the cache folder.
-func volumeKept(e *Env, name string) bool {
+func volumeKept(e *targets.Env, name string) bool {
 	_, err := os.Stat(volumeArchive(e, name))
 	return err == nil
 }

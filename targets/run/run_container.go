@@ -1,4 +1,4 @@
-package targets
+package run
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
+	"github.com/dtask-dev/dtask/targets"
 	"github.com/dtask-dev/dtask/targets/docker"
 )
 
@@ -18,17 +19,17 @@ import (
 // stdout and stderr while it runs, removes it and returns its exit code.
 // When ctx ends first, the container is stopped (SIGTERM, then SIGKILL
 // after StopGrace seconds) and removed, and ctx's error is returned.
-func runContainer(ctx context.Context, e *Env, cli *docker.Client, s ctrSpec, stdout, stderr io.Writer) (int, error) {
-	id, err := createContainer(ctx, e, cli, s)
+func runContainer(ctx context.Context, e *targets.Env, cli *docker.Client, s ContainerSpec, stdout, stderr io.Writer) (int, error) {
+	id, err := CreateContainer(ctx, e, cli, s)
 	if err != nil {
 		return 0, err
 	}
 	defer func() {
 		// Removing after the output was read, not AutoRemove: an auto-removed
 		// container can vanish before its last output or exit code is read.
-		rctx, cancel := e.cleanupContext(ctx)
+		rctx, cancel := e.CleanupContext(ctx)
 		defer cancel()
-		_ = e.removeContainer(rctx, cli, id)
+		_ = e.RemoveContainer(rctx, cli, id)
 	}()
 
 	detach, copied, err := attach(ctx, cli, id, stdout, stderr)
@@ -67,9 +68,9 @@ func runContainer(ctx context.Context, e *Env, cli *docker.Client, s ctrSpec, st
 		}
 	case <-ctx.Done():
 	}
-	sctx, cancel := e.cleanupContext(ctx)
+	sctx, cancel := e.CleanupContext(ctx)
 	defer cancel()
-	_, serr := cli.ContainerStop(sctx, id, client.ContainerStopOptions{Timeout: new(StopGrace)})
+	_, serr := cli.ContainerStop(sctx, id, client.ContainerStopOptions{Timeout: new(targets.StopGrace)})
 	return 0, errors.Join(ctx.Err(), serr)
 }
 

@@ -1,35 +1,16 @@
-package targets
+package run
 
 import (
 	"context"
-	"io"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/dtask-dev/dtask/engine"
 	"github.com/dtask-dev/dtask/engine/cache"
 	"github.com/dtask-dev/dtask/engine/taskfile"
+	"github.com/dtask-dev/dtask/targets/targettest"
 )
-
-// statusReporter records each target's final status and output.
-type statusReporter struct {
-	mu     sync.Mutex
-	status map[string]engine.Status
-	out    syncBuffer
-}
-
-func (r *statusReporter) Start(target, reason string) {}
-func (r *statusReporter) Output(string) (io.Writer, io.Writer) {
-	return &r.out, &r.out
-}
-func (r *statusReporter) Progress(target, msg string) {}
-func (r *statusReporter) Finish(res *engine.Result) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.status[res.Target] = res.Status
-}
 
 // TestRunTargetKeyFollowsBindMountsThroughTheEngine runs a run target through
 // the engine twice (cached the second time) and again after the content of
@@ -49,13 +30,13 @@ func TestRunTargetKeyFollowsBindMountsThroughTheEngine(t *testing.T) {
 	}
 	run := func() (engine.Status, string) {
 		t.Helper()
-		rep := &statusReporter{status: map[string]engine.Status{}}
+		rep := targettest.NewReporter()
 		r := &engine.Runner{File: e.File, Store: store, Index: cache.OpenIndex(store.IndexPath()),
 			Actions: e.Action, Reporter: rep, Opts: engine.Options{Jobs: 1}}
 		if _, err := r.Run(context.Background(), []string{"show"}); err != nil {
-			t.Fatalf("%v\n%s", err, rep.out.String())
+			t.Fatalf("%v\n%s", err, rep.Out.String())
 		}
-		return rep.status["show"], rep.out.String()
+		return rep.Status("show"), rep.Out.String()
 	}
 	if st, out := run(); st != engine.Ran || out != "one\n" {
 		t.Fatalf("first run: %v %q", st, out)

@@ -1,4 +1,4 @@
-package targets
+package run
 
 import (
 	"archive/tar"
@@ -20,6 +20,7 @@ import (
 
 	"github.com/dtask-dev/dtask/engine"
 	"github.com/dtask-dev/dtask/engine/cache"
+	"github.com/dtask-dev/dtask/targets"
 	"github.com/dtask-dev/dtask/targets/docker"
 )
 
@@ -34,7 +35,7 @@ const maxReport = 64 << 20
 // name out of the exited container id into the state folder's reports,
 // named by content, and returns them as Outputs. A path the container did
 // not write is reported on warn and skipped: a crashed test run writes none.
-func copyReports(ctx context.Context, e *Env, cli *docker.Client, id string, paths []string, warn io.Writer) engine.Outputs {
+func copyReports(ctx context.Context, e *targets.Env, cli *docker.Client, id string, paths []string, warn io.Writer) engine.Outputs {
 	out := engine.Outputs{}
 	for _, p := range paths {
 		files, err := copyReport(ctx, e, cli, id, p)
@@ -49,7 +50,7 @@ func copyReports(ctx context.Context, e *Env, cli *docker.Client, id string, pat
 	return out
 }
 
-func copyReport(ctx context.Context, e *Env, cli *docker.Client, id, p string) (map[string]string, error) {
+func copyReport(ctx context.Context, e *targets.Env, cli *docker.Client, id, p string) (map[string]string, error) {
 	res, err := cli.CopyFromContainer(ctx, id, client.CopyFromContainerOptions{SourcePath: p})
 	if cerrdefs.IsNotFound(err) {
 		return nil, errors.New("not written by the container")
@@ -93,7 +94,7 @@ func ReportFiles() cache.Attached { return cache.Attached{Dir: "reports", Prefix
 // atomically; an identical report is stored once. Secrets are masked in it
 // as in output: a test that prints its environment into a failure message
 // would otherwise leave one in the state folder, the CI cache and --junit.
-func storeReport(e *Env, r io.Reader) (string, error) {
+func storeReport(e *targets.Env, r io.Reader) (string, error) {
 	data, err := io.ReadAll(io.LimitReader(r, maxReport+1))
 	if err != nil {
 		return "", err
@@ -142,7 +143,7 @@ func Reports(out engine.Outputs, stateDir string) []string {
 // redactXML masks secrets in a report: in text and attribute values as
 // XML decodes them, so that one written escaped (a password with & or <)
 // is masked too. A report that is not well-formed XML is masked as text.
-func redactXML(e *Env, s string) string {
+func redactXML(e *targets.Env, s string) string {
 	var out strings.Builder
 	dec := xml.NewDecoder(strings.NewReader(s))
 	enc := xml.NewEncoder(&out)

@@ -1,4 +1,4 @@
-package targets
+package run
 
 import (
 	"context"
@@ -16,11 +16,12 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/dtask-dev/dtask/engine/sources"
+	"github.com/dtask-dev/dtask/targets"
 	"github.com/dtask-dev/dtask/targets/docker"
 )
 
-// ctrSpec is a container dtask creates: a run target's or a service's.
-type ctrSpec struct {
+// ContainerSpec is a container dtask creates: a run target's or a service's.
+type ContainerSpec struct {
 	Name       string            `json:"-"`
 	Image      string            `json:"image"`
 	Cmd        []string          `json:"cmd,omitempty"`
@@ -42,8 +43,8 @@ type ctrSpec struct {
 	AfterExit func(ctx context.Context, cli *docker.Client, id string) `json:"-"`
 }
 
-// mergeEnv merges env maps, later ones winning, into sorted KEY=value pairs.
-func mergeEnv(maps_ ...map[string]string) []string {
+// MergeEnv merges env maps, later ones winning, into sorted KEY=value pairs.
+func MergeEnv(maps_ ...map[string]string) []string {
 	all := map[string]string{}
 	for _, m := range maps_ {
 		maps.Copy(all, m)
@@ -55,10 +56,10 @@ func mergeEnv(maps_ ...map[string]string) []string {
 	return out
 }
 
-// resolveVolumes makes the host side of bind mounts absolute (relative to
+// ResolveVolumes makes the host side of bind mounts absolute (relative to
 // dir) and returns them with the host paths. A source that is not a path
 // (no "/" or leading ".") is a named volume.
-func resolveVolumes(dir string, vols []string) (binds, hostPaths []string, err error) {
+func ResolveVolumes(dir string, vols []string) (binds, hostPaths []string, err error) {
 	for _, v := range vols {
 		src, ok, err := sources.HostPath(dir, v)
 		if err != nil {
@@ -75,8 +76,8 @@ func resolveVolumes(dir string, vols []string) (binds, hostPaths []string, err e
 	return binds, hostPaths, nil
 }
 
-// parsePorts reads docker run -p specs: [IP:][HOST_PORT:]CONTAINER_PORT[/PROTO].
-func parsePorts(specs []string) (network.PortSet, network.PortMap, error) {
+// ParsePorts reads docker run -p specs: [IP:][HOST_PORT:]CONTAINER_PORT[/PROTO].
+func ParsePorts(specs []string) (network.PortSet, network.PortMap, error) {
 	exposed := network.PortSet{}
 	bindings := network.PortMap{}
 	for _, s := range specs {
@@ -127,7 +128,7 @@ func splitPortSpec(s string) []string {
 var nameUnsafe = regexp.MustCompile(`[^a-zA-Z0-9_.-]+`)
 
 // ctrName makes a readable, unique container or network name.
-func ctrName(e *Env, parts ...string) string {
+func ctrName(e *targets.Env, parts ...string) string {
 	b := make([]byte, 3)
 	_, _ = rand.Read(b)
 	proj := e.Project
@@ -141,9 +142,9 @@ func ctrName(e *Env, parts ...string) string {
 	return strings.Trim(name, "-") + "-" + hex.EncodeToString(b)
 }
 
-// createContainer creates the container s describes and records it for Cleanup.
-func createContainer(ctx context.Context, e *Env, cli *docker.Client, s ctrSpec) (string, error) {
-	exposed, bindings, err := parsePorts(s.Ports)
+// CreateContainer creates the container s describes and records it for Cleanup.
+func CreateContainer(ctx context.Context, e *targets.Env, cli *docker.Client, s ContainerSpec) (string, error) {
+	exposed, bindings, err := ParsePorts(s.Ports)
 	if err != nil {
 		return "", err
 	}
@@ -172,7 +173,7 @@ func createContainer(ctx context.Context, e *Env, cli *docker.Client, s ctrSpec)
 		Name: s.Name, Config: cfg, HostConfig: hc, NetworkingConfig: nc,
 	})
 	if res.ID != "" {
-		e.track(false, res.ID)
+		e.Track(false, res.ID)
 	}
 	if err != nil {
 		return "", fmt.Errorf("creating container from %s: %w", s.Image, err)

@@ -1,4 +1,4 @@
-package targets
+package run
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/dtask-dev/dtask/engine/taskfile"
+	"github.com/dtask-dev/dtask/targets"
 	"github.com/dtask-dev/dtask/targets/docker"
 )
 
@@ -99,7 +100,7 @@ func TestRunPublishesPorts(t *testing.T) {
 	needImage(t, "busybox:latest")
 	ctx := context.Background()
 	cli, _ := e.Docker(ctx)
-	id, err := createContainer(ctx, e, cli, ctrSpec{
+	id, err := CreateContainer(ctx, e, cli, ContainerSpec{
 		Name: ctrName(e, "ports"), Image: "busybox:latest", Cmd: []string{"true"},
 		Ports: []string{"127.0.0.1::80", "8080/udp"}, Labels: e.RunLabels("ports"),
 	})
@@ -155,7 +156,7 @@ func TestRunCancelStopsAndRemovesTheContainer(t *testing.T) {
 	}
 }
 
-func runningContainers(t *testing.T, e *Env) int {
+func runningContainers(t *testing.T, e *targets.Env) int {
 	cli, _ := e.Docker(context.Background())
 	f := client.Filters{}.Add("label", docker.LabelProject+"="+e.Project).Add("status", "running")
 	cl, err := cli.ContainerList(context.Background(), client.ContainerListOptions{Filters: f})
@@ -177,7 +178,7 @@ func waitFor(t *testing.T, d time.Duration, cond func() bool) {
 }
 
 func TestRunSpecHelpers(t *testing.T) {
-	binds, hosts, err := resolveVolumes("/proj", []string{"./src:/src:ro", "cache:/cache", "/abs:/abs", "../up:/up"})
+	binds, hosts, err := ResolveVolumes("/proj", []string{"./src:/src:ro", "cache:/cache", "/abs:/abs", "../up:/up"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,10 +189,10 @@ func TestRunSpecHelpers(t *testing.T) {
 	if strings.Join(hosts, " ") != "/proj/src /abs /up" {
 		t.Errorf("host paths = %v", hosts)
 	}
-	if _, _, err := resolveVolumes("/", []string{"nocolon"}); err == nil {
+	if _, _, err := ResolveVolumes("/", []string{"nocolon"}); err == nil {
 		t.Error("a volume without a target was accepted")
 	}
-	exp, pb, err := parsePorts([]string{"3001:3000", "127.0.0.1:53:53/udp", "9000", "[::1]:8443:443"})
+	exp, pb, err := ParsePorts([]string{"3001:3000", "127.0.0.1:53:53/udp", "9000", "[::1]:8443:443"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,10 +215,10 @@ func TestRunSpecHelpers(t *testing.T) {
 			}
 		}
 	}
-	if _, _, err := parsePorts([]string{"a:b:c:d"}); err == nil {
+	if _, _, err := ParsePorts([]string{"a:b:c:d"}); err == nil {
 		t.Error("bad port accepted")
 	}
-	env := mergeEnv(map[string]string{"B": "1", "A": "1"}, map[string]string{"B": "2"})
+	env := MergeEnv(map[string]string{"B": "1", "A": "1"}, map[string]string{"B": "2"})
 	if strings.Join(env, " ") != "A=1 B=2" {
 		t.Errorf("env = %v", env)
 	}

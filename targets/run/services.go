@@ -1,4 +1,4 @@
-package targets
+package run
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/dtask-dev/dtask/engine"
 	"github.com/dtask-dev/dtask/engine/taskfile"
+	"github.com/dtask-dev/dtask/targets"
 	"github.com/dtask-dev/dtask/targets/docker"
 )
 
@@ -26,7 +27,7 @@ import (
 // fresh_services gets a pool of its own, closed when it ends. Every
 // container and the network carry the run's labels, so Cleanup removes them.
 type ServicePool struct {
-	e       *Env
+	e       *targets.Env
 	mu      sync.Mutex
 	network string // name of the private network; "" until the first Up
 	netID   string
@@ -39,7 +40,7 @@ type svcRun struct {
 }
 
 // NewServicePool returns an empty pool; nothing is created before Up.
-func NewServicePool(e *Env) *ServicePool {
+func NewServicePool(e *targets.Env) *ServicePool {
 	return &ServicePool{e: e, running: map[string]*svcRun{}}
 }
 
@@ -126,13 +127,13 @@ func (p *ServicePool) toStart(ctx context.Context, cli *docker.Client, names []s
 		}
 		hash := serviceHash(p.e, svc, imgID)
 		if r := p.running[name]; r != nil {
-			if r.hash == hash && containerRunning(ctx, cli, r.id) {
+			if r.hash == hash && ContainerRunning(ctx, cli, r.id) {
 				log.say("service %s: already running (%s), shared", name, shortID(r.id))
 				continue
 			}
 			delete(p.running, name)
 			log.say("service %s: definition or image changed, replacing it", name)
-			if err := p.e.removeContainer(ctx, cli, r.id); err != nil {
+			if err := p.e.RemoveContainer(ctx, cli, r.id); err != nil {
 				return nil, err
 			}
 		}
@@ -155,11 +156,11 @@ func (p *ServicePool) Close(ctx context.Context) error {
 	}
 	var errs []error
 	for name, r := range p.running {
-		errs = append(errs, p.e.removeContainer(ctx, cli, r.id))
+		errs = append(errs, p.e.RemoveContainer(ctx, cli, r.id))
 		delete(p.running, name)
 	}
 	if p.netID != "" {
-		errs = append(errs, p.e.removeNetwork(ctx, cli, p.netID))
+		errs = append(errs, p.e.RemoveNetwork(ctx, cli, p.netID))
 	}
 	p.network, p.netID = "", ""
 	return errors.Join(errs...)
@@ -177,7 +178,7 @@ func (p *ServicePool) ensureNetwork(ctx context.Context, cli *docker.Client) err
 	if err != nil {
 		return fmt.Errorf("creating the services' network: %w", err)
 	}
-	p.e.track(true, res.ID)
+	p.e.Track(true, res.ID)
 	p.network, p.netID = name, res.ID
 	return nil
 }
@@ -191,15 +192,15 @@ func (p *ServicePool) start(ctx context.Context, cli *docker.Client, j svcJob, l
 		return "", fmt.Errorf("service %s: %w", svc.Name, err)
 	}
 	log.step("starting service %s from %s", svc.Name, j.from())
-	id, err = createContainer(ctx, p.e, cli, spec)
+	id, err = CreateContainer(ctx, p.e, cli, spec)
 	if err != nil {
 		return "", fmt.Errorf("service %s: %w", svc.Name, err)
 	}
 	defer func() {
 		if err != nil {
-			rctx, cancel := p.e.cleanupContext(ctx)
+			rctx, cancel := p.e.CleanupContext(ctx)
 			defer cancel()
-			_ = p.e.removeContainer(rctx, cli, id)
+			_ = p.e.RemoveContainer(rctx, cli, id)
 			id = ""
 		}
 	}()
@@ -242,21 +243,21 @@ func (j svcJob) from() string {
 
 // serviceImage returns the image to start svc from and its ID, pulling
 // it if needed.
-func serviceImage(ctx context.Context, e *Env, cli *docker.Client, svc *taskfile.Service, deps map[string]engine.Outputs, progress func(string)) (ref, id string, err error) {
+func serviceImage(ctx context.Context, e *targets.Env, cli *docker.Client, svc *taskfile.Service, deps map[string]engine.Outputs, progress func(string)) (ref, id string, err error) {
 	if svc.Build == "" {
-		id, err := EnsureImage(ctx, cli, svc.Image, RecordedImageID(svc.Image, deps), progress)
+		id, err := targets.EnsureImage(ctx, cli, svc.Image, targets.RecordedImageID(svc.Image, deps), progress)
 		if err != nil {
 			return "", "", fmt.Errorf("service %s: %w", svc.Name, err)
 		}
 		return svc.Image, id, nil
 	}
-	ref = depImage(deps[svc.Build])
+	ref = targets.DepImage(deps[svc.Build])
 	if ref == "" {
 		return "", "", fmt.Errorf("service %s: build target %q has not recorded an image", svc.Name, svc.Build)
 	}
 	// ref is the image ID the build recorded: load it from the image
 	// cache if a cached build left it there only.
-	id, err = EnsureImage(ctx, cli, ref, ref, progress)
+	id, err = targets.EnsureImage(ctx, cli, ref, ref, progress)
 	if err != nil {
 		return "", "", fmt.Errorf("service %s: %w", svc.Name, err)
 	}
@@ -264,20 +265,20 @@ func serviceImage(ctx context.Context, e *Env, cli *docker.Client, svc *taskfile
 }
 
 // serviceImagePlanID is the image ID a run target's key gets for svc.
-func serviceImagePlanID(ctx context.Context, e *Env, cli *docker.Client, svc *taskfile.Service, deps map[string]engine.Outputs) (string, error) {
+func serviceImagePlanID(ctx context.Context, e *targets.Env, cli *docker.Client, svc *taskfile.Service, deps map[string]engine.Outputs) (string, error) {
 	if svc.Build == "" {
-		return PlanImageID(ctx, cli, svc.Image, deps)
+		return targets.PlanImageID(ctx, cli, svc.Image, deps)
 	}
-	ref := depImage(deps[svc.Build])
+	ref := targets.DepImage(deps[svc.Build])
 	if ref == "" {
 		return "missing:build " + svc.Build, nil
 	}
-	return PlanImageID(ctx, cli, ref, deps)
+	return targets.PlanImageID(ctx, cli, ref, deps)
 }
 
 // serviceHash identifies a service's definition as started: a shared
 // service whose hash changed is replaced.
-func serviceHash(e *Env, svc *taskfile.Service, imageID string) string {
+func serviceHash(e *targets.Env, svc *taskfile.Service, imageID string) string {
 	b, _ := json.Marshal(struct {
 		Svc      *taskfile.Service
 		Image    string
@@ -292,7 +293,7 @@ func serviceHash(e *Env, svc *taskfile.Service, imageID string) string {
 // shortID is the 12-character form docker ps shows.
 func shortID(id string) string { return id[:min(12, len(id))] }
 
-func containerRunning(ctx context.Context, cli *docker.Client, id string) bool {
+func ContainerRunning(ctx context.Context, cli *docker.Client, id string) bool {
 	res, err := cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
 	return err == nil && res.Container.State != nil && res.Container.State.Running
 }

@@ -1,4 +1,4 @@
-package targets
+package run
 
 import (
 	"context"
@@ -7,15 +7,16 @@ import (
 
 	"github.com/dtask-dev/dtask/engine"
 	"github.com/dtask-dev/dtask/engine/taskfile"
+	"github.com/dtask-dev/dtask/targets"
 )
 
-// useServices brings up t's services for one run of t. A service started
+// UseServices brings up t's services for one run of t. A service started
 // fresh now has none of the state that t's deps listing it put there when
 // they ran (a migrate target, up to date and so not run this time): those
 // deps are run again first, in dependency order, their output in t's.
 // A dep that ran in this run, or in watch mode's earlier runs, left its
 // service running, so nothing is repeated then.
-func useServices(ctx context.Context, e *Env, pool *ServicePool, t *taskfile.Target, x *engine.Exec) (string, error) {
+func UseServices(ctx context.Context, e *targets.Env, pool *ServicePool, t *taskfile.Target, x *engine.Exec) (string, error) {
 	net, fresh, err := pool.up(ctx, t.Services, x)
 	if err != nil || len(fresh) == 0 {
 		return net, err
@@ -39,7 +40,7 @@ func useServices(ctx context.Context, e *Env, pool *ServicePool, t *taskfile.Tar
 
 // preparers are t's deps (transitively, deps first) that list one of
 // services and share them (no fresh_services).
-func preparers(e *Env, t *taskfile.Target, services []string) []*taskfile.Target {
+func preparers(e *targets.Env, t *taskfile.Target, services []string) []*taskfile.Target {
 	names, err := e.File.Closure(t.Deps)
 	if err != nil {
 		return nil

@@ -1,4 +1,4 @@
-package targets
+package run
 
 import (
 	"context"
@@ -16,20 +16,20 @@ import (
 // serviceSpec is the container of a service: its definition, the run's
 // labels, its name on the network, and for host commands its ports on
 // loopback.
-func (p *ServicePool) serviceSpec(ctx context.Context, cli *docker.Client, j svcJob) (ctrSpec, error) {
+func (p *ServicePool) serviceSpec(ctx context.Context, cli *docker.Client, j svcJob) (ContainerSpec, error) {
 	svc := j.svc
-	binds, _, err := resolveVolumes(p.e.File.Dir, svc.Volumes)
+	binds, _, err := ResolveVolumes(p.e.File.Dir, svc.Volumes)
 	if err != nil {
-		return ctrSpec{}, err
+		return ContainerSpec{}, err
 	}
 	labels := p.e.RunLabels(svc.Name)
 	labels[docker.LabelService] = svc.Name
 	labels[docker.LabelServiceHash] = j.hash
-	s := ctrSpec{
+	s := ContainerSpec{
 		Name:    ctrName(p.e, svc.Name),
 		Image:   j.image,
 		Cmd:     svc.Cmd,
-		Env:     mergeEnv(p.e.File.Env, svc.Env),
+		Env:     MergeEnv(p.e.File.Env, svc.Env),
 		Binds:   binds,
 		Ports:   svc.Ports,
 		Labels:  labels,

@@ -1,4 +1,4 @@
-package targets
+package run
 
 import (
 	"context"
@@ -10,11 +10,12 @@ import (
 	"time"
 
 	"github.com/dtask-dev/dtask/engine/taskfile"
+	"github.com/dtask-dev/dtask/targets"
 )
 
 func dur(d time.Duration) taskfile.Duration { return taskfile.Duration{Duration: d} }
 
-func addService(e *Env, s *taskfile.Service) { e.File.Services[s.Name] = s }
+func addService(e *targets.Env, s *taskfile.Service) { e.File.Services[s.Name] = s }
 
 func TestServiceRedisReachableByName(t *testing.T) {
 	t.Parallel()
@@ -84,7 +85,7 @@ func TestServiceReadyTimeoutNamesServiceAndLastOutput(t *testing.T) {
 		Name:  "slow",
 		Image: "busybox:latest",
 		Cmd:   []string{"sleep", "3600"},
-		Ready: &taskfile.Ready{Cmd: "echo probe-says-no; exit 1", Timeout: dur(time.Second)},
+		Ready: &taskfile.Ready{Cmd: "echo Probe-says-no; exit 1", Timeout: dur(time.Second)},
 	})
 	start := time.Now()
 	_, _, err := runTarget(t, context.Background(), e, &taskfile.Target{
@@ -95,7 +96,7 @@ func TestServiceReadyTimeoutNamesServiceAndLastOutput(t *testing.T) {
 		t.Fatal("no error")
 	}
 	msg := err.Error()
-	for _, want := range []string{"service slow not ready after 1s", "probe-says-no", "exit code 1"} {
+	for _, want := range []string{"service slow not ready after 1s", "Probe-says-no", "exit code 1"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error %q lacks %q", msg, want)
 		}
@@ -193,7 +194,7 @@ func TestSharedServicePoolKeepsServicesAcrossRuns(t *testing.T) {
 	for i := range 2 {
 		x, _, _, _ := testExec(tg)
 		x.Shared = pool
-		if _, err := newRun(e, tg).Run(ctx, x); err != nil {
+		if _, err := New(e, tg).Run(ctx, x); err != nil {
 			t.Fatal(err)
 		}
 		if c, n := projectObjects(t, e); c != 1 || n != 1 {
@@ -205,7 +206,7 @@ func TestSharedServicePoolKeepsServicesAcrossRuns(t *testing.T) {
 	e.File.Services["svc"].Env = map[string]string{"X": "1"}
 	x, _, _, _ := testExec(tg)
 	x.Shared = pool
-	if _, err := newRun(e, tg).Run(ctx, x); err != nil {
+	if _, err := New(e, tg).Run(ctx, x); err != nil {
 		t.Fatal(err)
 	}
 	if pool.running["svc"].id == first {

@@ -1,10 +1,11 @@
-package targets
+package run
 
 import (
 	"slices"
 	"testing"
 
 	"github.com/dtask-dev/dtask/engine/taskfile"
+	"github.com/dtask-dev/dtask/targets"
 )
 
 func TestLoopbackPortsPublishesWhatIsNotPublished(t *testing.T) {
@@ -70,8 +71,8 @@ func TestDependenciesStartFirstInLevels(t *testing.T) {
 }
 
 func TestCacheVolumeNamePerProjectAndPath(t *testing.T) {
-	a := &Env{Project: "aaaaaaaaaaaa"}
-	b := &Env{Project: "bbbbbbbbbbbb"}
+	a := &targets.Env{Project: "aaaaaaaaaaaa"}
+	b := &targets.Env{Project: "bbbbbbbbbbbb"}
 	if CacheVolume(a, "/root/.cache/go-build") != CacheVolume(a, "/root/.cache/go-build/") {
 		t.Error("the same folder gets two volumes")
 	}

@@ -1,4 +1,4 @@
-package targets
+package run
 
 import (
 	"context"
@@ -9,19 +9,20 @@ import (
 
 	"github.com/dtask-dev/dtask/engine"
 	"github.com/dtask-dev/dtask/engine/taskfile"
+	"github.com/dtask-dev/dtask/targets"
 )
 
-// servicesFor returns the pool a target's services run in: the run's
+// ServicesFor returns the pool a target's services run in: the run's
 // shared pool (plain runs and watch mode both pass one), or one of the
 // target's own when it asks for fresh services or none was passed;
 // release closes such an own pool.
-func servicesFor(ctx context.Context, e *Env, t *taskfile.Target, x *engine.Exec) (*ServicePool, func()) {
+func ServicesFor(ctx context.Context, e *targets.Env, t *taskfile.Target, x *engine.Exec) (*ServicePool, func()) {
 	if pool, ok := x.Shared.(*ServicePool); ok && pool != nil && pool.e == e && !t.FreshServices {
 		return pool, func() {}
 	}
 	pool := NewServicePool(e)
 	return pool, func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CleanupTimeout)
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), targets.CleanupTimeout)
 		defer cancel()
 		_ = pool.Close(cctx)
 	}
@@ -69,7 +70,7 @@ func (l *svcLog) say(format string, args ...any) {
 
 // onLoopback says whether a service's ports are published on loopback:
 // when an sh target lists it, as host commands reach it only that way.
-func onLoopback(e *Env, service string) bool {
+func onLoopback(e *targets.Env, service string) bool {
 	for _, t := range e.File.Targets {
 		if t.ActionKind() == "sh" && slices.Contains(t.Services, service) {
 			return true

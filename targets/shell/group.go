@@ -1,16 +1,17 @@
-package targets
+package shell
 
 import (
 	"context"
 
 	"github.com/dtask-dev/dtask/engine"
 	"github.com/dtask-dev/dtask/engine/taskfile"
+	"github.com/dtask-dev/dtask/targets"
 )
 
 // group is a target with no action: it is done when its deps are.
 type group struct{}
 
-func newGroup(*Env, *taskfile.Target) engine.Action { return group{} }
+func NewGroup(*targets.Env, *taskfile.Target) engine.Action { return group{} }
 
 func (group) Kind() string                                                { return "group" }
 func (group) Plan(context.Context, *engine.Plan) error                    { return nil }

@@ -1,4 +1,4 @@
-package targets
+package shell
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 
 	"github.com/dtask-dev/dtask/engine"
 	"github.com/dtask-dev/dtask/engine/taskfile"
+	"github.com/dtask-dev/dtask/targets"
+	"github.com/dtask-dev/dtask/targets/run"
 )
 
 // shGrace is how long a cancelled command's process group gets between
@@ -21,11 +23,11 @@ const shGrace = 5 * time.Second
 // failure. Services it lists are published on loopback ports, their
 // addresses given in DTASK_SERVICE_* variables.
 type sh struct {
-	e *Env
+	e *targets.Env
 	t *taskfile.Target
 }
 
-func newSh(e *Env, t *taskfile.Target) engine.Action { return &sh{e: e, t: t} }
+func New(e *targets.Env, t *taskfile.Target) engine.Action { return &sh{e: e, t: t} }
 
 func (s *sh) Kind() string { return "sh" }
 
@@ -34,7 +36,7 @@ func (s *sh) ReceivesEnv() bool { return true }
 
 func (s *sh) Plan(ctx context.Context, p *engine.Plan) error {
 	p.Def("sh", []string(s.t.Sh))
-	if err := planServices(ctx, s.e, p, s.t.Services); err != nil {
+	if err := run.PlanServices(ctx, s.e, p, s.t.Services); err != nil {
 		return err
 	}
 	if len(s.t.Sources) == 0 {
@@ -55,9 +57,9 @@ func (s *sh) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, error) {
 		return nil, fmt.Errorf("folder %s does not exist (dir = %q)", x.Dir, s.t.Dir)
 	}
 	if len(s.t.Services) > 0 {
-		pool, release := servicesFor(ctx, s.e, s.t, x)
+		pool, release := run.ServicesFor(ctx, s.e, s.t, x)
 		defer release()
-		if _, err := useServices(ctx, s.e, pool, s.t, x); err != nil {
+		if _, err := run.UseServices(ctx, s.e, pool, s.t, x); err != nil {
 			return nil, err
 		}
 		addrs, err := pool.Addresses(ctx, s.t.Services)
@@ -67,7 +69,7 @@ func (s *sh) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, error) {
 		x.Env = append(append([]string(nil), x.Env...), addrs...)
 	}
 	for _, line := range s.t.Sh {
-		if err := runShell(ctx, x, line, &s.e.groups); err != nil {
+		if err := runShell(ctx, x, line, s.e.Groups()); err != nil {
 			return nil, err
 		}
 	}
@@ -77,8 +79,8 @@ func (s *sh) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, error) {
 // runShell runs one command in its own process group, so that cancelling
 // stops everything it started, not just the shell. Whatever the command
 // leaves running in its group when it ends is killed too: children die
-// with their target, and with dtask (see groupWatch).
-func runShell(ctx context.Context, x *engine.Exec, line string, groups *groupWatch) error {
+// with their target, and with dtask (see GroupWatch).
+func runShell(ctx context.Context, x *engine.Exec, line string, groups *targets.GroupWatch) error {
 	cmd := exec.Command("sh", "-c", line)
 	cmd.Dir, cmd.Env = x.Dir, x.Env
 	cmd.Stdout, cmd.Stderr = x.Stdout, x.Stderr
@@ -89,10 +91,10 @@ func runShell(ctx context.Context, x *engine.Exec, line string, groups *groupWat
 		return fmt.Errorf("starting sh: %w", err)
 	}
 	pgid := cmd.Process.Pid
-	groups.send("+", pgid)
+	groups.Send("+", pgid)
 	defer func() {
 		_ = syscall.Kill(-pgid, syscall.SIGKILL)
-		groups.send("-", pgid)
+		groups.Send("-", pgid)
 	}()
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()

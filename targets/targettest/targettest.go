@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"io"
 	"encoding/hex"
 	"sync"
 	"testing"
@@ -110,4 +111,33 @@ func Exec(tg *taskfile.Target) (x *engine.Exec, stdout, stderr, progress *SyncBu
 		Progress: func(m string) { prog.Write([]byte(m + "\n")) },
 		Deps:     map[string]engine.Outputs{},
 	}, &out, &errb, &prog
+}
+
+// Reporter records each target's final status and output.
+type Reporter struct {
+	mu     sync.Mutex
+	status map[string]engine.Status
+	Out    SyncBuffer
+}
+
+// NewReporter is a Reporter with nothing recorded.
+func NewReporter() *Reporter { return &Reporter{status: map[string]engine.Status{}} }
+
+func (r *Reporter) Start(target, reason string) {}
+
+func (r *Reporter) Output(string) (io.Writer, io.Writer) { return &r.Out, &r.Out }
+
+func (r *Reporter) Progress(target, msg string) {}
+
+func (r *Reporter) Finish(res *engine.Result) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.status[res.Target] = res.Status
+}
+
+// Status is target's final status ("" when it did not finish).
+func (r *Reporter) Status(target string) engine.Status {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.status[target]
 }
