@@ -15,14 +15,9 @@ import (
 	"github.com/dtask-dev/dtask/targets/registryauth"
 )
 
-// DepImage returns the image a build dep produced, as its outputs name it.
+// DepImage returns the image a build dep produced.
 func DepImage(out engine.Outputs) string {
-	for _, k := range []string{"image", "id", "image_id"} {
-		if v := out[k]; v != "" {
-			return v
-		}
-	}
-	return ""
+	return BuildOutputOf(out).ImageID
 }
 
 // ImageID returns the local ID of ref, or "" when the engine lacks it.
@@ -43,13 +38,10 @@ func ImageID(ctx context.Context, cli *docker.Client, ref string) (string, error
 // a fresh engine the cache may hold several images with that tag.
 func RecordedImageID(ref string, deps map[string]engine.Outputs) string {
 	for _, name := range slices.Sorted(maps.Keys(deps)) {
-		out := deps[name]
-		if out["id"] != "" && (out["image"] == ref || listHas(out["tags"], ref)) {
-			return out["id"]
-		}
-		// A build dep records its image ID as "image", and its tags.
-		if id := out["image"]; strings.HasPrefix(id, "sha256:") && (id == ref || listHas(out["tags"], ref)) {
-			return id
+		// A build or push dep records its image ID and tags.
+		out := BuildOutputOf(deps[name])
+		if strings.HasPrefix(out.ImageID, "sha256:") && (out.ImageID == ref || slices.Contains(out.Tags, ref)) {
+			return out.ImageID
 		}
 	}
 	return ""
@@ -77,15 +69,6 @@ func PlanImageID(ctx context.Context, cli *docker.Client, ref string, deps map[s
 		}
 	}
 	return "missing:" + ref, nil
-}
-
-func listHas(list, s string) bool {
-	for v := range strings.SplitSeq(list, ",") {
-		if strings.TrimSpace(v) == s {
-			return true
-		}
-	}
-	return false
 }
 
 // EnsureImage returns the ID of ref, making the engine have it. When a

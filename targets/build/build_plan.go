@@ -91,7 +91,7 @@ func (a *buildAction) bases(c *buildctx.Context) ([]string, error) {
 // LoadCachedBuilds asks for it (CachedBuild); otherwise Check changes
 // nothing (a dry run calls it too).
 func (a *buildAction) Check(ctx context.Context, rec *engine.Record) (bool, string, error) {
-	id := rec.Outputs["image"]
+	id := targets.BuildOutputOf(rec.Outputs).ImageID
 	if id == "" {
 		return false, "no image recorded", nil
 	}

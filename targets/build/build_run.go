@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dtask-dev/dtask/engine"
+	"github.com/dtask-dev/dtask/targets"
 	"github.com/dtask-dev/dtask/targets/buildctx"
 	"github.com/dtask-dev/dtask/targets/docker"
 	"github.com/moby/moby/api/types/build"
@@ -73,7 +74,7 @@ func (a *buildAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, 
 	if bl != nil {
 		bl.save(c, opts, id, steps, cli)
 	}
-	return engine.Outputs{"image": id, "tags": strings.Join(tags, ",")}, nil
+	return targets.BuildOutput{ImageID: id, Tags: tags}.Outputs(), nil
 }
 
 // caches prepares the layer cache (BuildKit builds) or else the image

@@ -154,7 +154,11 @@ func (a *deployAction) Plan(ctx context.Context, p *engine.Plan) error {
 // Check passes when the container `name` on the host is running the
 // recorded image with the recorded definition.
 func (a *deployAction) Check(ctx context.Context, rec *engine.Record) (bool, string, error) {
-	if rec == nil || rec.Outputs["image_id"] == "" || rec.Outputs["def"] == "" {
+	var was targets.DeployOutput
+	if rec != nil {
+		was = targets.DeployOutputOf(rec.Outputs)
+	}
+	if was.ImageID == "" || was.Def == "" {
 		return false, "no deployment recorded", nil
 	}
 	cli, done, err := a.engine(ctx)
@@ -178,10 +182,10 @@ func (a *deployAction) Check(ctx context.Context, rec *engine.Record) (bool, str
 	switch {
 	case c.State == nil || !c.State.Running:
 		return false, fmt.Sprintf("container %s on %s is not running", name, a.hostName()), nil
-	case c.Image != rec.Outputs["image_id"] || labels[LabelDeployImage] != rec.Outputs["image_id"]:
+	case c.Image != was.ImageID || labels[LabelDeployImage] != was.ImageID:
 		return false, fmt.Sprintf("container %s runs image %s, not the deployed %s",
-			name, targets.ShortID(c.Image), targets.ShortID(rec.Outputs["image_id"])), nil
-	case labels[LabelDeployDef] != rec.Outputs["def"]:
+			name, targets.ShortID(c.Image), targets.ShortID(was.ImageID)), nil
+	case labels[LabelDeployDef] != was.Def:
 		return false, fmt.Sprintf("container %s was started from another definition", name), nil
 	}
 	return true, "", nil

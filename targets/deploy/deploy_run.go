@@ -47,9 +47,9 @@ func (a *deployAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs,
 	if err != nil {
 		return nil, fmt.Errorf("deploying %s to %s: %w", s.Name, a.hostName(), err)
 	}
-	return engine.Outputs{
-		"container": ctr, "image": a.d().Image, "image_id": id, "def": def, "host": a.d().Host,
-	}, nil
+	return targets.DeployOutput{
+		Container: ctr, Image: a.d().Image, ImageID: id, Def: def, Host: a.d().Host,
+	}.Outputs(), nil
 }
 
 // previous is the container being replaced.

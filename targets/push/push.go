@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/distribution/reference"
@@ -49,7 +48,11 @@ func (a *pushAction) Plan(ctx context.Context, p *engine.Plan) error {
 // the registry cannot be asked, the record is trusted: pushing is
 // idempotent, and a run that cannot reach the registry would fail anyway.
 func (a *pushAction) Check(ctx context.Context, rec *engine.Record) (bool, string, error) {
-	if rec == nil || rec.Outputs["digest"] == "" {
+	var pushed targets.PushOutput
+	if rec != nil {
+		pushed = targets.PushOutputOf(rec.Outputs)
+	}
+	if pushed.Digest == "" {
 		return false, "no pushed digest recorded", nil
 	}
 	cli, err := a.e.Docker(ctx)
@@ -57,10 +60,7 @@ func (a *pushAction) Check(ctx context.Context, rec *engine.Record) (bool, strin
 		return false, "", err
 	}
 	for _, tag := range a.t.Push.Tags {
-		want := rec.Outputs["digest."+tag]
-		if want == "" {
-			want = rec.Outputs["digest"]
-		}
+		want := pushed.DigestOf(tag)
 		auth, err := a.auth(ctx, tag)
 		if err != nil {
 			return true, "", nil
@@ -100,8 +100,7 @@ func (a *pushAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, e
 	if err != nil {
 		return nil, fmt.Errorf("image %s: %w", src, err)
 	}
-	outs := engine.Outputs{"image": img.ID}
-	var tags []string
+	outs := targets.PushOutput{ImageID: img.ID, Digests: map[string]string{}}
 	for _, tag := range a.t.Push.Tags {
 		named, err := reference.ParseNormalizedNamed(tag)
 		if err != nil {
@@ -120,14 +119,13 @@ func (a *pushAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, e
 		if err != nil {
 			return nil, err
 		}
-		if outs["digest"] == "" {
-			outs["digest"] = digest
+		if outs.Digest == "" {
+			outs.Digest = digest
 		}
-		outs["digest."+tag] = digest
-		tags = append(tags, ref)
+		outs.Digests[tag] = digest
+		outs.Tags = append(outs.Tags, ref)
 	}
-	outs["tags"] = strings.Join(tags, ",")
-	return outs, nil
+	return outs.Outputs(), nil
 }
 
 // pushTag pushes ref unless the registry already has it at a digest this

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -24,10 +25,6 @@ import (
 	"github.com/dtask-dev/dtask/targets/docker"
 )
 
-// reportPrefix starts the Outputs keys of a run target's reports:
-// "report:/out/junit.xml" -> the file's name in the state folder's reports.
-const reportPrefix = "report:"
-
 // maxReport bounds one report file; a larger one is left out with a warning.
 const maxReport = 64 << 20
 
@@ -36,7 +33,7 @@ const maxReport = 64 << 20
 // named by content, and returns them as Outputs. A path the container did
 // not write is reported on warn and skipped: a crashed test run writes none.
 func copyReports(ctx context.Context, e *targets.Env, cli *docker.Client, id string, paths []string, warn io.Writer) engine.Outputs {
-	out := engine.Outputs{}
+	out := targets.RunOutput{Reports: map[string]string{}}
 	for _, p := range paths {
 		files, err := copyReport(ctx, e, cli, id, p)
 		if err != nil {
@@ -44,10 +41,10 @@ func copyReports(ctx context.Context, e *targets.Env, cli *docker.Client, id str
 			continue
 		}
 		for ctrPath, stored := range files {
-			out[reportPrefix+ctrPath] = stored
+			out.Reports[ctrPath] = stored
 		}
 	}
-	return out
+	return out.Outputs()
 }
 
 func copyReport(ctx context.Context, e *targets.Env, cli *docker.Client, id, p string) (map[string]string, error) {
@@ -88,7 +85,9 @@ func copyReport(ctx context.Context, e *targets.Env, cli *docker.Client, id, p s
 
 // ReportFiles says where the stored reports are and which outputs name
 // them, so that the store prunes them with their records.
-func ReportFiles() cache.Attached { return cache.Attached{Dir: "reports", Prefix: reportPrefix} }
+func ReportFiles() cache.Attached {
+	return cache.Attached{Dir: "reports", Prefix: targets.ReportPrefix}
+}
 
 // storeReport writes a report into the state folder, named by its content,
 // atomically; an identical report is stored once. Secrets are masked in it
@@ -126,16 +125,10 @@ func storeReport(e *targets.Env, r io.Reader) (string, error) {
 // Reports returns the report files a run target's outputs name, as
 // absolute paths in stateDir, in container path order.
 func Reports(out engine.Outputs, stateDir string) []string {
-	var keys []string
-	for k := range out {
-		if strings.HasPrefix(k, reportPrefix) {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	files := make([]string, 0, len(keys))
-	for _, k := range keys {
-		files = append(files, filepath.Join(stateDir, "reports", filepath.Base(out[k])))
+	reports := targets.RunOutputOf(out).Reports
+	files := make([]string, 0, len(reports))
+	for _, p := range slices.Sorted(maps.Keys(reports)) {
+		files = append(files, filepath.Join(stateDir, "reports", filepath.Base(reports[p])))
 	}
 	return files
 }
