@@ -10,6 +10,7 @@ import (
 
 	"github.com/dtask-dev/dtask/engine/taskfile"
 	"github.com/dtask-dev/dtask/internal/fakedocker"
+	"github.com/dtask-dev/dtask/internal/testwait"
 )
 
 // TestFakeRunExitCodeIsTheResult: a container's exit code is the target's
@@ -103,13 +104,7 @@ func TestFakeRunCancelStopsAndRemovesTheContainer(t *testing.T) {
 		_, _, err := runTarget(t, ctx, e, &taskfile.Target{Name: "long", Run: &taskfile.Run{Image: "busybox:latest"}})
 		done <- err
 	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for !slices.Contains(f.Calls(), "ContainerStart") {
-		if time.Now().After(deadline) {
-			t.Fatal("the container never started")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testwait.For(t, 10*time.Second, "the container to start", func() bool { return slices.Contains(f.Calls(), "ContainerStart") })
 	cancel()
 	select {
 	case err := <-done:

@@ -11,6 +11,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/dtask-dev/dtask/engine/taskfile"
+	"github.com/dtask-dev/dtask/internal/testwait"
 	"github.com/dtask-dev/dtask/targets"
 	"github.com/dtask-dev/dtask/targets/docker"
 )
@@ -168,13 +169,7 @@ func runningContainers(t *testing.T, e *targets.Env) int {
 
 func waitFor(t *testing.T, d time.Duration, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("timed out waiting")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testwait.For(t, d, "the condition", cond)
 }
 
 func TestRunSpecHelpers(t *testing.T) {
