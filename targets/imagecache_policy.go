@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/dtask-dev/dtask/engine/taskfile"
 	"github.com/dtask-dev/dtask/targets/docker"
 	"github.com/dtask-dev/dtask/targets/imagecache"
 )
@@ -14,9 +15,33 @@ import (
 // the ID the build recorded (EnsureImage), so a build used only by them
 // stays unloaded. What the engine cannot see is a user outside Docker's
 // view: a goal named on the command line, or an sh target running
-// `docker run app:test`. Env.LoadCachedBuilds, set by the command line,
+// `docker run app:test`. Env.LoadCachedBuilds (made by LoadCachedBuildsFor)
 // names those targets; for them the image is loaded, with the build's tags,
 // as soon as the target is found up to date.
+
+// LoadCachedBuildsFor says which cached build targets of f must have their
+// image in the engine even though nothing dtask runs consumes it: the goals
+// (`dtask image && docker run app:test`), and those a host command or a
+// group depends on. Images that only run, push, deploy or services use are
+// loaded by them when they need them, so that a fresh engine loads nothing
+// for targets that are up to date. A dry run loads nothing.
+func LoadCachedBuildsFor(f *taskfile.File, goals []string, dryRun bool) func(target string) bool {
+	if dryRun {
+		return func(string) bool { return false }
+	}
+	need := map[string]bool{}
+	for _, g := range goals {
+		need[g] = true
+	}
+	for _, t := range f.Targets {
+		if k := t.ActionKind(); k == "sh" || k == "group" {
+			for _, d := range t.Deps {
+				need[d] = true
+			}
+		}
+	}
+	return func(target string) bool { return need[target] }
+}
 
 // loadCachedBuilds reports whether target's image is loaded in Check.
 func (e *Env) loadCachedBuilds(target string) bool {
