@@ -9,9 +9,9 @@ import (
 	"time"
 )
 
-// buildInfo gives the revision and source URL for labels: the CLI's
+// BuildInfo gives the revision and source URL for labels: the CLI's
 // values, else git's in the task file's folder.
-func (e *Env) buildInfo() (revision, source string) {
+func (e *Env) BuildInfo() (revision, source string) {
 	revision, source = e.Revision, e.Source
 	if (revision == "" || source == "") && e.File != nil {
 		gr, gs := gitBuildInfo(e.File.Dir)

@@ -41,7 +41,7 @@ func (e *Env) usedDocker() bool {
 	return e.objs.containers != nil
 }
 
-func (e *Env) track(network bool, id string) {
+func (e *Env) Track(network bool, id string) {
 	o := e.objects()
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -52,7 +52,7 @@ func (e *Env) track(network bool, id string) {
 	}
 }
 
-func (e *Env) untrack(network bool, id string) {
+func (e *Env) Untrack(network bool, id string) {
 	o := e.objects()
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -81,7 +81,7 @@ func (e *Env) Cleanup(ctx context.Context) error {
 		return nil
 	}
 	o := e.objects()
-	ctx, cancel := e.cleanupContext(ctx)
+	ctx, cancel := e.CleanupContext(ctx)
 	defer cancel()
 	cli, err := e.Docker(ctx)
 	if err != nil {
@@ -106,10 +106,10 @@ func (e *Env) Cleanup(ctx context.Context) error {
 	}
 	var errs []error
 	for id := range containers {
-		errs = append(errs, e.removeContainer(ctx, cli, id))
+		errs = append(errs, e.RemoveContainer(ctx, cli, id))
 	}
 	for id := range networks {
-		errs = append(errs, e.removeNetwork(ctx, cli, id))
+		errs = append(errs, e.RemoveNetwork(ctx, cli, id))
 	}
 	return errors.Join(errs...)
 }
@@ -121,7 +121,7 @@ func (e *Env) resweep(ctx context.Context) {
 	if !e.sweptOnce.Load() {
 		return
 	}
-	ctx, cancel := e.cleanupContext(ctx)
+	ctx, cancel := e.CleanupContext(ctx)
 	defer cancel()
 	_ = e.RemoveLeftovers(ctx)
 }
@@ -141,7 +141,7 @@ type Swept struct{ Containers, Networks int }
 // Sweep is RemoveLeftovers, saying how much it removed (dtask --clean).
 func (e *Env) Sweep(ctx context.Context) (Swept, error) {
 	var n Swept
-	cli, err := e.connect(ctx)
+	cli, err := e.Connect(ctx)
 	if err != nil {
 		return n, err
 	}
@@ -165,7 +165,7 @@ func (e *Env) Sweep(ctx context.Context) (Swept, error) {
 	}
 	for _, c := range cl.Items {
 		if dead(c.Labels) {
-			err := e.removeContainer(ctx, cli, c.ID)
+			err := e.RemoveContainer(ctx, cli, c.ID)
 			errs = append(errs, err)
 			n.Containers += count(err)
 		}
@@ -176,7 +176,7 @@ func (e *Env) Sweep(ctx context.Context) (Swept, error) {
 	}
 	for _, nw := range nl.Items {
 		if dead(nw.Labels) {
-			err := e.removeNetwork(ctx, cli, nw.ID)
+			err := e.RemoveNetwork(ctx, cli, nw.ID)
 			errs = append(errs, err)
 			n.Networks += count(err)
 		}
@@ -191,23 +191,23 @@ func count(err error) int {
 	return 1
 }
 
-// removeContainer kills and removes a container with its anonymous
+// RemoveContainer kills and removes a container with its anonymous
 // volumes; one already gone is not an error.
-func (e *Env) removeContainer(ctx context.Context, cli *docker.Client, id string) error {
+func (e *Env) RemoveContainer(ctx context.Context, cli *docker.Client, id string) error {
 	_, err := cli.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
 	if err != nil && !cerrdefs.IsNotFound(err) && !isRemovalInProgress(err) {
 		return fmt.Errorf("removing container %.12s: %w", id, err)
 	}
-	e.untrack(false, id)
+	e.Untrack(false, id)
 	return nil
 }
 
-func (e *Env) removeNetwork(ctx context.Context, cli *docker.Client, id string) error {
+func (e *Env) RemoveNetwork(ctx context.Context, cli *docker.Client, id string) error {
 	var err error
 	// A container being removed may still hold an endpoint for a moment.
 	for range 10 {
 		if _, err = cli.NetworkRemove(ctx, id, client.NetworkRemoveOptions{}); err == nil || cerrdefs.IsNotFound(err) {
-			e.untrack(true, id)
+			e.Untrack(true, id)
 			return nil
 		}
 		if ctx.Err() != nil {

@@ -111,3 +111,16 @@ func procStart(pid int) (string, error) {
 	}
 	return fields[startField], nil
 }
+
+// OwnerLabel is the owner label value of process pid on host ("": this
+// machine), as a run of dtask labels its objects: the clean-up tests make
+// the labels of dead, live and remote runs with it.
+func OwnerLabel(host string, pid int) string {
+	o := selfOwner()
+	if host != "" {
+		o.Host = host
+	}
+	o.PID = pid
+	o.Start, _ = procStart(pid)
+	return o.String()
+}

@@ -1,7 +1,7 @@
 package targets
 
-// gitSHA is the revision a deployed container is labelled with.
-func (e *Env) gitSHA() string {
-	rev, _ := e.buildInfo()
+// GitSHA is the revision a deployed container is labelled with.
+func (e *Env) GitSHA() string {
+	rev, _ := e.BuildInfo()
 	return rev
 }

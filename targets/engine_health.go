@@ -12,17 +12,23 @@ import (
 	"github.com/dtask-dev/dtask/targets/docker"
 )
 
+// StopGrace is how long a cancelled container gets between SIGTERM and SIGKILL.
+const StopGrace = 10
+
+// CleanupTimeout bounds the work done after the run's context is gone.
+const CleanupTimeout = 30 * time.Second
+
 // healthPing bounds the ping that decides whether clean-ups are worth
 // waiting for: with Ctrl-C pressed and the engine hung, dtask must return
 // within a few seconds, not after a clean-up timeout per object.
 const healthPing = 1500 * time.Millisecond
 
-// cleanupContext is the context for removing what a run created, used after
+// CleanupContext is the context for removing what a run created, used after
 // the run's own context may have been cancelled. An engine that answers a
-// ping gets cleanupTimeout; one that does not gets an expired context: the
+// ping gets CleanupTimeout; one that does not gets an expired context: the
 // labels let the next run remove what is left. A hung engine is remembered
 // for the rest of the run, so that clean-ups do not each wait for it.
-func (e *Env) cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
+func (e *Env) CleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	base := context.WithoutCancel(ctx)
 	if e.engineHung.Load() || e.docker == nil {
 		return context.WithTimeout(base, 0)
@@ -34,7 +40,7 @@ func (e *Env) cleanupContext(ctx context.Context) (context.Context, context.Canc
 		e.engineHung.Store(true)
 		return context.WithTimeout(base, 0)
 	}
-	return context.WithTimeout(base, cleanupTimeout)
+	return context.WithTimeout(base, CleanupTimeout)
 }
 
 // EngineError turns err into an UnreachableError (exit 3) when it says

@@ -39,6 +39,9 @@ type Env struct {
 	// Redact replaces the registered values in s (nil: none); what dtask
 	// keeps from a container (reports) goes through it, as output does.
 	Redact func(s string) string
+	// Kinds are the kinds of target this run knows (targets/kinds.All);
+	// Action makes each target's action from them.
+	Kinds []Kind
 
 	once   sync.Once
 	swept  sync.Once
@@ -77,7 +80,7 @@ type Env struct {
 	objs       runObjects  // what the run created in the engine (cleanup.go)
 	layersMu   sync.Mutex  // guards layerState
 	layerState *layerCache // the layer cache's registry and saves (layercache_env.go)
-	groups     groupWatch  // host commands' process groups, killed if dtask dies
+	groups     GroupWatch  // host commands' process groups, killed if dtask dies
 	engineHung atomic.Bool // the engine did not answer a ping: skip clean-ups
 	sweptOnce  atomic.Bool // leftovers were swept at the start: again at exit
 }
@@ -85,7 +88,7 @@ type Env struct {
 // Docker connects to the engine on first use, and then removes what runs
 // killed with SIGKILL left behind, before this run adds its own.
 func (e *Env) Docker(ctx context.Context) (*docker.Client, error) {
-	cli, err := e.connect(ctx)
+	cli, err := e.Connect(ctx)
 	if err == nil {
 		e.swept.Do(func() {
 			_ = e.RemoveLeftovers(ctx)
@@ -95,10 +98,10 @@ func (e *Env) Docker(ctx context.Context) (*docker.Client, error) {
 	return cli, err
 }
 
-// connect connects once, without the sweep.
-func (e *Env) connect(ctx context.Context) (*docker.Client, error) {
+// Connect connects once, without the sweep.
+func (e *Env) Connect(ctx context.Context) (*docker.Client, error) {
 	e.once.Do(func() {
-		e.docker, e.err = e.dial(ctx, e.Host)
+		e.docker, e.err = e.DialHost(ctx, e.Host)
 		if e.err == nil {
 			e.docker.Owner = e
 		}
@@ -106,8 +109,8 @@ func (e *Env) connect(ctx context.Context) (*docker.Client, error) {
 	return e.docker, e.err
 }
 
-// dial connects to the engine at host through Dial, if set.
-func (e *Env) dial(ctx context.Context, host string) (*docker.Client, error) {
+// DialHost connects to the engine at host through Dial, if set.
+func (e *Env) DialHost(ctx context.Context, host string) (*docker.Client, error) {
 	if e.Dial != nil {
 		return e.Dial(ctx, host)
 	}

@@ -15,7 +15,7 @@ import (
 func (e *Env) UseImageCache(c *imagecache.Cache) { e.Images = c }
 
 // ownerEnv returns the Env whose default engine cli is, or nil.
-// ensureImage and planImageID get only a client: the run's caches apply
+// EnsureImage and PlanImageID get only a client: the run's caches apply
 // when that client is the one its Env connected, never to a deploy engine
 // elsewhere.
 func ownerEnv(cli *docker.Client) *Env {
@@ -34,8 +34,8 @@ func cacheEnv(cli *docker.Client) *Env {
 	return nil
 }
 
-// imageStore detects the engine's image store once per run.
-func (e *Env) imageStore(ctx context.Context, cli *docker.Client) string {
+// ImageStore detects the engine's image store once per run.
+func (e *Env) ImageStore(ctx context.Context, cli *docker.Client) string {
 	e.storeOnce.Do(func() {
 		e.store = imagecache.StoreClassic
 		if res, err := cli.Info(ctx, client.InfoOptions{}); err == nil {
@@ -45,9 +45,9 @@ func (e *Env) imageStore(ctx context.Context, cli *docker.Client) string {
 	return e.store
 }
 
-// loadCached loads ref from the image cache when the engine lacks it and
+// LoadCached loads ref from the image cache when the engine lacks it and
 // the layout (or an older archive) has it. ok is false when the cache cannot help.
-func (e *Env) loadCached(ctx context.Context, cli *docker.Client, ref string, have []string, progress func(string)) (id string, ok bool, err error) {
+func (e *Env) LoadCached(ctx context.Context, cli *docker.Client, ref string, have []string, progress func(string)) (id string, ok bool, err error) {
 	if id, ok, err := e.loadRef(ctx, cli, ref, progress); err != nil || ok {
 		return id, ok, err
 	}
@@ -60,8 +60,8 @@ func (e *Env) loadCached(ctx context.Context, cli *docker.Client, ref string, ha
 	}
 	ok, err = e.Images.Load(ctx, cli, id, imagecache.LoadOptions{
 		Have:       have,
-		SkipShared: e.imageStore(ctx, cli) == imagecache.StoreClassic,
-		Progress:   transferProgress(progress, "loading "+ref+" from the image cache"),
+		SkipShared: e.ImageStore(ctx, cli) == imagecache.StoreClassic,
+		Progress:   TransferProgress(progress, "loading "+ref+" from the image cache"),
 		Ref:        ref,
 	})
 	return id, ok && err == nil, err
@@ -71,15 +71,15 @@ func (e *Env) loadCached(ctx context.Context, cli *docker.Client, ref string, ha
 // names another image), loading the image from the cache if needed.
 func (e *Env) loadByID(ctx context.Context, cli *docker.Client, id, ref string, progress func(string)) (bool, error) {
 	return e.Images.Load(ctx, cli, id, imagecache.LoadOptions{
-		SkipShared: e.imageStore(ctx, cli) == imagecache.StoreClassic,
-		Progress:   transferProgress(progress, "loading "+ref+" from the image cache"),
+		SkipShared: e.ImageStore(ctx, cli) == imagecache.StoreClassic,
+		Progress:   TransferProgress(progress, "loading "+ref+" from the image cache"),
 		Ref:        ref,
 	})
 }
 
-// saveImage keeps image id in the cache; a failure is a warning, never
+// CacheImage keeps image id in the cache; a failure is a warning, never
 // the target's failure.
-func (e *Env) saveImage(ctx context.Context, cli *docker.Client, id string, info imagecache.Info, progress func(string), warn func(string)) {
+func (e *Env) CacheImage(ctx context.Context, cli *docker.Client, id string, info imagecache.Info, progress func(string), warn func(string)) {
 	if e.Images == nil || id == "" {
 		return
 	}
@@ -87,7 +87,7 @@ func (e *Env) saveImage(ctx context.Context, cli *docker.Client, id string, info
 	if len(info.Refs) > 0 {
 		name = info.Refs[0]
 	}
-	_, err := e.Images.Save(ctx, cli, id, info, transferProgress(progress, "saving "+name+" to the image cache"))
+	_, err := e.Images.Save(ctx, cli, id, info, TransferProgress(progress, "saving "+name+" to the image cache"))
 	switch {
 	case err == nil || ctx.Err() != nil:
 	case errors.Is(err, imagecache.ErrTooLarge):
@@ -100,8 +100,8 @@ func (e *Env) saveImage(ctx context.Context, cli *docker.Client, id string, info
 	}
 }
 
-// transferProgress turns byte counts into progress lines.
-func transferProgress(progress func(string), what string) imagecache.Progress {
+// TransferProgress turns byte counts into progress lines.
+func TransferProgress(progress func(string), what string) imagecache.Progress {
 	if progress == nil {
 		return nil
 	}

@@ -7,26 +7,21 @@ import (
 	"github.com/dtask-dev/dtask/engine/taskfile"
 )
 
-// constructors are, per action kind, what makes it; the one place that
-// knows all kinds.
-var constructors = []struct {
-	kind string
-	make func(e *Env, t *taskfile.Target) engine.Action
-}{
-	{"sh", newSh},
-	{"group", newGroup},
-	{"build", newBuild},
-	{"run", newRun},
-	{"push", newPush},
-	{"deploy", newDeploy},
+// Kind is one kind of target: its name in the task file and what makes
+// its action. The action packages (targets/shell, build, run, push,
+// deploy) each provide theirs; targets/kinds lists them all.
+type Kind struct {
+	Name string
+	Make func(e *Env, t *taskfile.Target) engine.Action
 }
 
-// Action makes the engine.Action for t; it is the engine's Factory.
+// Action makes the engine.Action for t from the kinds of e.Kinds; it is
+// the engine's Factory.
 func (e *Env) Action(t *taskfile.Target, _ *taskfile.File) (engine.Action, error) {
 	kind := t.ActionKind()
-	for _, c := range constructors {
-		if c.kind == kind {
-			return c.make(e, t), nil
+	for _, k := range e.Kinds {
+		if k.Name == kind {
+			return k.Make(e, t), nil
 		}
 	}
 	return nil, fmt.Errorf("%s targets are not supported yet", kind)

@@ -39,16 +39,16 @@ func (e *Env) layerRun() *layerCache {
 	return e.layerState
 }
 
-// layerRegistry starts the loopback registry serving the store.
-func (e *Env) layerRegistry() (*ocicache.Server, error) {
+// LayerRegistry starts the loopback registry serving the store.
+func (e *Env) LayerRegistry() (*ocicache.Server, error) {
 	lc := e.layerRun()
 	lc.once.Do(func() { lc.srv, lc.err = e.Layers.Serve() })
 	return lc.srv, lc.err
 }
 
-// background runs a save off the critical path: the target's dependents
+// Background runs a save off the critical path: the target's dependents
 // start meanwhile. FinishSaves waits for it.
-func (e *Env) background(f func(ctx context.Context)) {
+func (e *Env) Background(f func(ctx context.Context)) {
 	lc := e.layerRun()
 	lc.saves.Add(1)
 	go func() {
@@ -87,11 +87,11 @@ func (e *Env) FinishSaves(stop bool) {
 	}
 }
 
-// saveLayers copies images from the engine into the store, each under
+// SaveLayers copies images from the engine into the store, each under
 // its tag (tag -> image ID), in one docker save: layers the images share
 // cross once, and layers the store has are not written again.
-func (e *Env) saveLayers(ctx context.Context, cli *docker.Client, tags map[string]string) error {
-	if e.imageStore(ctx, cli) == imagecache.StoreContainerd {
+func (e *Env) SaveLayers(ctx context.Context, cli *docker.Client, tags map[string]string) error {
+	if e.ImageStore(ctx, cli) == imagecache.StoreContainerd {
 		return e.pushLayers(ctx, cli, tags)
 	}
 	var ids []string
@@ -112,7 +112,7 @@ func (e *Env) saveLayers(ctx context.Context, cli *docker.Client, tags map[strin
 	if err != nil {
 		return fmt.Errorf("saving to the image cache: %w", err)
 	}
-	srv, _ := e.layerRegistry()
+	srv, _ := e.LayerRegistry()
 	for tag, id := range tags {
 		d := got[id]
 		d.Annotations = map[string]string{ocicache.AnnotationImageID: id}
@@ -145,7 +145,7 @@ func (e *Env) pruneLayers(ctx context.Context) error {
 // the others, where docker save would export every layer again. The
 // pushed name is removed at once.
 func (e *Env) pushLayers(ctx context.Context, cli *docker.Client, tags map[string]string) error {
-	srv, err := e.layerRegistry()
+	srv, err := e.LayerRegistry()
 	if err != nil {
 		return err
 	}
@@ -161,11 +161,11 @@ func (e *Env) pushLayers(ctx context.Context, cli *docker.Client, tags map[strin
 		}
 		_, _ = cli.ImageRemove(context.WithoutCancel(ctx), ref, client.ImageRemoveOptions{})
 		if err != nil {
-			return fmt.Errorf("saving %s to the image cache: %w", buildShortID(id), err)
+			return fmt.Errorf("saving %s to the image cache: %w", ShortID(id), err)
 		}
 		d, ok := e.Layers.Resolve(tag)
 		if !ok {
-			return fmt.Errorf("saving %s to the image cache: the push left no entry", buildShortID(id))
+			return fmt.Errorf("saving %s to the image cache: the push left no entry", ShortID(id))
 		}
 		d.Annotations = map[string]string{ocicache.AnnotationImageID: id}
 		if err := e.Layers.Tag(ctx, tag, d); err != nil {
@@ -175,10 +175,10 @@ func (e *Env) pushLayers(ctx context.Context, cli *docker.Client, tags map[strin
 	return e.pruneLayers(ctx)
 }
 
-// pullLayers makes the engine have image id, saved in the store, by
+// PullLayers makes the engine have image id, saved in the store, by
 // pulling it from the loopback registry (only the layers the engine
 // lacks move), and names it refs. ok is false when the store lacks it.
-func (e *Env) pullLayers(ctx context.Context, cli *docker.Client, id string, refs []string, progress func(string)) (bool, error) {
+func (e *Env) PullLayers(ctx context.Context, cli *docker.Client, id string, refs []string, progress func(string)) (bool, error) {
 	if e.Layers == nil {
 		return false, nil
 	}
@@ -192,7 +192,7 @@ func (e *Env) pullLayers(ctx context.Context, cli *docker.Client, id string, ref
 	if !found {
 		return false, nil
 	}
-	srv, err := e.layerRegistry()
+	srv, err := e.LayerRegistry()
 	if err != nil {
 		return false, err
 	}
@@ -202,7 +202,7 @@ func (e *Env) pullLayers(ctx context.Context, cli *docker.Client, id string, ref
 	_ = e.Layers.Touch(ctx, d.Annotations[ocicache.AnnotationRef])
 	src := srv.DigestRef(d.Digest)
 	if progress != nil {
-		progress("restoring " + buildShortID(id) + " from the image cache")
+		progress("restoring " + ShortID(id) + " from the image cache")
 	}
 	resp, err := cli.ImagePull(ctx, src, client.ImagePullOptions{})
 	if err == nil {
@@ -210,7 +210,7 @@ func (e *Env) pullLayers(ctx context.Context, cli *docker.Client, id string, ref
 		resp.Close()
 	}
 	if err != nil {
-		return false, fmt.Errorf("restoring image %s from the image cache: %w", buildShortID(id), err)
+		return false, fmt.Errorf("restoring image %s from the image cache: %w", ShortID(id), err)
 	}
 	// The pull left a name that means nothing once the registry is gone.
 	defer func() { _, _ = cli.ImageRemove(context.WithoutCancel(ctx), src, client.ImageRemoveOptions{}) }()
@@ -219,7 +219,7 @@ func (e *Env) pullLayers(ctx context.Context, cli *docker.Client, id string, ref
 		return false, err
 	}
 	if have != id {
-		return false, fmt.Errorf("restoring image %s from the image cache: the engine made it %s", buildShortID(id), buildShortID(have))
+		return false, fmt.Errorf("restoring image %s from the image cache: the engine made it %s", ShortID(id), ShortID(have))
 	}
 	return true, tagAll(ctx, cli, id, refs)
 }
@@ -231,14 +231,14 @@ func tagAll(ctx context.Context, cli *docker.Client, id string, refs []string) e
 			continue
 		}
 		if _, err := cli.ImageTag(ctx, client.ImageTagOptions{Source: id, Target: ref}); err != nil {
-			return fmt.Errorf("tagging %s as %s: %w", buildShortID(id), ref, err)
+			return fmt.Errorf("tagging %s as %s: %w", ShortID(id), ref, err)
 		}
 	}
 	return nil
 }
 
-// layerHas says the store can restore image id.
-func (e *Env) layerHas(id string) bool {
+// LayerHas says the store can restore image id.
+func (e *Env) LayerHas(id string) bool {
 	if e.Layers == nil || !strings.HasPrefix(id, "sha256:") {
 		return false
 	}

@@ -11,12 +11,12 @@ import (
 	"github.com/dtask-dev/dtask/targets/ocicache"
 )
 
-// refTag is the layout's name for an image kept by its name (a service's
+// RefTag is the layout's name for an image kept by its name (a service's
 // image): a hash of the name, so that two names never share an entry, and
 // the name made tag-safe, for a person reading --cache list.
-func refTag(ref string) string {
+func RefTag(ref string) string {
 	sum := sha256.Sum256([]byte(ref))
-	t := "ref-" + hex.EncodeToString(sum[:8]) + "." + tagPart(ref)
+	t := "ref-" + hex.EncodeToString(sum[:8]) + "." + TagPart(ref)
 	if len(t) > 128 {
 		t = t[:128]
 	}
@@ -28,7 +28,7 @@ func (e *Env) layerRefID(ref string) (string, bool) {
 	if e.Layers == nil {
 		return "", false
 	}
-	d, ok := e.Layers.Resolve(refTag(ref))
+	d, ok := e.Layers.Resolve(RefTag(ref))
 	if !ok {
 		return "", false
 	}
@@ -36,18 +36,18 @@ func (e *Env) layerRefID(ref string) (string, bool) {
 	return id, id != ""
 }
 
-// saveRef keeps image id in the layout under its name ref, in the
+// SaveRef keeps image id in the layout under its name ref, in the
 // background; an image the layout has under that name is not read again.
 // It reports false when the run keeps no layout.
-func (e *Env) saveRef(cli *docker.Client, ref, id string) bool {
+func (e *Env) SaveRef(cli *docker.Client, ref, id string) bool {
 	if e.Layers == nil {
 		return false
 	}
 	if have, ok := e.layerRefID(ref); ok && have == id {
 		return true
 	}
-	e.background(func(ctx context.Context) {
-		if err := e.saveLayers(ctx, cli, map[string]string{refTag(ref): id}); err != nil && ctx.Err() == nil {
+	e.Background(func(ctx context.Context) {
+		if err := e.SaveLayers(ctx, cli, map[string]string{RefTag(ref): id}); err != nil && ctx.Err() == nil {
 			fmt.Fprintf(os.Stderr, "warning: image %s: %v\n", ref, err)
 		}
 	})
@@ -60,6 +60,6 @@ func (e *Env) loadRef(ctx context.Context, cli *docker.Client, ref string, progr
 	if !ok {
 		return "", false, nil
 	}
-	ok, err := e.pullLayers(ctx, cli, id, []string{ref}, progress)
+	ok, err := e.PullLayers(ctx, cli, id, []string{ref}, progress)
 	return id, ok && err == nil, err
 }

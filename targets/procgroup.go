@@ -9,12 +9,12 @@ import (
 	"syscall"
 )
 
-// groupWatch kills the process groups of host commands when dtask dies,
+// GroupWatch kills the process groups of host commands when dtask dies,
 // however it dies. Pdeathsig reaches only the shell itself, and a kill -9
 // leaves no exit path to run code on; so a small sh started once per run
 // reads the groups dtask has open on a pipe, and at end of file (dtask
 // exited: the kernel closes the pipe) kills those still open.
-type groupWatch struct {
+type GroupWatch struct {
 	once sync.Once
 	mu   sync.Mutex
 	w    io.WriteCloser // nil when the watcher could not start
@@ -34,7 +34,7 @@ done
 for pg in $live; do kill -9 -"$pg" 2>/dev/null; done
 `
 
-func (g *groupWatch) start() {
+func (g *GroupWatch) start() {
 	cmd := exec.Command("sh", "-c", watchScript)
 	// Its own group, so that Ctrl-C at a terminal does not reach it, and
 	// no output, so that it never holds dtask's stdout open.
@@ -49,9 +49,9 @@ func (g *groupWatch) start() {
 	g.w, g.cmd = w, cmd
 }
 
-// send writes one line to the watcher; failures leave the group to the
+// Send writes one line to the watcher; failures leave the group to the
 // other exit paths.
-func (g *groupWatch) send(op string, pgid int) {
+func (g *GroupWatch) Send(op string, pgid int) {
 	g.once.Do(g.start)
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -61,7 +61,7 @@ func (g *groupWatch) send(op string, pgid int) {
 }
 
 // close ends the watcher once every group is closed: it then kills nothing.
-func (g *groupWatch) close() {
+func (g *GroupWatch) close() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.w != nil {
@@ -70,3 +70,6 @@ func (g *groupWatch) close() {
 		g.w = nil
 	}
 }
+
+// Groups is the watcher of the run's host commands' process groups.
+func (e *Env) Groups() *GroupWatch { return &e.groups }

@@ -51,8 +51,8 @@ func teamEnv(cli *docker.Client) *Env {
 	return nil
 }
 
-// teamHas reports whether the team cache holds image id.
-func (e *Env) teamHas(ctx context.Context, id string) bool {
+// TeamHas reports whether the team cache holds image id.
+func (e *Env) TeamHas(ctx context.Context, id string) bool {
 	if e.Team == nil {
 		return false
 	}
@@ -60,17 +60,17 @@ func (e *Env) teamHas(ctx context.Context, id string) bool {
 	return ok
 }
 
-// pullFromTeam makes the engine have image id, pulled by digest from the
+// PullFromTeam makes the engine have image id, pulled by digest from the
 // team cache (the engine fetches only the layers it lacks), named ref
 // when ref is not empty. ok is false when the team cache lacks it. The
 // pulled image must be id: a registry that serves other content is an
 // error, never used.
-func (e *Env) pullFromTeam(ctx context.Context, cli *docker.Client, id string, refs []string, progress func(string)) (bool, error) {
+func (e *Env) PullFromTeam(ctx context.Context, cli *docker.Client, id string, refs []string, progress func(string)) (bool, error) {
 	src, ok := e.Team.ImageRef(ctx, id)
 	if !ok {
 		return false, nil
 	}
-	line, err := pullByDigest(ctx, cli, src, id, nil, refs, "the remote cache", repoOf(src), progress)
+	line, err := PullByDigest(ctx, cli, src, id, nil, refs, "the remote cache", repoOf(src), progress)
 	if err != nil {
 		return false, err
 	}
@@ -78,23 +78,23 @@ func (e *Env) pullFromTeam(ctx context.Context, cli *docker.Client, id string, r
 	return true, nil
 }
 
-// pullByDigest makes the engine pull image id from src (a reference by
+// PullByDigest makes the engine pull image id from src (a reference by
 // digest in a registry; from names it in messages, where in the summary):
 // the engine fetches only the layers it lacks. The pulled image must be
 // id, or have one of the IDs in also when also is not nil (what src was
-// checked to serve: servedIDs). It names the image refs and returns the
+// checked to serve: ServedIDs). It names the image refs and returns the
 // pull's summary line.
-func pullByDigest(ctx context.Context, cli *docker.Client, src, id string, also, refs []string, from, where string, progress func(string)) (string, error) {
+func PullByDigest(ctx context.Context, cli *docker.Client, src, id string, also, refs []string, from, where string, progress func(string)) (string, error) {
 	if progress == nil {
 		progress = func(string) {}
 	}
 	start := time.Now()
-	progress("pulling " + buildShortID(id) + " from " + from)
+	progress("pulling " + ShortID(id) + " from " + from)
 	ac := pullAuth(ctx, src)
 	auth, _ := registryauth.Encode(ac)
 	resp, err := cli.ImagePull(ctx, src, client.ImagePullOptions{RegistryAuth: auth})
 	if err != nil {
-		return "", fmt.Errorf("pulling %s from %s: %w", buildShortID(id), from, err)
+		return "", fmt.Errorf("pulling %s from %s: %w", ShortID(id), from, err)
 	}
 	got := &transferCount{}
 	for msg, err := range resp.JSONMessages(ctx) {
@@ -103,22 +103,22 @@ func pullByDigest(ctx context.Context, cli *docker.Client, src, id string, also,
 		}
 		if err != nil {
 			resp.Close()
-			return "", fmt.Errorf("pulling %s from %s: %w", buildShortID(id), from, err)
+			return "", fmt.Errorf("pulling %s from %s: %w", ShortID(id), from, err)
 		}
 		got.add(msg.ID, msg.Status, msg.Progress)
-		progress(fmt.Sprintf("pulling %s from %s: %s", buildShortID(id), from, got.line(start)))
+		progress(fmt.Sprintf("pulling %s from %s: %s", ShortID(id), from, got.line(start)))
 	}
 	resp.Close()
 	got.sizeFromManifest(ctx, src, ac)
 	line := transfer.Summary("pulled", len(got.layers), "layer", got.bytes(), "from", where, time.Since(start)) +
-		" (image " + buildShortID(id) + ")"
+		" (image " + ShortID(id) + ")"
 	have, err := cli.ImageID(ctx, src)
 	if err != nil || !pulledImage(have, id, src, also) {
-		return "", fmt.Errorf("%s served %s for image %s: refused", from, buildShortID(have), buildShortID(id))
+		return "", fmt.Errorf("%s served %s for image %s: refused", from, ShortID(have), ShortID(id))
 	}
 	for _, ref := range refs {
 		if _, err := cli.ImageTag(ctx, client.ImageTagOptions{Source: have, Target: ref}); err != nil {
-			return "", fmt.Errorf("tagging %s as %s: %w", buildShortID(id), ref, err)
+			return "", fmt.Errorf("tagging %s as %s: %w", ShortID(id), ref, err)
 		}
 	}
 	// The digest reference is dtask's own bookkeeping: drop it when a name
@@ -155,48 +155,13 @@ func repoOf(ref string) string {
 	return ref
 }
 
-// teamCacheFrom adds the team cache's last image of the target as a cache
-// source, with the credentials the builder needs to fetch it, and asks
-// BuildKit to put inline cache metadata in the image it publishes.
-func (a *buildAction) teamCacheFrom(ctx context.Context, opts *client.ImageBuildOptions, buildkit bool, bc *buildCache) {
-	if a.e.Team == nil || !buildkit {
-		return
-	}
-	one := "1"
-	if opts.BuildArgs == nil {
-		opts.BuildArgs = map[string]*string{}
-	}
-	opts.BuildArgs["BUILDKIT_INLINE_CACHE"] = &one
-	var stages []string
-	if bc != nil {
-		stages = bc.stages
-	}
-	for _, ref := range a.e.Team.CacheFrom(ctx, a.t.Name, stages) {
-		opts.CacheFrom = append(opts.CacheFrom, ref)
-		host, err := registryauth.Host(ref)
-		if err != nil {
-			continue
-		}
-		cfg, err := registryauth.Load(registryauth.ConfigDir())
-		if err != nil {
-			continue
-		}
-		if ac, err := cfg.Lookup(ctx, host); err == nil && (ac.Username != "" || ac.IdentityToken != "") {
-			if opts.AuthConfigs == nil {
-				opts.AuthConfigs = map[string]registry.AuthConfig{}
-			}
-			opts.AuthConfigs[registryauth.ServerKey(host)] = ac
-		}
-	}
-}
-
-// deployViaTeam gives a deploy engine image id through the team cache:
+// DeployViaTeam gives a deploy engine image id through the team cache:
 // pushed there from this engine if missing, then pulled by the deploy
 // engine, so that only the layers it lacks travel (a one-line change is
 // one small layer). What the team cache serves for id is checked against
-// this engine's image first (servedIDs): a forged or stale one is an
+// this engine's image first (ServedIDs): a forged or stale one is an
 // error. ok is false when there is no team cache to use.
-func (e *Env) deployViaTeam(ctx context.Context, target *docker.Client, id, ref string, progress func(string)) (bool, error) {
+func (e *Env) DeployViaTeam(ctx context.Context, target *docker.Client, id, ref string, progress func(string)) (bool, error) {
 	if e.Team == nil {
 		return false, nil
 	}
@@ -205,30 +170,16 @@ func (e *Env) deployViaTeam(ctx context.Context, target *docker.Client, id, ref 
 		progress(fmt.Sprintf("not through the remote cache: %v", err))
 		return false, nil
 	}
-	also, err := e.servedIDs(ctx, e.Team.ImageConfig, src, id)
+	also, err := e.ServedIDs(ctx, e.Team.ImageConfig, src, id)
 	if err != nil {
 		return false, err
 	}
-	line, err := pullByDigest(ctx, target, src, id, also, []string{ref}, "the remote cache", repoOf(src), progress)
+	line, err := PullByDigest(ctx, target, src, id, also, []string{ref}, "the remote cache", repoOf(src), progress)
 	if err != nil {
 		return false, err
 	}
 	e.Team.Report(line)
 	return true, nil
-}
-
-// publishStages hands the stage images the build tagged to the team
-// cache, so that a build elsewhere reuses their steps (a slow dependency
-// stage) instead of running them again.
-func (a *buildAction) publishStages(ctx context.Context, cli *docker.Client, bc *buildCache) {
-	if a.e.Team == nil || bc == nil {
-		return
-	}
-	for _, s := range bc.stages {
-		if id, err := cli.ImageID(ctx, a.stageRef(s)); err == nil && id != "" {
-			a.e.Team.PublishStage(a.t.Name, s, id)
-		}
-	}
 }
 
 // SaveImage writes image id as a docker-save archive, for the team cache
@@ -296,7 +247,7 @@ func (c *transferCount) sizeFromManifest(ctx context.Context, src string, ac reg
 	if err != nil {
 		return
 	}
-	img, err := remote.Image(ref, remote.WithContext(ctx), remote.WithAuth(pushAuthn(ac)))
+	img, err := remote.Image(ref, remote.WithContext(ctx), remote.WithAuth(registryauth.Authenticator(ac)))
 	if err != nil {
 		return
 	}
@@ -318,7 +269,7 @@ func pullAuth(ctx context.Context, src string) registry.AuthConfig {
 	if err != nil {
 		return registry.AuthConfig{}
 	}
-	ac, err := configAuth(ctx, host)
+	ac, err := registryauth.ForHost(ctx, host)
 	if err != nil {
 		return registry.AuthConfig{}
 	}

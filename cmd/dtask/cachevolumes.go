@@ -6,6 +6,8 @@ import (
 	"io"
 	"maps"
 	"slices"
+
+	targetrun "github.com/dtask-dev/dtask/targets/run"
 )
 
 // cacheVolumes lists, prunes or clears the project's cache volumes
@@ -17,12 +19,12 @@ func cacheVolumes(ctx context.Context, op string, p *dproject, stdout io.Writer)
 	for _, t := range p.File.Targets {
 		if t.Run != nil {
 			for _, c := range t.Run.Caches {
-				used[p.Env.CacheVolume(c)] = true
+				used[targetrun.CacheVolume(p.Env, c)] = true
 			}
 		}
 	}
 	archives := pruneVolumeArchives(op, p, used, stdout)
-	vols, err := p.Env.CacheVolumes(ctx)
+	vols, err := targetrun.CacheVolumes(ctx, p.Env)
 	if err != nil {
 		fmt.Fprintf(stdout, "cache volumes: not listed: %v\n", err)
 		return nil
@@ -33,7 +35,7 @@ func cacheVolumes(ctx context.Context, op string, p *dproject, stdout io.Writer)
 		case op == "list":
 			fmt.Fprintf(stdout, "cache volume %s  %s%s\n", name, vols[name], map[bool]string{true: "  (kept in the cache folder)"}[archives[name]])
 		case op == "clear" || !used[name]:
-			if err := p.Env.RemoveCacheVolume(ctx, name); err != nil {
+			if err := targetrun.RemoveCacheVolume(ctx, p.Env, name); err != nil {
 				fmt.Fprintf(stdout, "kept %v\n", err)
 				continue
 			}
@@ -51,12 +53,12 @@ func cacheVolumes(ctx context.Context, op string, p *dproject, stdout io.Writer)
 // names (prune) or all of them (clear), and returns those left.
 func pruneVolumeArchives(op string, p *dproject, used map[string]bool, stdout io.Writer) map[string]bool {
 	left := map[string]bool{}
-	for _, name := range p.Env.VolumeArchiveNames() {
+	for _, name := range targetrun.VolumeArchiveNames(p.Env) {
 		if op == "list" || op == "prune" && used[name] {
 			left[name] = true
 			continue
 		}
-		if err := p.Env.RemoveVolumeArchive(name); err != nil {
+		if err := targetrun.RemoveVolumeArchive(p.Env, name); err != nil {
 			fmt.Fprintf(stdout, "kept %v\n", err)
 			left[name] = true
 			continue

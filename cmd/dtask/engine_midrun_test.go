@@ -122,8 +122,7 @@ func hungMidRunSIGINT(t *testing.T, at string) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("dtask did not reach the failing request within 10s")
 	}
-	// Let the request settle into waiting for the answer.
-	time.Sleep(200 * time.Millisecond)
+	// The fake engine holds the request: dtask is waiting for the answer.
 	start := time.Now()
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)

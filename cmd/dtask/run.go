@@ -13,7 +13,7 @@ import (
 	"github.com/dtask-dev/dtask/engine/taskfile"
 	"github.com/dtask-dev/dtask/internal/junit"
 	"github.com/dtask-dev/dtask/internal/watchrun"
-	"github.com/dtask-dev/dtask/targets"
+	targetrun "github.com/dtask-dev/dtask/targets/run"
 )
 
 // exitCoder is an error that chooses dtask's exit code.
@@ -130,7 +130,7 @@ func runGoals(ctx context.Context, c *cli, p *dproject, goals []string, stdout i
 	defer p.Cleanup()
 	// One pool for the run: a service listed by several targets starts
 	// once and keeps its state from one to the next, as in watch mode.
-	pool := targets.NewServicePool(p.Env)
+	pool := targetrun.NewServicePool(p.Env)
 	r.Shared = pool
 	defer closeServices(p, pool, disp)
 	tier, err := useTeamCache(ctx, c, p, r, disp)
@@ -151,7 +151,7 @@ func runGoals(ctx context.Context, c *cli, p *dproject, goals []string, stdout i
 }
 
 // closeServices removes the run's services, saying so if that fails.
-func closeServices(p *dproject, pool *targets.ServicePool, disp ui.Display) {
+func closeServices(p *dproject, pool *targetrun.ServicePool, disp ui.Display) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := pool.Close(ctx); err != nil {

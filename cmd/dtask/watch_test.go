@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dtask-dev/dtask/internal/dockertest"
+	"github.com/dtask-dev/dtask/internal/testwait"
 )
 
 // watchProc is a `dtask -w` started from the test binary, which TestMain
@@ -118,15 +119,11 @@ func countLines(path string) int {
 // run comes within settle: each change gives exactly one run.
 func expectRuns(t *testing.T, w *watchProc, log string, want int, settle time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for countLines(log) < want && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
+	if !testwait.Until(60*time.Second, func() bool { return countLines(log) >= want }) {
+		t.Fatalf("%d runs, want %d:\n%s", countLines(log), want, w.output())
 	}
-	if n := countLines(log); n < want {
-		t.Fatalf("%d runs, want %d:\n%s", n, want, w.output())
-	}
-	time.Sleep(settle)
-	if n := countLines(log); n != want {
+	if !testwait.Holds(settle, func() bool { return countLines(log) == want }) {
+		n := countLines(log)
 		t.Fatalf("%d runs after settling, want exactly %d:\n%s", n, want, w.output())
 	}
 }
@@ -139,11 +136,7 @@ func expectIgnored(t *testing.T, w *watchProc, log string, runs int, write func(
 	const said = "no source among them: nothing to run"
 	before := strings.Count(w.output(), said)
 	write()
-	deadline := time.Now().Add(60 * time.Second)
-	for strings.Count(w.output(), said) <= before && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if strings.Count(w.output(), said) <= before {
+	if !testwait.Until(60*time.Second, func() bool { return strings.Count(w.output(), said) > before }) {
 		t.Fatalf("the watcher never said the change was no source:\n%s", w.output())
 	}
 	if n := countLines(log); n != runs {
@@ -518,10 +511,7 @@ sources = ["src/**"]
 	// Back to the content of the first, passing run: a run starts, and
 	// the cache finds the target up to date.
 	writeFile(t, a, "good")
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(w.output(), "run 3 ok") && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	testwait.Until(30*time.Second, func() bool { return strings.Contains(w.output(), "run 3 ok") })
 	if out := w.output(); !strings.Contains(out, "run 3 ok") || !strings.Contains(out, "1 cached") {
 		t.Fatalf("undoing the breaking edit did not run again:\n%s", out)
 	}

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/dtask-dev/dtask/engine"
-	"github.com/dtask-dev/dtask/targets"
+	"github.com/dtask-dev/dtask/targets/run"
 )
 
 // containerSuites reads the JUnit reports a run target copied out of its
@@ -16,7 +16,7 @@ import (
 // is a warning, not a failure.
 func containerSuites(r *engine.Result, stateDir string, warn func(string)) []junitSuite {
 	var out []junitSuite
-	for _, path := range targets.Reports(r.Outputs, stateDir) {
+	for _, path := range run.Reports(r.Outputs, stateDir) {
 		suites, err := readJUnit(path)
 		if err != nil {
 			warn(fmt.Sprintf("target %s: report: %v", r.Target, err))

@@ -15,6 +15,7 @@ import (
 	"github.com/dtask-dev/dtask/engine"
 	"github.com/dtask-dev/dtask/engine/cache"
 	"github.com/dtask-dev/dtask/targets"
+	"github.com/dtask-dev/dtask/targets/kinds"
 	"github.com/dtask-dev/dtask/targets/ocicache"
 )
 
@@ -37,7 +38,8 @@ func (p *Project) Runner(disp ui.Display, shared any) (*engine.Runner, error) {
 		p.Env.UseImageCache(ic)
 		p.Env.Layers = ocicache.Open(p.LayoutDir(), store)
 	}
-	p.Env.LoadCachedBuilds = p.loadCachedBuilds()
+	goals, _ := p.Goals()
+	p.Env.LoadCachedBuilds = targets.LoadCachedBuildsFor(p.File, goals, p.opts.DryRun)
 	maxSize, err := p.MaxSize("")
 	if err != nil {
 		return nil, err
@@ -98,6 +100,7 @@ func (p *Project) targetsEnv() *targets.Env {
 		Redact:   p.Mask.Mask,
 		StateDir: p.StateDir(),
 		Root:     p.Root,
+		Kinds:    kinds.All(),
 	}
 	if c.JUnit != "" {
 		if abs, err := filepath.Abs(c.JUnit); err == nil {
@@ -133,29 +136,4 @@ func (p *Project) Cleanup() {
 // them everywhere.
 func (p *Project) FinishSaves(ctx context.Context) {
 	p.Env.FinishSaves(ctx.Err() != nil || !p.IsCI)
-}
-
-// loadCachedBuilds says which cached build targets must have their image
-// in the engine even though nothing dtask runs consumes it: the goals
-// (`dtask image && docker run app:test`), and those a host command or a
-// group depends on. Images that only run, push, deploy or services use are
-// loaded by them when they need them, so that a fresh engine loads nothing
-// for targets that are up to date. A dry run loads nothing.
-func (p *Project) loadCachedBuilds() func(string) bool {
-	if p.opts.DryRun {
-		return func(string) bool { return false }
-	}
-	need := map[string]bool{}
-	goals, _ := p.Goals()
-	for _, g := range goals {
-		need[g] = true
-	}
-	for _, t := range p.File.Targets {
-		if k := t.ActionKind(); k == "sh" || k == "group" {
-			for _, d := range t.Deps {
-				need[d] = true
-			}
-		}
-	}
-	return func(target string) bool { return need[target] }
 }

@@ -10,8 +10,8 @@ import (
 	"github.com/dtask-dev/dtask/cmd/dtask/ui"
 	"github.com/dtask-dev/dtask/engine/cache"
 	"github.com/dtask-dev/dtask/engine/taskfile"
-	"github.com/dtask-dev/dtask/targets"
 	"github.com/dtask-dev/dtask/targets/imagecache"
+	"github.com/dtask-dev/dtask/targets/run"
 )
 
 // StateDir is where records, the stat index and the image cache live.
@@ -91,7 +91,7 @@ func (p *Project) OpenStore() (*cache.Store, error) {
 	store, err := cache.OpenStore(p.StateDir())
 	switch {
 	case err == nil:
-		store.Attached = []cache.Attached{targets.ReportFiles()}
+		store.Attached = []cache.Attached{run.ReportFiles()}
 		return store, nil
 	case !errors.Is(err, cache.ErrNotStateDir):
 		return nil, fmt.Errorf("opening the cache: %w", err)

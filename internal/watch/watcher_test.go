@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/dtask-dev/dtask/internal/testwait"
 )
 
 func write(t *testing.T, path, body string) {
@@ -104,14 +106,7 @@ func TestRecursiveAndNewFolders(t *testing.T) {
 // eventually waits until cond holds, checking every few milliseconds, and
 // says whether it did before the timeout.
 func eventually(timeout time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	return true
+	return testwait.Until(timeout, cond)
 }
 
 func TestIgnored(t *testing.T) {

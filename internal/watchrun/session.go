@@ -19,7 +19,7 @@ import (
 	"github.com/dtask-dev/dtask/engine/sources"
 	"github.com/dtask-dev/dtask/internal/project"
 	"github.com/dtask-dev/dtask/internal/watch"
-	"github.com/dtask-dev/dtask/targets"
+	"github.com/dtask-dev/dtask/targets/run"
 )
 
 // defaultInterval is the quiet period that ends a burst of writes: long
@@ -46,7 +46,7 @@ type session struct {
 	mode   ui.Mode
 	stdout io.Writer
 	stderr io.Writer
-	pool   *targets.ServicePool // services shared by the runs
+	pool   *run.ServicePool // services shared by the runs
 	w      *watch.Watcher
 	det    *watch.Detector
 	srcs   sources.Set // what the goals read: the event filter
@@ -91,7 +91,7 @@ func Run(ctx context.Context, c *Config, p *project.Project, goals []string, std
 	if _, err = p.Runner(nil, nil); err != nil { // the state folder opens
 		return err
 	}
-	pool := targets.NewServicePool(p.Env)
+	pool := run.NewServicePool(p.Env)
 	s.pool = pool
 	defer p.Cleanup()
 	defer p.FinishSaves(ctx)

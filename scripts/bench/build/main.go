@@ -12,6 +12,7 @@ import (
 	"github.com/dtask-dev/dtask/engine"
 	"github.com/dtask-dev/dtask/engine/taskfile"
 	"github.com/dtask-dev/dtask/targets"
+	"github.com/dtask-dev/dtask/targets/kinds"
 )
 
 func main() {
@@ -24,7 +25,7 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	e := &targets.Env{File: &taskfile.File{Dir: abs}, Project: "bench", RunID: "bench"}
+	e := &targets.Env{File: &taskfile.File{Dir: abs}, Project: "bench", RunID: "bench", Kinds: kinds.All()}
 	tg := &taskfile.Target{Name: "bench", Build: &taskfile.Build{Context: ".", Tags: []string{*tag}, Builder: *builder}}
 	act, err := e.Action(tg, e.File)
 	if err != nil {

@@ -1,0 +1,85 @@
+package build
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/dtask-dev/dtask/engine/taskfile"
+	"github.com/dtask-dev/dtask/targets"
+)
+
+func TestCacheStages(t *testing.T) {
+	src := []byte(`FROM busybox AS tools
+RUN echo tools
+FROM busybox AS deps
+RUN --mount=type=bind,from=tools,target=/t echo deps
+FROM busybox AS unused
+RUN echo nobody copies me
+FROM deps AS build
+COPY --from=1 /x /x
+FROM busybox AS test
+COPY --from=build /x /x
+FROM busybox
+COPY --from=build /x /x
+`)
+	cases := map[string][]string{
+		"":      {"tools", "deps", "build"}, // the final image, through FROM, COPY --from and RUN --mount
+		"build": {"tools", "deps"},          // target stops at build
+		"tools": nil,
+	}
+	for target, want := range cases {
+		got, err := cacheStages(src, target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("target %q: stages %v, want %v", target, got, want)
+		}
+	}
+}
+
+func TestCacheRefNames(t *testing.T) {
+	for in, want := range map[string]string{"My App": "my-app", "web_1": "web-1", "..": "x", "API": "api"} {
+		if got := targets.RepoPart(in); got != want {
+			t.Errorf("targets.RepoPart(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// Two checkouts in folders of the same name (CI's usual "project") keep
+// their stage images apart: the project id is part of the name.
+func TestCacheRepoSetsProjectsApart(t *testing.T) {
+	repo := func(dir, project string) string {
+		e := &targets.Env{File: &taskfile.File{Dir: dir}, Project: project}
+		return (&buildAction{e: e, t: &taskfile.Target{Name: "image"}}).cacheRepo()
+	}
+	a, b := repo("/ci/a/project", "0a1b2c3d4e5f"), repo("/ci/b/project", "f5e4d3c2b1a0")
+	if a == b {
+		t.Fatalf("both checkouts use %s", a)
+	}
+	if !strings.HasPrefix(a, "dtask-cache/project-0a1b2c3d4e5f/") {
+		t.Errorf("cache repo %s", a)
+	}
+}
+
+func TestStageStepsAllCached(t *testing.T) {
+	var s stageSteps
+	out := "#1 [internal] load remote build context\n#1 DONE 0.0s\n" +
+		"#3 [deps 1/3] FROM docker.io/library/busybox:latest\n#3 DONE 0.0s\n" +
+		"#4 [deps 2/3] RUN sleep 8\n#4 CACHED\n" +
+		"#5 [deps 3/3] RUN echo x\n#5 CACHED\n" +
+		"#6 [linux/amd64 tools 2/2] RUN make\n#6 CACHED\n" +
+		"#7 [build 2/2] COPY . .\n#7 DONE 0.3s\n" +
+		"#8 [test 2/3] RUN a\n#8 CACHED\n#9 [test 3/3] RUN b\n#9 DONE 1.0s\n"
+	s.Write([]byte(out[:50])) // split writes
+	s.Write([]byte(out[50:]))
+	for stage, want := range map[string]bool{"deps": true, "DEPS": true, "tools": true, "build": false, "test": false, "other": false} {
+		if got := s.allCached(stage); got != want {
+			t.Errorf("allCached(%s) = %v, want %v", stage, got, want)
+		}
+	}
+	if (*stageSteps)(nil).allCached("deps") {
+		t.Error("nil: cached")
+	}
+}

@@ -1,0 +1,428 @@
+package build
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/client"
+
+	"github.com/dtask-dev/dtask/engine"
+	"github.com/dtask-dev/dtask/engine/cache"
+	"github.com/dtask-dev/dtask/engine/taskfile"
+	"github.com/dtask-dev/dtask/internal/dockertest"
+	"github.com/dtask-dev/dtask/targets"
+	"github.com/dtask-dev/dtask/targets/docker"
+	"github.com/dtask-dev/dtask/targets/imagecache"
+	"github.com/dtask-dev/dtask/targets/ocicache"
+	"github.com/dtask-dev/dtask/targets/targettest"
+)
+
+// icReporter keeps each target's result and all output.
+type icReporter struct {
+	mu  sync.Mutex
+	res map[string]*engine.Result
+	out targettest.SyncBuffer
+}
+
+func (r *icReporter) Start(string, string)                 {}
+func (r *icReporter) Output(string) (io.Writer, io.Writer) { return &r.out, &r.out }
+func (r *icReporter) Progress(string, string)              {}
+func (r *icReporter) Finish(res *engine.Result) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.res[res.Target] = res
+}
+
+// icProject is a task file with a two-stage build (a dependency stage
+// whose output carries a nonce, so that a re-run of it shows), a test run
+// of its image with a service, and a state folder that outlives "fresh
+// engines". Both stages start from a base image of this test's own, so
+// that the builder cache records of this test can be told from those of
+// builds running alongside (see pruneOwnBuildCache).
+type icProject struct {
+	t        *testing.T
+	file     *taskfile.File
+	state    string
+	tok      string
+	cli      *docker.Client
+	warnings []string
+	created  map[string]bool // image IDs and tags this test made
+	svcID    string
+	base     string          // this test's FROM image; kept by fresh engines
+	roots    map[string]bool // build cache records of base: see pruneOwnBuildCache
+	layout   string          // the OCI layout store, when the test uses one
+}
+
+func newICProject(t *testing.T, builder string) *icProject {
+	e := testEnv(t)
+	dockertest.Images(t, "busybox:latest")
+	cli, err := e.Docker(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &icProject{t: t, file: e.File, state: filepath.Join(e.File.Dir, ".dtask"), tok: targettest.RandHex(5), cli: cli, created: map[string]bool{}}
+	dir := e.File.Dir
+	p.base = "dtask-test/icbase-" + p.tok + ":1"
+	buildClassic(t, p.base, "FROM busybox:latest\nRUN echo "+p.tok+" > /base-tok\n")
+	t.Cleanup(func() { // after removeAll, registered below
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_, _ = cli.ImageRemove(ctx, p.base, client.ImageRemoveOptions{Force: true, PruneChildren: true})
+		if err := p.pruneOwnBuildCache(true); err != nil {
+			t.Log(err)
+		}
+	})
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(
+		"FROM "+p.base+" AS deps\n"+
+			"RUN sleep 1 && echo deps-"+p.tok+"-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \\n') > /dep\n"+
+			"FROM "+p.base+"\n"+
+			"COPY --from=deps /dep /dep\n"+
+			"COPY app.txt /app.txt\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "app.txt"), []byte("one\n"), 0o644)
+	tag := "dtask-test/ic-" + p.tok + ":dev"
+	svcImage := "dtask-test/icsvc-" + p.tok + ":1"
+	p.created[tag] = true
+	p.created[svcImage] = true
+	// A service image no fixture shares an ID with, so that a fresh engine
+	// really lacks it.
+	buildClassic(t, svcImage, "FROM busybox:latest\nLABEL dtask.test="+p.tok+"\n")
+	t.Cleanup(func() { p.removeAll() })
+	p.svcID, _ = cli.ImageID(context.Background(), svcImage)
+	e.File.Services["svc"] = &taskfile.Service{Name: "svc", Image: svcImage, Cmd: []string{"sleep", "120"}}
+	e.File.Targets["img"+p.tok] = &taskfile.Target{Name: "img" + p.tok, Build: &taskfile.Build{Context: ".", Tags: []string{tag}, Builder: builder}}
+	e.File.Targets["test"] = &taskfile.Target{Name: "test", Deps: []string{"img" + p.tok}, Services: []string{"svc"},
+		Run: &taskfile.Run{Image: tag, Cmd: []string{"cat", "/app.txt", "/dep"}}}
+	return p
+}
+
+// buildClassic builds a Dockerfile read from stdin with the classic builder.
+func buildClassic(t *testing.T, tag, dockerfile string) {
+	t.Helper()
+	cmd := exec.Command("docker", "build", "-q", "-t", tag, "-")
+	cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
+	cmd.Stdin = strings.NewReader(dockerfile)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building %s: %v\n%s", tag, err, out)
+	}
+}
+
+// run runs the test target as a new dtask process would.
+func (p *icProject) run() *icReporter {
+	p.t.Helper()
+	store, err := cache.OpenStore(p.state)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	e := &targets.Env{File: p.file, Project: "ic" + p.tok, RunID: "run" + targettest.RandHex(6), StateDir: p.state,
+		Secret: func(string) (string, error) { return "", nil }, Mask: func(string) {}, Kinds: testKinds()}
+	e.UseImageCache(imagecache.Open(filepath.Join(p.state, "images"), 50_000_000, store))
+	defer e.UseImageCache(nil)
+	if p.layout != "" {
+		e.Layers = ocicache.Open(p.layout, store)
+	}
+	e.Images.Warn = func(msg string) { p.warnings = append(p.warnings, msg) }
+	rep := &icReporter{res: map[string]*engine.Result{}}
+	r := &engine.Runner{File: p.file, Store: store, Index: cache.OpenIndex(store.IndexPath()),
+		Actions: e.Action, Reporter: rep, Opts: engine.Options{Jobs: 2, Verbose: true}}
+	_, err = r.Run(context.Background(), []string{"test"})
+	e.FinishSaves(false)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	e.Cleanup(ctx)
+	for _, res := range rep.res {
+		if id := res.Outputs["image"]; id != "" {
+			p.created[id] = true
+		}
+	}
+	if err != nil {
+		for _, res := range rep.res {
+			if res.Err != nil {
+				p.t.Logf("%s: %v", res.Target, res.Err)
+			}
+		}
+		p.t.Fatalf("run: %v\nwarnings: %q\n%s", err, p.warnings, rep.out.String())
+	}
+	return rep
+}
+
+// entries lists the cache's entries as stored.
+func (p *icProject) entries() []imagecache.Entry {
+	files, _ := filepath.Glob(filepath.Join(p.state, "images", "entries", "*.json"))
+	var out []imagecache.Entry
+	for _, f := range files {
+		var e imagecache.Entry
+		if b, err := os.ReadFile(f); err == nil && json.Unmarshal(b, &e) == nil {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// freshEngine removes every image the test built and prunes the builder
+// cache, keeping the state folder: a CI job on a new machine.
+func (p *icProject) freshEngine(keep ...string) {
+	p.t.Helper()
+	for _, e := range p.entries() {
+		if e.Kind != imagecache.KindBase {
+			p.created[e.ID] = true
+			for _, r := range e.Refs {
+				p.created[r] = true
+			}
+		}
+	}
+	p.removeAll(keep...)
+	if err := p.pruneOwnBuildCache(false); err != nil {
+		p.t.Fatal(err)
+	}
+	for ref := range p.created {
+		if p.has(ref) && !slices.Contains(keep, ref) && (len(keep) == 0 || ref != p.svcID) {
+			p.t.Fatalf("%s is still in the engine", ref)
+		}
+	}
+}
+
+// removeAll removes the images the test made but those in keep (and the
+// service image's ID when it is kept).
+func (p *icProject) removeAll(keep ...string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, e := range p.entries() {
+		if e.Kind != imagecache.KindBase {
+			for _, r := range e.Refs {
+				p.created[r] = true
+			}
+		}
+	}
+	// Tags first, then IDs, so that an ID is not kept by a tag.
+	for pass := 0; pass < 2; pass++ {
+		for ref := range p.created {
+			if slices.Contains(keep, ref) || len(keep) > 0 && ref == p.svcID {
+				continue
+			}
+			if strings.HasPrefix(ref, "sha256:") == (pass == 1) {
+				_, _ = p.cli.ImageRemove(ctx, ref, client.ImageRemoveOptions{Force: true, PruneChildren: true})
+			}
+		}
+	}
+}
+
+// pruneOwnBuildCache removes BuildKit's cache records of this test's
+// builds, and no others: builds of other packages run alongside and count
+// on theirs. Every step of this test's builds descends from the snapshot
+// of its own base image, found as the parent of the deps stage's step
+// (whose description holds the test's token). withRoots removes that
+// snapshot too, once the base image is gone.
+func (p *icProject) pruneOwnBuildCache(withRoots bool) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	records, err := p.buildCacheRecords(ctx)
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(records, func(r cacheRecord) bool { return r.Parent != "" }) {
+		// Newer engines list no parents even at API 1.41, so this test's
+		// records cannot be told from others': a fresh engine is one with
+		// no build cache at all.
+		_, err := p.cli.BuildCachePrune(ctx, client.BuildCachePruneOptions{All: true})
+		return err
+	}
+	if p.roots == nil {
+		p.roots = map[string]bool{}
+	}
+	roots := p.roots // kept: a later build may take the deps step from an image
+	for _, r := range records {
+		if strings.Contains(r.Description, "deps-"+p.tok) && r.Parent != "" {
+			roots[r.Parent] = true
+		}
+	}
+	parent := map[string]string{}
+	for _, r := range records {
+		parent[r.ID] = r.Parent
+	}
+	// depth below a root, or -1 for records of other builds
+	depth := func(id string) int {
+		for d := 0; id != "" && d < 1000; d++ {
+			if roots[id] {
+				return d
+			}
+			id = parent[id]
+		}
+		return -1
+	}
+	var own []string
+	for _, r := range records {
+		if d := depth(r.ID); d > 0 || d == 0 && withRoots {
+			own = append(own, r.ID)
+		}
+	}
+	// Children first: a record a child still refers to is not removed.
+	slices.SortFunc(own, func(a, b string) int { return depth(b) - depth(a) })
+	for _, id := range own {
+		f := client.Filters{}.Add("id", id)
+		if _, err := p.cli.BuildCachePrune(ctx, client.BuildCachePruneOptions{All: true, Filters: f}); err != nil {
+			return fmt.Errorf("pruning build cache record %s: %w", id, err)
+		}
+	}
+	if records, err = p.buildCacheRecords(ctx); err != nil {
+		return err
+	}
+	for _, r := range records {
+		if slices.Contains(own, r.ID) {
+			return fmt.Errorf("build cache record %s (%s) is still there", r.ID, r.Description)
+		}
+	}
+	return nil
+}
+
+// cacheRecord is a build cache record as API 1.41 reports it (the client
+// library's type reads a newer shape, without Parent).
+type cacheRecord struct {
+	ID, Parent, Description string
+}
+
+func (p *icProject) buildCacheRecords(ctx context.Context) ([]cacheRecord, error) {
+	hc := &http.Client{Transport: engineTransport(p.t, p.cli)}
+	req, _ := http.NewRequestWithContext(ctx, "GET", "http://docker/v1.41/system/df", nil)
+	res, err := hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("listing the build cache: %w", err)
+	}
+	defer res.Body.Close()
+	var df struct{ BuildCache []cacheRecord }
+	if err := json.NewDecoder(res.Body).Decode(&df); err != nil {
+		return nil, fmt.Errorf("listing the build cache: %w", err)
+	}
+	return df.BuildCache, nil
+}
+
+// depNonce is the nonce the deps stage wrote, as the test target printed
+// it: the same nonce means that stage was a cache hit.
+func (p *icProject) depNonce(out string) string {
+	m := regexp.MustCompile(`deps-`+p.tok+`-([0-9a-f]{16})`).FindAllStringSubmatch(out, -1)
+	if len(m) == 0 {
+		p.t.Fatalf("no deps line in the output:\n%s", out)
+	}
+	return m[len(m)-1][1]
+}
+
+func (p *icProject) has(ref string) bool {
+	id, err := p.cli.ImageID(context.Background(), ref)
+	return err == nil && id != ""
+}
+
+func (p *icProject) blobs() []string {
+	files, _ := filepath.Glob(filepath.Join(p.state, "images", "blobs", "*"))
+	return files
+}
+
+func TestImageCacheAcrossFreshEngines(t *testing.T) {
+	for _, builder := range []string{"", "classic"} {
+		name := builder
+		if name == "" {
+			name = "default"
+		}
+		t.Run(name, func(t *testing.T) { testImageCacheAcrossFreshEngines(t, builder) })
+	}
+}
+
+func testImageCacheAcrossFreshEngines(t *testing.T, builder string) {
+	p := newICProject(t, builder)
+	img := "img" + p.tok
+	svcImage := p.file.Services["svc"].Image
+
+	rep := p.run()
+	if rep.res[img].Status != engine.Ran || rep.res["test"].Status != engine.Ran {
+		t.Fatalf("first run: %v %v", rep.res[img].Status, rep.res["test"].Status)
+	}
+	finalID := rep.res[img].Outputs["image"]
+	nonce := p.depNonce(rep.out.String())
+	kinds := map[string]int{}
+	for _, e := range p.entries() {
+		kinds[e.Kind]++
+	}
+	if kinds[imagecache.KindBuild] != 1 || kinds[imagecache.KindStage] != 1 || kinds[imagecache.KindService] != 1 {
+		t.Fatalf("saved %v, want the image, its deps stage and the service image", kinds)
+	}
+
+	// A fresh engine with the state folder restored: nothing runs and
+	// nothing is loaded, since nothing that runs needs an image.
+	p.freshEngine()
+	rep = p.run()
+	if rep.res[img].Status != engine.Cached || rep.res["test"].Status != engine.Cached {
+		t.Fatalf("fresh engine: %s %v (%s), test %v (%s); want both cached\n%s", img, rep.res[img].Status, rep.res[img].Reason, rep.res["test"].Status, rep.res["test"].Reason, rep.out.String())
+	}
+	if p.has(finalID) || p.has(svcImage) {
+		t.Error("a cached target's image was loaded though nothing ran")
+	}
+
+	// One source change: only the last stage rebuilds; the slow stage is
+	// a cache hit from the loaded stage image.
+	os.WriteFile(filepath.Join(p.file.Dir, "app.txt"), []byte("two\n"), 0o644)
+	rep = p.run()
+	if rep.res[img].Status != engine.Ran || rep.res["test"].Status != engine.Ran {
+		t.Fatalf("after a change: %v %v", rep.res[img].Status, rep.res["test"].Status)
+	}
+	if got := p.depNonce(rep.out.String()); got != nonce {
+		t.Errorf("the deps stage ran again (nonce %s, was %s): it was no cache hit\n%s", got, nonce, rep.out.String())
+	}
+	// With BuildKit, which said every step of the stage was cached, its
+	// image (loaded from the cache) is kept rather than built again.
+	buildkit := regexp.MustCompile(`(?m)^#\d+ CACHED$`).MatchString(rep.out.String())
+	if skipped := strings.Contains(rep.out.String(), "stage deps unchanged"); skipped != buildkit {
+		t.Errorf("stage rebuild skipped: %v, want %v (BuildKit: %v)\n%s", skipped, buildkit, buildkit, rep.out.String())
+	}
+	t.Logf("build after one change on a fresh engine: %s", rep.res[img].Duration)
+	if out := rep.out.String(); !strings.Contains(out, "two\ndeps-"+p.tok) {
+		t.Errorf("test output %q", out)
+	}
+	if !p.has(svcImage) {
+		t.Error("the service image was not loaded from the cache")
+	}
+	if len(p.warnings) > 0 {
+		t.Errorf("warnings: %q", p.warnings)
+	}
+
+	// A damaged archive is reported once, dropped, and the build runs in
+	// full. (The service image stays: nothing could pull it here.)
+	p.freshEngine(svcImage)
+	for _, b := range p.blobs() {
+		if fi, err := os.Stat(b); err == nil {
+			os.Truncate(b, fi.Size()/2)
+		}
+	}
+	os.WriteFile(filepath.Join(p.file.Dir, "app.txt"), []byte("three\n"), 0o644)
+	rep = p.run()
+	if rep.res[img].Status != engine.Ran || rep.res["test"].Status != engine.Ran {
+		t.Fatalf("with a damaged cache: %v %v\n%s", rep.res[img].Status, rep.res["test"].Status, rep.out.String())
+	}
+	if len(p.warnings) != 1 || !strings.Contains(p.warnings[0], "damaged") {
+		t.Errorf("warnings %q, want one about the damaged archive", p.warnings)
+	}
+	if got := p.depNonce(rep.out.String()); got == nonce {
+		t.Errorf("the deps stage was a cache hit with the cache damaged: was anything loaded?\n%s", rep.out.String())
+	}
+
+	// The budget (50MB here) holds, and the layers are whole again.
+	ic := imagecache.Open(filepath.Join(p.state, "images"), 50_000_000, nil)
+	list, total, err := ic.List(context.Background())
+	if err != nil || total > ic.MaxSize || len(list) == 0 {
+		t.Errorf("cache: %d entries, %d bytes (budget %d), %v", len(list), total, ic.MaxSize, err)
+	}
+	for _, e := range list {
+		if !ic.Has(e.ID) {
+			t.Errorf("%s is damaged after a re-save", imagecache.ShortID(e.ID))
+		}
+	}
+}

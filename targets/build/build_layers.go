@@ -1,0 +1,217 @@
+package build
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/moby/moby/client"
+
+	"github.com/dtask-dev/dtask/engine"
+	"github.com/dtask-dev/dtask/targets"
+	"github.com/dtask-dev/dtask/targets/buildctx"
+	"github.com/dtask-dev/dtask/targets/docker"
+	"github.com/dtask-dev/dtask/targets/ocicache"
+)
+
+// buildLayers is the OCI store's part in one BuildKit build: the saved
+// stage images and last image offered as registry cache sources (BuildKit
+// reads their inline cache metadata and fetches only the blobs of steps
+// it reuses), and, off the critical path, each named stage built on its
+// own and saved with the image. Nothing is loaded into the engine and no
+// name is left in it: this works the same on the classic and the
+// containerd image store.
+type buildLayers struct {
+	a      *buildAction
+	srv    *ocicache.Server
+	stages []string // named stages the image depends on, in order
+	bases  []string // FROM images
+	from   []string // registry refs offered as cache sources
+}
+
+// layerTag is the store's name for one of the target's images: "latest",
+// "stage-NAME" or "base-N".
+func (a *buildAction) layerTag(what string) string {
+	t := targets.TagPart(a.t.Name) + "." + targets.TagPart(what)
+	if len(t) > 128 {
+		t = t[:128]
+	}
+	return t
+}
+
+// prepareLayers finds the cache sources the store holds for this build.
+// It returns nil when the run keeps no store or its registry cannot start.
+func (a *buildAction) prepareLayers(ctx context.Context, cli *docker.Client, c *buildctx.Context, x *engine.Exec) *buildLayers {
+	if a.e.Layers == nil {
+		return nil
+	}
+	srv, err := a.e.LayerRegistry()
+	if err != nil {
+		fmt.Fprintf(x.Stderr, "warning: image cache: %v\n", err)
+		return nil
+	}
+	bl := &buildLayers{a: a, srv: srv}
+	if src, err := os.ReadFile(c.Dockerfile); err == nil {
+		if bl.stages, err = cacheStages(src, a.b.Target); err != nil && x.Verbose {
+			fmt.Fprintf(x.Stdout, "image cache: not caching stages: %v\n", err)
+		}
+	}
+	bl.bases, _ = a.bases(c)
+	bl.restoreBases(ctx, cli, x)
+	for _, s := range bl.stages {
+		bl.offer(a.layerTag("stage-" + s))
+	}
+	bl.offer(a.layerTag("latest"))
+	bl.touch(ctx)
+	if x.Verbose {
+		fmt.Fprintf(x.Stdout, "image cache: BuildKit imports cache from %d saved images through %s\n", len(bl.from), srv.Host)
+	}
+	return bl
+}
+
+func (bl *buildLayers) offer(tag string) {
+	if _, ok := bl.a.e.Layers.Resolve(tag); ok {
+		bl.from = append(bl.from, bl.srv.Ref(tag))
+	}
+}
+
+// touch marks the entries offered as used, for the layout's size budget.
+func (bl *buildLayers) touch(ctx context.Context) {
+	var tags []string
+	for _, ref := range bl.from {
+		if _, tag, ok := strings.Cut(ref, ":"); ok {
+			tags = append(tags, tag)
+		}
+	}
+	_ = bl.a.e.Layers.Touch(ctx, tags...)
+}
+
+// restoreBases pulls FROM images the engine lacks from the store.
+func (bl *buildLayers) restoreBases(ctx context.Context, cli *docker.Client, x *engine.Exec) {
+	for i, ref := range bl.bases {
+		if id, err := cli.ImageID(ctx, ref); err != nil || id != "" {
+			continue
+		}
+		d, ok := bl.a.e.Layers.Resolve(bl.a.layerTag(fmt.Sprintf("base-%d", i)))
+		if !ok {
+			continue
+		}
+		id := d.Annotations[ocicache.AnnotationImageID]
+		if _, err := bl.a.e.PullLayers(ctx, cli, id, []string{ref}, x.Progress); err != nil {
+			fmt.Fprintf(x.Stderr, "warning: image cache: %v\n", err)
+		}
+	}
+}
+
+// apply adds the cache sources. The build itself asks for no inline
+// cache metadata: that makes BuildKit compress every layer of the image,
+// the base's too, on the critical path. save builds the image again with
+// it, in the background.
+func (bl *buildLayers) apply(opts *client.ImageBuildOptions) {
+	if bl == nil {
+		return
+	}
+	for _, ref := range bl.from {
+		if !slices.Contains(opts.CacheFrom, ref) {
+			opts.CacheFrom = append(opts.CacheFrom, ref)
+		}
+	}
+}
+
+// save keeps, in the background (the target is done, its dependents
+// start), the image as built (<target>.image, what a fresh engine
+// restores), the same build with inline cache metadata (<target>.latest,
+// a cache source), the stages that changed and missing FROM images. The
+// inline image and each stage are built again (every step a cache hit,
+// and no tag: the engine keeps no bookkeeping names) because inline cache
+// metadata covers only the layers of its own image. An image the store
+// holds already is not read again. A save stopped before it ends drops the
+// entries of the stages it was to replace (see FinishSaves).
+func (bl *buildLayers) save(c *buildctx.Context, base client.ImageBuildOptions, id string, steps *stageSteps, cli *docker.Client) {
+	a := bl.a
+	a.e.Background(func(ctx context.Context) {
+		tags := map[string]string{}
+		var temp, pending []string
+		keep := func(tag, sid string) {
+			tags[tag] = sid
+			if sid != id {
+				temp = append(temp, sid)
+			}
+		}
+		for _, s := range bl.stages {
+			tag := a.layerTag("stage-" + s)
+			if _, ok := a.e.Layers.Resolve(tag); ok && steps.allCached(s) {
+				continue // every step came from the cache: what is saved still serves
+			}
+			pending = append(pending, tag)
+			if sid := bl.cacheBuild(ctx, cli, c, base, s); sid != "" {
+				keep(tag, sid)
+			}
+		}
+		if _, saved := a.e.Layers.ByImageID(id); !saved {
+			tags[a.layerTag("image")] = id
+			if lid := bl.cacheBuild(ctx, cli, c, base, ""); lid != "" {
+				keep(a.layerTag("latest"), lid)
+			}
+		}
+		for i, ref := range bl.bases {
+			bl.addBase(ctx, cli, tags, a.layerTag(fmt.Sprintf("base-%d", i)), ref)
+		}
+		err := a.e.SaveLayers(ctx, cli, tags)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			_ = a.e.Layers.Untag(context.WithoutCancel(ctx), pending...)
+		case err != nil:
+			fmt.Fprintf(os.Stderr, "warning: %s: %v\n", a.t.Name, err)
+		}
+		for _, sid := range temp {
+			_, _ = cli.ImageRemove(context.WithoutCancel(ctx), sid, client.ImageRemoveOptions{})
+		}
+	})
+}
+
+// cacheBuild builds stage (empty: the image itself) again with inline
+// cache metadata and returns its image ID, or "" (with a warning unless
+// the save was stopped). A stage gets no labels, so that an unchanged
+// stage keeps its ID.
+func (bl *buildLayers) cacheBuild(ctx context.Context, cli *docker.Client, c *buildctx.Context, base client.ImageBuildOptions, stage string) string {
+	opts := base
+	opts.Tags = nil
+	if stage != "" {
+		opts.Target, opts.Labels = stage, nil
+	}
+	opts.BuildArgs = maps.Clone(base.BuildArgs)
+	if opts.BuildArgs == nil {
+		opts.BuildArgs = map[string]*string{}
+	}
+	one := "1"
+	opts.BuildArgs["BUILDKIT_INLINE_CACHE"] = &one
+	sid, err := bl.a.send(ctx, cli, c, opts, true, io.Discard, nil)
+	if ctx.Err() != nil {
+		return ""
+	}
+	if err != nil || sid == "" {
+		what := "the image"
+		if stage != "" {
+			what = "stage " + stage
+		}
+		fmt.Fprintf(os.Stderr, "warning: image cache: building %s of %s with cache metadata: %v\n", what, bl.a.t.Name, err)
+	}
+	return sid
+}
+
+// addBase adds FROM image ref to the save unless the store has it.
+func (bl *buildLayers) addBase(ctx context.Context, cli *docker.Client, tags map[string]string, tag, ref string) {
+	id, err := cli.ImageID(ctx, ref)
+	if err != nil || id == "" {
+		return
+	}
+	if d, ok := bl.a.e.Layers.Resolve(tag); ok && d.Annotations[ocicache.AnnotationImageID] == id {
+		return
+	}
+	tags[tag] = id
+}

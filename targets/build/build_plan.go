@@ -1,0 +1,130 @@
+package build
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/dtask-dev/dtask/engine"
+	"github.com/dtask-dev/dtask/targets"
+	"github.com/dtask-dev/dtask/targets/buildctx"
+	"github.com/dtask-dev/dtask/targets/dockerfile"
+)
+
+// buildPlanner is the part of *engine.Plan a build fills in; tests hash
+// through their own.
+type buildPlanner interface {
+	Def(label string, v any)
+	Image(label, id string)
+	Input(label, value string)
+	Files(root string, rel []string) error
+}
+
+// Plan keys the build on its definition as written (secret names only,
+// no timestamps), every file the context sends, the shape of the context
+// tree, and the local IDs of the FROM images.
+func (a *buildAction) Plan(ctx context.Context, p *engine.Plan) error { return a.plan(ctx, p) }
+
+func (a *buildAction) plan(ctx context.Context, p buildPlanner) error {
+	c, err := a.loadContext(true)
+	if err != nil {
+		return err
+	}
+	p.Def("build", a.b)
+	if err := p.Files(c.Dir, c.Files()); err != nil {
+		return err
+	}
+	p.Input("build.tree", c.Tree())
+	if c.Outside {
+		if err := p.Files(filepath.Dir(c.Dockerfile), []string{filepath.Base(c.Dockerfile)}); err != nil {
+			return err
+		}
+	}
+	bases, err := a.bases(c)
+	if err != nil {
+		return err
+	}
+	if len(bases) == 0 {
+		return nil
+	}
+	cli, err := a.e.Docker(ctx)
+	if err != nil {
+		return err
+	}
+	for _, ref := range bases {
+		id, err := cli.ImageID(ctx, ref)
+		if err != nil {
+			return err
+		}
+		if id == "" && a.e.Images != nil {
+			// The build will load it from the image cache.
+			id, _ = a.e.Images.Lookup(ref)
+		}
+		if id == "" {
+			// The build will pull it or fail; either way a later run
+			// that finds it locally must not count as up to date.
+			id = "missing"
+		}
+		p.Image("from "+ref, id)
+	}
+	return nil
+}
+
+// bases lists the FROM images the build consumes.
+func (a *buildAction) bases(c *buildctx.Context) ([]string, error) {
+	src, err := os.ReadFile(c.Dockerfile)
+	if err != nil {
+		return nil, err
+	}
+	bases, err := dockerfile.Bases(src, a.b.Args, a.b.Target, a.b.Platform)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", c.Dockerfile, err)
+	}
+	return bases, nil
+}
+
+// Check says the recorded build is still there: its image exists and every
+// tag still points at it or is gone (retag), or the image cache holds an
+// archive of it. A moved tag makes the target run again, which the
+// builder's cache makes cheap. An image in the image cache only is loaded here when
+// LoadCachedBuilds asks for it (CachedBuild); otherwise Check changes
+// nothing (a dry run calls it too).
+func (a *buildAction) Check(ctx context.Context, rec *engine.Record) (bool, string, error) {
+	id := targets.BuildOutputOf(rec.Outputs).ImageID
+	if id == "" {
+		return false, "no image recorded", nil
+	}
+	cli, err := a.e.Docker(ctx)
+	if err != nil {
+		return false, "", err
+	}
+	have, err := cli.ImageID(ctx, id)
+	if err != nil {
+		return false, "", err
+	}
+	if have == "" {
+		if a.e.LayerHas(id) || a.e.Images != nil && a.e.Images.Has(id) {
+			return a.e.CachedBuild(ctx, cli, a.t.Name, id, a.tags())
+		}
+		if a.e.TeamHas(ctx, id) {
+			return a.e.TeamBuild(ctx, cli, a.t.Name, id, a.tags())
+		}
+		return false, fmt.Sprintf("image %s missing", targets.ShortID(id)), nil
+	}
+	var untagged []string
+	for _, tag := range a.tags() {
+		tid, err := cli.ImageID(ctx, tag)
+		if err != nil {
+			return false, "", err
+		}
+		if tid == "" {
+			untagged = append(untagged, tag)
+			continue
+		}
+		if tid != id {
+			return false, fmt.Sprintf("%s now points at %s, not %s", tag, targets.ShortID(tid), targets.ShortID(id)), nil
+		}
+	}
+	return a.e.Retag(ctx, cli, a.t.Name, id, untagged)
+}
