@@ -1,11 +1,13 @@
 package ocicache
 
 import (
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/random"
@@ -112,5 +114,33 @@ func TestUploadWrongDigest(t *testing.T) {
 	}
 	if tmps, _ := filepath.Glob(filepath.Join(s.Dir(), "tmp", "blob-*")); len(tmps) != 0 {
 		t.Errorf("temporary files left: %v", tmps)
+	}
+}
+
+// Closing the server does not wait for a connection a client opened and
+// never used (an engine does this): a CI run waits for Close at exit.
+func TestCloseDoesNotWaitForIdleConnections(t *testing.T) {
+	s := Open(t.TempDir(), nil)
+	srv, err := s.Serve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", srv.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// The server accepts connections in order: once a request on a later
+	// connection is answered, the unused one is accepted and tracked.
+	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := c.Get("http://" + srv.Host + "/v2/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	start := time.Now()
+	srv.Close()
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Close took %s with an unused connection open", d)
 	}
 }
