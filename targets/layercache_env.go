@@ -92,7 +92,7 @@ func (e *Env) FinishSaves(stop bool) {
 // cross once, and layers the store has are not written again.
 func (e *Env) SaveLayers(ctx context.Context, cli *docker.Client, tags map[string]string) error {
 	if e.ImageStore(ctx, cli) == imagecache.StoreContainerd {
-		return e.pushLayers(ctx, cli, tags)
+		return e.PushLayers(ctx, cli, tags)
 	}
 	var ids []string
 	for _, id := range tags {
@@ -139,12 +139,12 @@ func (e *Env) pruneLayers(ctx context.Context) error {
 	return nil
 }
 
-// pushLayers saves images from the containerd image store by pushing
+// PushLayers saves images from the containerd image store by pushing
 // them to the loopback registry: the store keeps their blobs compressed
 // as built, so the engine only asks which blobs the layout has and sends
 // the others, where docker save would export every layer again. The
 // pushed name is removed at once.
-func (e *Env) pushLayers(ctx context.Context, cli *docker.Client, tags map[string]string) error {
+func (e *Env) PushLayers(ctx context.Context, cli *docker.Client, tags map[string]string) error {
 	srv, err := e.LayerRegistry()
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package build
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -15,6 +16,7 @@ import (
 	"github.com/dtask-dev/dtask/targets"
 	"github.com/dtask-dev/dtask/targets/buildctx"
 	"github.com/dtask-dev/dtask/targets/docker"
+	"github.com/dtask-dev/dtask/targets/imagecache"
 	"github.com/dtask-dev/dtask/targets/ocicache"
 )
 
@@ -142,6 +144,8 @@ func (bl *buildLayers) save(c *buildctx.Context, base client.ImageBuildOptions, 
 				temp = append(temp, sid)
 			}
 		}
+		_, saved := a.e.Layers.ByImageID(id)
+		imageDone := bl.saveImageFirst(ctx, cli, id, saved)
 		for _, s := range bl.stages {
 			tag := a.layerTag("stage-" + s)
 			if _, ok := a.e.Layers.Resolve(tag); ok && steps.allCached(s) {
@@ -152,8 +156,10 @@ func (bl *buildLayers) save(c *buildctx.Context, base client.ImageBuildOptions, 
 				keep(tag, sid)
 			}
 		}
-		if _, saved := a.e.Layers.ByImageID(id); !saved {
-			tags[a.layerTag("image")] = id
+		if !saved {
+			if imageDone == nil {
+				tags[a.layerTag("image")] = id
+			}
 			if lid := bl.cacheBuild(ctx, cli, c, base, ""); lid != "" {
 				keep(a.layerTag("latest"), lid)
 			}
@@ -161,7 +167,7 @@ func (bl *buildLayers) save(c *buildctx.Context, base client.ImageBuildOptions, 
 		for i, ref := range bl.bases {
 			bl.addBase(ctx, cli, tags, a.layerTag(fmt.Sprintf("base-%d", i)), ref)
 		}
-		err := a.e.SaveLayers(ctx, cli, tags)
+		err := errors.Join(bl.waitImage(imageDone), a.e.SaveLayers(ctx, cli, tags))
 		switch {
 		case err != nil && ctx.Err() != nil:
 			_ = a.e.Layers.Untag(context.WithoutCancel(ctx), pending...)
@@ -172,6 +178,28 @@ func (bl *buildLayers) save(c *buildctx.Context, base client.ImageBuildOptions, 
 			_, _ = cli.ImageRemove(context.WithoutCancel(ctx), sid, client.ImageRemoveOptions{})
 		}
 	})
+}
+
+// saveImageFirst starts saving the image itself at once where a save is a
+// push of blobs kept compressed as built (the containerd image store): its
+// large blobs move while the cache builds run, and the pushes after it find
+// them in the store. On the classic store one docker save takes every image,
+// so that layers they share are exported once; there it returns nil.
+func (bl *buildLayers) saveImageFirst(ctx context.Context, cli *docker.Client, id string, saved bool) <-chan error {
+	if saved || bl.a.e.ImageStore(ctx, cli) != imagecache.StoreContainerd {
+		return nil
+	}
+	done := make(chan error, 1)
+	go func() { done <- bl.a.e.PushLayers(ctx, cli, map[string]string{bl.a.layerTag("image"): id}) }()
+	return done
+}
+
+// waitImage waits for the push saveImageFirst started, if any.
+func (bl *buildLayers) waitImage(done <-chan error) error {
+	if done == nil {
+		return nil
+	}
+	return <-done
 }
 
 // cacheBuild builds stage (empty: the image itself) again with inline
