@@ -7,6 +7,7 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/moby/moby/client"
@@ -141,14 +142,20 @@ func (bl *buildLayers) save(c *buildctx.Context, base client.ImageBuildOptions, 
 				temp = append(temp, sid)
 			}
 		}
+		notes := map[string]map[string]string{}
 		for _, s := range bl.stages {
 			tag := a.layerTag("stage-" + s)
-			if _, ok := a.e.Layers.Resolve(tag); ok && steps.allCached(s) {
-				continue // every step came from the cache: what is saved still serves
+			save, note := bl.stageSave(tag, s, steps)
+			if !save {
+				if note != nil {
+					notes[tag] = note
+				}
+				continue
 			}
 			pending = append(pending, tag)
 			if sid := bl.cacheBuild(ctx, cli, c, base, s); sid != "" {
 				keep(tag, sid)
+				notes[tag] = note
 			}
 		}
 		if _, saved := a.e.Layers.ByImageID(id); !saved {
@@ -161,6 +168,9 @@ func (bl *buildLayers) save(c *buildctx.Context, base client.ImageBuildOptions, 
 			bl.addBase(ctx, cli, tags, a.layerTag(fmt.Sprintf("base-%d", i)), ref)
 		}
 		err := a.e.saveLayers(ctx, cli, tags)
+		if err == nil {
+			bl.annotate(ctx, notes)
+		}
 		switch {
 		case err != nil && ctx.Err() != nil:
 			_ = a.e.Layers.Untag(context.WithoutCancel(ctx), pending...)
@@ -171,6 +181,60 @@ func (bl *buildLayers) save(c *buildctx.Context, base client.ImageBuildOptions, 
 			_, _ = cli.ImageRemove(context.WithoutCancel(ctx), sid, client.ImageRemoveOptions{})
 		}
 	})
+}
+
+// Annotations of a stage's entry that say whether saving it again pays.
+const (
+	// annotationFirstRan is the number of the first step of the stage that
+	// the build that saved it ran rather than took from the cache.
+	annotationFirstRan = "dev.dtask.stage.first-ran"
+	// annotationBehind says that a later build changed the stage and kept
+	// this entry.
+	annotationBehind = "dev.dtask.stage.behind"
+)
+
+// stageSave says whether stage s is built again with cache metadata and
+// saved, and what to note on its entry (nil: nothing). The entry is kept
+// when every step came from the cache, unless a build kept it behind; and
+// when the first step that ran is the one that ran first in the build
+// that saved it: a step that misses the cache build after build (a COPY
+// of the whole context) makes a copy of this version useless to any
+// later build, while saving it costs a diff of the stage's whole file
+// tree. The entry is then noted as behind, so that the first build that
+// takes every step from the cache saves the stage as it is then.
+func (bl *buildLayers) stageSave(tag, s string, steps *stageSteps) (bool, map[string]string) {
+	first := steps.firstRan(s)
+	saved := map[string]string{annotationFirstRan: strconv.Itoa(first)}
+	d, ok := bl.a.e.Layers.Resolve(tag)
+	switch {
+	case !ok:
+		return true, saved
+	case steps.allCached(s):
+		return d.Annotations[annotationBehind] != "", saved
+	case first > 0 && d.Annotations[annotationFirstRan] == strconv.Itoa(first):
+		if d.Annotations[annotationBehind] != "" {
+			return false, nil
+		}
+		return false, map[string]string{annotationBehind: "true"}
+	}
+	return true, saved
+}
+
+// annotate adds notes to the entries tagged so (tag -> annotations).
+func (bl *buildLayers) annotate(ctx context.Context, notes map[string]map[string]string) {
+	for tag, note := range notes {
+		d, ok := bl.a.e.Layers.Resolve(tag)
+		if !ok {
+			continue
+		}
+		ann := maps.Clone(d.Annotations)
+		if ann == nil {
+			ann = map[string]string{}
+		}
+		maps.Copy(ann, note)
+		d.Annotations = ann
+		_ = bl.a.e.Layers.Tag(ctx, tag, d)
+	}
 }
 
 // cacheBuild builds stage (empty: the image itself) again with inline
