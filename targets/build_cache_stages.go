@@ -91,12 +91,11 @@ func stageRefs(st instructions.Stage) []string {
 type stageSteps struct {
 	partial []byte
 	stage   map[string]string // vertex number -> stage, for steps other than FROM
-	step    map[string]int    // vertex number -> its step's number in the stage
 	cached  map[string]bool   // vertex number -> reported CACHED
 	ran     map[string]bool   // vertex number -> reported DONE or ERROR
 }
 
-var stepLine = regexp.MustCompile(`^#(\d+) \[(?:[^\]]* )?([^ \]]+) (\d+)/\d+\] (.*)$`)
+var stepLine = regexp.MustCompile(`^#(\d+) \[(?:[^\]]* )?([^ \]]+) \d+/\d+\] (.*)$`)
 
 func (s *stageSteps) Write(p []byte) (int, error) {
 	s.partial = append(s.partial, p...)
@@ -112,12 +111,11 @@ func (s *stageSteps) Write(p []byte) (int, error) {
 
 func (s *stageSteps) line(l string) {
 	if s.stage == nil {
-		s.stage, s.step, s.cached, s.ran = map[string]string{}, map[string]int{}, map[string]bool{}, map[string]bool{}
+		s.stage, s.cached, s.ran = map[string]string{}, map[string]bool{}, map[string]bool{}
 	}
 	if m := stepLine.FindStringSubmatch(l); m != nil {
-		if !strings.HasPrefix(m[4], "FROM ") {
+		if !strings.HasPrefix(m[3], "FROM ") {
 			s.stage[m[1]] = strings.ToLower(m[2])
-			s.step[m[1]], _ = strconv.Atoi(m[3])
 		}
 		return
 	}
@@ -149,22 +147,4 @@ func (s *stageSteps) allCached(stage string) bool {
 		seen = true
 	}
 	return seen
-}
-
-// firstRan is the number of the first step of stage that the build ran
-// rather than took from the cache, or 0.
-func (s *stageSteps) firstRan(stage string) int {
-	if s == nil {
-		return 0
-	}
-	first := 0
-	for num, st := range s.stage {
-		if st != strings.ToLower(stage) || s.cached[num] || !s.ran[num] {
-			continue
-		}
-		if n := s.step[num]; first == 0 || n < first {
-			first = n
-		}
-	}
-	return first
 }

@@ -7,7 +7,6 @@ import (
 	"maps"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/moby/moby/client"
@@ -185,39 +184,49 @@ func (bl *buildLayers) save(c *buildctx.Context, base client.ImageBuildOptions, 
 
 // Annotations of a stage's entry that say whether saving it again pays.
 const (
-	// annotationFirstRan is the number of the first step of the stage that
-	// the build that saved it ran rather than took from the cache.
-	annotationFirstRan = "dev.dtask.stage.first-ran"
+	// annotationChanged says that the last build of the target changed
+	// the stage (ran one of its steps rather than took it from the cache).
+	annotationChanged = "dev.dtask.stage.changed"
 	// annotationBehind says that a later build changed the stage and kept
 	// this entry.
 	annotationBehind = "dev.dtask.stage.behind"
 )
 
 // stageSave says whether stage s is built again with cache metadata and
-// saved, and what to note on its entry (nil: nothing). The entry is kept
-// when every step came from the cache, unless a build kept it behind; and
-// when the first step that ran is the one that ran first in the build
-// that saved it: a step that misses the cache build after build (a COPY
-// of the whole context) makes a copy of this version useless to any
-// later build, while saving it costs a diff of the stage's whole file
-// tree. The entry is then noted as behind, so that the first build that
-// takes every step from the cache saves the stage as it is then.
+// saved, and what to note on its entry (nil: nothing; "" removes a note).
+// A stage that changed in the build before this one too changes build
+// after build (it starts with a COPY of the whole context): a copy of
+// this version would serve no later build, while saving it costs a diff
+// of the stage's whole file tree. Its entry is kept, noted as behind, and
+// the first build that takes the stage whole from the cache saves it as
+// it is then. A stage that changes now and then (dependencies) is saved
+// after each change.
 func (bl *buildLayers) stageSave(tag, s string, steps *stageSteps) (bool, map[string]string) {
-	first := steps.firstRan(s)
-	saved := map[string]string{annotationFirstRan: strconv.Itoa(first)}
 	d, ok := bl.a.e.Layers.Resolve(tag)
+	changed := d.Annotations[annotationChanged] != ""
 	switch {
 	case !ok:
-		return true, saved
+		if steps.allCached(s) {
+			return true, nil
+		}
+		return true, map[string]string{annotationChanged: "true"}
 	case steps.allCached(s):
-		return d.Annotations[annotationBehind] != "", saved
-	case first > 0 && d.Annotations[annotationFirstRan] == strconv.Itoa(first):
+		if d.Annotations[annotationBehind] != "" {
+			// saved afresh; a stage that changed build after build is
+			// likely to again
+			return true, map[string]string{annotationChanged: d.Annotations[annotationChanged]}
+		}
+		if changed {
+			return false, map[string]string{annotationChanged: ""}
+		}
+		return false, nil
+	case changed:
 		if d.Annotations[annotationBehind] != "" {
 			return false, nil
 		}
 		return false, map[string]string{annotationBehind: "true"}
 	}
-	return true, saved
+	return true, map[string]string{annotationChanged: "true"}
 }
 
 // annotate adds notes to the entries tagged so (tag -> annotations).
@@ -231,7 +240,13 @@ func (bl *buildLayers) annotate(ctx context.Context, notes map[string]map[string
 		if ann == nil {
 			ann = map[string]string{}
 		}
-		maps.Copy(ann, note)
+		for k, v := range note {
+			if v == "" {
+				delete(ann, k)
+			} else {
+				ann[k] = v
+			}
+		}
 		d.Annotations = ann
 		_ = bl.a.e.Layers.Tag(ctx, tag, d)
 	}
