@@ -1,12 +1,17 @@
 package build
 
 import (
+	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
 	"github.com/dtask-dev/dtask/engine/taskfile"
 	"github.com/dtask-dev/dtask/targets"
+	"github.com/dtask-dev/dtask/targets/ocicache"
 )
 
 func TestCacheStages(t *testing.T) {
@@ -81,5 +86,65 @@ func TestStageStepsAllCached(t *testing.T) {
 	}
 	if (*stageSteps)(nil).allCached("deps") {
 		t.Error("nil: cached")
+	}
+}
+
+// TestStageSaveSkipsAStageThatChangesEveryBuild: a stage that starts
+// with a COPY of the whole context is saved the first time; while it
+// changes build after build its entry is kept (noted as behind), and the
+// first build that takes it whole from the cache saves it again. A stage
+// that changes now and then (dependencies) is saved after each change.
+func TestStageSaveSkipsAStageThatChangesEveryBuild(t *testing.T) {
+	store := ocicache.Open(t.TempDir(), nil)
+	bl := &buildLayers{a: &buildAction{e: &targets.Env{Layers: store}}}
+	const tag = "img.stage-build"
+	ran := "#4 [build 2/3] COPY . /src\n#4 DONE 0.1s\n#5 [build 3/3] RUN go build\n#5 DONE 1.0s\n"
+	cached := "#4 [build 2/3] COPY . /src\n#4 CACHED\n#5 [build 3/3] RUN go build\n#5 CACHED\n"
+	saved := 0
+	build := func(out string) (bool, map[string]string) {
+		steps := &stageSteps{}
+		steps.Write([]byte(out))
+		save, note := bl.stageSave(tag, "build", steps)
+		if save { // what the background save does: a fresh entry, then the notes
+			saved++
+			cfg, err := store.PutBytes([]byte(fmt.Sprintf(`{"save":%d}`, saved)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := store.PutBytes([]byte(fmt.Sprintf(`{"schemaVersion":2,"config":{"digest":%q,"size":%d},"layers":[]}`, cfg.Digest, cfg.Size)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			d.MediaType = types.OCIManifestSchema1
+			if err := store.Tag(context.Background(), tag, d); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if note != nil {
+			bl.annotate(context.Background(), map[string]map[string]string{tag: note})
+		}
+		return save, note
+	}
+	for i, c := range []struct {
+		out    string
+		save   bool
+		behind bool
+	}{
+		{ran, true, false},     // nothing saved yet
+		{ran, false, true},     // changed again: kept, behind
+		{ran, false, true},     // and again
+		{cached, true, false},  // unchanged now: saved as it is
+		{ran, false, true},     // it changed in the builds before: kept
+		{cached, true, false},  // saved as it is
+		{cached, false, false}, // what is saved serves
+		{ran, true, false},     // changed after a quiet build: saved
+		{cached, false, false},
+		{ran, true, false}, // and so after each quiet build
+	} {
+		save, _ := build(c.out)
+		d, _ := store.Resolve(tag)
+		if save != c.save || (d.Annotations[annotationBehind] != "") != c.behind {
+			t.Errorf("build %d: save %v, behind %q; want %v, %v", i+1, save, d.Annotations[annotationBehind], c.save, c.behind)
+		}
 	}
 }

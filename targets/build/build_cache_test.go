@@ -205,6 +205,15 @@ func (p *icProject) removeAll(keep ...string) {
 			}
 		}
 	}
+	// The classic builder's stage images, untagged (an entry for the
+	// last one may be missing: a damaged cache).
+	if res, err := p.cli.ImageList(ctx, client.ImageListOptions{All: true, Filters: client.Filters{}.Add("label", labelStage)}); err == nil {
+		for _, img := range res.Items {
+			if strings.Contains(img.Labels[labelStage], p.tok) {
+				p.created[img.ID] = true
+			}
+		}
+	}
 	// Tags first, then IDs, so that an ID is not kept by a tag.
 	for pass := 0; pass < 2; pass++ {
 		for ref := range p.created {

@@ -146,14 +146,20 @@ func (bl *buildLayers) save(c *buildctx.Context, base client.ImageBuildOptions, 
 		}
 		_, saved := a.e.Layers.ByImageID(id)
 		imageDone := bl.saveImageFirst(ctx, cli, id, saved)
+		notes := map[string]map[string]string{}
 		for _, s := range bl.stages {
 			tag := a.layerTag("stage-" + s)
-			if _, ok := a.e.Layers.Resolve(tag); ok && steps.allCached(s) {
-				continue // every step came from the cache: what is saved still serves
+			save, note := bl.stageSave(tag, s, steps)
+			if !save {
+				if note != nil {
+					notes[tag] = note
+				}
+				continue
 			}
 			pending = append(pending, tag)
 			if sid := bl.cacheBuild(ctx, cli, c, base, s); sid != "" {
 				keep(tag, sid)
+				notes[tag] = note
 			}
 		}
 		if !saved {
@@ -168,6 +174,9 @@ func (bl *buildLayers) save(c *buildctx.Context, base client.ImageBuildOptions, 
 			bl.addBase(ctx, cli, tags, a.layerTag(fmt.Sprintf("base-%d", i)), ref)
 		}
 		err := errors.Join(bl.waitImage(imageDone), a.e.SaveLayers(ctx, cli, tags))
+		if err == nil {
+			bl.annotate(ctx, notes)
+		}
 		switch {
 		case err != nil && ctx.Err() != nil:
 			_ = a.e.Layers.Untag(context.WithoutCancel(ctx), pending...)
@@ -200,6 +209,76 @@ func (bl *buildLayers) waitImage(done <-chan error) error {
 		return nil
 	}
 	return <-done
+}
+
+// Annotations of a stage's entry that say whether saving it again pays.
+const (
+	// annotationChanged says that the last build of the target changed
+	// the stage (ran one of its steps rather than took it from the cache).
+	annotationChanged = "dev.dtask.stage.changed"
+	// annotationBehind says that a later build changed the stage and kept
+	// this entry.
+	annotationBehind = "dev.dtask.stage.behind"
+)
+
+// stageSave says whether stage s is built again with cache metadata and
+// saved, and what to note on its entry (nil: nothing; "" removes a note).
+// A stage that changed in the build before this one too changes build
+// after build (it starts with a COPY of the whole context): a copy of
+// this version would serve no later build, while saving it costs a diff
+// of the stage's whole file tree. Its entry is kept, noted as behind, and
+// the first build that takes the stage whole from the cache saves it as
+// it is then. A stage that changes now and then (dependencies) is saved
+// after each change.
+func (bl *buildLayers) stageSave(tag, s string, steps *stageSteps) (bool, map[string]string) {
+	d, ok := bl.a.e.Layers.Resolve(tag)
+	changed := d.Annotations[annotationChanged] != ""
+	switch {
+	case !ok:
+		if steps.allCached(s) {
+			return true, nil
+		}
+		return true, map[string]string{annotationChanged: "true"}
+	case steps.allCached(s):
+		if d.Annotations[annotationBehind] != "" {
+			// saved afresh; a stage that changed build after build is
+			// likely to again
+			return true, map[string]string{annotationChanged: d.Annotations[annotationChanged]}
+		}
+		if changed {
+			return false, map[string]string{annotationChanged: ""}
+		}
+		return false, nil
+	case changed:
+		if d.Annotations[annotationBehind] != "" {
+			return false, nil
+		}
+		return false, map[string]string{annotationBehind: "true"}
+	}
+	return true, map[string]string{annotationChanged: "true"}
+}
+
+// annotate adds notes to the entries tagged so (tag -> annotations).
+func (bl *buildLayers) annotate(ctx context.Context, notes map[string]map[string]string) {
+	for tag, note := range notes {
+		d, ok := bl.a.e.Layers.Resolve(tag)
+		if !ok {
+			continue
+		}
+		ann := maps.Clone(d.Annotations)
+		if ann == nil {
+			ann = map[string]string{}
+		}
+		for k, v := range note {
+			if v == "" {
+				delete(ann, k)
+			} else {
+				ann[k] = v
+			}
+		}
+		d.Annotations = ann
+		_ = bl.a.e.Layers.Tag(ctx, tag, d)
+	}
 }
 
 // cacheBuild builds stage (empty: the image itself) again with inline
