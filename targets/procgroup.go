@@ -49,6 +49,13 @@ func (g *GroupWatch) start() {
 	g.w, g.cmd = w, cmd
 }
 
+// Start starts the watcher if it is not running yet. A host command
+// calls it before it starts its shell: started on the first Send instead,
+// the watcher (a fork and exec) could come up after the shell had already
+// spawned children, and a kill -9 of dtask in that window left them
+// running.
+func (g *GroupWatch) Start() { g.once.Do(g.start) }
+
 // Send writes one line to the watcher; failures leave the group to the
 // other exit paths.
 func (g *GroupWatch) Send(op string, pgid int) {

@@ -87,6 +87,7 @@ func runShell(ctx context.Context, x *engine.Exec, line string, groups *targets.
 	cmd.SysProcAttr = shAttr()
 	// A daemon left behind holding the pipe must not hang the target.
 	cmd.WaitDelay = shGrace
+	groups.Start() // before the shell: its "+" must follow at once
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting sh: %w", err)
 	}
