@@ -54,23 +54,8 @@ func dpImage(t *testing.T, version string, broken bool) string {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("building %s: %v\n%s", tag, err, out)
 	}
-	t.Cleanup(func() { dpRemoveBuilt(tag, "busybox:latest") })
+	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", tag).Run() })
 	return tag
-}
-
-// dpRemoveBuilt removes an image the classic builder made, with the
-// intermediate images of its steps: a containerd-store engine keeps them
-// as dangling images when only the tag goes. base (the FROM image) stays.
-func dpRemoveBuilt(tag, base string) {
-	out, _ := exec.Command("docker", "history", "-q", tag).Output()
-	keep, _ := exec.Command("docker", "image", "inspect", "-f", "{{.Id}}", base).Output()
-	_ = exec.Command("docker", "rmi", "-f", tag).Run()
-	for _, id := range strings.Fields(string(out)) {
-		if id == "<missing>" || strings.Contains(string(keep), strings.TrimPrefix(id, "sha256:")) {
-			continue
-		}
-		_ = exec.Command("docker", "rmi", id).Run() // refused while something else uses it
-	}
 }
 
 // dpFreePort returns a tcp port nothing listens on right now.

@@ -336,7 +336,7 @@ func dpOneLayerChange(t *testing.T, size int) (v1, v2 string, layer int64) {
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("building %s: %v\n%s", tag, err, out)
 		}
-		t.Cleanup(func() { dpRemoveBuilt(tag, "busybox:latest") })
+		t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", tag).Run() })
 		tags = append(tags, tag)
 	}
 	return tags[0], tags[1], int64(size)
