@@ -80,7 +80,9 @@ func (e *Env) FinishSaves(stop bool) {
 	if stop {
 		lc.cancel()
 	}
+	end := e.Span("waiting at exit for the saves")
 	lc.saves.Wait()
+	end()
 	lc.cancel()
 	if lc.srv != nil {
 		_ = lc.srv.Close()
@@ -91,6 +93,7 @@ func (e *Env) FinishSaves(stop bool) {
 // its tag (tag -> image ID), in one docker save: layers the images share
 // cross once, and layers the store has are not written again.
 func (e *Env) SaveLayers(ctx context.Context, cli *docker.Client, tags map[string]string) error {
+	defer e.Span(fmt.Sprintf("saving %d images", len(tags)))()
 	if e.ImageStore(ctx, cli) == imagecache.StoreContainerd {
 		return e.PushLayers(ctx, cli, tags)
 	}
@@ -204,11 +207,13 @@ func (e *Env) PullLayers(ctx context.Context, cli *docker.Client, id string, ref
 	if progress != nil {
 		progress("restoring " + ShortID(id) + " from the image cache")
 	}
+	end := e.Span("restoring " + ShortID(id))
 	resp, err := cli.ImagePull(ctx, src, client.ImagePullOptions{})
 	if err == nil {
 		err = resp.Wait(ctx)
 		resp.Close()
 	}
+	end()
 	if err != nil {
 		return false, fmt.Errorf("restoring image %s from the image cache: %w", ShortID(id), err)
 	}

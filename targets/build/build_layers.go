@@ -63,7 +63,9 @@ func (a *buildAction) prepareLayers(ctx context.Context, cli *docker.Client, c *
 		}
 	}
 	bl.bases, _ = a.bases(c)
+	end := a.e.Span("restoring the base images of " + a.t.Name)
 	bl.restoreBases(ctx, cli, x)
+	end()
 	for _, s := range bl.stages {
 		bl.offer(a.layerTag("stage-" + s))
 	}
@@ -136,6 +138,7 @@ func (bl *buildLayers) apply(opts *client.ImageBuildOptions) {
 func (bl *buildLayers) save(c *buildctx.Context, base client.ImageBuildOptions, id string, steps *stageSteps, cli *docker.Client) {
 	a := bl.a
 	a.e.Background(func(ctx context.Context) {
+		defer a.e.Span("save of " + a.t.Name)()
 		tags := map[string]string{}
 		var temp, pending []string
 		keep := func(tag, sid string) {
@@ -199,7 +202,10 @@ func (bl *buildLayers) saveImageFirst(ctx context.Context, cli *docker.Client, i
 		return nil
 	}
 	done := make(chan error, 1)
-	go func() { done <- bl.a.e.PushLayers(ctx, cli, map[string]string{bl.a.layerTag("image"): id}) }()
+	go func() {
+		defer bl.a.e.Span("pushing the image of " + bl.a.t.Name)()
+		done <- bl.a.e.PushLayers(ctx, cli, map[string]string{bl.a.layerTag("image"): id})
+	}()
 	return done
 }
 
@@ -297,15 +303,17 @@ func (bl *buildLayers) cacheBuild(ctx context.Context, cli *docker.Client, c *bu
 	}
 	one := "1"
 	opts.BuildArgs["BUILDKIT_INLINE_CACHE"] = &one
+	what := "the image"
+	if stage != "" {
+		what = "stage " + stage
+	}
+	end := bl.a.e.Span("building " + what + " of " + bl.a.t.Name + " with cache metadata")
 	sid, err := bl.a.send(ctx, cli, c, opts, true, io.Discard, nil)
+	end()
 	if ctx.Err() != nil {
 		return ""
 	}
 	if err != nil || sid == "" {
-		what := "the image"
-		if stage != "" {
-			what = "stage " + stage
-		}
 		fmt.Fprintf(os.Stderr, "warning: image cache: building %s of %s with cache metadata: %v\n", what, bl.a.t.Name, err)
 	}
 	return sid
