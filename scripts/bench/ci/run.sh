@@ -17,6 +17,9 @@
 # base image stays, as a CI runner's pull would. Each figure is the median
 # of RUNS runs (default 3).
 # Goals: no change <= 0.07x the recipe; one source change <= 0.12x.
+# floor_s is one `docker run --rm` of the built image on that engine (the
+# test alone), and fl_ratio its share of the recipe: a goal below it is
+# below what the engine takes to run the test at all.
 #
 # Engines: the machine's (DOCKER_HOST as set), and those scripts/engines.sh
 # reports up (or ENGINES="name=DOCKER_HOST ..." to choose).
@@ -52,5 +55,21 @@ for spec in "${engines[@]}"; do
   results+=("$line")
 done
 echo; uptime
-printf '%-20s %-10s %9s %9s %9s %9s %9s %9s\n' engine case recipe_s dtask_s ratio buildx_s bx_ratio goal
+printf '%-20s %-10s %9s %9s %9s %9s %9s %9s %9s %9s\n' engine case recipe_s dtask_s ratio buildx_s bx_ratio goal floor_s fl_ratio
 for r in "${results[@]}"; do echo "$r" | tr ';' '\n'; done
+
+# Each figure, with its buildx and floor figures, as rows of RESULTS
+# (results.tsv's format: times in microseconds).
+RESULTS="${RESULTS:-$root/scripts/bench/results.tsv}"
+stamp="$(date -u +%Y-%m-%dT%H:%M:%SZ)" rev="$(git -C "$root" rev-parse --short HEAD)"
+load="$(cut -d' ' -f1 /proc/loadavg)"
+us() { echo "$1 * 1000000 / 1" | bc; }
+for r in "${results[@]}"; do
+  echo "$r" | tr ';' '\n' | while read -r eng c1 c2 rec dt ratio bxs bxr goal fls flr; do
+    what="ci fresh-engine $c1 $c2, $eng, median of $RUNS, load $load (us)"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$stamp" "$rev" "$what" "$(us "$dt")" recipe "$(us "$rec")" "$ratio" "<= $goal" >>"$RESULTS"
+    if [ "$bxs" != - ]; then printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$stamp" "$rev" "ci fresh-engine $c1 $c2, $eng, buildx local cache (us)" "$(us "$bxs")" recipe "$(us "$rec")" "$bxr" "-" >>"$RESULTS"; fi
+    if [ "$fls" != - ]; then printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$stamp" "$rev" "ci fresh-engine $c1 $c2, $eng, floor: one docker run --rm (us)" "$(us "$fls")" recipe "$(us "$rec")" "$flr" "-" >>"$RESULTS"; fi
+  done
+done
+echo "(appended to $RESULTS)"
