@@ -57,6 +57,12 @@ func (a *buildAction) prepareLayers(ctx context.Context, cli *docker.Client, c *
 		return nil
 	}
 	bl := &buildLayers{a: a, srv: srv}
+	// The save after the build asks the engine which image store it has
+	// (a docker info, 0.2 s on a busy machine, at the head of the save and
+	// so of a CI run's wait at exit): ask now, while the build runs. Not
+	// under the target's context, whose end would be taken for a classic
+	// store for the rest of the run.
+	go a.e.ImageStore(context.WithoutCancel(ctx), cli)
 	if src, err := os.ReadFile(c.Dockerfile); err == nil {
 		if bl.stages, err = cacheStages(src, a.b.Target); err != nil && x.Verbose {
 			fmt.Fprintf(x.Stdout, "image cache: not caching stages: %v\n", err)
