@@ -51,7 +51,11 @@ results=()
 for spec in "${engines[@]}"; do
   name="${spec%%=*}" host="${spec#*=}"
   echo "=== engine $name (${host:-default})"
-  line=$(DOCKER_HOST="$host" BUILDX="$buildx" WORK="$work" RUNS="$RUNS" "$here/engine.sh" "$name" | tee /dev/stderr | tail -1)
+  # Not tee /dev/stderr: with stderr sent to a file, tee opens it again
+  # from the start and writes over what came before (the rows of the
+  # engines measured first).
+  line=$(DOCKER_HOST="$host" BUILDX="$buildx" WORK="$work" RUNS="$RUNS" "$here/engine.sh" "$name" | tail -1)
+  echo "$line" >&2
   results+=("$line")
 done
 echo; uptime
