@@ -21,7 +21,7 @@ type cli struct {
 	Env        string `short:"e" name:"env" help:"Use [environments.NAME] (default: $$DTASK_ENV)." placeholder:"NAME"`
 	Output     string `default:"auto" enum:"auto,tty,plain,github,gitlab,json" help:"Output style: auto, tty, plain, github, gitlab or json."`
 	Jobs       int    `short:"j" help:"Targets to run in parallel (default: number of CPUs)." placeholder:"N"`
-	Verbose    bool   `short:"v" help:"Show more detail."`
+	Verbose    bool   `short:"v" help:"Show more detail (and how long each phase of the image cache took, on stderr)."`
 	Version    bool   `help:"Print the version and exit."`
 	Graph      string `help:"Print the dependency graph as dot or mermaid and exit." enum:",dot,mermaid" default:"" placeholder:"FORMAT"`
 	Clean      bool   `help:"Remove containers and networks left by killed runs, and exit."`
