@@ -93,7 +93,7 @@ func (e *InterruptedError) ExitCode() int { return 130 }
 // Run runs the goals in order, each with its deps, and returns every
 // target's result in the order they finished.
 func (r *Runner) Run(ctx context.Context, goals []string) ([]*Result, error) {
-	r.results = map[string]*Result{}
+	r.results = make(map[string]*Result, len(r.File.Targets))
 	r.order = nil
 	for i, g := range goals {
 		if err := r.runGoal(ctx, g); err != nil {

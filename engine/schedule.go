@@ -21,8 +21,8 @@ type schedule struct {
 func newSchedule(r *Runner, names []string) *schedule {
 	s := &schedule{
 		r:          r,
-		pending:    map[string]int{},
-		dependents: map[string][]string{},
+		pending:    make(map[string]int, len(names)),
+		dependents: make(map[string][]string, len(names)),
 		ready:      make(chan string, len(names)),
 		done:       make(chan string, len(names)),
 	}

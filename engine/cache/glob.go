@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bmatcuk/doublestar/v4"
+	"golang.org/x/sys/unix"
 )
 
 // Glob expands source patterns relative to dir and returns the sorted,
@@ -192,23 +193,24 @@ func (g *globber) included(rel string) bool {
 // root walks one root: a file, a folder, or nothing yet.
 func (g *globber) root(r *pattern) error {
 	rel := r.base
-	var fi os.FileInfo
-	var err error
-	if rel == "." {
-		fi, err = os.Stat(g.dir)
-	} else {
-		fi, err = os.Stat(filepath.Join(g.dir, filepath.FromSlash(rel)))
+	abs := g.dir
+	if rel != "." {
+		abs = filepath.Join(g.dir, filepath.FromSlash(rel))
 	}
+	var st unix.Stat_t
+	err := unix.Stat(abs, &st)
 	switch {
 	case errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
 		return nil
 	case err != nil:
-		return fmt.Errorf("sources pattern %q: %w", r.raw, err)
-	case !fi.IsDir():
-		// Only an exact pattern can name a file as its base.
+		return fmt.Errorf("sources pattern %q: %w", r.raw, &os.PathError{Op: "stat", Path: abs, Err: err})
+	case st.Mode&unix.S_IFMT != unix.S_IFDIR:
+		// Only an exact pattern can name a file as its base. Its stat is
+		// the one hashing it would take (both follow links): handing it on
+		// saves a second one per target that names its sources file by file.
 		if g.included(rel) && !g.excludedPath(rel) {
 			g.out = append(g.out, rel)
-			g.stats = append(g.stats, primedStat{})
+			g.stats = append(g.stats, primedStat{st: statOf(&st), ok: true})
 		}
 		return nil
 	}

@@ -18,7 +18,9 @@ func (f *File) TargetNames() []string {
 // order given, each target's deps in the order written.
 func (f *File) Closure(goals []string) ([]string, error) {
 	var out []string
-	state := map[string]int{} // 0 unseen, 1 on the path, 2 done
+	// Sized for the whole file: growing a map of ten thousand targets
+	// step by step costs more than the walk.
+	state := make(map[string]int8, len(f.Targets)) // 0 unseen, 1 on the path, 2 done
 	var path []string
 	var visit func(name string) error
 	visit = func(name string) error {

@@ -68,6 +68,7 @@ func Resolve(f *File, env Expander) (*File, error) {
 func ResolveFor(f *File, env Expander, goals []string) (*File, error) {
 	targets, services := map[string]bool{}, map[string]bool{}
 	if names, err := f.Closure(goals); err == nil {
+		targets = make(map[string]bool, len(names))
 		for _, n := range names {
 			targets[n] = true
 			for _, s := range f.Targets[n].Services {

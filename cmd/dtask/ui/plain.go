@@ -14,19 +14,19 @@ import (
 // for pipes, log files and CI providers without a richer format.
 type plain struct {
 	mu    sync.Mutex
-	out   io.Writer
+	out   *held
 	mask  *Masker
 	ws    writers
 	quiet quiet
 }
 
 func newPlain(out io.Writer, mask *Masker, cfg config) *plain {
-	return &plain{out: out, mask: mask, quiet: quiet{now: cfg.now}}
+	return &plain{out: &held{out: out}, mask: mask, quiet: quiet{now: cfg.now}}
 }
 
 // printf writes one masked line; callers hold p.mu.
 func (p *plain) printf(format string, a ...any) {
-	fmt.Fprint(p.out, p.mask.Mask(fmt.Sprintf(format, a...)))
+	p.out.write(p.mask.Mask(fmt.Sprintf(format, a...)))
 }
 
 func (p *plain) Start(target, reason string) {
@@ -67,7 +67,14 @@ func (p *plain) Finish(r *engine.Result) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.quiet.forget(r.Target)
-	p.printf("[%s] %s\n", r.Target, clean(resultText(r), false))
+	line := p.mask.Mask("[" + r.Target + "] " + clean(resultText(r), false) + "\n")
+	// A target that ran or failed shows at once; the lines of those that
+	// did nothing (up to date, skipped) can wait a moment for company.
+	if r.Status == engine.Ran || r.Status == engine.Failed {
+		p.out.write(line)
+	} else {
+		p.out.hold(line)
+	}
 }
 
 func (p *plain) Summary(results []*engine.Result, elapsed time.Duration) {
@@ -76,7 +83,7 @@ func (p *plain) Summary(results []*engine.Result, elapsed time.Duration) {
 	p.printf("%s", summaryText(results, elapsed))
 }
 
-func (p *plain) Close() {}
+func (p *plain) Close() { p.out.flush() }
 
 // resultText is how a log line states a target's result.
 func resultText(r *engine.Result) string {
