@@ -55,6 +55,10 @@ type session struct {
 	// through it so that its redraws do not wipe them off a terminal.
 	live atomic.Pointer[ui.Display]
 	n    int // runs so far
+	// prev is, by target, the last completed run's result where it ran or
+	// was cached: the next run explains why a target runs from its key
+	// in memory, not from the record's chunks.
+	prev map[string]*engine.Result
 }
 
 // run is one run in progress.
@@ -283,6 +287,7 @@ func (s *session) start(ctx context.Context, changed []string) *runInProgress {
 		run.done <- runEnd{nil, err}
 		return run
 	}
+	r.Previous = s.prev
 	goals := s.goals
 	go func() {
 		results, err := r.Run(rctx, goals)
@@ -326,7 +331,23 @@ func (s *session) finish(run *runInProgress, end runEnd, stopped string) {
 	s.live.Store(nil)
 	run.disp.Close()
 	s.learn(end.results)
+	s.keepResults(end.results)
 	s.follow()
+}
+
+// keepResults keeps, for the next run, the results of the targets that
+// ran or were cached; the others' records are not what they planned.
+func (s *session) keepResults(results []*engine.Result) {
+	if s.prev == nil {
+		s.prev = map[string]*engine.Result{}
+	}
+	for _, res := range results {
+		if res.Key != "" && (res.Status == engine.Ran || res.Status == engine.Cached) {
+			s.prev[res.Target] = res
+		} else {
+			delete(s.prev, res.Target)
+		}
+	}
 }
 
 func (s *session) resultLine(n int, end runEnd, elapsed time.Duration) string {
