@@ -31,6 +31,10 @@ func (r *Runner) runTarget(ctx context.Context, name string) {
 		res.Status, res.Reason = Skipped, why
 		return
 	}
+	if kept, ok := r.reuse(ctx, t); ok {
+		*res = *kept
+		return
+	}
 	act, err := r.Actions(t, r.File)
 	if err != nil {
 		res.Status, res.Err, res.Reason = Failed, fmt.Errorf("target %s: %w", name, err), err.Error()

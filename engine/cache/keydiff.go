@@ -80,3 +80,14 @@ func sameFiles(a, b *Key) bool {
 	}
 	return true
 }
+
+// Value returns the value of the line labelled label among those added
+// with Add (not the files').
+func (k *Key) Value(label string) (string, bool) {
+	for _, l := range k.lines {
+		if l.Label == label {
+			return l.Value, true
+		}
+	}
+	return "", false
+}

@@ -59,6 +59,10 @@ type session struct {
 	// was cached: the next run explains why a target runs from its key
 	// in memory, not from the record's chunks.
 	prev map[string]*engine.Result
+	// since is every file whose content changed since the last completed
+	// run (prev); nil: unknown (events lost, the task file reloaded, the
+	// first run), so the next run plans every target.
+	since []string
 }
 
 // run is one run in progress.
@@ -161,6 +165,7 @@ func (s *session) loop(ctx context.Context) error {
 				// What the first run hashed before the watches were in
 				// place may have changed unseen.
 				s.p.Index.Changed([]string{watch.Lost})
+				s.since = nil
 				s.ready()
 			}
 		case batch := <-s.w.Batches():
@@ -188,8 +193,22 @@ func (s *session) loop(ctx context.Context) error {
 			if np != nil {
 				s.use(np, goals)
 			}
+			s.note(batch, changed, np != nil)
 			cur = s.start(ctx, changed)
 		}
+	}
+}
+
+// note adds a batch's changed files to those since the last completed
+// run; lost events or a reloaded task file make them unknown until a run
+// that planned every target completes.
+func (s *session) note(batch, changed []string, reloaded bool) {
+	if reloaded || slices.Contains(batch, watch.Lost) {
+		s.since = nil
+		return
+	}
+	if s.since != nil {
+		s.since = append(s.since, changed...)
 	}
 }
 
@@ -287,7 +306,7 @@ func (s *session) start(ctx context.Context, changed []string) *runInProgress {
 		run.done <- runEnd{nil, err}
 		return run
 	}
-	r.Previous = s.prev
+	r.Previous, r.Changed = s.prev, s.since
 	goals := s.goals
 	go func() {
 		results, err := r.Run(rctx, goals)
@@ -332,6 +351,7 @@ func (s *session) finish(run *runInProgress, end runEnd, stopped string) {
 	run.disp.Close()
 	s.learn(end.results)
 	s.keepResults(end.results)
+	s.since = []string{} // what changes from now on is known from events
 	s.follow()
 }
 
