@@ -1,6 +1,9 @@
 package cache
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/hex"
+)
 
 // DiffFrom explains, as Diff does, how k differs from old, an earlier key
 // of the same target held in memory (watch mode's previous run). When
@@ -90,4 +93,30 @@ func (k *Key) Value(label string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// EachSince calls fn, as Each does, with the lines of k that may differ
+// from old's: every line added with Add, and of the files those whose sum
+// differs, when both list the same files; else every line.
+func (k *Key) EachSince(old *Key, fn func(label, value []byte)) {
+	if old == nil || !sameFiles(old, k) {
+		k.Each(fn)
+		return
+	}
+	var label, value []byte
+	for _, l := range k.lines {
+		fn(append(label[:0], l.Label...), append(value[:0], l.Value...))
+	}
+	for ri, r := range k.files {
+		prev := old.files[ri].sums
+		if bytes.Equal(r.sums, prev) {
+			continue
+		}
+		for i, rel := range r.rels {
+			if !bytes.Equal(r.sums[16*i:16*i+16], prev[16*i:16*i+16]) {
+				label = append(append(label[:0], r.prefix...), rel...)
+				fn(label, hex.AppendEncode(value[:0], r.sums[16*i:16*i+16]))
+			}
+		}
+	}
 }

@@ -44,3 +44,28 @@ func TestDiffFromAsDiff(t *testing.T) {
 		t.Errorf("one edited file: %q", got)
 	}
 }
+
+// EachSince gives the plain lines and only the files whose sum changed;
+// with a different file list, every line.
+func TestEachSince(t *testing.T) {
+	rels := []string{"a", "b", "c"}
+	key := func(sums []byte, rels []string) *Key {
+		k := NewKey("t")
+		k.AddFiles("src ", rels, sums)
+		return k
+	}
+	old := key(make([]byte, 48), rels)
+	edited := make([]byte, 48)
+	edited[16] = 1
+	var got []string
+	each := func(label, value []byte) { got = append(got, string(label)) }
+	key(edited, rels).EachSince(old, each)
+	if want := []string{"version", "target", "src b"}; !slices.Equal(got, want) {
+		t.Errorf("one edit: %q, want %q", got, want)
+	}
+	got = nil
+	key(make([]byte, 32), []string{"a", "c"}).EachSince(old, each)
+	if want := []string{"version", "target", "src a", "src c"}; !slices.Equal(got, want) {
+		t.Errorf("a file removed: %q, want %q", got, want)
+	}
+}

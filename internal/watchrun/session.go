@@ -63,6 +63,9 @@ type session struct {
 	// run (prev); nil: unknown (events lost, the task file reloaded, the
 	// first run), so the next run plans every target.
 	since []string
+	// learned is, by target, the result whose key lines learn gave the
+	// detector last: the next learns only the lines that differ from it.
+	learned map[string]*engine.Result
 }
 
 // run is one run in progress.
