@@ -12,9 +12,10 @@ import (
 // file that changed since (Runner.Changed). A target none of those files
 // feeds, whose deps kept their keys, has the key it had: it is not planned
 // again (no Glob, no hash, no key built), only checked against its record.
-// Only host commands with sources and groups qualify: their keys hold
-// nothing but files, definitions and deps' keys, where a run or build
-// target's also hold image IDs that change with no file event.
+// Only host commands with sources and groups, without services, qualify:
+// their keys hold nothing but files, definitions and deps' keys, where a
+// run or build target's, or a service's, also hold image IDs that change
+// with no file event.
 
 // reuse returns the target's previous result as cached when it qualifies.
 func (r *Runner) reuse(ctx context.Context, t *taskfile.Target) (*Result, bool) {
@@ -23,6 +24,8 @@ func (r *Runner) reuse(ctx context.Context, t *taskfile.Target) (*Result, bool) 
 		return nil, false
 	}
 	switch kind := t.ActionKind(); {
+	case len(t.Services) > 0: // their image IDs are in the key
+		return nil, false
 	case kind == "sh" && len(t.Sources) > 0, kind == "group":
 	default:
 		return nil, false
