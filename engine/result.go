@@ -56,6 +56,20 @@ func (r *Result) EachLine(fn func(label, value []byte)) {
 	}
 }
 
+// EachLineSince calls fn, as EachLine does, with the lines that may
+// differ from prev's (an earlier result of the same target): after one
+// edit of a large tree, a few, not one per file.
+func (r *Result) EachLineSince(prev *Result, fn func(label, value []byte)) {
+	if r.key == nil {
+		return
+	}
+	if prev == nil {
+		r.key.Each(fn)
+		return
+	}
+	r.key.EachSince(prev.key, fn)
+}
+
 // Reporter shows a run as it happens. Implementations live in cmd/ and
 // must be safe for concurrent use.
 type Reporter interface {

@@ -50,6 +50,14 @@ type Runner struct {
 	// Records, when set, is where records are looked up and written in
 	// place of Store (a tier of the local store and a team cache).
 	Records RecordStore
+	// Previous is, by target, what this process last ran or found cached
+	// (watch mode's previous run): when it is the target's latest record,
+	// why compares keys in memory instead of reading the record.
+	Previous map[string]*Result
+	// Changed lists the files whose content changed since the run that
+	// gave Previous (watch mode's events); nil: unknown, plan every
+	// target. Targets no changed file feeds keep their previous result.
+	Changed []string
 
 	mu      sync.Mutex
 	results map[string]*Result

@@ -31,6 +31,10 @@ func (r *Runner) runTarget(ctx context.Context, name string) {
 		res.Status, res.Reason = Skipped, why
 		return
 	}
+	if kept, ok := r.reuse(ctx, t); ok {
+		*res = *kept
+		return
+	}
 	act, err := r.Actions(t, r.File)
 	if err != nil {
 		res.Status, res.Err, res.Reason = Failed, fmt.Errorf("target %s: %w", name, err), err.Error()
@@ -207,7 +211,10 @@ func (r *Runner) why(name string, p *Plan) string {
 	case p.missing != "":
 		return p.missing
 	}
-	reasons, ok := r.records().Why(name, p.key.Stored())
+	reasons, ok := r.inMemoryWhy(name, p)
+	if !ok {
+		reasons, ok = r.records().Why(name, p.key.Stored())
+	}
 	if !ok {
 		return "no previous run"
 	}
@@ -218,6 +225,19 @@ func (r *Runner) why(name string, p *Plan) string {
 		reasons = append(reasons[:4], fmt.Sprintf("and %d more", len(reasons)-4))
 	}
 	return strings.Join(reasons, "; ")
+}
+
+// inMemoryWhy explains, from the key the previous run held in memory, why
+// the target runs, when that key is the target's latest record.
+func (r *Runner) inMemoryWhy(name string, p *Plan) ([]string, bool) {
+	prev := r.Previous[name]
+	if prev == nil || prev.key == nil || r.Records != nil || r.Store == nil {
+		return nil, false
+	}
+	if last, ok := r.Store.LatestKey(name); !ok || last != prev.Key {
+		return nil, false
+	}
+	return p.key.DiffFrom(prev.key), true
 }
 
 // planEnv adds the env a target's processes receive: [env], then its own.

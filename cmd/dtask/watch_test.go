@@ -586,3 +586,52 @@ sh = "echo run >> %s"
 		t.Fatalf("exit code %d, want 130:\n%s", code, w.output())
 	}
 }
+
+// TestWatchRerunsWhatTheChangeFeeds: a change to a file feeding A runs A
+// again and leaves B, which that file does not feed, as it was; an edit
+// of the task file plans every target again, so B's new command runs.
+func TestWatchRerunsWhatTheChangeFeeds(t *testing.T) {
+	dir := t.TempDir()
+	logs := t.TempDir()
+	la, lb := filepath.Join(logs, "a.log"), filepath.Join(logs, "b.log")
+	taskfile := func(bcmd string) string {
+		return fmt.Sprintf(`version = 1
+[targets.a]
+sh = "echo a >> %s"
+sources = ["a/**"]
+[targets.b]
+sh = "echo %s >> %s"
+sources = ["b/**"]
+[targets.all]
+deps = ["a", "b"]
+`, la, bcmd, lb)
+	}
+	writeFile(t, filepath.Join(dir, "Taskfile.toml"), taskfile("b"))
+	writeFile(t, filepath.Join(dir, "a/x.txt"), "1")
+	writeFile(t, filepath.Join(dir, "b/y.txt"), "1")
+	w := startWatch(t, dir, "all")
+	const settle = 400 * time.Millisecond
+	expectRuns(t, w, la, 1, 0)
+	expectRuns(t, w, lb, 1, 0)
+
+	writeFile(t, filepath.Join(dir, "a/x.txt"), "2")
+	expectRuns(t, w, la, 2, settle)
+	w.waitOutput("✓ run 2 ok", 60*time.Second)
+	if n := countLines(lb); n != 1 {
+		t.Fatalf("b ran %d times after a change that feeds only a:\n%s", n, w.output())
+	}
+	writeFile(t, filepath.Join(dir, "b/y.txt"), "2")
+	expectRuns(t, w, lb, 2, settle)
+	if n := countLines(la); n != 2 {
+		t.Fatalf("a ran %d times after a change that feeds only b:\n%s", n, w.output())
+	}
+
+	writeFile(t, filepath.Join(dir, "Taskfile.toml"), taskfile("b2"))
+	expectRuns(t, w, lb, 3, settle)
+	if b, _ := os.ReadFile(lb); !strings.HasSuffix(string(b), "b2\n") {
+		t.Fatalf("after the task file changed b's command, b.log is %q:\n%s", b, w.output())
+	}
+	if n := countLines(la); n != 2 {
+		t.Fatalf("a ran %d times after the task file changed only b:\n%s", n, w.output())
+	}
+}

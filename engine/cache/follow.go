@@ -1,10 +1,12 @@
 package cache
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"unsafe"
 )
 
 // In watch mode the index follows a watcher: its events name every path
@@ -20,11 +22,15 @@ type following struct {
 	globs map[string]*memoGlob // globKey → files
 }
 
-// memoGlob is a Glob's result, kept up to date from events.
+// memoGlob is a Glob's result, kept up to date from events, and what
+// HashFiles gave for that very list: an edit marks its file stale, so the
+// next HashFiles of the list looks that file up alone, not every file.
 type memoGlob struct {
-	dir string
-	g   *globber // its patterns, to match new files
-	out []string // sorted; never changed in place (callers keep it)
+	dir   string
+	g     *globber // its patterns, to match new files
+	out   []string // sorted; never changed in place (callers keep it)
+	sums  []byte   // 16 bytes per file of out; nil: not hashed as one list
+	stale map[int]bool
 }
 
 // Follow makes the index trust, until Changed names them, the hashes it
@@ -92,10 +98,16 @@ func (m *memoGlob) update(abs string, file, dir bool) bool {
 	i, found := slices.BinarySearch(m.out, rel)
 	want := file && m.g.includedPath(rel) && !m.g.excludedPath(rel)
 	switch {
+	case want && found:
+		if m.sums != nil {
+			m.stale[i] = true // edited: the one file to look up again
+		}
 	case want && !found:
 		m.out = slices.Insert(slices.Clip(m.out), i, rel)
+		m.sums = nil // a new list: hashed whole once
 	case !want && found:
 		m.out = slices.Concat(m.out[:i], m.out[i+1:])
+		m.sums = nil
 	case !file:
 		// A folder that is gone: the files under it (contiguous once sorted).
 		from, _ := slices.BinarySearch(m.out, rel+"/")
@@ -105,6 +117,7 @@ func (m *memoGlob) update(abs string, file, dir bool) bool {
 		}
 		if to > from {
 			m.out = slices.Concat(m.out[:from], m.out[to:])
+			m.sums = nil
 		}
 	}
 	return true
@@ -172,4 +185,72 @@ func (ix *Index) epochNow() uint64 {
 		return 0
 	}
 	return ix.fol.epoch
+}
+
+// keptList returns the Glob result that rels is (the very slice, which
+// is never changed in place), or nil. ix.mu is held.
+func (ix *Index) keptList(root string, rels []string) *memoGlob {
+	if ix.fol == nil || len(rels) == 0 {
+		return nil
+	}
+	root = filepath.Clean(root)
+	for _, m := range ix.fol.globs {
+		if m.dir == root && len(m.out) == len(rels) && unsafe.SliceData(m.out) == unsafe.SliceData(rels) {
+			return m
+		}
+	}
+	return nil
+}
+
+// hashKept answers HashFiles for a list a Glob kept and HashFiles hashed
+// before: the kept sums, with the files events named since looked up
+// again. ok is false when the list has no kept sums.
+func (ix *Index) hashKept(root string, rels []string) (sums []byte, ok bool, err error) {
+	ix.mu.Lock()
+	m := ix.keptList(root, rels)
+	if m == nil || m.sums == nil {
+		ix.mu.Unlock()
+		return nil, false, nil
+	}
+	sums, epoch := slices.Clone(m.sums), ix.fol.epoch
+	stale := slices.Sorted(maps.Keys(m.stale))
+	ix.mu.Unlock()
+	if len(stale) == 0 {
+		return sums, true, nil
+	}
+	fresh, err := ix.hashMany(len(stale), func(buf []byte, i int) []byte {
+		return appendPath(buf, root, rels[stale[i]])
+	})
+	if err != nil {
+		return nil, true, err
+	}
+	for j, i := range stale {
+		copy(sums[16*i:16*i+16], fresh[16*j:])
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	// Events since the look-up may have named these files again: then
+	// they stay stale.
+	if ix.fol != nil && ix.fol.epoch == epoch && m.sums != nil {
+		m.sums = sums
+		clear(m.stale)
+		sums = slices.Clone(sums)
+	}
+	return sums, true, nil
+}
+
+// keepSums keeps what HashFiles gave for a Glob's kept list, unless
+// events came since it started (epoch).
+func (ix *Index) keepSums(root string, rels []string, sums []byte, epoch uint64) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if m := ix.keptList(root, rels); m != nil && ix.fol.epoch == epoch {
+		m.sums, m.stale = slices.Clone(sums), map[int]bool{}
+	}
+}
+
+// appendPath appends root/rel (rel slash-separated) to buf.
+func appendPath(buf []byte, root, rel string) []byte {
+	buf = append(append(buf, root...), filepath.Separator)
+	return append(buf, filepath.FromSlash(rel)...)
 }

@@ -77,3 +77,50 @@ func TestFollowKeepsUntilChanged(t *testing.T) {
 		t.Errorf("after lost events: %v", got)
 	}
 }
+
+// Following events, HashFiles of a Glob's kept list keeps its sums: an
+// edit no event named is not seen, one an event named is, alone; lost
+// events hash the list again.
+func TestFollowKeepsListSums(t *testing.T) {
+	dir := t.TempDir()
+	put := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	a := put("a", "1")
+	put("b", "2")
+	ix := OpenIndex(filepath.Join(t.TempDir(), "index"))
+	ix.Follow()
+	sums := func() (string, string) {
+		t.Helper()
+		list, err := ix.Glob(dir, []string{"**"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := ix.HashFiles(dir, list)
+		if err != nil || len(s) != 32 {
+			t.Fatalf("HashFiles(%v) = %x, %v", list, s, err)
+		}
+		return hex.EncodeToString(s[:16]), hex.EncodeToString(s[16:])
+	}
+	sa, sb := sums()
+	if sa != xxh([]byte("1")) || sb != xxh([]byte("2")) {
+		t.Fatalf("first sums %s %s", sa, sb)
+	}
+	put("a", "edited")
+	put("b", "edited too")
+	if x, y := sums(); x != sa || y != sb {
+		t.Fatal("without an event the kept sums changed")
+	}
+	ix.Changed([]string{a})
+	if x, y := sums(); x != xxh([]byte("edited")) || y != sb {
+		t.Errorf("after an event naming a: %s %s, want a's new sum and b's kept one", x, y)
+	}
+	ix.Changed([]string{""})
+	if _, y := sums(); y != xxh([]byte("edited too")) {
+		t.Error("after lost events b kept its old sum")
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -95,11 +94,20 @@ func (ix *Index) HashAll(abs []string) ([]string, error) {
 // HashFiles hashes the files root/rels[i] (rels slash-separated and clean)
 // and returns their sums, 16 bytes per file, in the same order. It builds
 // no path string for a file the index answers for.
+// Following events, a Glob's kept list is answered from the sums kept
+// for it, looking up only the files events named (follow.go).
 func (ix *Index) HashFiles(root string, rels []string) ([]byte, error) {
-	return ix.hashMany(len(rels), func(buf []byte, i int) []byte {
-		buf = append(append(buf, root...), filepath.Separator)
-		return append(buf, filepath.FromSlash(rels[i])...)
-	})
+	if sums, ok, err := ix.hashKept(root, rels); ok {
+		return sums, err
+	}
+	ix.mu.Lock()
+	epoch := ix.epochNow()
+	ix.mu.Unlock()
+	sums, err := ix.hashMany(len(rels), func(buf []byte, i int) []byte { return appendPath(buf, root, rels[i]) })
+	if err == nil {
+		ix.keepSums(root, rels, sums, epoch)
+	}
+	return sums, err
 }
 
 // miss is a file the index could not answer for.

@@ -149,6 +149,9 @@ func (s *Store) Last(target string) (*Record, bool) {
 	return rec, true
 }
 
+// LatestKey is the key of target's latest recorded success.
+func (s *Store) LatestKey(target string) (string, bool) { return s.latestKey(target) }
+
 // latestKey is the key of target's latest success: from the heads file
 // (as read, or as this run changed it), else from last/, where a dtask
 // before the heads file kept it.

@@ -55,6 +55,17 @@ type session struct {
 	// through it so that its redraws do not wipe them off a terminal.
 	live atomic.Pointer[ui.Display]
 	n    int // runs so far
+	// prev is, by target, the last completed run's result where it ran or
+	// was cached: the next run explains why a target runs from its key
+	// in memory, not from the record's chunks.
+	prev map[string]*engine.Result
+	// since is every file whose content changed since the last completed
+	// run (prev); nil: unknown (events lost, the task file reloaded, the
+	// first run), so the next run plans every target.
+	since []string
+	// learned is, by target, the result whose key lines learn gave the
+	// detector last: the next learns only the lines that differ from it.
+	learned map[string]*engine.Result
 }
 
 // run is one run in progress.
@@ -157,6 +168,7 @@ func (s *session) loop(ctx context.Context) error {
 				// What the first run hashed before the watches were in
 				// place may have changed unseen.
 				s.p.Index.Changed([]string{watch.Lost})
+				s.since = nil
 				s.ready()
 			}
 		case batch := <-s.w.Batches():
@@ -184,8 +196,22 @@ func (s *session) loop(ctx context.Context) error {
 			if np != nil {
 				s.use(np, goals)
 			}
+			s.note(batch, changed, np != nil)
 			cur = s.start(ctx, changed)
 		}
+	}
+}
+
+// note adds a batch's changed files to those since the last completed
+// run; lost events or a reloaded task file make them unknown until a run
+// that planned every target completes.
+func (s *session) note(batch, changed []string, reloaded bool) {
+	if reloaded || slices.Contains(batch, watch.Lost) {
+		s.since = nil
+		return
+	}
+	if s.since != nil {
+		s.since = append(s.since, changed...)
 	}
 }
 
@@ -283,6 +309,7 @@ func (s *session) start(ctx context.Context, changed []string) *runInProgress {
 		run.done <- runEnd{nil, err}
 		return run
 	}
+	r.Previous, r.Changed = s.prev, s.since
 	goals := s.goals
 	go func() {
 		results, err := r.Run(rctx, goals)
@@ -326,7 +353,24 @@ func (s *session) finish(run *runInProgress, end runEnd, stopped string) {
 	s.live.Store(nil)
 	run.disp.Close()
 	s.learn(end.results)
+	s.keepResults(end.results)
+	s.since = []string{} // what changes from now on is known from events
 	s.follow()
+}
+
+// keepResults keeps, for the next run, the results of the targets that
+// ran or were cached; the others' records are not what they planned.
+func (s *session) keepResults(results []*engine.Result) {
+	if s.prev == nil {
+		s.prev = map[string]*engine.Result{}
+	}
+	for _, res := range results {
+		if res.Key != "" && (res.Status == engine.Ran || res.Status == engine.Cached) {
+			s.prev[res.Target] = res
+		} else {
+			delete(s.prev, res.Target)
+		}
+	}
 }
 
 func (s *session) resultLine(n int, end runEnd, elapsed time.Duration) string {

@@ -29,14 +29,20 @@ func watchIgnore(state string) func(string) bool {
 // pass or fail, and gives the detector the baseline later events compare
 // to: so undoing a breaking edit runs again, and a touch after a failure
 // does not. Targets the run never planned keep what they had. Only the
-// hashes that differ are stored: after one edit of a large tree, one.
+// hashes that differ are stored: after one edit of a large tree, one,
+// found by comparing the key with the one learned last, not every line.
 func (s *session) learn(results []*engine.Result) {
+	if s.learned == nil {
+		s.learned = map[string]*engine.Result{}
+	}
 	var buf []byte
 	for _, res := range results {
 		if res.Key == "" {
 			continue // never planned: keep what it had
 		}
-		res.EachLine(func(label, value []byte) {
+		prev := s.learned[res.Target]
+		s.learned[res.Target] = res
+		res.EachLineSince(prev, func(label, value []byte) {
 			rel, ok := bytes.CutPrefix(label, []byte("src "))
 			if !ok {
 				return

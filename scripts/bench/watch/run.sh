@@ -8,6 +8,9 @@
 # registered (dtask -v prints it; also measured from outside), and for
 # go-task launch to its first run.
 #   scripts/bench/watch/run.sh [RUNS]
+# With OLD=path/to/an/older/dtask (OLD_NAME names it in the rows, default
+# dtask-old) the two dtask binaries are measured in alternating blocks,
+# old, new, old, new, of RUNS edits each, and a row compares them.
 # Goal: dtask median <= 50 ms at 10k files, <= 150 ms at 100k.
 set -euo pipefail
 
@@ -95,7 +98,7 @@ row() {
   printf '%-40s %10s  %-10s %10s  ratio %5s  goal %s\n' "$1" "$2" "$3" "$4" "$r" "$5"
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$STAMP" "$REV" "$1" "$2" "$3" "$4" "$r" "$5" >>"$RESULTS"
 }
-declare -A MED P95
+declare -A MED P95 ALLMS
 
 # latency NAME DIR CMD...: start the watcher, then RUNS edits; prints the
 # median write-to-run-start in ms.
@@ -103,6 +106,8 @@ latency() {
   local name=$1 dir=$2; shift 2
   local stamps="$dir.stamps"
   rm -f "$stamps"
+  # So that the first run is not up to date (another binary's block ran it).
+  echo "$name $(now)" >> "$dir/src/g0/d0/f1.txt"
   (cd "$dir" && exec "$@" >"$WORK/$name.log" 2>&1) &
   local pid=$!
   PIDS+=("$pid")
@@ -121,11 +126,19 @@ latency() {
   done
   kill -INT "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
-  local med p
-  med=$(printf '%s\n' "${ms[@]}" | median)
-  p=$(printf '%s\n' "${ms[@]}" | p95)
+  ALLMS[$name]="${ALLMS[$name]:-} ${ms[*]}"
+  summarize "$name"
+}
+
+# summarize NAME: median and p95 of every edit measured so far for NAME.
+summarize() {
+  local name=$1 med p
+  read -r -a all <<<"${ALLMS[$name]}"
+  med=$(printf '%s\n' "${all[@]}" | median)
+  p=$(printf '%s\n' "${all[@]}" | p95)
   MED[$name]=${med%.*} P95[$name]=$p
-  printf '%-10s write->run median %6.1f ms, p95 %6.1f ms   (all, us: %s)\n' "$name" "$(echo "$med / 1000" | bc -l)" "$(echo "$p / 1000" | bc -l)" "${ms[*]}"
+  printf '%-10s write->run median %6.1f ms, p95 %6.1f ms over %d edits (load %s)  (us: %s)\n' "$name" "$(echo "$med / 1000" | bc -l)" \
+    "$(echo "$p / 1000" | bc -l)" "${#all[@]}" "$(cut -d' ' -f1-3 /proc/loadavg)" "${ms[*]:-}"
 }
 
 # startup NAME DIR CMD...: launch to first run (outside), plus dtask's own
@@ -158,10 +171,23 @@ startup() {
 lat() {
   FILES=$1
   echo "== latency, $1 files, $RUNS edits (load $(cut -d' ' -f1 /proc/loadavg))"
-  latency dtask "$2" "$DTASK" -w t
+  ALLMS=()
+  if [[ -n ${OLD:-} ]]; then
+    local round
+    for round in 1 2; do
+      latency dtask-old "$2" "$OLD" -w t
+      latency dtask "$2" "$DTASK" -w t
+    done
+  else
+    latency dtask "$2" "$DTASK" -w t
+  fi
   latency go-task "$2" "$TASK" -w t
   row "watch save->run $1 files median (us)" "${MED[dtask]}" go-task "${MED[go-task]}" "$3"
   row "watch save->run $1 files p95 (us)" "${P95[dtask]}" go-task "${P95[go-task]}" "-"
+  if [[ -n ${OLD:-} ]]; then
+    row "watch save->run $1 files median (us)" "${MED[dtask]}" "${OLD_NAME:-dtask-old}" "${MED[dtask-old]}" "$3"
+    row "watch save->run $1 files p95 (us)" "${P95[dtask]}" "${OLD_NAME:-dtask-old}" "${P95[dtask-old]}" "-"
+  fi
 }
 
 P10="$WORK/p10k"
