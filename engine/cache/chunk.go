@@ -41,7 +41,7 @@ const (
 // chunks below it (a set).
 type chunk struct {
 	name  string
-	data  []byte
+	data  []byte // a set's; nil for a leaf (bytes)
 	set   bool
 	lines int    // record lines beneath
 	last  uint64 // hash of the label of the last line beneath
@@ -50,32 +50,40 @@ type chunk struct {
 }
 
 // chunkTree cuts lines into leaves, then their references into sets,
-// until fewer than chunkFrom references are left: the record's own.
+// until fewer than chunkFrom references are left: the record's own. A
+// leaf keeps its lines, not its bytes: only the few a Put finds missing
+// are encoded again, and a tree of 100,000 files holds no 8 MB copy.
 func chunkTree(lines []Line) []*chunk {
-	// One buffer for all the leaves: a chunk each would be thousands of
-	// allocations for a tree of 100,000 files.
-	var all []byte
 	var level []*chunk
-	var ends []int
-	from, start := 0, 0
+	var buf []byte
+	from := 0
 	for i, l := range lines {
-		all = appendLine(all, l)
+		buf = appendLine(buf, l)
 		h := xxh3.HashString(l.Label)
 		if i < len(lines)-1 && i+1-from < chunkMax && h%lineSpread != 0 {
 			continue
 		}
-		level = append(level, newChunk(all[start:], false, i+1-from, h, nil, lines[from:i+1]))
-		ends = append(ends, len(all))
-		from, start = i+1, len(all)
-	}
-	start = 0
-	for i, c := range level {
-		c.data, start = all[start:ends[i]:ends[i]], ends[i]
+		c := newChunk(buf, false, i+1-from, h, nil, lines[from:i+1])
+		c.data = nil
+		level = append(level, c)
+		buf, from = buf[:0], i+1
 	}
 	for span := uint64(lineSpread * refSpread); len(level) >= chunkFrom; span *= refSpread {
 		level = groupChunks(level, span)
 	}
 	return level
+}
+
+// bytes is what c stores: a leaf's lines are encoded again.
+func (c *chunk) bytes() []byte {
+	if c.data != nil {
+		return c.data
+	}
+	var b []byte
+	for _, l := range c.part {
+		b = appendLine(b, l)
+	}
+	return b
 }
 
 // groupChunks cuts a level's references into sets, each ending after a
@@ -204,7 +212,7 @@ func (s *Store) putChunk(c *chunk) error {
 			return err
 		}
 	}
-	return s.writeIn(p, c.data)
+	return s.writeIn(p, c.bytes())
 }
 
 // chunkPath is where a chunk (or a set) is stored.
