@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/zeebo/xxh3"
@@ -16,16 +17,111 @@ import (
 // to .dtask/ rather than a copy of the whole file list.
 //
 // A chunk ends after a line whose label hashes to a multiple of
-// chunkSpread (or at chunkMax lines): boundaries depend on the lines
+// lineSpread (or at chunkMax lines): boundaries depend on the lines
 // themselves, so adding or removing a file changes one chunk, not every
 // chunk after it.
+//
+// The chunks' references are cut the same way, level by level, into sets
+// (sets/): a set lists chunks or sets below it, and a level ends after a
+// chunk whose last label hashes to a multiple of lineSpread times
+// refSpread to the power of the level: a set's bounds, like a chunk's,
+// depend on labels only, so an edit rewrites one set per level. The record keeps only the top level's references, so an
+// edit among 300,000 files writes one chunk, one set per level and a
+// record of a few dozen lines, and a record shares its whole file list
+// with the previous one when no file changed.
 const (
-	chunkFrom   = 128 // records with fewer lines keep them inline
-	chunkSpread = 128 // lines per chunk on average
-	chunkMax    = 1024
+	chunkFrom  = 128 // records with fewer lines (or references) keep them inline
+	lineSpread = 64  // lines per chunk on average: about 5 KB
+	refSpread  = 128 // references per set on average
+	chunkMax   = 512 // lines or references
+	maxLevels  = 6   // deeper is a damaged set
 )
 
-// writeLines appends lines to body, inline or as chunk references.
+// chunk is a stored run of a record's lines (a leaf) or of references to
+// chunks below it (a set).
+type chunk struct {
+	name  string
+	data  []byte // a set's; nil for a leaf (bytes)
+	set   bool
+	lines int    // record lines beneath
+	last  uint64 // hash of the label of the last line beneath
+	kids  []*chunk
+	part  []Line // a leaf's lines
+}
+
+// chunkTree cuts lines into leaves, then their references into sets,
+// until fewer than chunkFrom references are left: the record's own. A
+// leaf keeps its lines, not its bytes: only the few a Put finds missing
+// are encoded again, and a tree of 100,000 files holds no 8 MB copy.
+func chunkTree(lines []Line) []*chunk {
+	var level []*chunk
+	var buf []byte
+	from := 0
+	for i, l := range lines {
+		buf = appendLine(buf, l)
+		h := xxh3.HashString(l.Label)
+		if i < len(lines)-1 && i+1-from < chunkMax && h%lineSpread != 0 {
+			continue
+		}
+		c := newChunk(buf, false, i+1-from, h, nil, lines[from:i+1])
+		c.data = nil
+		level = append(level, c)
+		buf, from = buf[:0], i+1
+	}
+	for span := uint64(lineSpread * refSpread); len(level) >= chunkFrom; span *= refSpread {
+		level = groupChunks(level, span)
+	}
+	return level
+}
+
+// bytes is what c stores: a leaf's lines are encoded again.
+func (c *chunk) bytes() []byte {
+	if c.data != nil {
+		return c.data
+	}
+	var b []byte
+	for _, l := range c.part {
+		b = appendLine(b, l)
+	}
+	return b
+}
+
+// groupChunks cuts a level's references into sets, each ending after a
+// chunk whose last label's hash is a multiple of span.
+func groupChunks(level []*chunk, span uint64) []*chunk {
+	var up []*chunk
+	var data []byte
+	from, lines := 0, 0
+	for i, c := range level {
+		data = appendRef(data, c)
+		lines += c.lines
+		if i < len(level)-1 && i+1-from < chunkMax && c.last%span != 0 {
+			continue
+		}
+		up = append(up, newChunk(bytes.Clone(data), true, lines, c.last, level[from:i+1], nil))
+		data, from, lines = data[:0], i+1, 0
+	}
+	return up
+}
+
+func newChunk(data []byte, set bool, lines int, last uint64, kids []*chunk, part []Line) *chunk {
+	sum := xxh3.Hash128(data).Bytes()
+	return &chunk{name: hex.EncodeToString(sum[:]), data: data, set: set, lines: lines, last: last, kids: kids, part: part}
+}
+
+// appendRef appends the line that names c: "@NAME<TAB>LINES" for a leaf,
+// "@@NAME<TAB>LINES" for a set.
+func appendRef(b []byte, c *chunk) []byte {
+	b = append(b, '@')
+	if c.set {
+		b = append(b, '@')
+	}
+	b = append(append(b, c.name...), '\t')
+	return append(appendInt(b, c.lines), '\n')
+}
+
+// writeLines appends lines to body, inline or as references to chunks and
+// sets, storing those not stored yet.
 func (s *Store) writeLines(body *bytes.Buffer, lines []Line) error {
 	if len(lines) < chunkFrom {
 		var b []byte
@@ -35,34 +131,59 @@ func (s *Store) writeLines(body *bytes.Buffer, lines []Line) error {
 		}
 		return nil
 	}
-	return splitChunks(lines, func(name string, data []byte, part []Line) error {
-		if err := s.putChunk(name, data); err != nil {
+	var b []byte
+	for _, c := range s.cut(lines) {
+		if err := s.putChunk(c); err != nil {
 			return err
 		}
-		body.WriteString("@" + name + "\t")
-		body.WriteString(itoa(len(part)))
-		body.WriteByte('\n')
-		return nil
-	})
+		b = appendRef(b, c)
+	}
+	body.Write(b)
+	return nil
 }
 
-// splitChunks cuts lines into chunks and calls fn with each one's name,
-// bytes and lines.
-func splitChunks(lines []Line, fn func(name string, data []byte, part []Line) error) error {
-	var chunk []byte
-	from := 0
-	for i, l := range lines {
-		chunk = appendLine(chunk, l)
-		if i < len(lines)-1 && i+1-from < chunkMax && xxh3.HashString(l.Label)%chunkSpread != 0 {
-			continue
-		}
-		sum := xxh3.Hash128(chunk).Bytes()
-		if err := fn(hex.EncodeToString(sum[:]), chunk, lines[from:i+1]); err != nil {
-			return err
-		}
-		chunk, from = chunk[:0], i+1
+// cutTrees keeps the chunk trees Why cut from current lines for the Put
+// that records them after the run: cutting 100,000 lines twice was most of
+// what recording an edit cost. Keyed by the lines' first element; the
+// engine hands both the same slice, which nothing changes in between.
+type cutTrees struct {
+	mu    sync.Mutex
+	trees map[*Line]cutTree
+}
+
+type cutTree struct {
+	n   int
+	top []*chunk
+}
+
+// maxCutTrees bounds what runs that fail (and so never Put) leave behind.
+const maxCutTrees = 16
+
+// cut returns the chunk tree of lines, cut by Why for the same lines if
+// it was, then forgotten.
+func (s *Store) cut(lines []Line) []*chunk {
+	s.cuts.mu.Lock()
+	t, ok := s.cuts.trees[&lines[0]]
+	delete(s.cuts.trees, &lines[0])
+	s.cuts.mu.Unlock()
+	if ok && t.n == len(lines) {
+		return t.top
 	}
-	return nil
+	return chunkTree(lines)
+}
+
+// cutForPut cuts lines and keeps the tree for the Put that may follow.
+func (s *Store) cutForPut(lines []Line) []*chunk {
+	top := chunkTree(lines)
+	s.cuts.mu.Lock()
+	defer s.cuts.mu.Unlock()
+	if s.cuts.trees == nil {
+		s.cuts.trees = map[*Line]cutTree{}
+	}
+	if len(s.cuts.trees) < maxCutTrees {
+		s.cuts.trees[&lines[0]] = cutTree{len(lines), top}
+	}
+	return top
 }
 
 func itoa(n int) string { return string(appendInt(nil, n)) }
@@ -74,44 +195,67 @@ func appendInt(b []byte, n int) []byte {
 	return append(b, byte('0'+n%10))
 }
 
-// putChunk stores data under its name (its hash) unless it is there
-// already, in which case it is marked used now so that pruning keeps it.
-func (s *Store) putChunk(name string, data []byte) error {
-	p := s.chunkPath(name)
+// putChunk stores c unless it is there already, in which case it is
+// marked used now so that pruning keeps it (and, for a set, what it
+// names). A set is written after what it names, so a stored set's chunks
+// are stored too: an unchanged file list costs one stat, an edit one
+// chunk and one set per level.
+func (s *Store) putChunk(c *chunk) error {
+	p := s.chunkPath(c.name, c.set)
 	if _, err := os.Lstat(p); err == nil {
 		now := time.Now()
 		_ = os.Chtimes(p, now, now)
 		return nil
 	}
-	return s.writeIn(p, data)
+	for _, k := range c.kids {
+		if err := s.putChunk(k); err != nil {
+			return err
+		}
+	}
+	return s.writeIn(p, c.bytes())
 }
 
-func (s *Store) chunkPath(name string) string {
-	return filepath.Join(s.dir, "chunks", name[:2], name)
+// chunkPath is where a chunk (or a set) is stored.
+func (s *Store) chunkPath(name string, set bool) string {
+	folder := "chunks"
+	if set {
+		folder = "sets"
+	}
+	return filepath.Join(s.dir, folder, name[:2], name)
 }
 
 // readLines parses a record's lines, reading the chunks they name. A
 // missing or damaged chunk makes the record corrupt: a miss.
 func (s *Store) readLines(out *[]Line, text string) error {
-	return parseLines(out, text, func(name string, n int) error {
-		return s.readChunk(out, name, n)
+	return parseLines(out, text, func(name string, n int, set bool) error {
+		return s.readChunk(out, name, n, set, 0)
 	})
 }
 
-func (s *Store) readChunk(out *[]Line, name string, n int) error {
-	if len(name) != 32 || !validKey(name) {
-		return errCorrupt
+// readChunk appends the lines a chunk holds, or a set names, checking
+// the content against its name and the count against the reference. A
+// damaged chunk is removed, and so is every set above it on the way back:
+// a Put stops at the first stored set it finds, so a set left in place
+// would keep the damage beneath it for every later record.
+func (s *Store) readChunk(out *[]Line, name string, n int, set bool, depth int) error {
+	err := s.readChunkOnce(out, name, n, set, depth)
+	if err != nil && len(name) == 32 && validKey(name) {
+		_ = os.Remove(s.chunkPath(name, set))
 	}
-	data, err := os.ReadFile(s.chunkPath(name))
-	if err != nil {
-		return errCorrupt
-	}
-	sum := xxh3.Hash128(data).Bytes()
-	if hex.EncodeToString(sum[:]) != name {
+	return err
+}
+
+func (s *Store) readChunkOnce(out *[]Line, name string, n int, set bool, depth int) error {
+	data, err := s.chunkData(name, set)
+	if err != nil || depth > maxLevels {
 		return errCorrupt
 	}
 	before := len(*out)
-	if err := parseLines(out, string(data), nil); err != nil {
+	var ref func(string, int, bool) error
+	if set {
+		ref = func(name string, n int, set bool) error { return s.readChunk(out, name, n, set, depth+1) }
+	}
+	if err := parseLines(out, string(data), ref); err != nil {
 		return err
 	}
 	if len(*out)-before != n {
@@ -120,51 +264,18 @@ func (s *Store) readChunk(out *[]Line, name string, n int) error {
 	return nil
 }
 
-// Why explains why cur differs from the target's latest recorded success,
-// as Diff does, reading only the chunks that differ: an edit among 100,000
-// files compares one chunk's lines, not all of them. ok is false when
-// there is no readable latest record.
-func (s *Store) Why(target string, cur []Line) (reasons []string, ok bool) {
-	last, ok := s.latestKey(target)
-	if !ok {
-		return nil, false
+// chunkData reads a chunk or set and checks it against its name.
+func (s *Store) chunkData(name string, set bool) ([]byte, error) {
+	if len(name) != 32 || !validKey(name) {
+		return nil, errCorrupt
 	}
-	data, ok := s.read(last)
-	if !ok {
-		return nil, false
+	data, err := os.ReadFile(s.chunkPath(name, set))
+	if err != nil {
+		return nil, errCorrupt
 	}
-	h, text, err := checkRecord(data)
-	if err != nil || h.Target != target {
-		return nil, false
+	sum := xxh3.Hash128(data).Bytes()
+	if hex.EncodeToString(sum[:]) != name {
+		return nil, errCorrupt
 	}
-	var old []Line
-	refs := map[string]int{}
-	var order []string
-	if parseLines(&old, text, func(name string, n int) error {
-		refs[name] = n
-		order = append(order, name)
-		return nil
-	}) != nil {
-		return nil, false
-	}
-	rest := cur
-	if len(refs) > 0 && len(cur) >= chunkFrom {
-		rest = nil
-		_ = splitChunks(cur, func(name string, _ []byte, part []Line) error {
-			if _, same := refs[name]; same {
-				refs[name] = -1 // in both: its lines are equal
-				return nil
-			}
-			rest = append(rest, part...)
-			return nil
-		})
-	}
-	for _, name := range order {
-		if n := refs[name]; n >= 0 {
-			if s.readChunk(&old, name, n) != nil {
-				return nil, false
-			}
-		}
-	}
-	return diffLines(old, rest), true
+	return data, nil
 }

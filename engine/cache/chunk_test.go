@@ -25,13 +25,11 @@ func manySources(target string, n, edited int) *Record {
 
 func dirSize(t testing.TB, dir string) int64 {
 	var n int64
-	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			fi, _ := d.Info()
+	for _, p := range filesIn(dir, ".") {
+		if fi, err := os.Stat(p); err == nil {
 			n += fi.Size()
 		}
-		return nil
-	})
+	}
 	return n
 }
 
@@ -75,13 +73,7 @@ func TestRecordMissingChunk(t *testing.T) {
 	if err := s.Put(rec); err != nil {
 		t.Fatal(err)
 	}
-	var chunks []string
-	filepath.WalkDir(filepath.Join(s.Dir(), "chunks"), func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			chunks = append(chunks, p)
-		}
-		return nil
-	})
+	chunks := filesIn(s.Dir(), "chunks")
 	if len(chunks) < 2 {
 		t.Fatalf("%d chunks for 1,000 lines", len(chunks))
 	}

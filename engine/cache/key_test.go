@@ -138,3 +138,15 @@ func TestAddFilesSameAsLines(t *testing.T) {
 		t.Errorf("lines %v, want %v", run.Lines(), one.Lines())
 	}
 }
+
+// Lines built from file runs keep empty labels and values, at the end too.
+func TestLinesEmptyValues(t *testing.T) {
+	k := NewKey("t")
+	k.AddFiles("src ", []string{"a"}, make([]byte, 16))
+	k.Add("", "")
+	k.Add("last", "")
+	got := k.Lines()
+	if n := len(got); n != 5 || got[2].Label != "src a" || got[3] != (Line{}) || got[4] != (Line{"last", ""}) {
+		t.Errorf("Lines = %q", got)
+	}
+}

@@ -32,7 +32,7 @@ var ErrNotStateDir = errors.New("holds files dtask did not make")
 // before folders were marked: such a folder is adopted, nothing else is.
 var stateNames = []string{
 	"records", "last", "index", "lock", "locks", "images", ".gitignore", MarkName,
-	"chunks", "secret.key", "index.log", "layout",
+	"chunks", "secret.key", "index.log", "layout", "sets",
 }
 
 func stateName(name string) bool { return slices.Contains(stateNames, name) }

@@ -106,32 +106,68 @@ func (s *Store) scan() (recs []stateFile, total int64) {
 	return recs, total
 }
 
-// pruneChunks removes the chunks none of recs names (and older than
-// chunkGrace).
+// pruneChunks removes the chunks and sets none of recs names (and older
+// than chunkGrace). A set used within the grace period keeps what it
+// names: a concurrent Put may have just reused it for a record it has not
+// written yet, and touches only the set, not everything beneath it.
 func (s *Store) pruneChunks(recs []stateFile) (removed int, freed int64) {
 	live := map[string]bool{}
 	eachRecord(recs, func(_ *recordHeader, text string) {
-		_ = parseLines(new([]Line), text, func(name string, _ int) error {
-			live[name] = true
+		_ = parseLines(new([]Line), text, func(name string, _ int, set bool) error {
+			s.markLive(live, name, set, 0)
 			return nil
 		})
 	})
 	cutoff := time.Now().Add(-chunkGrace)
-	_ = filepath.WalkDir(filepath.Join(s.dir, "chunks"), func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || live[d.Name()] {
+	sweep := func(folder string, fn func(p string, d fs.DirEntry, recent bool)) {
+		_ = filepath.WalkDir(filepath.Join(s.dir, folder), func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || live[d.Name()] {
+				return nil
+			}
+			if info, err := d.Info(); err == nil {
+				fn(p, d, info.ModTime().After(cutoff))
+			}
 			return nil
+		})
+	}
+	sweep("sets", func(_ string, d fs.DirEntry, recent bool) {
+		if recent {
+			s.markLive(live, d.Name(), true, 0)
 		}
+	})
+	remove := func(p string, d fs.DirEntry, recent bool) {
 		info, err := d.Info()
-		if err != nil || info.ModTime().After(cutoff) {
-			return nil
+		if recent || err != nil {
+			return
 		}
 		if os.Remove(p) == nil {
 			removed++
 			freed += info.Size()
 		}
-		return nil
-	})
+	}
+	sweep("sets", remove)
+	sweep("chunks", remove)
 	return removed, freed
+}
+
+// markLive adds a chunk, or a set and everything beneath it, to live. A
+// damaged set keeps nothing beneath it: no record can be read through it.
+func (s *Store) markLive(live map[string]bool, name string, set bool, depth int) {
+	if live[name] || depth > maxLevels {
+		return
+	}
+	live[name] = true
+	if !set {
+		return
+	}
+	data, err := s.chunkData(name, true)
+	if err != nil {
+		return
+	}
+	kids, _ := setRefs(data)
+	for _, k := range kids {
+		s.markLive(live, k.name, k.set, depth+1)
+	}
 }
 
 // latestKeys are the keys the last/ pointers name.

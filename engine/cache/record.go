@@ -20,7 +20,9 @@ import (
 // thousand source lines parse far faster than they would as JSON objects.
 //
 // A long record keeps its lines in chunks (chunk.go): a line
-// "@HASH<TAB>COUNT" stands for COUNT lines stored once under chunks/.
+// "@HASH<TAB>COUNT" stands for COUNT lines stored once under chunks/, and
+// "@@HASH<TAB>COUNT" for a set under sets/ that names such chunks (or
+// sets) holding COUNT lines in all.
 const recordMagic = "dtask-record-2 "
 
 // maxValue is the longest line value a record keeps as is; longer ones are
@@ -118,8 +120,8 @@ func (s *Store) decode(data []byte) (*Record, error) {
 }
 
 // parseLines appends the "label<TAB>value" lines of text to *out; chunk
-// references go to ref (nil: none allowed).
-func parseLines(out *[]Line, text string, ref func(name string, n int) error) error {
+// and set references go to ref (nil: none allowed).
+func parseLines(out *[]Line, text string, ref func(name string, n int, set bool) error) error {
 	for text != "" {
 		line, after, ok := strings.Cut(text, "\n")
 		if !ok {
@@ -135,7 +137,8 @@ func parseLines(out *[]Line, text string, ref func(name string, n int) error) er
 			if ref == nil || err != nil {
 				return errCorrupt
 			}
-			if err := ref(label[1:], n); err != nil {
+			name, set := strings.CutPrefix(label[1:], "@")
+			if err := ref(name, n, set); err != nil {
 				return err
 			}
 			continue

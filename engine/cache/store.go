@@ -16,6 +16,7 @@ import (
 //
 //	records/ab/abcdef….rec   one record per key, so old keys still hit
 //	chunks/ab/abcdef…        runs of key lines that records share
+//	sets/ab/abcdef…          lists of chunks (or sets) that records share
 //	heads                    each target's latest used record header and so
 //	                         its latest key, read once per run (heads.go)
 //	last/HASH                the key of a target's latest success, as an
@@ -35,6 +36,7 @@ type Store struct {
 	keyOnce sync.Once
 	key     []byte
 	heads   heads
+	cuts    cutTrees
 }
 
 // OpenStore opens the store at dir, creating and marking the folder; a
