@@ -49,6 +49,24 @@ type Limits struct {
 // folder from job to job: without this it only grows. The image cache
 // (images/) counts towards maxSize but is pruned by its owner.
 func (s *Store) Prune(lim Limits) Pruned {
+	if size, ok := s.withinTally(lim); ok {
+		return Pruned{Size: size}
+	}
+	s.wrote.bytes.Store(0) // the walk sees them
+	s.wrote.records.Store(0)
+	out := s.prune(lim)
+	out.Size += tallyLen
+	s.saveTally(tally{size: out.Size, records: out.left})
+	return out.Pruned
+}
+
+// pruned is a Prune's result and the records it left.
+type pruned struct {
+	Pruned
+	left int
+}
+
+func (s *Store) prune(lim Limits) pruned {
 	recs, total := s.scan()
 	left := len(recs)
 	over := func() bool {
@@ -57,7 +75,7 @@ func (s *Store) Prune(lim Limits) Pruned {
 	var out Pruned
 	if !over() && !lim.Sweep {
 		out.Size = total
-		return out
+		return pruned{out, left}
 	}
 	latest := s.latestKeys()
 	slices.SortFunc(recs, func(a, b stateFile) int { return a.used.Compare(b.used) })
@@ -77,7 +95,7 @@ func (s *Store) Prune(lim Limits) Pruned {
 	n, freed := s.pruneChunks(kept)
 	a, afreed := s.pruneAttached(kept)
 	out.Chunks, out.Attached, out.Size = n, a, total-freed-afreed
-	return out
+	return pruned{out, left}
 }
 
 type stateFile struct {
@@ -89,8 +107,9 @@ type stateFile struct {
 // scan lists the records and adds up the size of the whole state folder.
 func (s *Store) scan() (recs []stateFile, total int64) {
 	records := filepath.Join(s.dir, "records") + string(filepath.Separator)
+	tally := s.tallyPath() // Prune adds it: it is written after the walk
 	_ = filepath.WalkDir(s.dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+		if err != nil || d.IsDir() || p == tally {
 			return nil
 		}
 		info, err := d.Info()

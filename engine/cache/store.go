@@ -37,6 +37,7 @@ type Store struct {
 	key     []byte
 	heads   heads
 	cuts    cutTrees
+	wrote   writes // for the tally
 }
 
 // OpenStore opens the store at dir, creating and marking the folder; a
@@ -112,6 +113,7 @@ func (s *Store) Put(rec *Record) error {
 	if err := s.writeIn(s.recordPath(rec.Key), data); err != nil {
 		return fmt.Errorf("record for %s: %w", rec.Target, err)
 	}
+	s.wrote.records.Add(1)
 	// The target's latest key goes into the heads file, written once at
 	// the end of the run (SaveHeads), not into a file of its own: creating
 	// a file per target was half of what a first run of ten thousand
@@ -135,7 +137,11 @@ func (s *Store) writeIn(path string, data []byte) error {
 			return err
 		}
 	}
-	return writeAtomic(path, data)
+	if err := writeAtomic(path, data); err != nil {
+		return err
+	}
+	s.wrote.bytes.Add(int64(len(data)))
+	return nil
 }
 
 // Last returns the latest recorded success of target, whatever its key.
