@@ -49,10 +49,10 @@ func glob(dir string, patterns []string) (*globber, error) {
 	}
 	if !slices.IsSorted(g.out) {
 		slices.Sort(g.out)
-		g.stats = nil
+		g.stats = statRuns{}
 	}
 	if out := slices.Compact(g.out); len(out) != len(g.out) {
-		g.out, g.stats = out, nil
+		g.out, g.stats = out, statRuns{}
 	}
 	return g, nil
 }
@@ -167,8 +167,8 @@ type globber struct {
 	dir        string
 	incl, excl []*pattern
 	out        []string
-	stats      []primedStat // beside out: the stats the walk took
-	start      time.Time    // before the walk took any stat
+	stats      statRuns  // beside out: the stats the walk took
+	start      time.Time // before the walk took any stat
 }
 
 func (g *globber) excluded(rel string) bool {
@@ -208,7 +208,6 @@ func (g *globber) root(r *pattern) error {
 		// Only an exact pattern can name a file as its base.
 		if g.included(rel) && !g.excludedPath(rel) {
 			g.out = append(g.out, rel)
-			g.stats = append(g.stats, primedStat{})
 		}
 		return nil
 	}
