@@ -171,13 +171,14 @@ func (g *globber) readFolder(n *dirNode, buf, name *[]byte, entsBuf *[]dirent, n
 		return nil, &os.PathError{Op: "readdir", Path: abs, Err: err}
 	}
 	slices.SortFunc(ents, cmpDirent)
-	return g.keep(n, fd, ents), nil
+	return g.keep(n, fd, ents, name), nil
 }
 
 // keep sets n's files from its folder's sorted entries: those that
-// match, stat'ed through the open folder fd, and its subfolders not
-// excluded, which it returns to be read next.
-func (g *globber) keep(n *dirNode, fd int, ents []dirent) []*dirNode {
+// match, stat'ed through the open folder fd (buf is scratch for the
+// stat), and its subfolders not excluded, which it returns to be read
+// next.
+func (g *globber) keep(n *dirNode, fd int, ents []dirent, buf *[]byte) []*dirNode {
 	nf := 0
 	for _, e := range ents {
 		if !e.dir {
@@ -200,7 +201,7 @@ func (g *globber) keep(n *dirNode, fd int, ents []dirent) []*dirNode {
 		if (n.all || g.included(e.path)) && !g.excluded(e.path) {
 			var st unix.Stat_t
 			var p primedStat
-			if statAt(fd, e.path[e.name:], &st) == nil {
+			if statAt(fd, e.path[e.name:], buf, &st) == nil {
 				p = primedStat{st: statOf(&st)}
 			}
 			n.files = append(n.files, e.path)
