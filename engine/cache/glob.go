@@ -50,10 +50,10 @@ func glob(dir string, patterns []string) (*globber, error) {
 	}
 	if !slices.IsSorted(g.out) {
 		slices.Sort(g.out)
-		g.stats = nil
+		g.stats = statRuns{}
 	}
 	if out := slices.Compact(g.out); len(out) != len(g.out) {
-		g.out, g.stats = out, nil
+		g.out, g.stats = out, statRuns{}
 	}
 	return g, nil
 }
@@ -168,8 +168,8 @@ type globber struct {
 	dir        string
 	incl, excl []*pattern
 	out        []string
-	stats      []primedStat // beside out: the stats the walk took
-	start      time.Time    // before the walk took any stat
+	stats      statRuns  // beside out: the stats the walk took
+	start      time.Time // before the walk took any stat
 }
 
 func (g *globber) excluded(rel string) bool {
@@ -210,7 +210,7 @@ func (g *globber) root(r *pattern) error {
 		// saves a second one per target that names its sources file by file.
 		if g.included(rel) && !g.excludedPath(rel) {
 			g.out = append(g.out, rel)
-			g.stats = append(g.stats, primedStat{st: statOf(&st), ok: true})
+			g.stats.add(len(g.out)-1, []primedStat{{st: statOf(&st)}})
 		}
 		return nil
 	}

@@ -33,7 +33,7 @@ func (ix *Index) count() int {
 	defer ix.mu.Unlock()
 	n := len(ix.entries)
 	for _, off := range ix.file.offsets() {
-		if ix.entries[ix.file.path(off)] == nil {
+		if ix.entries[ix.file.prefix+ix.file.path(off)] == nil {
 			n++
 		}
 	}

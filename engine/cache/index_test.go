@@ -358,3 +358,50 @@ func TestIndexUnsortedFileLoads(t *testing.T) {
 		t.Errorf("after a save: unsorted %v, %d entries, want sorted and 4", ix.file.unsorted(), ix.count())
 	}
 }
+
+// A loaded index keeps its paths without the prefix they all share, and
+// still answers for each path exactly: not for the prefix, a path that
+// only starts like one of them, or one outside the prefix; compaction
+// gives the full paths back.
+func TestIndexSharedPrefix(t *testing.T) {
+	paths := []string{"/proj/src/a", "/proj/src/ab", "/proj/src/b/c"}
+	m := map[string]*entry{}
+	for i, p := range paths {
+		m[p] = &entry{used: uint32(i + 1)}
+	}
+	base, ok := decodeIndex(encodeIndex(m))
+	if !ok {
+		t.Fatal("index refused")
+	}
+	if base.prefix != "/proj/src/" {
+		t.Errorf("prefix %q, want /proj/src/", base.prefix)
+	}
+	for i, p := range paths {
+		if e, ok := base.find(p); !ok || e.used != uint32(i+1) {
+			t.Errorf("%s: %v %v", p, e, ok)
+		}
+	}
+	for _, p := range []string{"/proj/src/", "/proj/src/a/", "/proj/src/abc", "/other/src/a", "/proj/sr"} {
+		if _, ok := base.find(p); ok {
+			t.Errorf("found %s, which the index does not hold", p)
+		}
+	}
+	all := map[string]*entry{}
+	base.all(all)
+	if len(all) != len(paths) {
+		t.Fatalf("all gave %d entries, want %d", len(all), len(paths))
+	}
+	for i, p := range paths {
+		if e := all[p]; e == nil || e.used != uint32(i+1) {
+			t.Errorf("all: %s: %v", p, e)
+		}
+	}
+	// One entry: the whole path is the prefix.
+	one, ok := decodeIndex(encodeIndex(map[string]*entry{"/x/y": {used: 7}}))
+	if e, found := one.find("/x/y"); !ok || !found || e.used != 7 {
+		t.Errorf("single entry: %v %v %v", ok, found, e)
+	}
+	if _, found := one.find("/x/yz"); found {
+		t.Error("single entry: found a longer path")
+	}
+}

@@ -65,28 +65,14 @@ func appendEntries(b []byte, entries map[string]*entry) []byte {
 // entries come in m; base holds the file's.
 func readIndex(path string) (base *baseIndex, m map[string]*entry, baseSize, log int64) {
 	m = map[string]*entry{}
-	if data, err := os.ReadFile(path); err == nil {
-		if b, ok := decodeIndex(data); ok {
-			base, baseSize = b, int64(len(data))
-		}
+	if b, size, ok := loadBase(path); ok {
+		base, baseSize = b, size
 	}
 	if data, err := os.ReadFile(path + ".log"); err == nil {
 		replayLog(data, m)
 		log = int64(len(data))
 	}
 	return base, m, baseSize, log
-}
-
-func decodeIndex(data []byte) (*baseIndex, bool) {
-	le := binary.LittleEndian
-	if len(data) < len(indexMagic)+9 || string(data[:len(indexMagic)]) != indexMagic {
-		return nil, false
-	}
-	body := data[:len(data)-8]
-	if xxh3.Hash(body) != le.Uint64(data[len(data)-8:]) {
-		return nil, false
-	}
-	return parseBase(body[len(indexMagic):])
 }
 
 // decodeEntry reads the fixed part of an entry.

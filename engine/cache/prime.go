@@ -13,11 +13,47 @@ import (
 // of many files may take longer than any limit, and a limit that ran out
 // between the walk and the hashing doubled the stat work.
 
-// primedStat is a stat a Glob took; ok is false where it took none or Hash
-// has used it.
+// primedStat is a stat a Glob took. Its mode is zero where it took none
+// or Hash has used it: a file's mode has its type bits set.
 type primedStat struct {
 	st stat
-	ok bool
+}
+
+func (p *primedStat) ok() bool { return p.st.mode != 0 }
+
+// statRuns are the stats a Glob took beside its list of files, as runs of
+// each folder's stats in list order rather than one copy of them all.
+type statRuns struct {
+	starts []int // where in the list each run's first file is
+	runs   [][]primedStat
+}
+
+func (s *statRuns) add(at int, run []primedStat) {
+	s.starts = append(s.starts, at)
+	s.runs = append(s.runs, run)
+}
+
+func (s *statRuns) empty() bool { return len(s.runs) == 0 }
+
+// at returns the stat of the list's i-th file, or nil; *hint is the run
+// the last call found, where lookups in list order find the next.
+func (s *statRuns) at(i int, hint *int) *primedStat {
+	r := *hint
+	for _, c := range []int{r, r + 1} {
+		if c < len(s.runs) && s.starts[c] <= i && i < s.starts[c]+len(s.runs[c]) {
+			*hint = c
+			return &s.runs[c][i-s.starts[c]]
+		}
+	}
+	r, found := slices.BinarySearch(s.starts, i)
+	if !found {
+		r--
+	}
+	if r < 0 || i >= s.starts[r]+len(s.runs[r]) {
+		return nil
+	}
+	*hint = r
+	return &s.runs[r][i-s.starts[r]]
 }
 
 // primedList is one Glob's result: files (relative to dir, sorted) and
@@ -25,9 +61,10 @@ type primedStat struct {
 type primedList struct {
 	dir   string
 	rels  []string
-	stats []primedStat
+	stats statRuns
 	at    time.Time
 	next  int // where the next lookup most likely is
+	run   int // the run of stats the last lookup found
 }
 
 // maxPrimed is how many Globs' stats an Index holds at once: targets plan
@@ -46,7 +83,7 @@ func (ix *Index) Glob(dir string, patterns []string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	if g.stats != nil && filepath.IsAbs(dir) {
+	if !g.stats.empty() && filepath.IsAbs(dir) {
 		ix.prime(&primedList{dir: filepath.Clean(dir), rels: g.out, stats: g.stats, at: g.start})
 	}
 	if filepath.IsAbs(dir) {
@@ -84,14 +121,15 @@ func (ix *Index) takePrimed(abs string) (stat, time.Time, bool) {
 				continue
 			}
 		}
-		p := &l.stats[i]
-		if !p.ok {
+		p := l.stats.at(i, &l.run)
+		if p == nil || !p.ok() {
 			continue
 		}
-		p.ok = false
+		st := p.st
+		p.st.mode = 0 // used
 		l.next = i + 1
 		ix.primedHits.Add(1)
-		return p.st, l.at, true
+		return st, l.at, true
 	}
 	return stat{}, time.Time{}, false
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -18,18 +19,22 @@ import (
 // and the stat is handed to the Index through prime, so that the Hash
 // calls that follow a Glob cost a lookup, not a system call.
 
-// dirNode is one folder of the walk; its items are in path order.
+// dirNode is one folder of the walk: its matched files in path order,
+// the stats taken of them, and its subfolders, each with how many of the
+// files sort before it. Keeping files and subfolders apart (rather than
+// one item per entry) lets the flat list share the stats instead of
+// copying them: at 300,000 files a copy is 12 MB at the walk's peak.
 type dirNode struct {
 	rel   string
 	all   bool // a folder above matched an include: every file is in
-	items []walkItem
+	files []string
+	stats []primedStat // beside files
+	subs  []subNode
 }
 
-// walkItem is a matched file or a subfolder.
-type walkItem struct {
-	file string
-	st   primedStat
-	dir  *dirNode
+type subNode struct {
+	at  int // files before it
+	dir *dirNode
 }
 
 type walker struct {
@@ -55,40 +60,42 @@ func (g *globber) walk(r *pattern, rel string, all bool) error {
 	if w.err != nil {
 		return w.err
 	}
-	n := len(g.out) + top.count()
-	g.out = slices.Grow(g.out, n-len(g.out))
-	g.stats = slices.Grow(g.stats, n-len(g.stats))
+	g.out = slices.Grow(g.out, top.count())
 	g.emit(top)
 	return nil
 }
 
 // count is the number of files under n.
 func (n *dirNode) count() int {
-	c := 0
-	for _, it := range n.items {
-		if it.dir != nil {
-			c += it.dir.count()
-		} else {
-			c++
-		}
+	c := len(n.files)
+	for _, s := range n.subs {
+		c += s.dir.count()
 	}
 	return c
 }
 
 func (g *globber) emit(n *dirNode) {
-	for _, it := range n.items {
-		if it.dir != nil {
-			g.emit(it.dir)
-			continue
-		}
-		g.out = append(g.out, it.file)
-		g.stats = append(g.stats, it.st)
+	from := 0
+	for _, s := range n.subs {
+		g.emitFiles(n, from, s.at)
+		g.emit(s.dir)
+		from = s.at
 	}
+	g.emitFiles(n, from, len(n.files))
+}
+
+func (g *globber) emitFiles(n *dirNode, from, to int) {
+	if from == to {
+		return
+	}
+	g.stats.add(len(g.out), n.stats[from:to])
+	g.out = append(g.out, n.files[from:to]...)
 }
 
 func (w *walker) work() {
 	var buf, name []byte
 	var ents []dirent
+	var names arena
 	for {
 		w.mu.Lock()
 		for len(w.todo) == 0 && w.busy > 0 && w.err == nil {
@@ -102,7 +109,7 @@ func (w *walker) work() {
 		w.todo = w.todo[:len(w.todo)-1]
 		w.mu.Unlock()
 
-		subs, err := w.g.readFolder(n, &buf, &name, &ents)
+		subs, err := w.g.readFolder(n, &buf, &name, &ents, &names)
 
 		w.mu.Lock()
 		if err != nil && w.err == nil {
@@ -123,7 +130,7 @@ type dirent struct {
 
 // readFolder lists n's folder, keeps the files that match, stat'ing them,
 // and returns the subfolders to read.
-func (g *globber) readFolder(n *dirNode, buf, name *[]byte, entsBuf *[]dirent) ([]*dirNode, error) {
+func (g *globber) readFolder(n *dirNode, buf, name *[]byte, entsBuf *[]dirent, names *arena) ([]*dirNode, error) {
 	abs := g.dir
 	if n.rel != "." {
 		abs = filepath.Join(g.dir, filepath.FromSlash(n.rel))
@@ -144,7 +151,7 @@ func (g *globber) readFolder(n *dirNode, buf, name *[]byte, entsBuf *[]dirent) (
 			*name = append(append(*name, n.rel...), '/')
 		}
 		e := dirent{name: len(*name)}
-		e.path = string(append(*name, nm...))
+		e.path = names.str(append(*name, nm...))
 		if typ == typeUnknown || typ == typeLink {
 			typ = statType(filepath.Join(abs, e.path[e.name:]), typ == typeLink)
 		}
@@ -164,14 +171,22 @@ func (g *globber) readFolder(n *dirNode, buf, name *[]byte, entsBuf *[]dirent) (
 		return nil, &os.PathError{Op: "readdir", Path: abs, Err: err}
 	}
 	slices.SortFunc(ents, cmpDirent)
-	return g.keep(n, fd, ents), nil
+	return g.keep(n, fd, ents, name), nil
 }
 
-// keep sets n's items from its folder's sorted entries: the files that
-// match, stat'ed through the open folder fd, and the subfolders not
-// excluded, which it returns to be read next.
-func (g *globber) keep(n *dirNode, fd int, ents []dirent) []*dirNode {
-	n.items = make([]walkItem, 0, len(ents))
+// keep sets n's files from its folder's sorted entries: those that
+// match, stat'ed through the open folder fd (buf is scratch for the
+// stat), and its subfolders not excluded, which it returns to be read
+// next.
+func (g *globber) keep(n *dirNode, fd int, ents []dirent, buf *[]byte) []*dirNode {
+	nf := 0
+	for _, e := range ents {
+		if !e.dir {
+			nf++
+		}
+	}
+	n.files = make([]string, 0, nf)
+	n.stats = make([]primedStat, 0, nf)
 	var subs []*dirNode
 	for _, e := range ents {
 		if e.dir {
@@ -180,19 +195,40 @@ func (g *globber) keep(n *dirNode, fd int, ents []dirent) []*dirNode {
 			}
 			sub := &dirNode{rel: e.path, all: n.all || g.included(e.path)}
 			subs = append(subs, sub)
-			n.items = append(n.items, walkItem{dir: sub})
+			n.subs = append(n.subs, subNode{at: len(n.files), dir: sub})
 			continue
 		}
 		if (n.all || g.included(e.path)) && !g.excluded(e.path) {
-			it := walkItem{file: e.path}
 			var st unix.Stat_t
-			if statAt(fd, e.path[e.name:], &st) == nil {
-				it.st = primedStat{st: statOf(&st), ok: true}
+			var p primedStat
+			if statAt(fd, e.path[e.name:], buf, &st) == nil {
+				p = primedStat{st: statOf(&st)}
 			}
-			n.items = append(n.items, it)
+			n.files = append(n.files, e.path)
+			n.stats = append(n.stats, p)
 		}
 	}
 	return subs
+}
+
+// arena hands out strings cut from large blocks: a walk's paths are kept
+// together until the run ends, and one allocation per path would add its
+// size-class rounding and header to each.
+type arena struct{ block []byte }
+
+const arenaBlock = 64 << 10
+
+func (a *arena) str(b []byte) string {
+	if len(b) == 0 || len(b) > arenaBlock/8 {
+		return string(b)
+	}
+	if cap(a.block)-len(a.block) < len(b) {
+		a.block = make([]byte, 0, arenaBlock)
+	}
+	start := len(a.block)
+	a.block = append(a.block, b...)
+	// The block's bytes up to len are never written again.
+	return unsafe.String(&a.block[start], len(b))
 }
 
 // cmpDirent orders entries of one folder as their paths would sort with a

@@ -10,12 +10,6 @@ func openDir(abs string) (int, error) {
 	return unix.Open(abs, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 }
 
-// statAt stats name in the open folder fd, following a symbolic link as
-// Index.Hash's stat does.
-func statAt(fd int, name string, st *unix.Stat_t) error {
-	return unix.Fstatat(fd, name, st, 0)
-}
-
 // readDirents calls fn for each entry of the open folder fd, straight from
 // getdents(2): no stat, no sorting, no allocation.
 func readDirents(_ string, fd int, buf *[]byte, fn func(name []byte, typ fileType)) error {

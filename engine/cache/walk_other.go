@@ -13,7 +13,7 @@ func openDir(abs string) (int, error) {
 	return unix.Open(abs, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 }
 
-func statAt(fd int, name string, st *unix.Stat_t) error {
+func statAt(fd int, name string, _ *[]byte, st *unix.Stat_t) error {
 	return unix.Fstatat(fd, name, st, 0)
 }
 

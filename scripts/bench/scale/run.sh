@@ -7,6 +7,8 @@
 #   CYCLES=300 TARGETS=10000     (defaults; 0 leaves the part out)
 #   FILES=" "                    (no tree sizes: the other parts only)
 #   FIRST=0                      (one untimed first run of the targets)
+#   OLD=/path/to/dtask           (also time that binary's no-op and RSS,
+#                                 each run beside the new one's: A/B)
 #
 # Figures: no-op at each tree size against `find -newer`, `git status` and
 # go-task (time and peak RSS); one edit against a no-op, with the bytes of
@@ -37,8 +39,9 @@ stamp=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
 # ms CMD...: wall time of one run in microseconds.
 us() { local s=$EPOCHREALTIME; "$@" >/dev/null 2>&1 || true; local e=$EPOCHREALTIME; echo $((${e/./} - ${s/./})); }
-# rss CMD...: peak RSS in KB.
-rss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -n1; }
+# rss CMD...: peak RSS in KB, median of RUNS.
+rss1() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -n1; }
+rss() { local m=""; for _ in $(seq "$RUNS"); do m+="$(rss1 "$@") "; done; echo "$m" | median; }
 median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # timed NAME CMD...: median of RUNS into med[NAME] (microseconds).
 declare -A med
@@ -106,6 +109,16 @@ for n in $FILES; do
 		row "noop ${n} files vs go-task (us)" "${med[dtask]}" "go-task" "${med[task]}" "<= 0.2"
 	fi
 	row "noop ${n} files RSS (KB)" "$(rss "$dtask" noop)" "git status RSS" "$(rss git status --porcelain)" "<= 1.2"
+	if [ -n "${OLD:-}" ]; then
+		"$OLD" noop >/dev/null 2>&1 || true
+		a="" b="" ra="" rb=""
+		for _ in $(seq "$RUNS"); do
+			a+="$(us "$dtask" noop) " b+="$(us "$OLD" noop) "
+			ra+="$(rss1 "$dtask" noop) " rb+="$(rss1 "$OLD" noop) "
+		done
+		row "noop ${n} files vs old (us)" "$(echo "$a" | median)" "old $(basename "$OLD")" "$(echo "$b" | median)" "-"
+		row "noop ${n} files RSS vs old (KB)" "$(echo "$ra" | median)" "old $(basename "$OLD")" "$(echo "$rb" | median)" "-"
+	fi
 	# One edit: a different file each time. Each edit's run is timed beside
 	# the no-op run right after it, so that both see the same load.
 	t=""
