@@ -34,7 +34,8 @@ func (s *Store) tallyPath() string { return filepath.Join(s.dir, "tally") }
 // before it is written: the size it records includes itself.
 const tallyFormat = "dtask-tally 1 %019d %010d %04d\n"
 
-var tallyLen = int64(len(fmt.Sprintf(tallyFormat, 0, 0, 0)))
+// tallyLen is the length of every tally (TestTallyLen checks it).
+const tallyLen = 50
 
 // loadTally reads the tally; a missing or damaged one is not there, and
 // the next Prune walks the folder.

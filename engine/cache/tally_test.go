@@ -81,3 +81,11 @@ func TestPruneWalksOnADamagedTally(t *testing.T) {
 		}
 	}
 }
+
+func TestTallyLen(t *testing.T) {
+	for _, n := range []int64{0, 1 << 40} {
+		if got := len(fmt.Sprintf(tallyFormat, n, n%1e9, 9999)); got != tallyLen {
+			t.Errorf("tally of %d is %d bytes, tallyLen is %d", n, got, tallyLen)
+		}
+	}
+}
