@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
 	"github.com/dtask-dev/dtask/engine/taskfile"
@@ -136,7 +137,10 @@ func TestRunCancelStopsAndRemovesTheContainer(t *testing.T) {
 		_, _, err := runTarget(t, ctx, e, tg)
 		done <- err
 	}()
-	waitFor(t, 20*time.Second, func() bool { return runningContainers(t, e) == 1 })
+	// Cancel only once sleep itself runs: a SIGTERM that reaches the
+	// container's init before it has started its child is lost, and the
+	// stop then waits out the whole grace period (seen at load 20).
+	waitFor(t, 20*time.Second, func() bool { return processRunning(t, e, "sleep 60") })
 	start := time.Now()
 	cancel()
 	select {
@@ -158,13 +162,39 @@ func TestRunCancelStopsAndRemovesTheContainer(t *testing.T) {
 }
 
 func runningContainers(t *testing.T, e *targets.Env) int {
+	return len(running(t, e))
+}
+
+func running(t *testing.T, e *targets.Env) []container.Summary {
 	cli, _ := e.Docker(context.Background())
 	f := client.Filters{}.Add("label", docker.LabelProject+"="+e.Project).Add("status", "running")
 	cl, err := cli.ContainerList(context.Background(), client.ContainerListOptions{Filters: f})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return len(cl.Items)
+	return cl.Items
+}
+
+// processRunning reports whether a running container of e's project has
+// a process whose command line contains cmd.
+func processRunning(t *testing.T, e *targets.Env, cmd string) bool {
+	d, _ := e.Docker(context.Background())
+	cli, ok := d.API.(*client.Client)
+	if !ok {
+		t.Fatalf("engine API is %T, not the moby client", d.API)
+	}
+	for _, c := range running(t, e) {
+		top, err := cli.ContainerTop(context.Background(), c.ID, client.ContainerTopOptions{})
+		if err != nil {
+			continue // not running any more, or not yet
+		}
+		for _, p := range top.Processes {
+			if strings.Contains(strings.Join(p, " "), cmd) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func waitFor(t *testing.T, d time.Duration, cond func() bool) {
