@@ -20,7 +20,6 @@ fi
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../../.." && pwd)
 N=${N:-15}
-TASK_VERSION=v3.53.1
 cache=${DTASK_BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dtask-bench}
 work=$(mktemp -d "${TMPDIR:-/tmp}/dtask-bench-noop.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -38,14 +37,9 @@ else
 	head -n 5 "$work/dtask-build.log" | sed 's/^/  /'
 fi
 
-task=$cache/bin/task
-if ! "$task" --version 2>/dev/null | grep -q "${TASK_VERSION#v}"; then
-	echo "== installing go-task $TASK_VERSION into $cache/bin"
-	GOBIN=$cache/bin GOFLAGS= go install "github.com/go-task/task/v3/cmd/task@$TASK_VERSION" ||
-		echo "note: go-task could not be installed; its row is skipped"
-fi
+task=$("$here/../gotask.sh" "$cache")
 have_task=0
-"$task" --version >/dev/null 2>&1 && have_task=1
+[ -n "$task" ] && have_task=1
 
 echo "== generating the tree"
 tree=$work/tree
@@ -103,7 +97,7 @@ for name in "${names[@]}"; do
 	med[$name]=$m
 	awk -v n="$name" -v m="$m" -v lo="$lo" -v hi="$hi" 'BEGIN {printf "%-9s %12.2f %12.2f %12.2f\n", n, m/1000, lo/1000, hi/1000}'
 done
-echo "(dtask: the CLI's no-op run; task: go-task $TASK_VERSION, method: checksum;"
+echo "(dtask: the CLI's no-op run; task: $([ -n "$task" ] && "$task" --version | head -n1), method: checksum;"
 echo " find: find src -type f -newer STAMP; cache: the cache package alone as a process,"
 echo " a Hash per file as engine.Plan.Files does; cachepar: the same with Index.HashAll)"
 echo

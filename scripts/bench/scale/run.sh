@@ -32,8 +32,7 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/bin"
 (cd "$root" && go build -o "$work/bin/dtask" ./cmd/dtask && go build -o "$work/bin/gentree" ./scripts/bench/noop/gentree)
 dtask=$work/bin/dtask
-task=$cache/bin/task
-"$task" --version >/dev/null 2>&1 || task=""
+task=$("$here/../gotask.sh" "$cache")
 rev=$(cd "$root" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
 stamp=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 

@@ -32,10 +32,8 @@ trap cleanup EXIT
 mkdir -p "$CACHE"
 DTASK="$WORK/dtask"
 (cd "$ROOT" && go build -o "$DTASK" ./cmd/dtask)
-TASK="$CACHE/bin/task"
-if ! "$TASK" --version 2>/dev/null | grep -q 3.53.1; then
-  GOBIN="$CACHE/bin" go install github.com/go-task/task/v3/cmd/task@v3.53.1
-fi
+TASK=$("$ROOT/scripts/bench/gotask.sh" "$CACHE")
+[ -n "$TASK" ] || { echo "go-task is needed for this bench" >&2; exit 1; }
 
 echo "inotify: max_user_watches=$(cat /proc/sys/fs/inotify/max_user_watches)" \
   "max_user_instances=$(cat /proc/sys/fs/inotify/max_user_instances)" \
