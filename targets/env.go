@@ -31,6 +31,7 @@ type Env struct {
 	// Revision (GIT_SHA) and Source (the repository URL) go into built
 	// images' OCI labels and deployed containers' labels; empty: ask git.
 	Revision, Source string
+	info             buildInfo // BuildInfo's answer
 
 	// Secret returns the value of a [secrets] entry; values are never stored or printed.
 	Secret func(name string) (string, error)

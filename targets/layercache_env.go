@@ -153,17 +153,7 @@ func (e *Env) PushLayers(ctx context.Context, cli *docker.Client, tags map[strin
 		return err
 	}
 	for tag, id := range tags {
-		ref := srv.Ref(tag)
-		if _, err := cli.ImageTag(ctx, client.ImageTagOptions{Source: id, Target: ref}); err != nil {
-			return fmt.Errorf("saving to the image cache: %w", err)
-		}
-		resp, err := cli.ImagePush(ctx, ref, client.ImagePushOptions{RegistryAuth: "e30="}) // {}: no credentials
-		if err == nil {
-			err = resp.Wait(ctx)
-			resp.Close()
-		}
-		_, _ = cli.ImageRemove(context.WithoutCancel(ctx), ref, client.ImageRemoveOptions{})
-		if err != nil {
+		if err := pushOne(ctx, cli, srv.Ref(tag), id); err != nil {
 			return fmt.Errorf("saving %s to the image cache: %w", ShortID(id), err)
 		}
 		d, ok := e.Layers.Resolve(tag)
@@ -176,6 +166,31 @@ func (e *Env) PushLayers(ctx context.Context, cli *docker.Client, tags map[strin
 		}
 	}
 	return e.pruneLayers(ctx)
+}
+
+// pushOne pushes image id to the loopback registry as ref, a name made
+// for the push and removed after it whatever happened: also when the tag
+// request failed, since a request cut short (a save stopped at exit) may
+// have tagged the image in the engine all the same, and a name left there
+// outlives the registry it names. Force, because on the containerd store
+// the engine refuses to remove an image's only name (an untagged build)
+// while a container uses it, and the test container is often running by
+// then; forced, it keeps the image, unnamed.
+func pushOne(ctx context.Context, cli *docker.Client, ref, id string) error {
+	defer func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CleanupTimeout)
+		defer cancel()
+		_, _ = cli.ImageRemove(rctx, ref, client.ImageRemoveOptions{Force: true})
+	}()
+	if _, err := cli.ImageTag(ctx, client.ImageTagOptions{Source: id, Target: ref}); err != nil {
+		return fmt.Errorf("naming it for the push: %w", err)
+	}
+	resp, err := cli.ImagePush(ctx, ref, client.ImagePushOptions{RegistryAuth: "e30="}) // {}: no credentials
+	if err != nil {
+		return err
+	}
+	defer resp.Close()
+	return resp.Wait(ctx)
 }
 
 // PullLayers makes the engine have image id, saved in the store, by

@@ -33,6 +33,10 @@ type buildLayers struct {
 	stages []string // named stages the image depends on, in order
 	bases  []string // FROM images
 	from   []string // registry refs offered as cache sources
+	// inline: the build itself carries inline cache metadata, so that the
+	// image is its own cache source (<target>.latest) and the save builds
+	// it no second time (see inlineCheap).
+	inline bool
 }
 
 // layerTag is the store's name for one of the target's images: "latest",
@@ -77,6 +81,7 @@ func (a *buildAction) prepareLayers(ctx context.Context, cli *docker.Client, c *
 	}
 	bl.offer(a.layerTag("latest"))
 	bl.touch(ctx)
+	bl.inline = bl.inlineCheap(ctx, cli)
 	if x.Verbose {
 		fmt.Fprintf(x.Stdout, "image cache: BuildKit imports cache from %d saved images through %s\n", len(bl.from), srv.Host)
 	}
@@ -117,10 +122,20 @@ func (bl *buildLayers) restoreBases(ctx context.Context, cli *docker.Client, x *
 	}
 }
 
-// apply adds the cache sources. The build itself asks for no inline
-// cache metadata: that makes BuildKit compress every layer of the image,
-// the base's too, on the critical path. save builds the image again with
-// it, in the background.
+// inlineCheap says whether inline cache metadata costs the build nothing
+// worth waiting for: on the containerd image store, where exporting the
+// image writes a compressed blob of every layer anyway (the base's are
+// there already). On the classic store it makes BuildKit compress every
+// layer of the image, the base's too, on the critical path; there the save
+// builds the image again with it, in the background, where that second
+// build competes with the target's dependents (the test container) for
+// the engine. The image store was asked for at the head of prepareLayers,
+// so the answer is mostly in by now.
+func (bl *buildLayers) inlineCheap(ctx context.Context, cli *docker.Client) bool {
+	return bl.a.e.ImageStore(context.WithoutCancel(ctx), cli) == imagecache.StoreContainerd
+}
+
+// apply adds the cache sources, and inline cache metadata where it is cheap.
 func (bl *buildLayers) apply(opts *client.ImageBuildOptions) {
 	if bl == nil {
 		return
@@ -130,15 +145,24 @@ func (bl *buildLayers) apply(opts *client.ImageBuildOptions) {
 			opts.CacheFrom = append(opts.CacheFrom, ref)
 		}
 	}
+	if bl.inline {
+		opts.BuildArgs = maps.Clone(opts.BuildArgs)
+		if opts.BuildArgs == nil {
+			opts.BuildArgs = map[string]*string{}
+		}
+		one := "1"
+		opts.BuildArgs["BUILDKIT_INLINE_CACHE"] = &one
+	}
 }
 
 // save keeps, in the background (the target is done, its dependents
 // start), the image as built (<target>.image, what a fresh engine
 // restores), the same build with inline cache metadata (<target>.latest,
 // a cache source), the stages that changed and missing FROM images. The
-// inline image and each stage are built again (every step a cache hit,
-// and no tag: the engine keeps no bookkeeping names) because inline cache
-// metadata covers only the layers of its own image. An image the store
+// inline image (unless the build carried the metadata itself: inline) and
+// each stage are built again (every step a cache hit, and no tag: the
+// engine keeps no bookkeeping names) because inline cache metadata covers
+// only the layers of its own image. An image the store
 // holds already is not read again. A save stopped before it ends drops the
 // entries of the stages it was to replace (see FinishSaves).
 func (bl *buildLayers) save(c *buildctx.Context, base client.ImageBuildOptions, id string, steps *stageSteps, cli *docker.Client) {
@@ -171,18 +195,17 @@ func (bl *buildLayers) save(c *buildctx.Context, base client.ImageBuildOptions, 
 				notes[tag] = note
 			}
 		}
+		alias := false // <target>.latest names the entry of <target>.image
 		if !saved {
-			if imageDone == nil {
-				tags[a.layerTag("image")] = id
-			}
-			if lid := bl.cacheBuild(ctx, cli, c, base, ""); lid != "" {
-				keep(a.layerTag("latest"), lid)
-			}
+			alias = bl.saveLatest(ctx, cli, c, base, id, imageDone != nil, tags, keep)
 		}
 		for i, ref := range bl.bases {
 			bl.addBase(ctx, cli, tags, a.layerTag(fmt.Sprintf("base-%d", i)), ref)
 		}
 		err := errors.Join(bl.waitImage(imageDone), a.e.SaveLayers(ctx, cli, tags))
+		if err == nil && alias {
+			err = bl.alias(ctx, a.layerTag("image"), a.layerTag("latest"))
+		}
 		if err == nil {
 			bl.annotate(ctx, notes)
 		}
@@ -196,6 +219,26 @@ func (bl *buildLayers) save(c *buildctx.Context, base client.ImageBuildOptions, 
 			_, _ = cli.ImageRemove(context.WithoutCancel(ctx), sid, client.ImageRemoveOptions{})
 		}
 	})
+}
+
+// saveLatest adds the image (unless saveImageFirst is pushing it) and its
+// cache source, <target>.latest, to a save's tags. It returns true when
+// <target>.latest is to name the image's own entry once that is saved.
+func (bl *buildLayers) saveLatest(ctx context.Context, cli *docker.Client, c *buildctx.Context, base client.ImageBuildOptions, id string, pushing bool, tags map[string]string, keep func(tag, sid string)) bool {
+	if !pushing {
+		tags[bl.a.layerTag("image")] = id
+	}
+	switch {
+	case bl.inline && pushing:
+		return true
+	case bl.inline:
+		tags[bl.a.layerTag("latest")] = id
+	default:
+		if lid := bl.cacheBuild(ctx, cli, c, base, ""); lid != "" {
+			keep(bl.a.layerTag("latest"), lid)
+		}
+	}
+	return false
 }
 
 // saveImageFirst starts saving the image itself at once where a save is a
@@ -213,6 +256,19 @@ func (bl *buildLayers) saveImageFirst(ctx context.Context, cli *docker.Client, i
 		done <- bl.a.e.PushLayers(ctx, cli, map[string]string{bl.a.layerTag("image"): id})
 	}()
 	return done
+}
+
+// alias makes entry to name what entry from names: an image built with
+// inline cache metadata is its own cache source, saved once.
+func (bl *buildLayers) alias(ctx context.Context, from, to string) error {
+	d, ok := bl.a.e.Layers.Resolve(from)
+	if !ok {
+		return fmt.Errorf("saving to the image cache: no entry %s to name %s", from, to)
+	}
+	if err := bl.a.e.Layers.Tag(ctx, to, d); err != nil {
+		return fmt.Errorf("saving to the image cache: %w", err)
+	}
+	return nil
 }
 
 // waitImage waits for the push saveImageFirst started, if any.

@@ -33,6 +33,7 @@ const (
 // image cache, images it keeps are loaded first as cache sources, and the
 // image, its stages and FROM images are saved after.
 func (a *buildAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, error) {
+	a.e.PrefetchBuildInfo() // for the labels, while the caches are prepared
 	cli, err := a.e.Docker(ctx)
 	if err != nil {
 		return nil, err

@@ -12,14 +12,21 @@
 #   dtask:         dtask test, with its cache folder (XDG_CACHE_HOME) and
 #                  .dtask/ restored.
 #
-# "Fresh engine": every image the benchmark built is removed and the builder
-# cache pruned before each measured run; the cache folders are kept. The
+# "Fresh engine": every image the benchmark built is removed and its build
+# cache records pruned before each measured run (only its own: tests and
+# CI may use the same engines meanwhile); the cache folders are kept. The
 # base image stays, as a CI runner's pull would. Each figure is the median
 # of RUNS runs (default 3).
 # Goals: no change <= 0.07x the recipe; one source change <= 0.12x.
 # floor_s is one `docker run --rm` of the built image on that engine (the
 # test alone), and fl_ratio its share of the recipe: a goal below it is
-# below what the engine takes to run the test at all.
+# below what the engine takes to run the test at all. efloor_s adds the
+# build of the one changed step with every other step in the engine's own
+# build cache (buildx, no cache import): what the engine takes for the
+# whole job at best.
+#
+# OLD=binary times an older dtask beside the new one (each with cache
+# folders of its own, in turn on a fresh engine): old_s, old_ratio.
 #
 # Engines: the machine's (DOCKER_HOST as set), and those scripts/engines.sh
 # reports up (or ENGINES="name=DOCKER_HOST ..." to choose).
@@ -54,12 +61,12 @@ for spec in "${engines[@]}"; do
   # Not tee /dev/stderr: with stderr sent to a file, tee opens it again
   # from the start and writes over what came before (the rows of the
   # engines measured first).
-  line=$(DOCKER_HOST="$host" BUILDX="$buildx" WORK="$work" RUNS="$RUNS" "$here/engine.sh" "$name" | tail -1)
+  line=$(DOCKER_HOST="$host" BUILDX="$buildx" WORK="$work" RUNS="$RUNS" OLD="${OLD:-}" "$here/engine.sh" "$name" | tail -1)
   echo "$line" >&2
   results+=("$line")
 done
 echo; uptime
-printf '%-20s %-10s %9s %9s %9s %9s %9s %9s %9s %9s\n' engine case recipe_s dtask_s ratio buildx_s bx_ratio goal floor_s fl_ratio
+printf '%-20s %-10s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s\n' engine case recipe_s dtask_s ratio buildx_s bx_ratio goal floor_s fl_ratio efloor_s ef_ratio old_s old_ratio
 for r in "${results[@]}"; do echo "$r" | tr ';' '\n'; done
 
 # Each figure, with its buildx and floor figures, as rows of RESULTS
@@ -69,11 +76,13 @@ stamp="$(date -u +%Y-%m-%dT%H:%M:%SZ)" rev="$(git -C "$root" rev-parse --short H
 load="$(cut -d' ' -f1 /proc/loadavg)"
 us() { echo "$1 * 1000000 / 1" | bc; }
 for r in "${results[@]}"; do
-  echo "$r" | tr ';' '\n' | while read -r eng c1 c2 rec dt ratio bxs bxr goal fls flr; do
+  echo "$r" | tr ';' '\n' | while read -r eng c1 c2 rec dt ratio bxs bxr goal fls flr efs efr olds oldr; do
     what="ci fresh-engine $c1 $c2, $eng, median of $RUNS, load $load (us)"
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$stamp" "$rev" "$what" "$(us "$dt")" recipe "$(us "$rec")" "$ratio" "<= $goal" >>"$RESULTS"
     if [ "$bxs" != - ]; then printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$stamp" "$rev" "ci fresh-engine $c1 $c2, $eng, buildx local cache (us)" "$(us "$bxs")" recipe "$(us "$rec")" "$bxr" "-" >>"$RESULTS"; fi
     if [ "$fls" != - ]; then printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$stamp" "$rev" "ci fresh-engine $c1 $c2, $eng, floor: one docker run --rm (us)" "$(us "$fls")" recipe "$(us "$rec")" "$flr" "-" >>"$RESULTS"; fi
+    if [ "$efs" != - ]; then printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$stamp" "$rev" "ci fresh-engine $c1 $c2, $eng, engine floor: warm one-step buildx build + docker run --rm (us)" "$(us "$efs")" recipe "$(us "$rec")" "$efr" "-" >>"$RESULTS"; fi
+    if [ "$olds" != - ]; then printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$stamp" "$rev" "ci fresh-engine $c1 $c2, $eng, old dtask $OLD beside (us)" "$(us "$olds")" recipe "$(us "$rec")" "$oldr" "-" >>"$RESULTS"; fi
   done
 done
 echo "(appended to $RESULTS)"
