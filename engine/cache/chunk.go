@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/zeebo/xxh3"
+	"golang.org/x/sys/unix"
 )
 
 // Records of targets with many sources keep their lines in chunks named
@@ -170,9 +171,7 @@ func appendInt(b []byte, n int) []byte {
 // chunk and one set per level.
 func (s *Store) putChunk(c *chunk) error {
 	p := s.chunkPath(c.name, c.set)
-	if _, err := os.Lstat(p); err == nil {
-		now := time.Now()
-		_ = os.Chtimes(p, now, now)
+	if touched(p) {
 		return nil
 	}
 	for _, k := range c.kids {
@@ -181,6 +180,24 @@ func (s *Store) putChunk(c *chunk) error {
 		}
 	}
 	return s.writeIn(p, c.bytes())
+}
+
+// touched marks the file at p used now and says whether it is there: one
+// utimensat, not a stat and then a utimensat, for each of the hundred or
+// so chunks an edit's new set names. A link is touched, not followed.
+func touched(p string) bool {
+	now := unix.NsecToTimespec(time.Now().UnixNano())
+	err := unix.UtimesNanoAt(unix.AT_FDCWD, p, []unix.Timespec{now, now}, unix.AT_SYMLINK_NOFOLLOW)
+	switch err {
+	case nil:
+		return true
+	case unix.ENOENT:
+		return false
+	}
+	// Not ours to touch (another user's shared folder): there all the
+	// same.
+	_, lerr := os.Lstat(p)
+	return lerr == nil
 }
 
 // chunkPath is where a chunk (or a set) is stored.

@@ -156,3 +156,35 @@ func TestHasBreak(t *testing.T) {
 		}
 	}
 }
+
+// A Put that finds a chunk or set stored marks it used now (pruning keeps
+// what was used within its grace period), and stores again what is gone.
+func TestPutMarksStoredChunksUsed(t *testing.T) {
+	s := openStore(t)
+	rec := manySources("t", 30000, -1)
+	if err := s.Put(rec); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Hour)
+	stored := append(filesIn(s.Dir(), "chunks"), filesIn(s.Dir(), "sets")...)
+	for _, f := range stored {
+		os.Chtimes(f, old, old)
+	}
+	top := rec.lineKey().chunks()
+	os.Remove(s.chunkPath(top[0].name, top[0].set))
+	if err := s.Put(rec); err != nil {
+		t.Fatal(err)
+	}
+	used := 0
+	for _, f := range stored {
+		if fi, err := os.Stat(f); err == nil && fi.ModTime().After(old.Add(time.Minute)) {
+			used++
+		}
+	}
+	if want := len(top); used < want {
+		t.Errorf("%d files marked used, want at least the record's %d sets", used, want)
+	}
+	if _, err := os.Stat(s.chunkPath(top[0].name, top[0].set)); err != nil {
+		t.Errorf("a removed set was not stored again: %v", err)
+	}
+}
