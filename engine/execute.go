@@ -56,7 +56,7 @@ func (r *Runner) execute(ctx context.Context, t *taskfile.Target, act Action, p 
 	}
 	rec := &cache.Record{
 		Target: t.Name, Kind: act.Kind(), Key: res.Key, Time: start,
-		Duration: time.Since(start), Lines: p.key.Stored(), Outputs: out,
+		Duration: time.Since(start), Source: p.key, Outputs: out,
 		Log: tail.masked(r.Redact),
 	}
 	if err := r.records().Put(rec); err != nil {

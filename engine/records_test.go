@@ -39,7 +39,7 @@ func (s *teamStore) Put(rec *Record) error {
 	return s.local.Put(rec)
 }
 
-func (s *teamStore) Why(target string, cur []cache.Line) ([]string, bool) {
+func (s *teamStore) Why(target string, cur *cache.Key) ([]string, bool) {
 	return s.local.Why(target, cur)
 }
 

@@ -69,10 +69,11 @@ type RecordStore interface {
 	// Hit returns the record for key, its lines left out where that is
 	// cheaper: what deciding that a target is up to date needs.
 	Hit(key string) (*Record, bool)
+	// Put records rec; its lines may come as its Source key (Lines nil).
 	Put(rec *Record) error
-	// Why explains how cur differs from target's latest record; ok is
-	// false without one.
-	Why(target string, cur []cache.Line) (reasons []string, ok bool)
+	// Why explains how the key cur differs from target's latest record;
+	// ok is false without one.
+	Why(target string, cur *cache.Key) (reasons []string, ok bool)
 }
 
 // records is the store records go through.

@@ -213,7 +213,7 @@ func (r *Runner) why(name string, p *Plan) string {
 	}
 	reasons, ok := r.inMemoryWhy(name, p)
 	if !ok {
-		reasons, ok = r.records().Why(name, p.key.Stored())
+		reasons, ok = r.records().Why(name, p.key)
 	}
 	if !ok {
 		return "no previous run"

@@ -27,4 +27,25 @@ type Record struct {
 	// Log is the end of the target's output, secrets masked, for a team
 	// cache to keep beside the record; the local store does not keep it.
 	Log string `json:"-"`
+	// Source, when Lines is nil, is the key whose stored lines the record
+	// keeps: the local store writes them from the key's compact form,
+	// without a string per line (AllLines builds them for other readers).
+	Source *Key `json:"-"`
+}
+
+// AllLines returns the record's lines: Lines, or its Source's stored
+// lines.
+func (r *Record) AllLines() []Line {
+	if r.Lines == nil && r.Source != nil {
+		return r.Source.Stored()
+	}
+	return r.Lines
+}
+
+// lineKey is what the record's lines are written from.
+func (r *Record) lineKey() *Key {
+	if r.Lines == nil && r.Source != nil {
+		return r.Source
+	}
+	return &Key{lines: r.Lines}
 }

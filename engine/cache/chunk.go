@@ -5,10 +5,10 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/zeebo/xxh3"
+	"golang.org/x/sys/unix"
 )
 
 // Records of targets with many sources keep their lines in chunks named
@@ -46,28 +46,32 @@ type chunk struct {
 	lines int    // record lines beneath
 	last  uint64 // hash of the label of the last line beneath
 	kids  []*chunk
-	part  []Line // a leaf's lines
+	// A leaf's lines are src's stored lines from from on: a leaf keeps no
+	// bytes or strings, and only the few a Put finds missing are encoded
+	// again (keeping them all grew an 8 MB buffer per run at 100k files).
+	src  *Key
+	from int
 }
 
-// chunkTree cuts lines into leaves, then their references into sets,
-// until fewer than chunkFrom references are left: the record's own. A
-// leaf keeps its lines, not its bytes: only the few a Put finds missing
-// are encoded again, and a tree of 100,000 files holds no 8 MB copy.
-func chunkTree(lines []Line) []*chunk {
+// chunkTree cuts k's stored lines into leaves, then their references into
+// sets, until fewer than chunkFrom references are left: the record's own.
+// It reads the lines as k streams them: building a string per line was
+// most of what recording an edit among 100,000 files cost.
+func chunkTree(k *Key) []*chunk {
 	var level []*chunk
 	var buf []byte
-	from := 0
-	for i, l := range lines {
-		buf = appendLine(buf, l)
-		h := xxh3.HashString(l.Label)
-		if i < len(lines)-1 && i+1-from < chunkMax && h%lineSpread != 0 {
-			continue
+	n, i, from := k.Len(), 0, 0
+	k.eachStored(0, n, func(label, value []byte) {
+		buf = appendLine(buf, arenaString(label), arenaString(value))
+		h := xxh3.Hash(label)
+		if i++; i < n && i-from < chunkMax && h%lineSpread != 0 {
+			return
 		}
-		c := newChunk(buf, false, i+1-from, h, nil, lines[from:i+1])
-		c.data = nil
+		c := newChunk(buf, false, i-from, h, nil)
+		c.data, c.src, c.from = nil, k, from
 		level = append(level, c)
-		buf, from = buf[:0], i+1
-	}
+		buf, from = buf[:0], i
+	})
 	for span := uint64(lineSpread * refSpread); len(level) >= chunkFrom; span *= refSpread {
 		level = groupChunks(level, span)
 	}
@@ -80,9 +84,9 @@ func (c *chunk) bytes() []byte {
 		return c.data
 	}
 	var b []byte
-	for _, l := range c.part {
-		b = appendLine(b, l)
-	}
+	c.src.eachStored(c.from, c.from+c.lines, func(label, value []byte) {
+		b = appendLine(b, arenaString(label), arenaString(value))
+	})
 	return b
 }
 
@@ -98,15 +102,15 @@ func groupChunks(level []*chunk, span uint64) []*chunk {
 		if i < len(level)-1 && i+1-from < chunkMax && c.last%span != 0 {
 			continue
 		}
-		up = append(up, newChunk(bytes.Clone(data), true, lines, c.last, level[from:i+1], nil))
+		up = append(up, newChunk(bytes.Clone(data), true, lines, c.last, level[from:i+1]))
 		data, from, lines = data[:0], i+1, 0
 	}
 	return up
 }
 
-func newChunk(data []byte, set bool, lines int, last uint64, kids []*chunk, part []Line) *chunk {
+func newChunk(data []byte, set bool, lines int, last uint64, kids []*chunk) *chunk {
 	sum := xxh3.Hash128(data).Bytes()
-	return &chunk{name: hex.EncodeToString(sum[:]), data: data, set: set, lines: lines, last: last, kids: kids, part: part}
+	return &chunk{name: hex.EncodeToString(sum[:]), data: data, set: set, lines: lines, last: last, kids: kids}
 }
 
 // appendRef appends the line that names c: "@NAME<TAB>LINES" for a leaf,
@@ -120,19 +124,19 @@ func appendRef(b []byte, c *chunk) []byte {
 	return append(appendInt(b, c.lines), '\n')
 }
 
-// writeLines appends lines to body, inline or as references to chunks and
-// sets, storing those not stored yet.
-func (s *Store) writeLines(body *bytes.Buffer, lines []Line) error {
-	if len(lines) < chunkFrom {
+// writeLines appends k's stored lines to body, inline or as references
+// to chunks and sets, storing those not stored yet.
+func (s *Store) writeLines(body *bytes.Buffer, k *Key) error {
+	if k.Len() < chunkFrom {
 		var b []byte
-		for _, l := range lines {
-			b = appendLine(b[:0], l)
-			body.Write(b)
-		}
+		k.eachStored(0, k.Len(), func(label, value []byte) {
+			b = appendLine(b, arenaString(label), arenaString(value))
+		})
+		body.Write(b)
 		return nil
 	}
 	var b []byte
-	for _, c := range s.cut(lines) {
+	for _, c := range k.chunks() {
 		if err := s.putChunk(c); err != nil {
 			return err
 		}
@@ -142,48 +146,13 @@ func (s *Store) writeLines(body *bytes.Buffer, lines []Line) error {
 	return nil
 }
 
-// cutTrees keeps the chunk trees Why cut from current lines for the Put
-// that records them after the run: cutting 100,000 lines twice was most of
-// what recording an edit cost. Keyed by the lines' first element; the
-// engine hands both the same slice, which nothing changes in between.
-type cutTrees struct {
-	mu    sync.Mutex
-	trees map[*Line]cutTree
-}
-
-type cutTree struct {
-	n   int
-	top []*chunk
-}
-
-// maxCutTrees bounds what runs that fail (and so never Put) leave behind.
-const maxCutTrees = 16
-
-// cut returns the chunk tree of lines, cut by Why for the same lines if
-// it was, then forgotten.
-func (s *Store) cut(lines []Line) []*chunk {
-	s.cuts.mu.Lock()
-	t, ok := s.cuts.trees[&lines[0]]
-	delete(s.cuts.trees, &lines[0])
-	s.cuts.mu.Unlock()
-	if ok && t.n == len(lines) {
-		return t.top
+// chunks is k's chunk tree, cut once: Why cuts it to find what changed,
+// and the Put after the run stores it.
+func (k *Key) chunks() []*chunk {
+	if k.tree == nil {
+		k.tree = chunkTree(k)
 	}
-	return chunkTree(lines)
-}
-
-// cutForPut cuts lines and keeps the tree for the Put that may follow.
-func (s *Store) cutForPut(lines []Line) []*chunk {
-	top := chunkTree(lines)
-	s.cuts.mu.Lock()
-	defer s.cuts.mu.Unlock()
-	if s.cuts.trees == nil {
-		s.cuts.trees = map[*Line]cutTree{}
-	}
-	if len(s.cuts.trees) < maxCutTrees {
-		s.cuts.trees[&lines[0]] = cutTree{len(lines), top}
-	}
-	return top
+	return k.tree
 }
 
 func itoa(n int) string { return string(appendInt(nil, n)) }
@@ -202,9 +171,7 @@ func appendInt(b []byte, n int) []byte {
 // chunk and one set per level.
 func (s *Store) putChunk(c *chunk) error {
 	p := s.chunkPath(c.name, c.set)
-	if _, err := os.Lstat(p); err == nil {
-		now := time.Now()
-		_ = os.Chtimes(p, now, now)
+	if touched(p) {
 		return nil
 	}
 	for _, k := range c.kids {
@@ -213,6 +180,24 @@ func (s *Store) putChunk(c *chunk) error {
 		}
 	}
 	return s.writeIn(p, c.bytes())
+}
+
+// touched marks the file at p used now and says whether it is there: one
+// utimensat, not a stat and then a utimensat, for each of the hundred or
+// so chunks an edit's new set names. A link is touched, not followed.
+func touched(p string) bool {
+	now := unix.NsecToTimespec(time.Now().UnixNano())
+	err := unix.UtimesNanoAt(unix.AT_FDCWD, p, []unix.Timespec{now, now}, unix.AT_SYMLINK_NOFOLLOW)
+	switch err {
+	case nil:
+		return true
+	case unix.ENOENT:
+		return false
+	}
+	// Not ours to touch (another user's shared folder): there all the
+	// same.
+	_, lerr := os.Lstat(p)
+	return lerr == nil
 }
 
 // chunkPath is where a chunk (or a set) is stored.

@@ -154,13 +154,13 @@ func TestWhyMatchesDiff(t *testing.T) {
 		"same":        manySources("t", 5000, -1),
 	}
 	for name, cur := range cases {
-		got, ok := s.Why("t", cur.Lines)
+		got, ok := s.Why("t", cur.lineKey())
 		want := Diff(prev.Lines, cur.Lines)
 		if !ok || fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("%s: Why = %q (%v), Diff = %q", name, got, ok, want)
 		}
 	}
-	if _, ok := s.Why("other", prev.Lines); ok {
+	if _, ok := s.Why("other", prev.lineKey()); ok {
 		t.Error("Why for a target never run")
 	}
 }

@@ -40,7 +40,7 @@ func TestRecordSetsEditWritesLittle(t *testing.T) {
 	for e := range 5 {
 		before := dirSize(t, s.Dir())
 		cur := manySources("t", 60000, 7919*(e+1))
-		why, ok := s.Why("t", cur.Lines)
+		why, ok := s.Why("t", cur.lineKey())
 		if want := Diff(first.Lines, cur.Lines); e == 0 && (!ok || fmt.Sprint(why) != fmt.Sprint(want)) {
 			t.Errorf("Why = %q, Diff = %q", why, want)
 		}
@@ -132,7 +132,7 @@ func TestPruneFollowsSets(t *testing.T) {
 	for _, f := range append(filesIn(s.Dir(), "chunks"), filesIn(s.Dir(), "sets")...) {
 		os.Chtimes(f, old, old)
 	}
-	for _, c := range chunkTree(a.Lines) {
+	for _, c := range chunkTree(a.lineKey()) {
 		if err := s.putChunk(c); err != nil {
 			t.Fatal(err)
 		}

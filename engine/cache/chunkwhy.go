@@ -13,7 +13,7 @@ type chunkRef struct {
 // as Diff does, reading only the chunks and sets that differ: an edit
 // among 100,000 files compares one chunk's lines, not all of them. ok is
 // false when there is no readable latest record.
-func (s *Store) Why(target string, cur []Line) (reasons []string, ok bool) {
+func (s *Store) Why(target string, cur *Key) (reasons []string, ok bool) {
 	last, ok := s.latestKey(target)
 	if !ok {
 		return nil, false
@@ -35,8 +35,8 @@ func (s *Store) Why(target string, cur []Line) (reasons []string, ok bool) {
 		return nil, false
 	}
 	var tree []*chunk
-	if len(top) > 0 && len(cur) >= chunkFrom {
-		tree = s.cutForPut(cur)
+	if len(top) > 0 && cur.Len() >= chunkFrom {
+		tree = cur.chunks()
 	}
 	d := chunkDiff{s: s, old: old, cur: map[string]bool{}, seen: map[string]bool{}}
 	for _, c := range tree {
@@ -48,7 +48,7 @@ func (s *Store) Why(target string, cur []Line) (reasons []string, ok bool) {
 		}
 	}
 	if tree == nil {
-		return diffLines(d.old, cur), true
+		return diffLines(d.old, cur.Stored()), true
 	}
 	var rest []Line
 	for _, c := range tree {
@@ -125,7 +125,10 @@ func (d *chunkDiff) unseen(rest []Line, c *chunk) []Line {
 		}
 		return rest
 	}
-	return append(rest, c.part...)
+	c.src.eachStored(c.from, c.from+c.lines, func(label, value []byte) {
+		rest = append(rest, Line{string(label), string(value)})
+	})
+	return rest
 }
 
 // setRefs parses a set's references; a set holds nothing else.

@@ -161,7 +161,7 @@ func TestLatestFromHeads(t *testing.T) {
 		t.Fatalf("Last from heads = %v, %v", got, ok)
 	}
 	cur := sampleRecord("a", 2).Lines
-	if reasons, ok := s2.Why("a", cur); !ok || len(reasons) == 0 {
+	if reasons, ok := s2.Why("a", &Key{lines: cur}); !ok || len(reasons) == 0 {
 		t.Errorf("Why from heads = %v, %v", reasons, ok)
 	}
 	old := sampleRecord("b", 1)

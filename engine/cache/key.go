@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -32,7 +31,8 @@ type Key struct {
 	// Debug receives the DTASK_DEBUG_HASH output; nil: stderr.
 	Debug io.Writer
 
-	stored []Line // Stored's result: a miss asks twice (why, then the record)
+	stored []Line   // Stored's result
+	tree   []*chunk // chunks' result: a miss cuts for Why, then for Put
 }
 
 // fileRun is the lines "PREFIX+rel" → hex of sum, one per file.
@@ -67,27 +67,55 @@ func (k *Key) AddFiles(prefix string, rels []string, sums []byte) {
 
 // Each calls fn with every line in order, as added (secrets not masked);
 // label and value are built in buffers that fn must not keep.
-func (k *Key) Each(fn func(label, value []byte)) {
+func (k *Key) Each(fn func(label, value []byte)) { k.each(0, k.Len(), fn) }
+
+// each calls fn, as Each does, with lines from up to to (indexes in
+// Each's order), skipping whole runs before from: a chunk's lines are
+// encoded again without walking the lines before it.
+func (k *Key) each(from, to int, fn func(label, value []byte)) {
 	var label, value []byte
-	line := func(l Line) {
-		label = append(label[:0], l.Label...)
-		value = append(value[:0], l.Value...)
-		fn(label, value)
-	}
-	next := 0
-	for _, r := range k.files {
-		for ; next < r.at; next++ {
-			line(k.lines[next])
+	at, next := 0, 0         // at: the index of k.lines[next] among all lines
+	plain := func(end int) { // k.lines[next:end]
+		if skip := min(from-at, end-next); skip > 0 {
+			next, at = next+skip, at+skip
 		}
-		for i, rel := range r.rels {
-			label = append(append(label[:0], r.prefix...), rel...)
-			value = hex.AppendEncode(value[:0], r.sums[16*i:16*i+16])
+		for ; next < end && at < to; next, at = next+1, at+1 {
+			l := k.lines[next]
+			label, value = append(label[:0], l.Label...), append(value[:0], l.Value...)
 			fn(label, value)
 		}
 	}
-	for ; next < len(k.lines); next++ {
-		line(k.lines[next])
+	for _, r := range k.files {
+		if plain(r.at); at >= to {
+			return
+		}
+		i := max(from-at, 0)
+		for ; i < len(r.rels) && at+i < to; i++ {
+			label = append(append(label[:0], r.prefix...), r.rels[i]...)
+			value = hex.AppendEncode(value[:0], r.sums[16*i:16*i+16])
+			fn(label, value)
+		}
+		at += len(r.rels)
 	}
+	plain(len(k.lines))
+}
+
+// eachStored calls fn, as each does, with the lines as records keep them
+// (Stored's), without building a string per line.
+func (k *Key) eachStored(from, to int, fn func(label, value []byte)) {
+	if k.Redact == nil {
+		k.each(from, to, fn)
+		return
+	}
+	var masked []byte
+	k.each(from, to, func(label, value []byte) {
+		// A view of value, not a copy: holdsSecret only compares it.
+		if k.holdsSecret(arenaString(value)) {
+			masked = append(masked[:0], secretMark(k.Secret, string(value))...)
+			value = masked
+		}
+		fn(label, value)
+	})
 }
 
 // Lines returns the lines added so far.
@@ -95,13 +123,18 @@ func (k *Key) Lines() []Line {
 	if len(k.files) == 0 {
 		return k.lines
 	}
-	// All the strings in one allocation: two per line made building the
-	// lines of 100,000 files cost more than recording them.
-	size := 0
-	k.Each(func(label, value []byte) { size += len(label) + len(value) })
+	return k.collect(k.each)
+}
+
+// collect builds the lines each calls fn with, all their strings in one
+// allocation: two per line made building the lines of 100,000 files cost
+// more than recording them.
+func (k *Key) collect(each func(from, to int, fn func(label, value []byte))) []Line {
+	n, size := k.Len(), 0
+	each(0, n, func(label, value []byte) { size += len(label) + len(value) })
 	arena := make([]byte, 0, size)
-	out := make([]Line, 0, k.Len())
-	k.Each(func(label, value []byte) {
+	out := make([]Line, 0, n)
+	each(0, n, func(label, value []byte) {
 		at := len(arena)
 		arena = append(append(arena, label...), value...)
 		mid := at + len(label)
@@ -125,6 +158,8 @@ func (k *Key) Len() int {
 
 // Stored returns the lines as records keep them: a value holding a secret
 // is replaced by a keyed hash of it, which still tells that it changed.
+// A store writes a record from the key itself (Record.Source) without
+// these strings; they are built for readers of whole lists (--explain).
 func (k *Key) Stored() []Line {
 	if k.stored == nil {
 		k.stored = k.redacted()
@@ -133,24 +168,10 @@ func (k *Key) Stored() []Line {
 }
 
 func (k *Key) redacted() []Line {
-	lines := k.Lines()
 	if k.Redact == nil {
-		return lines
+		return k.Lines()
 	}
-	var out []Line
-	for i, l := range lines {
-		if !k.holdsSecret(l.Value) {
-			continue
-		}
-		if out == nil {
-			out = slices.Clone(lines)
-		}
-		out[i].Value = secretMark(k.Secret, l.Value)
-	}
-	if out == nil {
-		return lines
-	}
-	return out
+	return k.collect(k.eachStored)
 }
 
 // holdsSecret says whether v holds a secret as written or, in a JSON

@@ -36,7 +36,6 @@ type Store struct {
 	keyOnce sync.Once
 	key     []byte
 	heads   heads
-	cuts    cutTrees
 	wrote   writes // for the tally
 }
 

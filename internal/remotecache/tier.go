@@ -19,7 +19,7 @@ type Local interface {
 	Hit(key string) (*cache.Record, bool)
 	Put(rec *cache.Record) error
 	Last(target string) (*cache.Record, bool)
-	Why(target string, cur []cache.Line) ([]string, bool)
+	Why(target string, cur *cache.Key) ([]string, bool)
 }
 
 // ImageSaver writes one of the engine's images as a docker-save archive.
@@ -151,7 +151,7 @@ func (t *Tier) remember(images map[string]string) {
 func (t *Tier) Last(target string) (*cache.Record, bool) { return t.local.Last(target) }
 
 // Why explains a miss against the local store's latest record of target.
-func (t *Tier) Why(target string, cur []cache.Line) ([]string, bool) { return t.local.Why(target, cur) }
+func (t *Tier) Why(target string, cur *cache.Key) ([]string, bool) { return t.local.Why(target, cur) }
 
 // Put records rec locally and, in readwrite mode, publishes it (after the
 // images it names) in the background.
@@ -159,6 +159,14 @@ func (t *Tier) Put(rec *cache.Record) error {
 	err := t.local.Put(rec)
 	if t.mode != ModeReadWrite || !t.usable() {
 		return err
+	}
+	if rec.Lines == nil && rec.Source != nil {
+		// The published record carries its lines as JSON. They are built
+		// here, not in the background, where the engine may still read
+		// the key.
+		cp := *rec
+		cp.Lines, cp.Source = rec.AllLines(), nil
+		rec = &cp
 	}
 	t.mu.Lock()
 	if t.started.IsZero() {
