@@ -125,7 +125,6 @@ func readBase(r io.ReaderAt, whole []byte, size int64) (*baseIndex, bool) {
 		b.firsts = append(b.firsts, all[from:end])
 		from = end
 	}
-	b.blk.at = -1
 	b.sorted = sorted
 	if !sorted {
 		b.unordered = make(map[string]*entry, count)
@@ -210,7 +209,6 @@ func (b *baseIndex) all(m map[string]*entry) {
 // decodeAll reads every block into m; false if one cannot be read.
 func (b *baseIndex) decodeAll(m map[string]*entry) bool {
 	var c blockCursor
-	c.at = -1
 	for i := range len(b.firsts) {
 		if !b.load(&c, i) {
 			return false

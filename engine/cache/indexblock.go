@@ -9,8 +9,9 @@ import (
 
 // blockCursor is one block of the index file in memory, with where each
 // of its entries starts.
+// Its zero value holds no block.
 type blockCursor struct {
-	at   int      // which block; -1 for none
+	held int      // which block, plus one; 0 for none
 	data []byte   // the block: a slice of the whole file, or a buffer each read reuses
 	offs []uint32 // where each entry starts in data
 	next int      // the entry after the last one found: walks look up in order
@@ -18,6 +19,15 @@ type blockCursor struct {
 
 // find returns the entry for abs. Index.mu is held: the cursor moves.
 func (b *baseIndex) find(abs string) (entry, bool) {
+	if b == nil {
+		return entry{}, false
+	}
+	return b.findAt(&b.blk, abs)
+}
+
+// findAt returns the entry for abs, reading blocks into c, the caller's
+// own cursor: walkers of different folders each keep their place.
+func (b *baseIndex) findAt(c *blockCursor, abs string) (entry, bool) {
 	if b == nil || b.count == 0 {
 		return entry{}, false
 	}
@@ -27,8 +37,7 @@ func (b *baseIndex) find(abs string) (entry, bool) {
 		}
 		return entry{}, false
 	}
-	c := &b.blk
-	i := c.at
+	i := c.held - 1
 	if i < 0 || abs < b.firsts[i] || i+1 < len(b.firsts) && abs >= b.firsts[i+1] {
 		var found bool
 		if i, found = slices.BinarySearch(b.firsts, abs); !found {
@@ -67,10 +76,10 @@ func (c *blockCursor) path(k int) string {
 // load reads block i into c. Only an I/O error makes it fail: the file
 // is the one checked when it was loaded.
 func (b *baseIndex) load(c *blockCursor, i int) bool {
-	if c.at == i {
+	if c.held == i+1 {
 		return true
 	}
-	c.at = -1
+	c.held = 0
 	from, to := b.starts[i], b.starts[i+1]
 	if b.whole != nil {
 		c.data = b.whole[from:to]
@@ -89,7 +98,7 @@ func (b *baseIndex) load(c *blockCursor, i int) bool {
 		c.offs = append(c.offs, uint32(pos))
 		pos = end
 	}
-	c.at, c.next = i, 0
+	c.held, c.next = i+1, 0
 	return true
 }
 

@@ -7,8 +7,10 @@ import (
 )
 
 // A Glob through an Index hands the stats its walk took to that Index, so
-// that the Hash calls that follow cost a lookup, not a system call. A
-// primed stat is used once; a new Glob of a folder replaces what an
+// that the Hash calls that follow cost a lookup, not a system call. The
+// walk compares each stat with the index as it goes and keeps only those
+// the index did not match: an unchanged file costs a byte until it is
+// hashed, not its stat. What a Glob left is used once; a new Glob of a folder replaces what an
 // earlier one of that folder left unused. There is no time limit: a walk
 // of many files may take longer than any limit, and a limit that ran out
 // between the walk and the hashing doubled the stat work.
@@ -21,39 +23,60 @@ type primedStat struct {
 
 func (p *primedStat) ok() bool { return p.st.mode != 0 }
 
-// statRuns are the stats a Glob took beside its list of files, as runs of
-// each folder's stats in list order rather than one copy of them all.
-type statRuns struct {
-	starts []int // where in the list each run's first file is
-	runs   [][]primedStat
+// primedRun is what a walk left for a run of one folder's files: which
+// of them the index held with the very stat the walk took (verified: the
+// index's hash stands, and Hash needs no stat), and the stats of the
+// others. stats is nil where every file was verified, so that an
+// unchanged tree keeps a byte per file rather than a 40-byte stat.
+type primedRun struct {
+	verified []bool // cleared when Hash uses it
+	stats    []primedStat
 }
 
-func (s *statRuns) add(at int, run []primedStat) {
+func (r primedRun) len() int { return len(r.verified) }
+
+func (r primedRun) slice(from, to int) primedRun {
+	s := primedRun{verified: r.verified[from:to]}
+	if r.stats != nil {
+		s.stats = r.stats[from:to]
+	}
+	return s
+}
+
+// statRuns are what a Glob's walk left beside its list of files, as runs
+// of each folder's in list order rather than one copy of them all.
+type statRuns struct {
+	starts []int // where in the list each run's first file is
+	runs   []primedRun
+}
+
+func (s *statRuns) add(at int, run primedRun) {
 	s.starts = append(s.starts, at)
 	s.runs = append(s.runs, run)
 }
 
 func (s *statRuns) empty() bool { return len(s.runs) == 0 }
 
-// at returns the stat of the list's i-th file, or nil; *hint is the run
-// the last call found, where lookups in list order find the next.
-func (s *statRuns) at(i int, hint *int) *primedStat {
+// at returns the run holding the list's i-th file and its place in it,
+// or nil; *hint is the run the last call found, where lookups in list
+// order find the next.
+func (s *statRuns) at(i int, hint *int) (*primedRun, int) {
 	r := *hint
 	for _, c := range []int{r, r + 1} {
-		if c < len(s.runs) && s.starts[c] <= i && i < s.starts[c]+len(s.runs[c]) {
+		if c < len(s.runs) && s.starts[c] <= i && i < s.starts[c]+s.runs[c].len() {
 			*hint = c
-			return &s.runs[c][i-s.starts[c]]
+			return &s.runs[c], i - s.starts[c]
 		}
 	}
 	r, found := slices.BinarySearch(s.starts, i)
 	if !found {
 		r--
 	}
-	if r < 0 || i >= s.starts[r]+len(s.runs[r]) {
-		return nil
+	if r < 0 || i >= s.starts[r]+s.runs[r].len() {
+		return nil, 0
 	}
 	*hint = r
-	return &s.runs[r][i-s.starts[r]]
+	return &s.runs[r], i - s.starts[r]
 }
 
 // primedList is one Glob's result: files (relative to dir, sorted) and
@@ -79,8 +102,12 @@ func (ix *Index) Glob(dir string, patterns []string) ([]string, error) {
 	if ok {
 		return out, nil
 	}
-	g, err := glob(dir, patterns)
-	if err != nil {
+	g := newGlobber(dir)
+	if filepath.IsAbs(dir) && !ix.following() {
+		// The index's paths are clean: so must be those verify builds.
+		g.dir, g.verify = filepath.Clean(dir), ix.verify
+	}
+	if err := g.glob(patterns); err != nil {
 		return nil, err
 	}
 	if !g.stats.empty() && filepath.IsAbs(dir) {
@@ -104,9 +131,16 @@ func (ix *Index) prime(l *primedList) {
 	}
 }
 
-// takePrimed returns, once, the stat a Glob took of abs and the time
-// before it was taken.
-func (ix *Index) takePrimed(abs string) (stat, time.Time, bool) {
+// primed is what a Glob left for one file: verified, or a stat taken
+// after at.
+type primed struct {
+	verified bool
+	st       stat
+	at       time.Time
+}
+
+// takePrimed returns, once, what a Glob left for abs.
+func (ix *Index) takePrimed(abs string) (primed, bool) {
 	ix.pmu.Lock()
 	defer ix.pmu.Unlock()
 	for _, l := range ix.primes {
@@ -121,15 +155,23 @@ func (ix *Index) takePrimed(abs string) (stat, time.Time, bool) {
 				continue
 			}
 		}
-		p := l.stats.at(i, &l.run)
-		if p == nil || !p.ok() {
+		r, j := l.stats.at(i, &l.run)
+		var p primed
+		switch {
+		case r == nil:
+			continue
+		case r.verified[j]:
+			r.verified[j] = false // used
+			p.verified = true
+		case r.stats != nil && r.stats[j].ok():
+			p.st, p.at = r.stats[j].st, l.at
+			r.stats[j].st.mode = 0 // used
+		default:
 			continue
 		}
-		st := p.st
-		p.st.mode = 0 // used
 		l.next = i + 1
 		ix.primedHits.Add(1)
-		return st, l.at, true
+		return p, true
 	}
-	return stat{}, time.Time{}, false
+	return primed{}, false
 }

@@ -20,15 +20,15 @@ import (
 // calls that follow a Glob cost a lookup, not a system call.
 
 // dirNode is one folder of the walk: its matched files in path order,
-// the stats taken of them, and its subfolders, each with how many of the
-// files sort before it. Keeping files and subfolders apart (rather than
-// one item per entry) lets the flat list share the stats instead of
-// copying them: at 300,000 files a copy is 12 MB at the walk's peak.
+// what the walk left for hashing them, and its subfolders, each with how
+// many of the files sort before it. Keeping files and subfolders apart
+// (rather than one item per entry) lets the flat list share what the
+// walk left instead of copying it.
 type dirNode struct {
 	rel   string
 	all   bool // a folder above matched an include: every file is in
 	files []string
-	stats []primedStat // beside files
+	run   primedRun // beside files
 	subs  []subNode
 }
 
@@ -88,14 +88,22 @@ func (g *globber) emitFiles(n *dirNode, from, to int) {
 	if from == to {
 		return
 	}
-	g.stats.add(len(g.out), n.stats[from:to])
+	g.stats.add(len(g.out), n.run.slice(from, to))
 	g.out = append(g.out, n.files[from:to]...)
 }
 
+// scratch is what one walker reuses from folder to folder.
+type scratch struct {
+	buf, name []byte
+	ents      []dirent
+	names     arena
+	stats     []primedStat
+	abs       []byte      // a file's full path (verify)
+	cur       blockCursor // its place in the index file (verify)
+}
+
 func (w *walker) work() {
-	var buf, name []byte
-	var ents []dirent
-	var names arena
+	var s scratch
 	for {
 		w.mu.Lock()
 		for len(w.todo) == 0 && w.busy > 0 && w.err == nil {
@@ -109,7 +117,7 @@ func (w *walker) work() {
 		w.todo = w.todo[:len(w.todo)-1]
 		w.mu.Unlock()
 
-		subs, err := w.g.readFolder(n, &buf, &name, &ents, &names)
+		subs, err := w.g.readFolder(n, &s)
 
 		w.mu.Lock()
 		if err != nil && w.err == nil {
@@ -130,7 +138,7 @@ type dirent struct {
 
 // readFolder lists n's folder, keeps the files that match, stat'ing them,
 // and returns the subfolders to read.
-func (g *globber) readFolder(n *dirNode, buf, name *[]byte, entsBuf *[]dirent, names *arena) ([]*dirNode, error) {
+func (g *globber) readFolder(n *dirNode, s *scratch) ([]*dirNode, error) {
 	abs := g.dir
 	if n.rel != "." {
 		abs = filepath.Join(g.dir, filepath.FromSlash(n.rel))
@@ -143,15 +151,15 @@ func (g *globber) readFolder(n *dirNode, buf, name *[]byte, entsBuf *[]dirent, n
 		return nil, &os.PathError{Op: "open", Path: abs, Err: err}
 	}
 	defer unix.Close(fd)
-	ents := *entsBuf
-	defer func() { *entsBuf = ents[:0] }()
-	err = readDirents(abs, fd, buf, func(nm []byte, typ fileType) {
-		*name = (*name)[:0]
+	ents := s.ents
+	defer func() { s.ents = ents[:0] }()
+	err = readDirents(abs, fd, &s.buf, func(nm []byte, typ fileType) {
+		s.name = s.name[:0]
 		if n.rel != "." {
-			*name = append(append(*name, n.rel...), '/')
+			s.name = append(append(s.name, n.rel...), '/')
 		}
-		e := dirent{name: len(*name)}
-		e.path = names.str(append(*name, nm...))
+		e := dirent{name: len(s.name)}
+		e.path = s.names.str(append(s.name, nm...))
 		if typ == typeUnknown || typ == typeLink {
 			typ = statType(filepath.Join(abs, e.path[e.name:]), typ == typeLink)
 		}
@@ -171,14 +179,14 @@ func (g *globber) readFolder(n *dirNode, buf, name *[]byte, entsBuf *[]dirent, n
 		return nil, &os.PathError{Op: "readdir", Path: abs, Err: err}
 	}
 	slices.SortFunc(ents, cmpDirent)
-	return g.keep(n, fd, ents, name), nil
+	return g.keep(n, fd, ents, s), nil
 }
 
 // keep sets n's files from its folder's sorted entries: those that
-// match, stat'ed through the open folder fd (buf is scratch for the
-// stat), and its subfolders not excluded, which it returns to be read
+// match, stat'ed through the open folder fd and verified against the
+// index, and its subfolders not excluded, which it returns to be read
 // next.
-func (g *globber) keep(n *dirNode, fd int, ents []dirent, buf *[]byte) []*dirNode {
+func (g *globber) keep(n *dirNode, fd int, ents []dirent, s *scratch) []*dirNode {
 	nf := 0
 	for _, e := range ents {
 		if !e.dir {
@@ -186,7 +194,7 @@ func (g *globber) keep(n *dirNode, fd int, ents []dirent, buf *[]byte) []*dirNod
 		}
 	}
 	n.files = make([]string, 0, nf)
-	n.stats = make([]primedStat, 0, nf)
+	s.stats = s.stats[:0]
 	var subs []*dirNode
 	for _, e := range ents {
 		if e.dir {
@@ -201,11 +209,22 @@ func (g *globber) keep(n *dirNode, fd int, ents []dirent, buf *[]byte) []*dirNod
 		if (n.all || g.included(e.path)) && !g.excluded(e.path) {
 			var st unix.Stat_t
 			var p primedStat
-			if statAt(fd, e.path[e.name:], buf, &st) == nil {
+			if statAt(fd, e.path[e.name:], &s.name, &st) == nil {
 				p = primedStat{st: statOf(&st)}
 			}
 			n.files = append(n.files, e.path)
-			n.stats = append(n.stats, p)
+			s.stats = append(s.stats, p)
+		}
+	}
+	n.run.verified = make([]bool, len(n.files))
+	// Only a folder with a file the index did not match keeps stats, of
+	// those files alone.
+	if g.verify == nil || !g.verify(&s.cur, g.dir, n.files, s.stats, n.run.verified, &s.abs) {
+		n.run.stats = slices.Clone(s.stats)
+		for i, v := range n.run.verified {
+			if v {
+				n.run.stats[i] = primedStat{}
+			}
 		}
 	}
 	return subs
