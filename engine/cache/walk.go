@@ -25,11 +25,15 @@ import (
 // (rather than one item per entry) lets the flat list share what the
 // walk left instead of copying it.
 type dirNode struct {
-	rel   string
-	all   bool // a folder above matched an include: every file is in
-	files []string
-	run   primedRun // beside files
-	subs  []subNode
+	rel    string
+	all    bool // a folder above matched an include: every file is in
+	nfiles int
+	// packed is its files' paths, each ended by a NUL, in one string: the
+	// list the walk returns cuts its strings from it, where a list per
+	// folder would be a second copy of every string's header.
+	packed string
+	run    primedRun // beside the files
+	subs   []subNode
 }
 
 type subNode struct {
@@ -67,7 +71,7 @@ func (g *globber) walk(r *pattern, rel string, all bool) error {
 
 // count is the number of files under n.
 func (n *dirNode) count() int {
-	c := len(n.files)
+	c := n.nfiles
 	for _, s := range n.subs {
 		c += s.dir.count()
 	}
@@ -75,29 +79,39 @@ func (n *dirNode) count() int {
 }
 
 func (g *globber) emit(n *dirNode) {
-	from := 0
+	rest, from := n.packed, 0
 	for _, s := range n.subs {
-		g.emitFiles(n, from, s.at)
+		rest = g.emitFiles(n, rest, from, s.at)
 		g.emit(s.dir)
 		from = s.at
 	}
-	g.emitFiles(n, from, len(n.files))
+	g.emitFiles(n, rest, from, n.nfiles)
 }
 
-func (g *globber) emitFiles(n *dirNode, from, to int) {
+// emitFiles appends n's files from..to, the first ones in packed, and
+// returns the rest of packed.
+func (g *globber) emitFiles(n *dirNode, packed string, from, to int) string {
 	if from == to {
-		return
+		return packed
 	}
 	g.stats.add(len(g.out), n.run.slice(from, to))
-	g.out = append(g.out, n.files[from:to]...)
+	for range to - from {
+		end := strings.IndexByte(packed, 0)
+		g.out = append(g.out, packed[:end])
+		packed = packed[end+1:]
+	}
+	return packed
 }
 
 // scratch is what one walker reuses from folder to folder.
 type scratch struct {
 	buf, name []byte
+	paths     []byte // a folder's entries' paths, which ents point into
 	ents      []dirent
-	names     arena
-	stats     []primedStat
+	names     arena // what outlives the folder: folders' and files' paths
+	files     []string
+	stats     []primedStat // beside files
+	pack      []byte
 	abs       []byte      // a file's full path (verify)
 	cur       blockCursor // its place in the index file (verify)
 }
@@ -131,9 +145,10 @@ func (w *walker) work() {
 }
 
 type dirent struct {
-	path string // relative to the Glob's folder
-	name int    // where the name starts in path
-	dir  bool
+	path     string // relative to the Glob's folder; scratch until kept
+	from, to int    // where path is in scratch.paths, while it is read
+	name     int    // where the name starts in path
+	dir      bool
 }
 
 // readFolder lists n's folder, keeps the files that match, stat'ing them,
@@ -153,30 +168,36 @@ func (g *globber) readFolder(n *dirNode, s *scratch) ([]*dirNode, error) {
 	defer unix.Close(fd)
 	ents := s.ents
 	defer func() { s.ents = ents[:0] }()
+	s.paths = s.paths[:0]
 	err = readDirents(abs, fd, &s.buf, func(nm []byte, typ fileType) {
-		s.name = s.name[:0]
-		if n.rel != "." {
-			s.name = append(append(s.name, n.rel...), '/')
-		}
-		e := dirent{name: len(s.name)}
-		e.path = s.names.str(append(s.name, nm...))
 		if typ == typeUnknown || typ == typeLink {
-			typ = statType(filepath.Join(abs, e.path[e.name:]), typ == typeLink)
+			typ = statType(filepath.Join(abs, string(nm)), typ == typeLink)
 		}
 		switch typ {
 		case typeDir:
-			if n := e.path[e.name:]; n == ".git" || n == ".dtask" {
+			if n := string(nm); n == ".git" || n == ".dtask" {
 				return
 			}
-			e.dir = true
 		case typeFile:
 		default:
 			return
 		}
+		e := dirent{from: len(s.paths), dir: typ == typeDir}
+		if n.rel != "." {
+			s.paths = append(append(s.paths, n.rel...), '/')
+		}
+		e.name = len(s.paths) - e.from
+		s.paths = append(s.paths, nm...)
+		e.to = len(s.paths)
 		ents = append(ents, e)
 	})
 	if err != nil {
 		return nil, &os.PathError{Op: "readdir", Path: abs, Err: err}
+	}
+	// s.paths no longer grows: the paths may point into it.
+	for i := range ents {
+		e := &ents[i]
+		e.path = unsafe.String(&s.paths[e.from], e.to-e.from)
 	}
 	slices.SortFunc(ents, cmpDirent)
 	return g.keep(n, fd, ents, s), nil
@@ -187,23 +208,16 @@ func (g *globber) readFolder(n *dirNode, s *scratch) ([]*dirNode, error) {
 // index, and its subfolders not excluded, which it returns to be read
 // next.
 func (g *globber) keep(n *dirNode, fd int, ents []dirent, s *scratch) []*dirNode {
-	nf := 0
-	for _, e := range ents {
-		if !e.dir {
-			nf++
-		}
-	}
-	n.files = make([]string, 0, nf)
-	s.stats = s.stats[:0]
+	s.files, s.stats, s.pack = s.files[:0], s.stats[:0], s.pack[:0]
 	var subs []*dirNode
 	for _, e := range ents {
 		if e.dir {
 			if g.excluded(e.path) {
 				continue
 			}
-			sub := &dirNode{rel: e.path, all: n.all || g.included(e.path)}
+			sub := &dirNode{rel: s.names.str(e.path), all: n.all || g.included(e.path)}
 			subs = append(subs, sub)
-			n.subs = append(n.subs, subNode{at: len(n.files), dir: sub})
+			n.subs = append(n.subs, subNode{at: len(s.files), dir: sub})
 			continue
 		}
 		if (n.all || g.included(e.path)) && !g.excluded(e.path) {
@@ -212,14 +226,19 @@ func (g *globber) keep(n *dirNode, fd int, ents []dirent, s *scratch) []*dirNode
 			if statAt(fd, e.path[e.name:], &s.name, &st) == nil {
 				p = primedStat{st: statOf(&st)}
 			}
-			n.files = append(n.files, e.path)
+			s.files = append(s.files, e.path)
 			s.stats = append(s.stats, p)
 		}
 	}
-	n.run.verified = make([]bool, len(n.files))
+	for _, f := range s.files {
+		s.pack = append(append(s.pack, f...), 0)
+	}
+	n.nfiles = len(s.files)
+	n.packed = s.names.str(unsafe.String(unsafe.SliceData(s.pack), len(s.pack)))
+	n.run.verified = make([]bool, len(s.files))
 	// Only a folder with a file the index did not match keeps stats, of
 	// those files alone.
-	if g.verify == nil || !g.verify(&s.cur, g.dir, n.files, s.stats, n.run.verified, &s.abs) {
+	if g.verify == nil || !g.verify(&s.cur, g.dir, s.files, s.stats, n.run.verified, &s.abs) {
 		n.run.stats = slices.Clone(s.stats)
 		for i, v := range n.run.verified {
 			if v {
@@ -237,7 +256,7 @@ type arena struct{ block []byte }
 
 const arenaBlock = 64 << 10
 
-func (a *arena) str(b []byte) string {
+func (a *arena) str(b string) string {
 	if len(b) == 0 || len(b) > arenaBlock/8 {
 		return string(b)
 	}
