@@ -250,10 +250,8 @@ func TestGlobVerifiesUnchangedFiles(t *testing.T) {
 	}
 	kept, withStats := 0, 0
 	for _, r := range ix.primes[0].stats.runs {
-		if r.stats != nil {
-			withStats++
-		}
-		for _, s := range r.stats {
+		withStats++
+		for _, s := range r {
 			if s.ok() {
 				kept++
 			}

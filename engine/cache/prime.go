@@ -29,11 +29,9 @@ func (p *primedStat) ok() bool { return p.st.mode != 0 }
 // others. stats is nil where every file was verified, so that an
 // unchanged tree keeps a byte per file rather than a 40-byte stat.
 type primedRun struct {
-	verified []bool // cleared when Hash uses it
+	verified []bool
 	stats    []primedStat
 }
-
-func (r primedRun) len() int { return len(r.verified) }
 
 func (r primedRun) slice(from, to int) primedRun {
 	s := primedRun{verified: r.verified[from:to]}
@@ -43,40 +41,43 @@ func (r primedRun) slice(from, to int) primedRun {
 	return s
 }
 
-// statRuns are what a Glob's walk left beside its list of files, as runs
-// of each folder's in list order rather than one copy of them all.
+// statRuns are what a Glob's walk left beside its list of files: a flag
+// per file, and the runs of stats of the folders that keep them.
 type statRuns struct {
-	starts []int // where in the list each run's first file is
-	runs   []primedRun
+	verified []bool // beside the list; cleared when used
+	starts   []int  // where in the list each run's first file is
+	runs     [][]primedStat
 }
 
 func (s *statRuns) add(at int, run primedRun) {
-	s.starts = append(s.starts, at)
-	s.runs = append(s.runs, run)
+	s.verified = append(s.verified[:at], run.verified...)
+	if run.stats != nil {
+		s.starts = append(s.starts, at)
+		s.runs = append(s.runs, run.stats)
+	}
 }
 
-func (s *statRuns) empty() bool { return len(s.runs) == 0 }
+func (s *statRuns) empty() bool { return len(s.verified) == 0 }
 
-// at returns the run holding the list's i-th file and its place in it,
-// or nil; *hint is the run the last call found, where lookups in list
-// order find the next.
-func (s *statRuns) at(i int, hint *int) (*primedRun, int) {
+// at returns the stat of the list's i-th file, or nil; *hint is the run
+// the last call found, where lookups in list order find the next.
+func (s *statRuns) at(i int, hint *int) *primedStat {
 	r := *hint
 	for _, c := range []int{r, r + 1} {
-		if c < len(s.runs) && s.starts[c] <= i && i < s.starts[c]+s.runs[c].len() {
+		if c < len(s.runs) && s.starts[c] <= i && i < s.starts[c]+len(s.runs[c]) {
 			*hint = c
-			return &s.runs[c], i - s.starts[c]
+			return &s.runs[c][i-s.starts[c]]
 		}
 	}
 	r, found := slices.BinarySearch(s.starts, i)
 	if !found {
 		r--
 	}
-	if r < 0 || i >= s.starts[r]+s.runs[r].len() {
-		return nil, 0
+	if r < 0 || i >= s.starts[r]+len(s.runs[r]) {
+		return nil
 	}
 	*hint = r
-	return &s.runs[r], i - s.starts[r]
+	return &s.runs[r][i-s.starts[r]]
 }
 
 // primedList is one Glob's result: files (relative to dir, sorted) and
@@ -155,18 +156,14 @@ func (ix *Index) takePrimed(abs string) (primed, bool) {
 				continue
 			}
 		}
-		r, j := l.stats.at(i, &l.run)
 		var p primed
-		switch {
-		case r == nil:
-			continue
-		case r.verified[j]:
-			r.verified[j] = false // used
+		if i < len(l.stats.verified) && l.stats.verified[i] {
+			l.stats.verified[i] = false // used
 			p.verified = true
-		case r.stats != nil && r.stats[j].ok():
-			p.st, p.at = r.stats[j].st, l.at
-			r.stats[j].st.mode = 0 // used
-		default:
+		} else if st := l.stats.at(i, &l.run); st != nil && st.ok() {
+			p.st, p.at = st.st, l.at
+			st.st.mode = 0 // used
+		} else {
 			continue
 		}
 		l.next = i + 1
