@@ -413,3 +413,34 @@ func TestIndexBlocks(t *testing.T) {
 		}
 	}
 }
+
+// An index file too large to hold whole is read a block at a time from
+// the file opened at load: a compaction by another process, which renames
+// a new file over the path, does not change what this one answers.
+func TestIndexLargeFileReadByBlocks(t *testing.T) {
+	m := map[string]*entry{}
+	for i := 0; len(m)*100 < keepWhole+keepWhole/4; i++ {
+		m[fmt.Sprintf("/proj/src/d%03d/f%06d.go", i%500, i)] = &entry{used: uint32(i + 1)}
+	}
+	ipath := filepath.Join(t.TempDir(), "index")
+	if err := writeAtomic(ipath, encodeIndex(m)); err != nil {
+		t.Fatal(err)
+	}
+	ix := OpenIndex(ipath)
+	if ix.file == nil || ix.file.whole != nil {
+		t.Fatalf("index of %d entries held whole", len(m))
+	}
+	if err := writeAtomic(ipath, encodeIndex(map[string]*entry{"/other": {used: 1}})); err != nil {
+		t.Fatal(err)
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	for p, want := range m {
+		if e, ok := ix.get(p); !ok || e.used != want.used {
+			t.Fatalf("%s: %v %v, want used %d", p, e, ok, want.used)
+		}
+	}
+	if _, ok := ix.get("/other"); ok {
+		t.Error("answered from the file renamed over the loaded one")
+	}
+}
