@@ -22,30 +22,30 @@ import (
 // folders are never entered and symbolic links to folders never followed.
 // Each folder is read once however many patterns there are.
 func Glob(dir string, patterns []string) ([]string, error) {
-	g, err := glob(dir, patterns)
-	if err != nil {
+	g := newGlobber(dir)
+	if err := g.glob(patterns); err != nil {
 		return nil, err
 	}
 	return g.out, nil
 }
 
-func glob(dir string, patterns []string) (*globber, error) {
-	var incl, excl []*pattern
+func newGlobber(dir string) *globber { return &globber{dir: dir, start: time.Now()} }
+
+func (g *globber) glob(patterns []string) error {
 	for _, raw := range patterns {
 		p, err := parsePattern(raw)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if p.neg {
-			excl = append(excl, p)
+			g.excl = append(g.excl, p)
 		} else {
-			incl = append(incl, p)
+			g.incl = append(g.incl, p)
 		}
 	}
-	g := &globber{dir: dir, incl: incl, excl: excl, start: time.Now()}
-	for _, r := range walkRoots(incl) {
+	for _, r := range walkRoots(g.incl) {
 		if err := g.root(r); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if !slices.IsSorted(g.out) {
@@ -55,7 +55,7 @@ func glob(dir string, patterns []string) (*globber, error) {
 	if out := slices.Compact(g.out); len(out) != len(g.out) {
 		g.out, g.stats = out, statRuns{}
 	}
-	return g, nil
+	return nil
 }
 
 func isAbs(p string) bool       { return filepath.IsAbs(p) }
@@ -168,8 +168,11 @@ type globber struct {
 	dir        string
 	incl, excl []*pattern
 	out        []string
-	stats      statRuns  // beside out: the stats the walk took
+	stats      statRuns  // beside out: what the walk left for hashing
 	start      time.Time // before the walk took any stat
+	// verify, if set, marks which of a folder's files an index holds
+	// with the stat just taken (Index.verify).
+	verify func(c *blockCursor, dir string, rels []string, sts []primedStat, verified []bool, buf *[]byte) bool
 }
 
 func (g *globber) excluded(rel string) bool {
@@ -210,7 +213,7 @@ func (g *globber) root(r *pattern) error {
 		// saves a second one per target that names its sources file by file.
 		if g.included(rel) && !g.excludedPath(rel) {
 			g.out = append(g.out, rel)
-			g.stats.add(len(g.out)-1, []primedStat{{st: statOf(&st)}})
+			g.stats.add(len(g.out)-1, primedRun{verified: []bool{false}, stats: []primedStat{{st: statOf(&st)}}})
 		}
 		return nil
 	}

@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -219,5 +220,57 @@ func TestEditDuringWalkSeenNextRun(t *testing.T) {
 		if string(data) != want || got[f] != xxh(data) {
 			t.Fatalf("%s: content %q, next run hashed %s, want the hash of %q", f, data, got[f], want)
 		}
+	}
+}
+
+// A Glob through an index keeps no stat of a file the index holds with
+// the stat the walk took: only the changed file's folder keeps stats, of
+// that file alone, and hashing then reads only it, with each file's
+// right hash.
+func TestGlobVerifiesUnchangedFiles(t *testing.T) {
+	dir := t.TempDir()
+	var abs []string
+	for i := range 20 {
+		abs = append(abs, write(t, dir, fmt.Sprintf("src/d%d/f%02d", i%3, i), fmt.Sprint(i), time.Hour))
+	}
+	idx := filepath.Join(t.TempDir(), "index")
+	ix := OpenIndex(idx)
+	if _, err := ix.HashAll(abs); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Save(); err != nil {
+		t.Fatal(err)
+	}
+	write(t, dir, "src/d1/f01", "changed", time.Hour)
+
+	ix = OpenIndex(idx)
+	rels, err := ix.Glob(dir, []string{"src/**"})
+	if err != nil || len(rels) != 20 {
+		t.Fatal(rels, err)
+	}
+	kept, withStats := 0, 0
+	for _, r := range ix.primes[0].stats.runs {
+		withStats++
+		for _, s := range r {
+			if s.ok() {
+				kept++
+			}
+		}
+	}
+	if kept != 1 || withStats != 1 {
+		t.Errorf("walk kept %d stats in %d runs, want 1 in 1", kept, withStats)
+	}
+	sums, err := ix.HashFiles(dir, rels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range rels {
+		content, _ := os.ReadFile(filepath.Join(dir, r))
+		if got := hex.EncodeToString(sums[16*i : 16*i+16]); got != xxh(content) {
+			t.Errorf("%s: %s, want %s", r, got, xxh(content))
+		}
+	}
+	if ix.reads.Load() != 1 || ix.primedHits.Load() != 20 {
+		t.Errorf("%d reads and %d primed, want 1 and 20", ix.reads.Load(), ix.primedHits.Load())
 	}
 }

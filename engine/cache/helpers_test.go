@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"testing"
@@ -31,18 +32,8 @@ func write(t testing.TB, dir, rel, content string, age time.Duration) string {
 func (ix *Index) count() int {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	n := len(ix.entries)
-	for _, off := range ix.file.offsets() {
-		if ix.entries[ix.file.prefix+ix.file.path(off)] == nil {
-			n++
-		}
-	}
-	return n
-}
-
-func (b *baseIndex) offsets() []uint32 {
-	if b == nil {
-		return nil
-	}
-	return b.offs
+	all := map[string]*entry{}
+	ix.file.all(all)
+	maps.Copy(all, ix.entries)
+	return len(all)
 }

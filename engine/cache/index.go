@@ -221,7 +221,14 @@ func (ix *Index) lookup(abs string) (probe, error) {
 	}
 	// now is taken before the stat: the racy rule needs a time no later
 	// than the stat's.
-	cur, now, ok := ix.takePrimed(abs)
+	pr, ok := ix.takePrimed(abs)
+	if ok && pr.verified {
+		if sum, hit := ix.verified(abs, epoch); hit {
+			return probe{sum: sum, hit: true}, nil
+		}
+		ok = false
+	}
+	cur, now := pr.st, pr.at
 	if !ok {
 		now = time.Now()
 		var st unix.Stat_t
@@ -245,6 +252,56 @@ func (ix *Index) lookup(abs string) (probe, error) {
 		ix.trust(abs, e.sum, epoch)
 	}
 	return p, nil
+}
+
+// verified answers for a file the walk found unchanged (verify): the
+// index's hash, unless the entry became racy since, when it must be
+// stat'ed again. An entry this process replaced since holds newer
+// content of the file than the walk saw, which a run may use as well.
+func (ix *Index) verified(abs string, epoch uint64) ([16]byte, bool) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	e, ok := ix.get(abs)
+	if !ok || e.racy {
+		return [16]byte{}, false
+	}
+	ix.trust(abs, e.sum, epoch)
+	return e.sum, true
+}
+
+// verify marks which of a folder's files (rels, under dir) the index
+// holds with the stat the walk just took (sts), not racy, and marks those
+// looked up today; it reports whether all of them were. c is the
+// walker's own place in the index file; buf is scratch. One lock per
+// folder rather than per file.
+func (ix *Index) verify(c *blockCursor, dir string, rels []string, sts []primedStat, verified []bool, buf *[]byte) bool {
+	today := uint32(time.Now().Unix() / 86400)
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	all := true
+	for i, r := range rels {
+		*buf = appendPath((*buf)[:0], dir, r)
+		// The lookup keeps no reference to the buffer it is given.
+		abs := unsafe.String(unsafe.SliceData(*buf), len(*buf))
+		e, ok := ix.getAt(c, abs)
+		if !ok || !sts[i].ok() || e.stat != sts[i].st || e.racy {
+			all = false
+			continue
+		}
+		verified[i] = true
+		if e.used != today {
+			e.used = today
+			ix.set(strings.Clone(abs), e)
+		}
+	}
+	return all
+}
+
+// following says the index follows events (Follow).
+func (ix *Index) following() bool {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	return ix.fol != nil
 }
 
 // read hashes the content of abs and records it with the stat the lookup
@@ -277,6 +334,14 @@ func (ix *Index) get(abs string) (entry, bool) {
 		return *e, true
 	}
 	return ix.file.find(abs)
+}
+
+// getAt is get with the caller's own cursor into the index file.
+func (ix *Index) getAt(c *blockCursor, abs string) (entry, bool) {
+	if e := ix.entries[abs]; e != nil {
+		return *e, true
+	}
+	return ix.file.findAt(c, abs)
 }
 
 // set keeps e as abs's entry, to be saved.

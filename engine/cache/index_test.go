@@ -1,12 +1,14 @@
 package cache
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -359,49 +361,86 @@ func TestIndexUnsortedFileLoads(t *testing.T) {
 	}
 }
 
-// A loaded index keeps its paths without the prefix they all share, and
-// still answers for each path exactly: not for the prefix, a path that
-// only starts like one of them, or one outside the prefix; compaction
-// gives the full paths back.
-func TestIndexSharedPrefix(t *testing.T) {
-	paths := []string{"/proj/src/a", "/proj/src/ab", "/proj/src/b/c"}
+// A loaded index answers for each path exactly, whether it holds the
+// file whole or reads it a block at a time: in path order, out of it,
+// across blocks, and not for a path it does not hold (before the first,
+// between two, after the last, one that only starts like one of them);
+// compaction gets every entry back.
+func TestIndexBlocks(t *testing.T) {
 	m := map[string]*entry{}
-	for i, p := range paths {
+	var paths []string
+	for i := range 3*blockEntries + 5 {
+		p := fmt.Sprintf("/proj/src/d%d/f%03d", i%4, i)
+		paths = append(paths, p)
 		m[p] = &entry{used: uint32(i + 1)}
 	}
-	base, ok := decodeIndex(encodeIndex(m))
+	slices.Sort(paths)
+	data := encodeIndex(m)
+	whole, ok := decodeIndex(data)
 	if !ok {
 		t.Fatal("index refused")
 	}
-	if base.prefix != "/proj/src/" {
-		t.Errorf("prefix %q, want /proj/src/", base.prefix)
+	read, ok := readBase(bytes.NewReader(data), nil, int64(len(data)))
+	if !ok {
+		t.Fatal("index refused when read by blocks")
 	}
-	for i, p := range paths {
-		if e, ok := base.find(p); !ok || e.used != uint32(i+1) {
-			t.Errorf("%s: %v %v", p, e, ok)
+	for name, base := range map[string]*baseIndex{"whole": whole, "blocks": read} {
+		check := func(p string) {
+			if e, ok := base.find(p); !ok || e.used != m[p].used {
+				t.Errorf("%s: %s: %v %v", name, p, e, ok)
+			}
+		}
+		for _, p := range paths {
+			check(p)
+		}
+		for i := len(paths) - 1; i >= 0; i -= 7 {
+			check(paths[i])
+		}
+		for _, p := range []string{"/", "/proj/src/d0", "/proj/src/d0/f000/", "/proj/src/d0/f0000", "/proj/src/d1/f000", "/zz", "/proj/src/d3/f999"} {
+			if _, ok := base.find(p); ok {
+				t.Errorf("%s: found %s, which the index does not hold", name, p)
+			}
+		}
+		all := map[string]*entry{}
+		base.all(all)
+		if len(all) != len(paths) {
+			t.Fatalf("%s: all gave %d entries, want %d", name, len(all), len(paths))
+		}
+		for p, e := range m {
+			if all[p] == nil || all[p].used != e.used {
+				t.Errorf("%s: all: %s: %v", name, p, all[p])
+			}
 		}
 	}
-	for _, p := range []string{"/proj/src/", "/proj/src/a/", "/proj/src/abc", "/other/src/a", "/proj/sr"} {
-		if _, ok := base.find(p); ok {
-			t.Errorf("found %s, which the index does not hold", p)
+}
+
+// An index file too large to hold whole is read a block at a time from
+// the file opened at load: a compaction by another process, which renames
+// a new file over the path, does not change what this one answers.
+func TestIndexLargeFileReadByBlocks(t *testing.T) {
+	m := map[string]*entry{}
+	for i := 0; len(m)*100 < keepWhole+keepWhole/4; i++ {
+		m[fmt.Sprintf("/proj/src/d%03d/f%06d.go", i%500, i)] = &entry{used: uint32(i + 1)}
+	}
+	ipath := filepath.Join(t.TempDir(), "index")
+	if err := writeAtomic(ipath, encodeIndex(m)); err != nil {
+		t.Fatal(err)
+	}
+	ix := OpenIndex(ipath)
+	if ix.file == nil || ix.file.whole != nil {
+		t.Fatalf("index of %d entries held whole", len(m))
+	}
+	if err := writeAtomic(ipath, encodeIndex(map[string]*entry{"/other": {used: 1}})); err != nil {
+		t.Fatal(err)
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	for p, want := range m {
+		if e, ok := ix.get(p); !ok || e.used != want.used {
+			t.Fatalf("%s: %v %v, want used %d", p, e, ok, want.used)
 		}
 	}
-	all := map[string]*entry{}
-	base.all(all)
-	if len(all) != len(paths) {
-		t.Fatalf("all gave %d entries, want %d", len(all), len(paths))
-	}
-	for i, p := range paths {
-		if e := all[p]; e == nil || e.used != uint32(i+1) {
-			t.Errorf("all: %s: %v", p, e)
-		}
-	}
-	// One entry: the whole path is the prefix.
-	one, ok := decodeIndex(encodeIndex(map[string]*entry{"/x/y": {used: 7}}))
-	if e, found := one.find("/x/y"); !ok || !found || e.used != 7 {
-		t.Errorf("single entry: %v %v %v", ok, found, e)
-	}
-	if _, found := one.find("/x/yz"); found {
-		t.Error("single entry: found a longer path")
+	if _, ok := ix.get("/other"); ok {
+		t.Error("answered from the file renamed over the loaded one")
 	}
 }

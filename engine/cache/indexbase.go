@@ -8,28 +8,43 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"unsafe"
 
 	"github.com/zeebo/xxh3"
 )
 
-// baseIndex is the index file as loaded: its entries, in path order,
-// each path without the prefix all of them share, and where each entry
-// starts. Lookups binary-search it and decode the one entry they need, so
-// that a tree of 100,000 files costs about the file's bytes less the
-// shared prefix (the project's folder, 40 bytes or more a file) and 4
-// bytes per file, not a map of 100,000 keys and entries. Files are
-// written in path order; one that is not (an older dtask wrote it) is
-// sorted here.
+// baseIndex is the index file as loaded. A small file is held whole. A
+// large one stays in the file, held open, and is read a block of
+// blockEntries entries at a time: memory keeps only where each block
+// starts and its first path, and lookups, which walks make in path order,
+// read each block once. At 100,000 files that is about 100 KB of memory
+// rather than the 8 MB of the entries, which stay in the kernel's page
+// cache, outside the process. Holding the file open keeps it as it was
+// loaded: a compaction renames a new file over the path.
+//
+// Files are written in path order; one that is not (an older dtask wrote
+// it) is decoded whole into a map until the next compaction rewrites it.
 type baseIndex struct {
-	prefix string   // what every path starts with
-	body   []byte   // the entries: pathlen, the path after prefix, the fixed part
-	offs   []uint32 // where each entry's pathlen starts in body
-	next   int      // where the next lookup most likely is: walks look up in order
-	// sorted is false for a file not in path order, sorted here on every
-	// load until the next compaction rewrites it.
+	r      io.ReaderAt // the file
+	whole  []byte      // the file's bytes when it is small; else nil
+	starts []uint32    // where each block starts in the file, and where the entries end
+	firsts []string    // the first path of each block
+	count  int
+
+	unordered map[string]*entry // a file not in path order, decoded whole
+	// sorted is false for a file not in path order, until a compaction
+	// rewrites it.
 	sorted bool
+
+	blk blockCursor // the block the last lookup read; guarded by Index.mu
 }
+
+// blockEntries is how many entries a block holds: a lookup out of path
+// order reads about 64 × 100 bytes.
+const blockEntries = 64
+
+// keepWhole is the largest index file held whole in memory: below it, the
+// lookups of many small targets out of path order would each read a block.
+const keepWhole = 2 << 20
 
 // loadBase reads the index file at path and returns it with its size; a
 // missing or damaged file gives ok false.
@@ -38,24 +53,37 @@ func loadBase(path string) (b *baseIndex, size int64, ok bool) {
 	if err != nil {
 		return nil, 0, false
 	}
-	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
+		f.Close()
 		return nil, 0, false
 	}
-	b, ok = readBase(f, fi.Size())
-	return b, fi.Size(), ok
+	size = fi.Size()
+	if size > keepWhole {
+		b, ok = readBase(f, nil, size)
+		if !ok {
+			f.Close()
+		}
+		return b, size, ok
+	}
+	defer f.Close()
+	data := make([]byte, size)
+	if _, err := io.ReadFull(f, data); err != nil {
+		return nil, 0, false
+	}
+	b, ok = decodeIndex(data)
+	return b, size, ok
 }
 
 func decodeIndex(data []byte) (*baseIndex, bool) {
-	return readBase(bytes.NewReader(data), int64(len(data)))
+	return readBase(bytes.NewReader(data), data, int64(len(data)))
 }
 
-// readBase reads an index file of size bytes in two streaming passes, so
-// that the file is never in memory whole beside its loaded form: the
-// first checks its checksum and structure and finds the prefix all paths
-// share, the second keeps each entry without that prefix. All or nothing.
-func readBase(r io.ReaderAt, size int64) (*baseIndex, bool) {
+// readBase checks an index file of size bytes (whole, if it is held in
+// memory), streaming it once: its checksum, its structure, and whether it
+// is in path order, noting where each block starts and its first path.
+// All or nothing.
+func readBase(r io.ReaderAt, whole []byte, size int64) (*baseIndex, bool) {
 	if size < int64(len(indexMagic))+9 || size > 1<<32-1 {
 		return nil, false
 	}
@@ -68,62 +96,51 @@ func readBase(r io.ReaderAt, size int64) (*baseIndex, bool) {
 	if !ok {
 		return nil, false
 	}
-	var first []byte
-	lcp, total := 0, 0
+	b := &baseIndex{r: r, whole: whole, count: int(count)}
+	var firsts []byte
+	var firstEnds []int
+	var prev []byte
+	sorted := true
 	for i := range count {
+		at := sc.pos
 		path, _, ok := sc.next()
 		if !ok {
 			return nil, false
 		}
-		if i == 0 {
-			first, lcp = slices.Clone(path), len(path)
+		sorted = sorted && (i == 0 || bytes.Compare(prev, path) < 0)
+		prev = append(prev[:0], path...)
+		if i%blockEntries == 0 {
+			b.starts = append(b.starts, uint32(at))
+			firsts = append(firsts, path...)
+			firstEnds = append(firstEnds, len(firsts))
 		}
-		lcp = commonPrefix(first[:lcp], path)
-		total += binary.MaxVarintLen16 + len(path) + entryFixed
 	}
+	b.starts = append(b.starts, uint32(sc.pos))
 	if _, err := sc.r.ReadByte(); err != io.EOF || h.Sum64() != binary.LittleEndian.Uint64(tail[:]) {
 		return nil, false
 	}
-	sc, _, _ = scanEntries(io.NewSectionReader(r, 0, size-8), size)
-	b := &baseIndex{
-		prefix: string(first[:lcp]),
-		body:   make([]byte, 0, total-int(count)*lcp),
-		offs:   make([]uint32, 0, count),
-		sorted: true,
+	all := string(firsts)
+	from := 0
+	for _, end := range firstEnds {
+		b.firsts = append(b.firsts, all[from:end])
+		from = end
 	}
-	var prev []byte
-	for range count {
-		path, fixed, ok := sc.next()
-		if !ok {
-			return nil, false // changed between the passes
+	b.sorted = sorted
+	if !sorted {
+		b.unordered = make(map[string]*entry, count)
+		if !b.decodeAll(b.unordered) {
+			return nil, false
 		}
-		b.sorted = b.sorted && (prev == nil || bytes.Compare(prev, path) < 0)
-		prev = append(prev[:0], path...)
-		b.offs = append(b.offs, uint32(len(b.body)))
-		b.body = binary.AppendUvarint(b.body, uint64(len(path)-lcp))
-		b.body = append(append(b.body, path[lcp:]...), fixed...)
-	}
-	if !b.sorted {
-		slices.SortFunc(b.offs, func(x, y uint32) int { return strings.Compare(b.path(x), b.path(y)) })
 	}
 	return b, true
 }
 
-func commonPrefix(a, b []byte) int {
-	n := min(len(a), len(b))
-	for i := range n {
-		if a[i] != b[i] {
-			return i
-		}
-	}
-	return n
-}
-
 // entryScanner reads an index file's entries one by one into buffers
-// that each call reuses.
+// that each call reuses, counting the bytes it has read.
 type entryScanner struct {
 	r     *bufio.Reader
 	size  int64
+	pos   int64
 	path  []byte
 	fixed [entryFixed]byte
 }
@@ -139,6 +156,7 @@ func scanEntries(r io.Reader, size int64) (*entryScanner, uint64, bool) {
 	if err != nil || count > uint64(size/entryFixed) {
 		return nil, 0, false
 	}
+	sc.pos = int64(len(indexMagic) + uvarintLen(count))
 	return sc, count, true
 }
 
@@ -154,49 +172,13 @@ func (sc *entryScanner) next() (path, fixed []byte, ok bool) {
 	if _, err := io.ReadFull(sc.r, sc.fixed[:]); err != nil {
 		return nil, nil, false
 	}
+	sc.pos += int64(uvarintLen(plen)) + int64(plen) + entryFixed
 	return sc.path, sc.fixed[:], true
 }
 
-// pathAt reads the entry at pos: its path after the prefix and where the
-// next one starts. The path aliases body, which nothing writes to after
-// loading.
-func pathAt(body []byte, pos int) (path string, end int, ok bool) {
-	plen, n := binary.Uvarint(body[pos:])
-	if n <= 0 || plen > uint64(len(body)-pos-n-entryFixed) {
-		return "", 0, false
-	}
-	start := pos + n
-	path = unsafe.String(unsafe.SliceData(body[start:]), int(plen))
-	return path, start + int(plen) + entryFixed, true
-}
-
-func (b *baseIndex) path(off uint32) string {
-	p, _, _ := pathAt(b.body, int(off))
-	return p
-}
-
-// find returns the entry for abs.
-func (b *baseIndex) find(abs string) (entry, bool) {
-	if b == nil || len(b.offs) == 0 {
-		return entry{}, false
-	}
-	abs, ok := strings.CutPrefix(abs, b.prefix)
-	if !ok {
-		return entry{}, false
-	}
-	i := b.next
-	if i >= len(b.offs) || b.path(b.offs[i]) != abs {
-		var found bool
-		i, found = slices.BinarySearchFunc(b.offs, abs, func(off uint32, t string) int { return strings.Compare(b.path(off), t) })
-		if !found {
-			return entry{}, false
-		}
-	}
-	b.next = i + 1
-	_, end, _ := pathAt(b.body, int(b.offs[i]))
-	var e entry
-	decodeEntry(b.body[end-entryFixed:end], &e)
-	return e, true
+func uvarintLen(v uint64) int {
+	var b [binary.MaxVarintLen64]byte
+	return binary.PutUvarint(b[:], v)
 }
 
 // unsorted says the file needs rewriting in path order.
@@ -207,7 +189,7 @@ func (b *baseIndex) len() int {
 	if b == nil {
 		return 0
 	}
-	return len(b.offs)
+	return b.count
 }
 
 // all decodes every entry into m (compaction).
@@ -215,10 +197,28 @@ func (b *baseIndex) all(m map[string]*entry) {
 	if b == nil {
 		return
 	}
-	es := make([]entry, len(b.offs))
-	for i, off := range b.offs {
-		path, end, _ := pathAt(b.body, int(off))
-		decodeEntry(b.body[end-entryFixed:end], &es[i])
-		m[b.prefix+path] = &es[i]
+	if b.unordered != nil {
+		for p, e := range b.unordered {
+			m[p] = e
+		}
+		return
 	}
+	b.decodeAll(m)
+}
+
+// decodeAll reads every block into m; false if one cannot be read.
+func (b *baseIndex) decodeAll(m map[string]*entry) bool {
+	var c blockCursor
+	for i := range len(b.firsts) {
+		if !b.load(&c, i) {
+			return false
+		}
+		es := make([]entry, len(c.offs))
+		for j, off := range c.offs {
+			path, end, _ := pathAt(c.data, int(off))
+			decodeEntry(c.data[end-entryFixed:end], &es[j])
+			m[strings.Clone(path)] = &es[j]
+		}
+	}
+	return true
 }

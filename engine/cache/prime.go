@@ -7,8 +7,10 @@ import (
 )
 
 // A Glob through an Index hands the stats its walk took to that Index, so
-// that the Hash calls that follow cost a lookup, not a system call. A
-// primed stat is used once; a new Glob of a folder replaces what an
+// that the Hash calls that follow cost a lookup, not a system call. The
+// walk compares each stat with the index as it goes and keeps only those
+// the index did not match: an unchanged file costs a byte until it is
+// hashed, not its stat. What a Glob left is used once; a new Glob of a folder replaces what an
 // earlier one of that folder left unused. There is no time limit: a walk
 // of many files may take longer than any limit, and a limit that ran out
 // between the walk and the hashing doubled the stat work.
@@ -21,19 +23,41 @@ type primedStat struct {
 
 func (p *primedStat) ok() bool { return p.st.mode != 0 }
 
-// statRuns are the stats a Glob took beside its list of files, as runs of
-// each folder's stats in list order rather than one copy of them all.
+// primedRun is what a walk left for a run of one folder's files: which
+// of them the index held with the very stat the walk took (verified: the
+// index's hash stands, and Hash needs no stat), and the stats of the
+// others. stats is nil where every file was verified, so that an
+// unchanged tree keeps a byte per file rather than a 40-byte stat.
+type primedRun struct {
+	verified []bool
+	stats    []primedStat
+}
+
+func (r primedRun) slice(from, to int) primedRun {
+	s := primedRun{verified: r.verified[from:to]}
+	if r.stats != nil {
+		s.stats = r.stats[from:to]
+	}
+	return s
+}
+
+// statRuns are what a Glob's walk left beside its list of files: a flag
+// per file, and the runs of stats of the folders that keep them.
 type statRuns struct {
-	starts []int // where in the list each run's first file is
-	runs   [][]primedStat
+	verified []bool // beside the list; cleared when used
+	starts   []int  // where in the list each run's first file is
+	runs     [][]primedStat
 }
 
-func (s *statRuns) add(at int, run []primedStat) {
-	s.starts = append(s.starts, at)
-	s.runs = append(s.runs, run)
+func (s *statRuns) add(at int, run primedRun) {
+	s.verified = append(s.verified[:at], run.verified...)
+	if run.stats != nil {
+		s.starts = append(s.starts, at)
+		s.runs = append(s.runs, run.stats)
+	}
 }
 
-func (s *statRuns) empty() bool { return len(s.runs) == 0 }
+func (s *statRuns) empty() bool { return len(s.verified) == 0 }
 
 // at returns the stat of the list's i-th file, or nil; *hint is the run
 // the last call found, where lookups in list order find the next.
@@ -79,8 +103,12 @@ func (ix *Index) Glob(dir string, patterns []string) ([]string, error) {
 	if ok {
 		return out, nil
 	}
-	g, err := glob(dir, patterns)
-	if err != nil {
+	g := newGlobber(dir)
+	if filepath.IsAbs(dir) && !ix.following() {
+		// The index's paths are clean: so must be those verify builds.
+		g.dir, g.verify = filepath.Clean(dir), ix.verify
+	}
+	if err := g.glob(patterns); err != nil {
 		return nil, err
 	}
 	if !g.stats.empty() && filepath.IsAbs(dir) {
@@ -104,9 +132,16 @@ func (ix *Index) prime(l *primedList) {
 	}
 }
 
-// takePrimed returns, once, the stat a Glob took of abs and the time
-// before it was taken.
-func (ix *Index) takePrimed(abs string) (stat, time.Time, bool) {
+// primed is what a Glob left for one file: verified, or a stat taken
+// after at.
+type primed struct {
+	verified bool
+	st       stat
+	at       time.Time
+}
+
+// takePrimed returns, once, what a Glob left for abs.
+func (ix *Index) takePrimed(abs string) (primed, bool) {
 	ix.pmu.Lock()
 	defer ix.pmu.Unlock()
 	for _, l := range ix.primes {
@@ -121,15 +156,19 @@ func (ix *Index) takePrimed(abs string) (stat, time.Time, bool) {
 				continue
 			}
 		}
-		p := l.stats.at(i, &l.run)
-		if p == nil || !p.ok() {
+		var p primed
+		if i < len(l.stats.verified) && l.stats.verified[i] {
+			l.stats.verified[i] = false // used
+			p.verified = true
+		} else if st := l.stats.at(i, &l.run); st != nil && st.ok() {
+			p.st, p.at = st.st, l.at
+			st.st.mode = 0 // used
+		} else {
 			continue
 		}
-		st := p.st
-		p.st.mode = 0 // used
 		l.next = i + 1
 		ix.primedHits.Add(1)
-		return st, l.at, true
+		return p, true
 	}
-	return stat{}, time.Time{}, false
+	return primed{}, false
 }

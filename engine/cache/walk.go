@@ -20,16 +20,20 @@ import (
 // calls that follow a Glob cost a lookup, not a system call.
 
 // dirNode is one folder of the walk: its matched files in path order,
-// the stats taken of them, and its subfolders, each with how many of the
-// files sort before it. Keeping files and subfolders apart (rather than
-// one item per entry) lets the flat list share the stats instead of
-// copying them: at 300,000 files a copy is 12 MB at the walk's peak.
+// what the walk left for hashing them, and its subfolders, each with how
+// many of the files sort before it. Keeping files and subfolders apart
+// (rather than one item per entry) lets the flat list share what the
+// walk left instead of copying it.
 type dirNode struct {
-	rel   string
-	all   bool // a folder above matched an include: every file is in
-	files []string
-	stats []primedStat // beside files
-	subs  []subNode
+	rel    string
+	all    bool // a folder above matched an include: every file is in
+	nfiles int
+	// packed is its files' paths, each ended by a NUL, in one string: the
+	// list the walk returns cuts its strings from it, where a list per
+	// folder would be a second copy of every string's header.
+	packed string
+	run    primedRun // beside the files
+	subs   []subNode
 }
 
 type subNode struct {
@@ -67,7 +71,7 @@ func (g *globber) walk(r *pattern, rel string, all bool) error {
 
 // count is the number of files under n.
 func (n *dirNode) count() int {
-	c := len(n.files)
+	c := n.nfiles
 	for _, s := range n.subs {
 		c += s.dir.count()
 	}
@@ -75,27 +79,45 @@ func (n *dirNode) count() int {
 }
 
 func (g *globber) emit(n *dirNode) {
-	from := 0
+	rest, from := n.packed, 0
 	for _, s := range n.subs {
-		g.emitFiles(n, from, s.at)
+		rest = g.emitFiles(n, rest, from, s.at)
 		g.emit(s.dir)
 		from = s.at
 	}
-	g.emitFiles(n, from, len(n.files))
+	g.emitFiles(n, rest, from, n.nfiles)
 }
 
-func (g *globber) emitFiles(n *dirNode, from, to int) {
+// emitFiles appends n's files from..to, the first ones in packed, and
+// returns the rest of packed.
+func (g *globber) emitFiles(n *dirNode, packed string, from, to int) string {
 	if from == to {
-		return
+		return packed
 	}
-	g.stats.add(len(g.out), n.stats[from:to])
-	g.out = append(g.out, n.files[from:to]...)
+	g.stats.add(len(g.out), n.run.slice(from, to))
+	for range to - from {
+		end := strings.IndexByte(packed, 0)
+		g.out = append(g.out, packed[:end])
+		packed = packed[end+1:]
+	}
+	return packed
+}
+
+// scratch is what one walker reuses from folder to folder.
+type scratch struct {
+	buf, name []byte
+	paths     []byte // a folder's entries' paths, which ents point into
+	ents      []dirent
+	names     arena // what outlives the folder: folders' and files' paths
+	files     []string
+	stats     []primedStat // beside files
+	pack      []byte
+	abs       []byte      // a file's full path (verify)
+	cur       blockCursor // its place in the index file (verify)
 }
 
 func (w *walker) work() {
-	var buf, name []byte
-	var ents []dirent
-	var names arena
+	var s scratch
 	for {
 		w.mu.Lock()
 		for len(w.todo) == 0 && w.busy > 0 && w.err == nil {
@@ -109,7 +131,7 @@ func (w *walker) work() {
 		w.todo = w.todo[:len(w.todo)-1]
 		w.mu.Unlock()
 
-		subs, err := w.g.readFolder(n, &buf, &name, &ents, &names)
+		subs, err := w.g.readFolder(n, &s)
 
 		w.mu.Lock()
 		if err != nil && w.err == nil {
@@ -123,14 +145,15 @@ func (w *walker) work() {
 }
 
 type dirent struct {
-	path string // relative to the Glob's folder
-	name int    // where the name starts in path
-	dir  bool
+	path     string // relative to the Glob's folder; scratch until kept
+	from, to int    // where path is in scratch.paths, while it is read
+	name     int    // where the name starts in path
+	dir      bool
 }
 
 // readFolder lists n's folder, keeps the files that match, stat'ing them,
 // and returns the subfolders to read.
-func (g *globber) readFolder(n *dirNode, buf, name *[]byte, entsBuf *[]dirent, names *arena) ([]*dirNode, error) {
+func (g *globber) readFolder(n *dirNode, s *scratch) ([]*dirNode, error) {
 	abs := g.dir
 	if n.rel != "." {
 		abs = filepath.Join(g.dir, filepath.FromSlash(n.rel))
@@ -143,69 +166,84 @@ func (g *globber) readFolder(n *dirNode, buf, name *[]byte, entsBuf *[]dirent, n
 		return nil, &os.PathError{Op: "open", Path: abs, Err: err}
 	}
 	defer unix.Close(fd)
-	ents := *entsBuf
-	defer func() { *entsBuf = ents[:0] }()
-	err = readDirents(abs, fd, buf, func(nm []byte, typ fileType) {
-		*name = (*name)[:0]
-		if n.rel != "." {
-			*name = append(append(*name, n.rel...), '/')
-		}
-		e := dirent{name: len(*name)}
-		e.path = names.str(append(*name, nm...))
+	ents := s.ents
+	defer func() { s.ents = ents[:0] }()
+	s.paths = s.paths[:0]
+	err = readDirents(abs, fd, &s.buf, func(nm []byte, typ fileType) {
 		if typ == typeUnknown || typ == typeLink {
-			typ = statType(filepath.Join(abs, e.path[e.name:]), typ == typeLink)
+			typ = statType(filepath.Join(abs, string(nm)), typ == typeLink)
 		}
 		switch typ {
 		case typeDir:
-			if n := e.path[e.name:]; n == ".git" || n == ".dtask" {
+			if n := string(nm); n == ".git" || n == ".dtask" {
 				return
 			}
-			e.dir = true
 		case typeFile:
 		default:
 			return
 		}
+		e := dirent{from: len(s.paths), dir: typ == typeDir}
+		if n.rel != "." {
+			s.paths = append(append(s.paths, n.rel...), '/')
+		}
+		e.name = len(s.paths) - e.from
+		s.paths = append(s.paths, nm...)
+		e.to = len(s.paths)
 		ents = append(ents, e)
 	})
 	if err != nil {
 		return nil, &os.PathError{Op: "readdir", Path: abs, Err: err}
 	}
+	// s.paths no longer grows: the paths may point into it.
+	for i := range ents {
+		e := &ents[i]
+		e.path = unsafe.String(&s.paths[e.from], e.to-e.from)
+	}
 	slices.SortFunc(ents, cmpDirent)
-	return g.keep(n, fd, ents, name), nil
+	return g.keep(n, fd, ents, s), nil
 }
 
 // keep sets n's files from its folder's sorted entries: those that
-// match, stat'ed through the open folder fd (buf is scratch for the
-// stat), and its subfolders not excluded, which it returns to be read
+// match, stat'ed through the open folder fd and verified against the
+// index, and its subfolders not excluded, which it returns to be read
 // next.
-func (g *globber) keep(n *dirNode, fd int, ents []dirent, buf *[]byte) []*dirNode {
-	nf := 0
-	for _, e := range ents {
-		if !e.dir {
-			nf++
-		}
-	}
-	n.files = make([]string, 0, nf)
-	n.stats = make([]primedStat, 0, nf)
+func (g *globber) keep(n *dirNode, fd int, ents []dirent, s *scratch) []*dirNode {
+	s.files, s.stats, s.pack = s.files[:0], s.stats[:0], s.pack[:0]
 	var subs []*dirNode
 	for _, e := range ents {
 		if e.dir {
 			if g.excluded(e.path) {
 				continue
 			}
-			sub := &dirNode{rel: e.path, all: n.all || g.included(e.path)}
+			sub := &dirNode{rel: s.names.str(e.path), all: n.all || g.included(e.path)}
 			subs = append(subs, sub)
-			n.subs = append(n.subs, subNode{at: len(n.files), dir: sub})
+			n.subs = append(n.subs, subNode{at: len(s.files), dir: sub})
 			continue
 		}
 		if (n.all || g.included(e.path)) && !g.excluded(e.path) {
 			var st unix.Stat_t
 			var p primedStat
-			if statAt(fd, e.path[e.name:], buf, &st) == nil {
+			if statAt(fd, e.path[e.name:], &s.name, &st) == nil {
 				p = primedStat{st: statOf(&st)}
 			}
-			n.files = append(n.files, e.path)
-			n.stats = append(n.stats, p)
+			s.files = append(s.files, e.path)
+			s.stats = append(s.stats, p)
+		}
+	}
+	for _, f := range s.files {
+		s.pack = append(append(s.pack, f...), 0)
+	}
+	n.nfiles = len(s.files)
+	n.packed = s.names.str(unsafe.String(unsafe.SliceData(s.pack), len(s.pack)))
+	n.run.verified = make([]bool, len(s.files))
+	// Only a folder with a file the index did not match keeps stats, of
+	// those files alone.
+	if g.verify == nil || !g.verify(&s.cur, g.dir, s.files, s.stats, n.run.verified, &s.abs) {
+		n.run.stats = slices.Clone(s.stats)
+		for i, v := range n.run.verified {
+			if v {
+				n.run.stats[i] = primedStat{}
+			}
 		}
 	}
 	return subs
@@ -218,7 +256,7 @@ type arena struct{ block []byte }
 
 const arenaBlock = 64 << 10
 
-func (a *arena) str(b []byte) string {
+func (a *arena) str(b string) string {
 	if len(b) == 0 || len(b) > arenaBlock/8 {
 		return string(b)
 	}
