@@ -111,11 +111,7 @@ func (s *Store) headHit(key string) (*Record, bool) {
 	if !ok {
 		return nil, false
 	}
-	rh, ok := parseHead(key, l.header)
-	if !ok {
-		return nil, false
-	}
-	return rh.record(), true
+	return parseHead(key, l.header)
 }
 
 // formatHead is a record header as the heads file keeps it.
@@ -129,8 +125,10 @@ func formatHead(h *recordHeader) string {
 		strconv.FormatInt(int64(h.Duration), 10), strconv.Itoa(h.Lines), quoteField(outputs)}, "\t")
 }
 
-// parseHead reads what formatHead wrote, for key.
-func parseHead(key, line string) (*recordHeader, bool) {
+// parseHead reads what formatHead wrote, for key, into the record Hit
+// returns (without lines: their count is only checked), in one
+// allocation rather than a header and then a record per target.
+func parseHead(key, line string) (*Record, bool) {
 	var f [6]string
 	rest, ok := line, true
 	for i := range f {
@@ -141,19 +139,19 @@ func parseHead(key, line string) (*recordHeader, bool) {
 	if ok { // more than six fields
 		return nil, false
 	}
-	h := &recordHeader{Key: key}
+	r := &Record{Key: key}
 	var errs [6]error
-	h.Target, errs[0] = unquoteField(f[0])
-	h.Kind, errs[1] = unquoteField(f[1])
-	h.Time, errs[2] = time.Parse(time.RFC3339Nano, f[2])
+	r.Target, errs[0] = unquoteField(f[0])
+	r.Kind, errs[1] = unquoteField(f[1])
+	r.Time, errs[2] = time.Parse(time.RFC3339Nano, f[2])
 	d, err := strconv.ParseInt(f[3], 10, 64)
-	h.Duration, errs[3] = time.Duration(d), err
-	h.Lines, errs[4] = strconv.Atoi(f[4])
+	r.Duration, errs[3] = time.Duration(d), err
+	_, errs[4] = strconv.Atoi(f[4])
 	outputs, err := unquoteField(f[5])
 	if errs[5] = err; err == nil && outputs != "" {
-		errs[5] = json.Unmarshal([]byte(outputs), &h.Outputs)
+		errs[5] = json.Unmarshal([]byte(outputs), &r.Outputs)
 	}
-	return h, errors.Join(errs[:]...) == nil
+	return r, errors.Join(errs[:]...) == nil
 }
 
 // noteHead makes key target's latest used record for the next run's

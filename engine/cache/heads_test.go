@@ -125,7 +125,7 @@ func TestHeadFieldsRoundTrip(t *testing.T) {
 			rec.Outputs = outputs
 			h := headerOf(rec)
 			got, ok := parseHead(h.Key, formatHead(h))
-			if !ok || !reflect.DeepEqual(got, h) {
+			if !ok || !reflect.DeepEqual(got, h.record()) {
 				t.Errorf("%q, %v: got %+v, %v; want %+v", name, outputs, got, ok, h)
 			}
 		}
