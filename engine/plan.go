@@ -26,7 +26,7 @@ type Plan struct {
 	Target *taskfile.Target
 	File   *taskfile.File
 	Dir    string             // the target's working folder
-	Deps   map[string]Outputs // deps' outputs (image IDs, ...)
+	Deps   map[string]Outputs // deps' outputs (image IDs, ...); nil without deps
 
 	key      *cache.Key
 	index    *cache.Index

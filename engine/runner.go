@@ -103,7 +103,7 @@ func (e *InterruptedError) ExitCode() int { return 130 }
 // target's result in the order they finished.
 func (r *Runner) Run(ctx context.Context, goals []string) ([]*Result, error) {
 	r.results = make(map[string]*Result, len(r.File.Targets))
-	r.order = nil
+	r.order = make([]string, 0, len(r.File.Targets))
 	for i, g := range goals {
 		if err := r.runGoal(ctx, g); err != nil {
 			r.notRun(ctx, goals[i+1:])

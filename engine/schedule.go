@@ -2,86 +2,103 @@ package engine
 
 import (
 	"context"
-	"maps"
 	"slices"
 	"sync"
 )
 
 // schedule runs one goal's closure: pending counts per target and a ready
-// queue, drained by at most jobs workers.
+// queue, drained by at most jobs workers. Targets are numbered (their
+// place in names) so that ten thousand of them cost slices, not maps
+// keyed by name.
 type schedule struct {
-	r          *Runner
-	pending    map[string]int
-	dependents map[string][]string
-	ready      chan string
-	done       chan string
-	todo       int
+	r       *Runner
+	names   []string // the targets to run, sorted
+	pending []int32  // per target: its deps not finished yet
+	// dependents of target i are waiting[from[i]:from[i+1]].
+	from, waiting []int32
+	ready, done   chan int32
 }
 
-func newSchedule(r *Runner, names []string) *schedule {
-	s := &schedule{
-		r:          r,
-		pending:    make(map[string]int, len(names)),
-		dependents: make(map[string][]string, len(names)),
-		ready:      make(chan string, len(names)),
-		done:       make(chan string, len(names)),
-	}
-	for _, n := range names {
-		if r.result(n) != nil {
-			continue // finished under an earlier goal
+func newSchedule(r *Runner, closure []string) *schedule {
+	s := &schedule{r: r, names: make([]string, 0, len(closure))}
+	for _, n := range closure {
+		if r.result(n) == nil { // else finished under an earlier goal
+			s.names = append(s.names, n)
 		}
-		s.todo++
-		s.pending[n] = 0
 	}
-	for n := range s.pending {
+	slices.Sort(s.names)
+	s.names = slices.Compact(s.names)
+	at := make(map[string]int32, len(s.names))
+	for i, n := range s.names {
+		at[n] = int32(i)
+	}
+	// Each edge (dep, target) once, then grouped by dep.
+	s.pending = make([]int32, len(s.names))
+	s.from = make([]int32, len(s.names)+1)
+	edges := make([][2]int32, 0, len(s.names))
+	for i, n := range s.names {
 		for _, d := range r.File.Targets[n].Deps {
-			if _, ok := s.pending[d]; ok {
-				s.pending[n]++
-				s.dependents[d] = append(s.dependents[d], n)
+			if j, ok := at[d]; ok {
+				s.pending[i]++
+				s.from[j+1]++
+				edges = append(edges, [2]int32{j, int32(i)})
 			}
 		}
 	}
+	for i := range s.names {
+		s.from[i+1] += s.from[i]
+	}
+	s.waiting = make([]int32, len(edges))
+	next := slices.Clone(s.from[:len(s.names)])
+	for _, e := range edges {
+		s.waiting[next[e[0]]] = e[1]
+		next[e[0]]++
+	}
+	s.ready = make(chan int32, len(s.names))
+	s.done = make(chan int32, len(s.names))
 	return s
 }
 
 func (s *schedule) run(ctx context.Context) error {
-	for _, n := range slices.Sorted(maps.Keys(s.pending)) {
-		if s.pending[n] == 0 {
-			s.ready <- n
+	todo := len(s.names)
+	for i, n := range s.pending {
+		if n == 0 {
+			s.ready <- int32(i)
 		}
 	}
 	// A fixed pool of workers, not a goroutine per target: ten thousand
 	// goroutines each growing a fresh stack cost more than the targets.
-	work := make(chan string, s.todo)
+	work := make(chan int32, todo)
 	var wg sync.WaitGroup
-	for range min(s.r.jobs(), max(s.todo, 1)) {
+	for range min(s.r.jobs(), max(todo, 1)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for n := range work {
-				s.r.runTarget(ctx, n)
-				s.done <- n
+			for i := range work {
+				s.r.runTarget(ctx, s.names[i])
+				s.done <- i
 			}
 		}()
 	}
 	defer wg.Wait()
 	defer close(work)
 	stopped := false
-	for finished := 0; finished < s.todo; {
+	for finished := 0; finished < todo; {
 		select {
-		case n := <-s.ready:
+		case i := <-s.ready:
 			if stopped || ctx.Err() != nil {
+				n := s.names[i]
 				s.r.record(&Result{Target: n, Kind: s.r.File.Targets[n].ActionKind(), Status: NotRun, Reason: s.notRunReason(ctx, n)})
-				s.done <- n
+				s.done <- i
 				continue
 			}
-			work <- n
-		case n := <-s.done:
+			work <- i
+		case i := <-s.done:
 			finished++
-			if res := s.r.result(n); res.Status == Failed {
+			if res := s.r.result(s.names[i]); res.Status == Failed {
 				stopped = true
 			}
-			for _, d := range s.dependents[n] {
+			for _, d := range s.waiting[s.from[i]:s.from[i+1]] {
 				s.pending[d]--
 				if s.pending[d] == 0 {
 					s.ready <- d

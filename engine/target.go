@@ -142,7 +142,6 @@ func (r *Runner) plan(ctx context.Context, t *taskfile.Target, act Action) (*Pla
 		Target:  t,
 		File:    r.File,
 		Dir:     r.File.TargetDir(t),
-		Deps:    map[string]Outputs{},
 		key:     cache.NewKey(t.Name),
 		index:   r.Index,
 		sources: set,
@@ -158,6 +157,11 @@ func (r *Runner) plan(ctx context.Context, t *taskfile.Target, act Action) (*Pla
 	}
 	if er, ok := act.(EnvReceiver); ok && er.ReceivesEnv() {
 		r.planEnv(p, t)
+	}
+	if len(t.Deps) > 0 {
+		// Only targets with deps get a map: a large graph's leaves
+		// allocated one each for nothing.
+		p.Deps = make(map[string]Outputs, len(t.Deps))
 	}
 	for _, d := range t.Deps {
 		dr := r.result(d)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/zeebo/xxh3"
 )
@@ -30,16 +31,19 @@ import (
 const headsMagic = "dtask-heads-2 "
 
 type heads struct {
-	once   sync.Once
-	mu     sync.Mutex
-	byName map[string]headEntry // nameHash(target) -> its latest key
-	byKey  map[string]string    // key -> the header fields, as read
-	noted  map[string]string    // the same for keys hit or put this run
-	latest map[string]bool      // the keys byName names
+	once  sync.Once
+	mu    sync.Mutex
+	read  map[string]headLine // key -> its target and header fields, as read
+	noted map[string]headLine // the same for keys hit or put this run
+	// byName is nameHash(target) -> its latest key, built from read on
+	// the first call that needs it (names): an up-to-date run of ten
+	// thousand targets never does, and builds one map, not three.
+	byName map[string]string
 	dirty  bool
 }
 
-type headEntry struct{ key, header string }
+// headLine is one target's latest record as the heads file keeps it.
+type headLine struct{ name, header string }
 
 func (s *Store) headsPath() string { return filepath.Join(s.dir, "heads") }
 
@@ -47,8 +51,7 @@ func (s *Store) headsPath() string { return filepath.Join(s.dir, "heads") }
 func (s *Store) loadHeads() *heads {
 	h := &s.heads
 	h.once.Do(func() {
-		h.byName, h.byKey, h.noted = map[string]headEntry{}, map[string]string{}, map[string]string{}
-		h.latest = map[string]bool{}
+		h.read, h.noted = map[string]headLine{}, map[string]headLine{}
 		data, err := os.ReadFile(s.headsPath())
 		if err != nil {
 			return
@@ -58,43 +61,57 @@ func (s *Store) loadHeads() *heads {
 			return
 		}
 		sum, err := strconv.ParseUint(string(data[len(headsMagic):first]), 16, 64)
-		if body := data[first+1:]; err != nil || sum != xxh3.Hash(body) {
+		body := data[first+1:]
+		if err != nil || sum != xxh3.Hash(body) {
 			return
 		}
-		// Sized up front: growing three maps of ten thousand keys
-		// rehashes each several times.
-		n := bytes.Count(data, []byte("\n"))
-		h.byName, h.byKey, h.latest = make(map[string]headEntry, n), make(map[string]string, n), make(map[string]bool, n)
-		for line := range strings.SplitSeq(string(data[first+1:]), "\n") {
+		// Sized up front: growing a map of ten thousand keys rehashes it
+		// several times. The strings are slices of the file's bytes,
+		// which nothing writes to after this.
+		h.read = make(map[string]headLine, bytes.Count(body, []byte("\n")))
+		for line := range strings.SplitSeq(unsafe.String(unsafe.SliceData(body), len(body)), "\n") {
 			key, rest, _ := strings.Cut(line, "\t")
 			name, header, ok := strings.Cut(rest, "\t")
 			if ok && validKey(key) {
-				h.byName[name] = headEntry{key, header}
-				h.byKey[key] = header
-				h.latest[key] = true
+				h.read[key] = headLine{name, header}
 			}
 		}
 	})
 	return h
 }
 
+// names returns byName, building it from the file as read on first use.
+// h.mu is held.
+func (h *heads) names() map[string]string {
+	if h.byName == nil {
+		h.byName = make(map[string]string, len(h.read))
+		for key, l := range h.read {
+			h.byName[l.name] = key
+		}
+	}
+	return h.byName
+}
+
+// line returns what the heads file (as read, or as this run noted) keeps
+// for key. h.mu is held.
+func (h *heads) line(key string) (headLine, bool) {
+	if l, ok := h.read[key]; ok {
+		return l, true
+	}
+	l, ok := h.noted[key]
+	return l, ok
+}
+
 // headHit is Hit from the heads file.
 func (s *Store) headHit(key string) (*Record, bool) {
 	h := s.loadHeads()
 	h.mu.Lock()
-	header, ok := h.byKey[key]
-	if !ok {
-		header, ok = h.noted[key]
-	}
+	l, ok := h.line(key)
 	h.mu.Unlock()
 	if !ok {
 		return nil, false
 	}
-	rh, ok := parseHead(key, header)
-	if !ok {
-		return nil, false
-	}
-	return rh.record(), true
+	return parseHead(key, l.header)
 }
 
 // formatHead is a record header as the heads file keeps it.
@@ -108,8 +125,10 @@ func formatHead(h *recordHeader) string {
 		strconv.FormatInt(int64(h.Duration), 10), strconv.Itoa(h.Lines), quoteField(outputs)}, "\t")
 }
 
-// parseHead reads what formatHead wrote, for key.
-func parseHead(key, line string) (*recordHeader, bool) {
+// parseHead reads what formatHead wrote, for key, into the record Hit
+// returns (without lines: their count is only checked), in one
+// allocation rather than a header and then a record per target.
+func parseHead(key, line string) (*Record, bool) {
 	var f [6]string
 	rest, ok := line, true
 	for i := range f {
@@ -120,19 +139,19 @@ func parseHead(key, line string) (*recordHeader, bool) {
 	if ok { // more than six fields
 		return nil, false
 	}
-	h := &recordHeader{Key: key}
+	r := &Record{Key: key}
 	var errs [6]error
-	h.Target, errs[0] = unquoteField(f[0])
-	h.Kind, errs[1] = unquoteField(f[1])
-	h.Time, errs[2] = time.Parse(time.RFC3339Nano, f[2])
+	r.Target, errs[0] = unquoteField(f[0])
+	r.Kind, errs[1] = unquoteField(f[1])
+	r.Time, errs[2] = time.Parse(time.RFC3339Nano, f[2])
 	d, err := strconv.ParseInt(f[3], 10, 64)
-	h.Duration, errs[3] = time.Duration(d), err
-	h.Lines, errs[4] = strconv.Atoi(f[4])
+	r.Duration, errs[3] = time.Duration(d), err
+	_, errs[4] = strconv.Atoi(f[4])
 	outputs, err := unquoteField(f[5])
 	if errs[5] = err; err == nil && outputs != "" {
-		errs[5] = json.Unmarshal([]byte(outputs), &h.Outputs)
+		errs[5] = json.Unmarshal([]byte(outputs), &r.Outputs)
 	}
-	return h, errors.Join(errs[:]...) == nil
+	return r, errors.Join(errs[:]...) == nil
 }
 
 // noteHead makes key target's latest used record for the next run's
@@ -143,16 +162,23 @@ func (s *Store) noteHead(rh *recordHeader) {
 	name := nameHash(target)
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if old, ok := h.byName[name]; ok && old.key == key {
+	byName := h.names()
+	if byName[name] == key {
 		return
 	}
-	if old, ok := h.byName[name]; ok {
-		delete(h.latest, old.key)
-	}
-	h.byName[name] = headEntry{key, header}
-	h.noted[key] = header
-	h.latest[key] = true
+	byName[name] = key
+	h.noted[key] = headLine{name, header}
 	h.dirty = true
+}
+
+// latestOf is the key of the target whose name hash is name, from the
+// heads file as read or as this run changed it.
+func (s *Store) latestOf(name string) (string, bool) {
+	h := s.loadHeads()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	key, ok := h.names()[name]
+	return key, ok
 }
 
 // inHeads says whether key is a target's latest in the heads file, as
@@ -162,10 +188,15 @@ func (s *Store) inHeads(key string, read bool) bool {
 	h := s.loadHeads()
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if _, ok := h.byKey[key]; read && !ok {
+	if _, ok := h.read[key]; read && !ok {
 		return false
 	}
-	return h.latest[key]
+	if h.byName == nil { // no target's latest changed: the file as read
+		_, ok := h.read[key]
+		return ok
+	}
+	l, ok := h.line(key)
+	return ok && h.byName[l.name] == key
 }
 
 // SaveHeads writes the heads file if a target's latest key changed this
@@ -177,15 +208,17 @@ func (s *Store) SaveHeads() error {
 	if !h.dirty {
 		return nil
 	}
-	names := make([]string, 0, len(h.byName))
-	for n := range h.byName {
+	byName := h.names()
+	names := make([]string, 0, len(byName))
+	for n := range byName {
 		names = append(names, n)
 	}
 	slices.Sort(names)
 	var body bytes.Buffer
 	for _, n := range names {
-		e := h.byName[n]
-		body.WriteString(e.key + "\t" + n + "\t" + e.header + "\n")
+		key := byName[n]
+		l, _ := h.line(key)
+		body.WriteString(key + "\t" + n + "\t" + l.header + "\n")
 	}
 	out := append([]byte(headsMagic), strconv.FormatUint(xxh3.Hash(body.Bytes()), 16)...)
 	out = append(append(out, '\n'), body.Bytes()...)

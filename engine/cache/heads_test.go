@@ -57,9 +57,9 @@ func TestHeadsServeHits(t *testing.T) {
 	if err := s3.SaveHeads(); err != nil {
 		t.Fatal(err)
 	}
-	h := reopen(t, s3).loadHeads()
-	if h.latest[b.Key] || !h.latest[b2.Key] || !h.latest[a.Key] {
-		t.Errorf("heads after b changed: %v", h.latest)
+	s4 := reopen(t, s3)
+	if s4.inHeads(b.Key, true) || !s4.inHeads(b2.Key, true) || !s4.inHeads(a.Key, true) {
+		t.Errorf("heads after b changed: %v", s4.loadHeads().read)
 	}
 }
 
@@ -107,7 +107,7 @@ func TestHeadsDamaged(t *testing.T) {
 	} {
 		os.WriteFile(s.headsPath(), data, 0o600)
 		s2 := reopen(t, s)
-		if len(s2.loadHeads().byKey) != 0 {
+		if len(s2.loadHeads().read) != 0 {
 			t.Errorf("%s heads file: read", name)
 		}
 		if _, ok := s2.Hit(a.Key); !ok {
@@ -125,7 +125,7 @@ func TestHeadFieldsRoundTrip(t *testing.T) {
 			rec.Outputs = outputs
 			h := headerOf(rec)
 			got, ok := parseHead(h.Key, formatHead(h))
-			if !ok || !reflect.DeepEqual(got, h) {
+			if !ok || !reflect.DeepEqual(got, h.record()) {
 				t.Errorf("%q, %v: got %+v, %v; want %+v", name, outputs, got, ok, h)
 			}
 		}
@@ -172,5 +172,25 @@ func TestLatestFromHeads(t *testing.T) {
 	os.WriteFile(s.lastPath("b"), []byte(old.Key+"\n"), 0o600)
 	if got, ok := reopen(t, s).Last("b"); !ok || got.Key != old.Key {
 		t.Errorf("Last from an older last/ file = %v, %v", got, ok)
+	}
+}
+
+// Within a run, a Put makes its key the target's latest at once (what
+// Prune keeps), though the heads file as read named another.
+func TestHeadsLatestChangesWithinARun(t *testing.T) {
+	s, a := storeWithHead(t)
+	s2 := reopen(t, s)
+	if !s2.inHeads(a.Key, true) || !s2.inHeads(a.Key, false) {
+		t.Fatal("the heads file's key is not its target's latest")
+	}
+	a2 := sampleRecord("a", 2)
+	if err := s2.Put(a2); err != nil {
+		t.Fatal(err)
+	}
+	if s2.inHeads(a.Key, false) || !s2.inHeads(a2.Key, false) || s2.inHeads(a2.Key, true) {
+		t.Error("after a Put the old key is still latest, or the new one counts as read")
+	}
+	if key, ok := s2.LatestKey("a"); !ok || key != a2.Key {
+		t.Errorf("LatestKey = %s, %v; want %s", key, ok, a2.Key)
 	}
 }

@@ -47,7 +47,7 @@ type fileRun struct {
 // format version, the second the target's name: two targets with the same
 // definition still get their own records.
 func NewKey(target string) *Key {
-	k := &Key{target: target, lines: make([]Line, 0, 16)}
+	k := &Key{target: target, lines: make([]Line, 0, 8)}
 	k.Add("version", FormatVersion)
 	k.Add("target", target)
 	return k

@@ -163,12 +163,8 @@ func (s *Store) LatestKey(target string) (string, bool) { return s.latestKey(tar
 // (as read, or as this run changed it), else from last/, where a dtask
 // before the heads file kept it.
 func (s *Store) latestKey(target string) (string, bool) {
-	h := s.loadHeads()
-	h.mu.Lock()
-	e, ok := h.byName[nameHash(target)]
-	h.mu.Unlock()
-	if ok {
-		return e.key, true
+	if key, ok := s.latestOf(nameHash(target)); ok {
+		return key, true
 	}
 	data, err := os.ReadFile(s.lastPath(target))
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/dtask-dev/dtask/engine/cache"
 	"github.com/dtask-dev/dtask/engine/taskfile"
 )
 
@@ -59,13 +58,9 @@ func shSources(f *taskfile.File, t *taskfile.Target, _ string) (Set, error) {
 	if len(t.Sources) == 0 {
 		return nil, nil
 	}
-	r := Root{Path: f.TargetDir(t), Globs: t.Sources}
-	var err error
-	if r.match, err = cache.Matcher(t.Sources); err != nil {
-		return nil, err
-	}
-	if r.bases, err = cache.Bases(t.Sources); err != nil {
-		return nil, err
-	}
-	return Set{r}, nil
+	// The matcher and bases are compiled on first use (watch mode's Has
+	// and Watch): planning reads only Globs, and compiling them for each
+	// of ten thousand targets cost more than its glob. The patterns were
+	// checked when the task file loaded; a glob reports a bad one.
+	return Set{{Path: f.TargetDir(t), Globs: t.Sources, globs: &compiled{}}}, nil
 }

@@ -3,6 +3,9 @@ package sources
 import (
 	"path/filepath"
 	"strings"
+	"sync"
+
+	"github.com/dtask-dev/dtask/engine/cache"
 )
 
 // Root is a file or folder a target reads, and which files under it count.
@@ -19,8 +22,33 @@ type Root struct {
 	// them (a build sends exactly what it hashed).
 	Exclude func(rel string) bool
 
-	match func(rel string) bool // Globs as a matcher
+	globs *compiled // Globs as a matcher and bases, compiled on first use
+}
+
+// compiled is a root's Globs as Has and Watch use them.
+type compiled struct {
+	once  sync.Once
+	match func(rel string) bool // nil: the patterns did not compile
 	bases []string              // where Globs can match, relative to Path
+}
+
+// compile compiles the root's Globs, once where the root was made by Of.
+// Patterns that do not compile (checked at load, so never in a run) match
+// everything under Path.
+func (r Root) compile() *compiled {
+	c := r.globs
+	if c == nil {
+		c = &compiled{}
+	}
+	c.once.Do(func() {
+		m, err := cache.Matcher(r.Globs)
+		b, berr := cache.Bases(r.Globs)
+		if err != nil || berr != nil {
+			m, b = nil, []string{"."}
+		}
+		c.match, c.bases = m, b
+	})
+	return c
 }
 
 // Set is everything one or more targets read.
@@ -43,8 +71,10 @@ func (r Root) Has(abs string) bool {
 	if !ok {
 		return false
 	}
-	if r.match != nil && !r.match(rel) {
-		return false
+	if r.Globs != nil {
+		if m := r.compile().match; m != nil && !m(rel) {
+			return false
+		}
 	}
 	return r.Exclude == nil || rel == "." || !r.Exclude(rel)
 }
@@ -58,7 +88,7 @@ func (s Set) Watch() []string {
 			out = append(out, r.Path)
 			continue
 		}
-		for _, b := range r.bases {
+		for _, b := range r.compile().bases {
 			out = append(out, filepath.Join(r.Path, filepath.FromSlash(b)))
 		}
 	}

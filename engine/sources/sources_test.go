@@ -114,3 +114,19 @@ func TestClosure(t *testing.T) {
 	}
 	relevant(t, s, dir, map[string]bool{"gen/a": true, "src/b/c": true, "docs/x": false})
 }
+
+// A pattern the loader would have refused never reaches a run; were one
+// to, watch mode must follow too much rather than too little.
+func TestShSourcesBadPatternFollowsEverything(t *testing.T) {
+	dir := t.TempDir()
+	f := &taskfile.File{Dir: dir}
+	tg := &taskfile.Target{Name: "bad", Sh: taskfile.StringList{"true"}, Sources: []string{"src/[", "a.txt"}}
+	s, err := Of(f, tg, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	relevant(t, s, dir, map[string]bool{"src/x.go": true, "other/y": true})
+	if got, want := s.Watch(), []string{dir}; !slices.Equal(got, want) {
+		t.Errorf("Watch = %v, want %v", got, want)
+	}
+}

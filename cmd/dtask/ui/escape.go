@@ -90,10 +90,15 @@ func (d named) Summary(results []*engine.Result, elapsed time.Duration) {
 	d.Display.Summary(out, elapsed)
 }
 
-// result is a copy of r as the display shows it.
+// result is r as the display shows it: r itself when that changes
+// nothing (an up-to-date target with a plain name), else a copy.
 func (d named) result(r *engine.Result) *engine.Result {
+	name, reason := d.name(r.Target), EscapeText(r.Reason)
+	if name == r.Target && reason == r.Reason && r.Err == nil {
+		return r
+	}
 	c := *r
-	c.Target, c.Reason = d.name(r.Target), EscapeText(r.Reason)
+	c.Target, c.Reason = name, reason
 	if r.Err != nil {
 		c.Err = shownError{text: EscapeText(r.Err.Error()), err: r.Err}
 	}
