@@ -25,7 +25,7 @@ func ProjectRoot(f *File) string {
 // without saying so. Symbolic links are followed. Only the targets named
 // are checked (those a run needs; nil: every target).
 func CheckPaths(f *File, root string, names []string) error {
-	c := &collector{file: f.name, pos: f.Pos}
+	c := &collector{file: f.name, pos: f.pos}
 	if c.file == "" && f.Path != "" {
 		c.file = displayPath(f.Path)
 	}

@@ -96,7 +96,7 @@ func resolve(f *File, env Expander, keep func(path []string) bool) (*File, error
 	if name == "" && f.Path != "" {
 		name = displayPath(f.Path)
 	}
-	r := &resolver{env: env, keep: keep, c: &collector{file: name, pos: f.Pos},
+	r := &resolver{env: env, keep: keep, c: &collector{file: name, pos: f.pos},
 		fields: map[reflect.Type][]fieldInfo{}}
 	out := reflect.New(reflect.TypeFor[*File]()).Elem()
 	r.copy(out, reflect.ValueOf(f), nil, "", false)
@@ -121,9 +121,6 @@ type fieldInfo struct {
 	index int
 	key   string // its TOML key
 	lit   bool   // kept as written
-	// shared: read-only after loading, so the copy shares it (the
-	// positions of every key: copying them was most of resolving).
-	shared bool
 }
 
 // fieldsOf returns the exported fields of struct type t.
@@ -140,8 +137,7 @@ func (r *resolver) fieldsOf(t reflect.Type) []fieldInfo {
 		key, _, _ := strings.Cut(sf.Tag.Get("toml"), ",")
 		lit := key == "-" || key == "" || sf.Tag.Get("dtask") == "literal" ||
 			literalField(t.Name()+"."+sf.Name)
-		shared := sf.Type == reflect.TypeFor[Positions]()
-		fs = append(fs, fieldInfo{index: i, key: key, lit: lit, shared: shared})
+		fs = append(fs, fieldInfo{index: i, key: key, lit: lit})
 	}
 	r.fields[t] = fs
 	return fs
@@ -164,11 +160,11 @@ func (r *resolver) copy(dst, v reflect.Value, path []string, idx string, literal
 			dst.Set(p)
 		}
 	case reflect.Struct:
-		dst.Set(v) // unexported fields and plain values as they are
+		// Unexported fields and plain values as they are: the positions
+		// of every key are shared, read-only (copying them was most of
+		// resolving).
+		dst.Set(v)
 		for _, f := range r.fieldsOf(v.Type()) {
-			if f.shared {
-				continue // copied with the struct
-			}
 			if fv := v.Field(f.index); !fv.IsZero() { // a zero value was copied above
 				r.copy(dst.Field(f.index), fv, child(path, f.key), "", literal || f.lit)
 			}
@@ -235,7 +231,7 @@ func (r *resolver) expand(s string, path []string, idx string, literal bool) str
 	}
 	if err != nil {
 		name := ref
-		if _, ok := r.c.pos[ref]; !ok && strings.HasSuffix(ref, "]") {
+		if _, ok := r.c.pos.get()[ref]; !ok && strings.HasSuffix(ref, "]") {
 			name = keyString(path) // a StringList written as one string
 		}
 		at := append([]string{ref}, ancestors(path)...)

@@ -108,7 +108,7 @@ when = { branch = ["${BRANCH}"] }
 		t.Error("the copy shares slices or maps with the input")
 	}
 	// Positions are read-only after loading: the copy shares them.
-	if r.Pos["default"].Line != 2 || len(r.Pos) != len(f.Pos) {
+	if r.Pos()["default"].Line != 2 || len(r.Pos()) != len(f.Pos()) {
 		t.Error("Pos not carried over")
 	}
 }
