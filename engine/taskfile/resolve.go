@@ -99,7 +99,7 @@ func resolve(f *File, env Expander, keep func(path []string) bool) (*File, error
 	r := &resolver{env: env, keep: keep, c: &collector{file: name, pos: f.pos},
 		fields: map[reflect.Type][]fieldInfo{}}
 	out := reflect.New(reflect.TypeFor[*File]()).Elem()
-	r.copy(out, reflect.ValueOf(f), nil, "", false)
+	r.copy(out, reflect.ValueOf(f), false)
 	if errs := r.c.result(); errs != nil {
 		return out.Interface().(*File), errs
 	}
@@ -114,6 +114,10 @@ type resolver struct {
 	// fields memoises each struct type's fields: a file of ten thousand
 	// targets would otherwise parse the same tags ten thousand times.
 	fields map[reflect.Type][]fieldInfo
+	// path and idx[idxFrom:] are where copy is: see copy.
+	path    []string
+	idx     []int
+	idxFrom int
 }
 
 // fieldInfo is what copy needs to know of one struct field.
@@ -144,19 +148,20 @@ func (r *resolver) fieldsOf(t reflect.Type) []fieldInfo {
 }
 
 // copy deep-copies v into dst (settable, of v's type), interpolating
-// strings unless literal. path is the key path of v; idx the array
-// indexes below it ("[2]"), which with path place errors (the key string
-// is made only for an error: it costs an allocation per value). Values
-// are written in place: a new value per string or struct field would be
-// most of what loading ten thousand targets allocates.
-func (r *resolver) copy(dst, v reflect.Value, path []string, idx string, literal bool) {
+// strings unless literal. r.path is the key path of v and r.idx the array
+// indexes below it, which place errors: both are stacks, and the key
+// string is made only for a value with a "$" in it, as a path or an
+// index string per value was an allocation per value. Values are written
+// in place: a new value per string or struct field would be most of what
+// loading ten thousand targets allocates.
+func (r *resolver) copy(dst, v reflect.Value, literal bool) {
 	switch v.Kind() {
 	case reflect.String:
-		dst.SetString(r.expand(v.String(), path, idx, literal))
+		dst.SetString(r.expand(v.String(), literal))
 	case reflect.Pointer:
 		if !v.IsNil() {
 			p := reflect.New(v.Type().Elem())
-			r.copy(p.Elem(), v.Elem(), path, idx, literal)
+			r.copy(p.Elem(), v.Elem(), literal)
 			dst.Set(p)
 		}
 	case reflect.Struct:
@@ -166,34 +171,38 @@ func (r *resolver) copy(dst, v reflect.Value, path []string, idx string, literal
 		dst.Set(v)
 		for _, f := range r.fieldsOf(v.Type()) {
 			if fv := v.Field(f.index); !fv.IsZero() { // a zero value was copied above
-				r.copy(dst.Field(f.index), fv, child(path, f.key), "", literal || f.lit)
+				m := r.down(f.key)
+				r.copy(dst.Field(f.index), fv, literal || f.lit)
+				r.up(m)
 			}
 		}
 	case reflect.Slice:
-		r.copySlice(dst, v, path, idx, literal)
+		r.copySlice(dst, v, literal)
 	case reflect.Map:
 		if !v.IsNil() {
-			m := reflect.MakeMapWithSize(v.Type(), v.Len())
-			// SetMapIndex copies the element: one scratch value serves all.
-			ev := reflect.New(v.Type().Elem()).Elem()
-			iter := v.MapRange()
-			for iter.Next() {
-				var p []string
-				if iter.Key().Kind() == reflect.String {
-					p = child(path, iter.Key().String())
-				}
-				ev.SetZero()
-				r.copy(ev, iter.Value(), p, "", literal)
-				m.SetMapIndex(iter.Key(), ev)
-			}
-			dst.Set(m)
+			r.copyMap(dst, v, literal)
 		}
 	default:
 		dst.Set(v)
 	}
 }
 
-func (r *resolver) copySlice(dst, v reflect.Value, path []string, idx string, literal bool) {
+func (r *resolver) copyMap(dst, v reflect.Value, literal bool) {
+	m := reflect.MakeMapWithSize(v.Type(), v.Len())
+	// SetMapIndex copies the element: one scratch value serves all.
+	ev := reflect.New(v.Type().Elem()).Elem()
+	iter := v.MapRange()
+	for iter.Next() {
+		mk := r.down(iter.Key().String()) // every map of the model has string keys
+		ev.SetZero()
+		r.copy(ev, iter.Value(), literal)
+		r.up(mk)
+		m.SetMapIndex(iter.Key(), ev)
+	}
+	dst.Set(m)
+}
+
+func (r *resolver) copySlice(dst, v reflect.Value, literal bool) {
 	switch {
 	case v.IsNil():
 	case literal && v.Type().Elem().Kind() == reflect.String:
@@ -202,17 +211,42 @@ func (r *resolver) copySlice(dst, v reflect.Value, path []string, idx string, li
 	default:
 		s := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
 		for i := range v.Len() {
-			r.copy(s.Index(i), v.Index(i), path, idx+"["+itoa(i)+"]", literal)
+			r.idx = append(r.idx, i)
+			r.copy(s.Index(i), v.Index(i), literal)
+			r.idx = r.idx[:len(r.idx)-1]
 		}
 		dst.Set(s)
 	}
 }
 
-func (r *resolver) expand(s string, path []string, idx string, literal bool) string {
+// mark is where copy was in the file before it went down a key: the
+// stacks are cut back to it, never replaced, so that they grow once.
+type mark struct{ path, idxFrom int }
+
+// down goes to key below the current path; up(mark) comes back. The
+// indexes of a key start afresh below it (r.idxFrom).
+func (r *resolver) down(key string) mark {
+	m := mark{len(r.path), r.idxFrom}
+	r.path, r.idxFrom = append(r.path, key), len(r.idx)
+	return m
+}
+
+func (r *resolver) up(m mark) { r.path, r.idxFrom = r.path[:m.path], m.idxFrom }
+
+// ref names the value copy is at: "targets.b.sh[1]".
+func (r *resolver) ref() string {
+	ref := keyString(r.path)
+	for _, i := range r.idx[r.idxFrom:] {
+		ref += "[" + itoa(i) + "]"
+	}
+	return ref
+}
+
+func (r *resolver) expand(s string, literal bool) string {
 	if literal || !strings.Contains(s, "$") {
 		return s
 	}
-	ref := keyString(path) + idx
+	path, ref := r.path, r.ref()
 	if r.total > MaxResolved {
 		return s // reported once, when it was passed
 	}
