@@ -133,4 +133,3 @@ func TestParsedErrorsPlaced(t *testing.T) {
 		}
 	}
 }
-

@@ -49,9 +49,12 @@ func secretPath(path []string) bool {
 	return false
 }
 
-// Resolve returns a deep copy of f with every string value interpolated by
-// env (map keys are not). It must be given a File as loaded, not one already
-// resolved: "$$" would be expanded twice. Every failing value is reported,
+// Resolve returns a copy of f with every string value interpolated by
+// env (map keys are not). A target or service with nothing to interpolate
+// is shared with f, not copied: a loaded file is read-only, and copying
+// ten thousand such targets cost more than deciding they were up to date.
+// It must be given a File as loaded, not one already resolved: "$$" would
+// be expanded twice. Every failing value is reported,
 // placed at its key. With errors it still returns the copy, values that
 // failed left as written, so a caller can decide which errors matter (a
 // target that will not run need not resolve).
@@ -193,6 +196,10 @@ func (r *resolver) copyMap(dst, v reflect.Value, literal bool) {
 	ev := reflect.New(v.Type().Elem()).Elem()
 	iter := v.MapRange()
 	for iter.Next() {
+		if val := iter.Value(); val.Kind() == reflect.Pointer && r.plain(val, literal) {
+			m.SetMapIndex(iter.Key(), val) // a target or service as written: shared
+			continue
+		}
 		mk := r.down(iter.Key().String()) // every map of the model has string keys
 		ev.SetZero()
 		r.copy(ev, iter.Value(), literal)
@@ -217,6 +224,39 @@ func (r *resolver) copySlice(dst, v reflect.Value, literal bool) {
 		}
 		dst.Set(s)
 	}
+}
+
+// plain says whether v holds no string that interpolation would change
+// (one with a "$" outside a literal field), so that its copy would equal
+// it. It allocates nothing: for ten thousand targets with nothing to
+// interpolate, copying them was most of resolving.
+func (r *resolver) plain(v reflect.Value, literal bool) bool {
+	switch v.Kind() {
+	case reflect.String:
+		return literal || !strings.Contains(v.String(), "$")
+	case reflect.Pointer:
+		return v.IsNil() || r.plain(v.Elem(), literal)
+	case reflect.Struct:
+		for _, f := range r.fieldsOf(v.Type()) {
+			if fv := v.Field(f.index); !fv.IsZero() && !r.plain(fv, literal || f.lit) {
+				return false
+			}
+		}
+	case reflect.Slice:
+		for i := range v.Len() {
+			if !r.plain(v.Index(i), literal) {
+				return false
+			}
+		}
+	case reflect.Map:
+		iter := v.MapRange()
+		for iter.Next() {
+			if !r.plain(iter.Value(), literal) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // mark is where copy was in the file before it went down a key: the

@@ -253,3 +253,42 @@ deploy = { host = "${DEPLOY_HOST}", image = "x", name = "x" }
 		t.Errorf("[env] is needed by every run: %v", err)
 	}
 }
+
+// A target or service with nothing to interpolate is shared with the
+// input; one with a "$" anywhere below it, however deep, is copied.
+func TestResolveSharesPlainTargets(t *testing.T) {
+	f := mustParse(t, `version = 1
+[services.db]
+image = "redis:7"
+[services.web]
+image = "web"
+env = { A = "${V}" }
+[targets.plain]
+sh = "true"
+sources = ["in/1"]
+deps = ["deep"]
+services = ["db"]
+[targets.deep]
+run = { image = "x", env = { K = "${V}" } }
+[targets.listed]
+sh = ["true", "echo ${V}"]
+`)
+	r, err := Resolve(f, &fakeEnv{vars: map[string]string{"V": "v"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Targets["plain"] != f.Targets["plain"] || r.Services["db"] != f.Services["db"] {
+		t.Error("a target or service with nothing to interpolate was copied")
+	}
+	for _, name := range []string{"deep", "listed"} {
+		if r.Targets[name] == f.Targets[name] {
+			t.Errorf("target %s was shared, yet has a value to interpolate", name)
+		}
+	}
+	if r.Services["web"] == f.Services["web"] || r.Services["web"].Env["A"] != "v" {
+		t.Error("service web was not interpolated")
+	}
+	if got := r.Targets["deep"].Run.Env["K"] + " " + r.Targets["listed"].Sh[1]; got != "v echo v" {
+		t.Errorf("interpolated %q, want %q", got, "v echo v")
+	}
+}
