@@ -69,17 +69,22 @@ func Resolve(f *File, env Expander) (*File, error) {
 // (listing, graphing) need no target. An unknown goal needs nothing here;
 // the caller reports it with a suggestion.
 func ResolveFor(f *File, env Expander, goals []string) (*File, error) {
-	targets, services := map[string]bool{}, map[string]bool{}
-	if names, err := f.Closure(goals); err == nil {
-		targets = make(map[string]bool, len(names))
-		for _, n := range names {
-			targets[n] = true
-			for _, s := range f.Targets[n].Services {
-				services[s] = true
-			}
-		}
+	names, err := f.Closure(goals)
+	if err != nil {
+		names = nil
 	}
+	return ResolveTargets(f, env, names)
+}
+
+// ResolveTargets is ResolveFor given the goals' closure (Closure), for a
+// caller that needs it too: for ten thousand targets it is a walk and a
+// map to build.
+func ResolveTargets(f *File, env Expander, names []string) (*File, error) {
+	var targets, services map[string]bool
 	return resolve(f, env, func(path []string) bool {
+		if targets == nil { // asked only on an error
+			targets, services = neededSets(f, names)
+		}
 		switch {
 		case len(path) < 2:
 			return true
@@ -90,6 +95,18 @@ func ResolveFor(f *File, env Expander, goals []string) (*File, error) {
 		}
 		return true
 	})
+}
+
+// neededSets are the targets named and the services they use.
+func neededSets(f *File, names []string) (targets, services map[string]bool) {
+	targets, services = make(map[string]bool, len(names)), map[string]bool{}
+	for _, n := range names {
+		targets[n] = true
+		for _, s := range f.Targets[n].Services {
+			services[s] = true
+		}
+	}
+	return targets, services
 }
 
 // resolve interpolates f; keep says whether an error at a key path counts
