@@ -76,7 +76,7 @@ func sortErrors(es Errors) {
 // collector gathers errors for one file, placing them by key path.
 type collector struct {
 	file    string
-	pos     Positions
+	pos     *positions
 	errs    Errors
 	dropped bool // errors past maxErrors were left out
 }
@@ -108,7 +108,7 @@ func (c *collector) add(paths []string, format string, args ...any) {
 		e.Path = paths[0]
 	}
 	for _, p := range paths {
-		if at, ok := c.pos[p]; ok {
+		if at, ok := c.pos.get()[p]; ok {
 			e.Line, e.Col = at.Line, at.Col
 			break
 		}
@@ -154,7 +154,7 @@ func (f *File) ErrorAt(key, format string, args ...any) *Error {
 	if name == "" && f.Path != "" {
 		name = displayPath(f.Path)
 	}
-	c := &collector{file: name, pos: f.Pos}
+	c := &collector{file: name, pos: f.pos}
 	c.add([]string{key}, format, args...)
 	return c.errs[0]
 }

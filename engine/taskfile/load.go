@@ -89,10 +89,11 @@ func parse(name string, data []byte, dir string, opts Options) (*File, error) {
 	if err != nil {
 		return nil, Errors{syntaxError(name, err)}
 	}
-	c := &collector{file: name, pos: pos}
+	at := located(pos)
+	c := &collector{file: name, pos: at}
 	d := &decoder{md: &md, c: c, failed: map[string]bool{},
 		fields: map[reflect.Type]map[string]int{}}
-	f := &File{Pos: pos, name: name}
+	f := &File{pos: at, name: name}
 	d.table(top, reflect.ValueOf(f).Elem(), nil)
 	d.undecoded()
 	f.VarOrder = orderVars(f.Vars, varOrder)

@@ -233,7 +233,7 @@ func TestParseSpecExample(t *testing.T) {
 		"targets.deploy.deploy.name":        {Line: 53, Col: 12},
 		"targets.image.build.args.NODE_ENV": {Line: 33, Col: 20},
 	} {
-		if got := f.Pos[key]; got != want {
+		if got := f.Pos()[key]; got != want {
 			t.Errorf("Pos[%s] = %v, want %v", key, got, want)
 		}
 	}

@@ -30,9 +30,9 @@ type File struct {
 	// VarOrder lists [vars] names in file order (interpolation is order-free,
 	// but listings and keys want a stable order).
 	VarOrder []string `toml:"-"`
-	// Pos maps a dotted key path ("targets.test.run.image") to where it is
-	// written. Read-only once loaded: Resolve's copy shares it.
-	Pos Positions `toml:"-"`
+	// pos is where each key is written (Pos); unexported, so that the
+	// model kept between runs leaves it out.
+	pos *positions
 
 	name string // how messages name the file (as given to Load or Parse)
 	// composeFailed: the compose files could not be read, so services

@@ -16,7 +16,7 @@ func CheckNUL(f *File) error {
 	if !hasNUL(f) {
 		return nil
 	}
-	c := &collector{file: f.name, pos: f.Pos}
+	c := &collector{file: f.name, pos: f.pos}
 	if c.file == "" && f.Path != "" {
 		c.file = displayPath(f.Path)
 	}

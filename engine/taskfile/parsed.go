@@ -19,7 +19,8 @@ import (
 // positions and the checks: for ten thousand targets those cost several
 // times what deciding that every target is up to date does.
 //
-// The file is a line "dtask-parsed-1 IDENTITY" and then the model in gob.
+// The file is a line "dtask-parsed-2 IDENTITY" and then the model in gob,
+// without the positions of keys (found again from the text on an error).
 // IDENTITY is a hash of the task file's bytes, its path and name, and
 // Build, so that an edit, a move or another dtask build is a miss.
 type Parsed struct {
@@ -30,7 +31,7 @@ type Parsed struct {
 	Build string
 }
 
-const parsedMagic = "dtask-parsed-1 "
+const parsedMagic = "dtask-parsed-2 "
 
 func (pc *Parsed) identity(abs, name string, data []byte) string {
 	h := xxh3.New()
@@ -56,7 +57,7 @@ func (pc *Parsed) load(abs, name string, data []byte) *File {
 	if gob.NewDecoder(bytes.NewReader(kept[len(id):])).Decode(f) != nil {
 		return nil
 	}
-	f.name = name
+	f.name, f.pos = name, unlocated(data)
 	return f
 }
 
@@ -80,7 +81,7 @@ func (pc *Parsed) save(abs, name string, data []byte, f *File) {
 	if gob.NewDecoder(bytes.NewReader(buf.Bytes()[len(id):])).Decode(check) != nil {
 		return
 	}
-	check.name = f.name
+	check.name, check.pos = f.name, f.pos
 	if !reflect.DeepEqual(check, f) {
 		return
 	}

@@ -4,7 +4,10 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
+
+	"github.com/dtask-dev/dtask/engine/vars"
 )
 
 // parsedSetup copies a task file into a temporary folder with a state
@@ -44,6 +47,11 @@ func TestParsedKeptAndUsed(t *testing.T) {
 		t.Fatalf("not kept: %v", err)
 	}
 	got := loadParsed(t, path, pc)
+	// The positions are not kept: they are found again in the text.
+	if !reflect.DeepEqual(got.Pos(), want.Pos()) || len(got.Pos()) == 0 {
+		t.Fatalf("positions found again differ:\n%v\nwant\n%v", got.Pos(), want.Pos())
+	}
+	got.pos = want.pos
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("kept model differs:\n%+v\nwant\n%+v", got, want)
 	}
@@ -94,5 +102,34 @@ func TestParsedNotKept(t *testing.T) {
 	}
 	if _, err := os.Stat(pc.Path); !os.IsNotExist(err) {
 		t.Errorf("a model gob cannot carry was kept: %v", err)
+	}
+}
+
+// A kept model places errors as a decoded one does, though it keeps no
+// positions: an undefined variable found when resolving names its line
+// and column on both runs.
+func TestParsedErrorsPlaced(t *testing.T) {
+	path, pc := parsedSetup(t, "testdata/spec-example.toml")
+	src := "version = 1\n[targets.a]\nsh = \"true\"\n\n[targets.b]\nsh = [\"true\", \"echo ${NOPE}\"]\n"
+	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var msgs []string
+	for range 2 {
+		f := loadParsed(t, path, pc)
+		_, err := ResolveFor(f, vars.NewScope(), []string{"b"})
+		if err == nil {
+			t.Fatal("no error for ${NOPE}")
+		}
+		msgs = append(msgs, err.Error())
+	}
+	if _, err := os.Stat(pc.Path); err != nil {
+		t.Fatalf("not kept: %v", err)
+	}
+	want := path + ":6:15: targets.b.sh[1]: undefined variable NOPE"
+	for i, m := range msgs {
+		if !strings.HasPrefix(m, want) {
+			t.Errorf("run %d: %q, want it to start %q", i+1, m, want)
+		}
 	}
 }

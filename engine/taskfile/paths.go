@@ -25,14 +25,14 @@ func ProjectRoot(f *File) string {
 // without saying so. Symbolic links are followed. Only the targets named
 // are checked (those a run needs; nil: every target).
 func CheckPaths(f *File, root string, names []string) error {
-	c := &collector{file: f.name, pos: f.Pos}
+	c := &collector{file: f.name, pos: f.pos}
 	if c.file == "" && f.Path != "" {
 		c.file = displayPath(f.Path)
 	}
 	if names == nil {
 		names = f.TargetNames()
 	}
-	pc := &pathChecker{c: c, root: root}
+	pc := &pathChecker{c: c, root: root, in: map[string]bool{}}
 	for _, name := range names {
 		if t := f.Targets[name]; t != nil && !t.Outside {
 			pc.target(f.Dir, name, t)
@@ -50,43 +50,60 @@ type pathChecker struct {
 	c    *collector
 	root string
 	real realPaths
+	in   map[string]bool // folders (as written) found inside the root
 }
 
 // target checks the paths of target name, whose task file is in dir.
+// The keys an error is placed at are named only for an error: naming
+// them cost more than the check.
 func (pc *pathChecker) target(dir, name string, t *Target) {
 	at := []string{"targets", name}
 	base := dir
 	if t.Dir != "" {
 		base = joinPath(dir, t.Dir)
-		pc.check(base, name, "dir", t.Dir, func() []string { return ancestors(append(at, "dir")) })
+		if !pc.inside(base) {
+			pc.outside(ancestors(append(at, "dir")), name, "dir", t.Dir)
+		}
 	}
 	if b := t.Build; b != nil {
-		pc.check(joinPath(base, b.Context), name, "build.context", b.Context,
-			func() []string { return ancestors(append(at, "build", "context")) })
-		if b.Dockerfile != "" {
-			pc.check(joinPath(base, b.Dockerfile), name, "build.dockerfile", b.Dockerfile,
-				func() []string { return ancestors(append(at, "build", "dockerfile")) })
+		if !pc.inside(joinPath(base, b.Context)) {
+			pc.outside(ancestors(append(at, "build", "context")), name, "build.context", b.Context)
+		}
+		if b.Dockerfile != "" && !pc.inside(joinPath(base, b.Dockerfile)) {
+			pc.outside(ancestors(append(at, "build", "dockerfile")), name, "build.dockerfile", b.Dockerfile)
 		}
 	}
 	for i, src := range t.Sources {
-		if strings.HasPrefix(src, "!") {
+		if strings.HasPrefix(src, "!") || pc.inside(joinPath(base, staticPrefix(src))) {
 			continue // an exclusion reads nothing
 		}
-		pc.check(joinPath(base, staticPrefix(src)), name, "sources", src, func() []string {
-			key := append(at[:2:2], "sources")
-			return append([]string{indexKey(key, i)}, ancestors(key)...)
-		})
+		key := append(at[:2:2], "sources")
+		pc.outside(append([]string{indexKey(key, i)}, ancestors(key)...), name, "sources", src)
 	}
 }
 
-// check adds an error placed at the first of keys() written when abs is
-// outside the root; keys is called only then, as naming keys costs more
-// than the check.
-func (pc *pathChecker) check(abs, target, what, value string, keys func() []string) {
-	if inside(pc.root, pc.real.get(abs)) {
-		return
+// inside says whether abs (clean) is inside the root once symbolic links
+// are followed. A name that is no link, in a folder found inside, is
+// inside: ten thousand sources in one folder are a look-up each, not a
+// path resolved and compared.
+func (pc *pathChecker) inside(abs string) bool {
+	if parent := filepath.Dir(abs); parent != abs && !pc.real.isLink(parent, abs) {
+		in, ok := pc.in[parent]
+		if !ok {
+			in = inside(pc.root, pc.real.get(parent))
+			pc.in[parent] = in
+		}
+		if in {
+			return true
+		}
 	}
-	pc.c.add(keys(), "target %q: %s %q is outside the project (%s); add outside = true to the target to allow it",
+	return inside(pc.root, pc.real.get(abs))
+}
+
+// outside adds the error for a path outside the root, placed at the
+// first of keys written.
+func (pc *pathChecker) outside(keys []string, target, what, value string) {
+	pc.c.add(keys, "target %q: %s %q is outside the project (%s); add outside = true to the target to allow it",
 		target, what, value, pc.root)
 }
 
@@ -151,9 +168,7 @@ func (m *realPaths) get(p string) string {
 	if r, ok := m.resolved[p]; ok {
 		return r
 	}
-	if m.resolved == nil {
-		m.resolved, m.asked, m.links = map[string]string{}, map[string]int{}, map[string]map[string]bool{}
-	}
+	m.ready()
 	parent := filepath.Dir(p)
 	var r string
 	if parent == p {
@@ -172,8 +187,15 @@ func (m *realPaths) get(p string) string {
 	return r
 }
 
+func (m *realPaths) ready() {
+	if m.resolved == nil {
+		m.resolved, m.asked, m.links = map[string]string{}, map[string]int{}, map[string]map[string]bool{}
+	}
+}
+
 // isLink says whether p, a name in folder dir, is a symbolic link.
 func (m *realPaths) isLink(dir, p string) bool {
+	m.ready()
 	if links, ok := m.links[dir]; ok {
 		return links[filepath.Base(p)]
 	}

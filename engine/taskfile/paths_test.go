@@ -127,3 +127,38 @@ func TestRealPathsListedFolder(t *testing.T) {
 		t.Error("the folder was not listed")
 	}
 }
+
+// Sources in a folder found inside are inside without being resolved one
+// by one, but a link among them that leaves the project is still found,
+// both before and after the folder is listed (listAfter).
+func TestCheckPathsLinkAmongSources(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "in"), 0o755)
+	src := "version = 1\n"
+	for i := range 3 * listAfter {
+		os.WriteFile(filepath.Join(dir, "in", fmt.Sprint(i)), nil, 0o644)
+		src += fmt.Sprintf("[targets.t%d]\nsh = \"true\"\nsources = [\"in/%d\"]\n", i, i)
+	}
+	for _, i := range []int{1, 2 * listAfter} {
+		os.Remove(filepath.Join(dir, "in", fmt.Sprint(i)))
+		os.Symlink("/etc/passwd", filepath.Join(dir, "in", fmt.Sprint(i)))
+	}
+	f, err := Parse("t.toml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Dir = dir
+	names, _ := f.Closure(f.TargetNames())
+	err = CheckPaths(f, realPath(dir), names)
+	if err == nil {
+		t.Fatal("no error for the links")
+	}
+	if n := strings.Count(err.Error(), "is outside the project"); n != 2 {
+		t.Errorf("%d errors, want 2 (t1 and t%d):\n%v", n, 2*listAfter, err)
+	}
+	for _, want := range []string{`target "t1": sources "in/1"`, fmt.Sprintf(`target "t%d": sources`, 2*listAfter)} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+}

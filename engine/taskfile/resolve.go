@@ -49,9 +49,12 @@ func secretPath(path []string) bool {
 	return false
 }
 
-// Resolve returns a deep copy of f with every string value interpolated by
-// env (map keys are not). It must be given a File as loaded, not one already
-// resolved: "$$" would be expanded twice. Every failing value is reported,
+// Resolve returns a copy of f with every string value interpolated by
+// env (map keys are not). A target or service with nothing to interpolate
+// is shared with f, not copied: a loaded file is read-only, and copying
+// ten thousand such targets cost more than deciding they were up to date.
+// It must be given a File as loaded, not one already resolved: "$$" would
+// be expanded twice. Every failing value is reported,
 // placed at its key. With errors it still returns the copy, values that
 // failed left as written, so a caller can decide which errors matter (a
 // target that will not run need not resolve).
@@ -66,17 +69,22 @@ func Resolve(f *File, env Expander) (*File, error) {
 // (listing, graphing) need no target. An unknown goal needs nothing here;
 // the caller reports it with a suggestion.
 func ResolveFor(f *File, env Expander, goals []string) (*File, error) {
-	targets, services := map[string]bool{}, map[string]bool{}
-	if names, err := f.Closure(goals); err == nil {
-		targets = make(map[string]bool, len(names))
-		for _, n := range names {
-			targets[n] = true
-			for _, s := range f.Targets[n].Services {
-				services[s] = true
-			}
-		}
+	names, err := f.Closure(goals)
+	if err != nil {
+		names = nil
 	}
+	return ResolveTargets(f, env, names)
+}
+
+// ResolveTargets is ResolveFor given the goals' closure (Closure), for a
+// caller that needs it too: for ten thousand targets it is a walk and a
+// map to build.
+func ResolveTargets(f *File, env Expander, names []string) (*File, error) {
+	var targets, services map[string]bool
 	return resolve(f, env, func(path []string) bool {
+		if targets == nil { // asked only on an error
+			targets, services = neededSets(f, names)
+		}
 		switch {
 		case len(path) < 2:
 			return true
@@ -89,6 +97,18 @@ func ResolveFor(f *File, env Expander, goals []string) (*File, error) {
 	})
 }
 
+// neededSets are the targets named and the services they use.
+func neededSets(f *File, names []string) (targets, services map[string]bool) {
+	targets, services = make(map[string]bool, len(names)), map[string]bool{}
+	for _, n := range names {
+		targets[n] = true
+		for _, s := range f.Targets[n].Services {
+			services[s] = true
+		}
+	}
+	return targets, services
+}
+
 // resolve interpolates f; keep says whether an error at a key path counts
 // (nil: all do).
 func resolve(f *File, env Expander, keep func(path []string) bool) (*File, error) {
@@ -96,10 +116,10 @@ func resolve(f *File, env Expander, keep func(path []string) bool) (*File, error
 	if name == "" && f.Path != "" {
 		name = displayPath(f.Path)
 	}
-	r := &resolver{env: env, keep: keep, c: &collector{file: name, pos: f.Pos},
+	r := &resolver{env: env, keep: keep, c: &collector{file: name, pos: f.pos},
 		fields: map[reflect.Type][]fieldInfo{}}
 	out := reflect.New(reflect.TypeFor[*File]()).Elem()
-	r.copy(out, reflect.ValueOf(f), nil, "", false)
+	r.copy(out, reflect.ValueOf(f), false)
 	if errs := r.c.result(); errs != nil {
 		return out.Interface().(*File), errs
 	}
@@ -114,6 +134,10 @@ type resolver struct {
 	// fields memoises each struct type's fields: a file of ten thousand
 	// targets would otherwise parse the same tags ten thousand times.
 	fields map[reflect.Type][]fieldInfo
+	// path and idx[idxFrom:] are where copy is: see copy.
+	path    []string
+	idx     []int
+	idxFrom int
 }
 
 // fieldInfo is what copy needs to know of one struct field.
@@ -121,9 +145,6 @@ type fieldInfo struct {
 	index int
 	key   string // its TOML key
 	lit   bool   // kept as written
-	// shared: read-only after loading, so the copy shares it (the
-	// positions of every key: copying them was most of resolving).
-	shared bool
 }
 
 // fieldsOf returns the exported fields of struct type t.
@@ -140,64 +161,72 @@ func (r *resolver) fieldsOf(t reflect.Type) []fieldInfo {
 		key, _, _ := strings.Cut(sf.Tag.Get("toml"), ",")
 		lit := key == "-" || key == "" || sf.Tag.Get("dtask") == "literal" ||
 			literalField(t.Name()+"."+sf.Name)
-		shared := sf.Type == reflect.TypeFor[Positions]()
-		fs = append(fs, fieldInfo{index: i, key: key, lit: lit, shared: shared})
+		fs = append(fs, fieldInfo{index: i, key: key, lit: lit})
 	}
 	r.fields[t] = fs
 	return fs
 }
 
 // copy deep-copies v into dst (settable, of v's type), interpolating
-// strings unless literal. path is the key path of v; idx the array
-// indexes below it ("[2]"), which with path place errors (the key string
-// is made only for an error: it costs an allocation per value). Values
-// are written in place: a new value per string or struct field would be
-// most of what loading ten thousand targets allocates.
-func (r *resolver) copy(dst, v reflect.Value, path []string, idx string, literal bool) {
+// strings unless literal. r.path is the key path of v and r.idx the array
+// indexes below it, which place errors: both are stacks, and the key
+// string is made only for a value with a "$" in it, as a path or an
+// index string per value was an allocation per value. Values are written
+// in place: a new value per string or struct field would be most of what
+// loading ten thousand targets allocates.
+func (r *resolver) copy(dst, v reflect.Value, literal bool) {
 	switch v.Kind() {
 	case reflect.String:
-		dst.SetString(r.expand(v.String(), path, idx, literal))
+		dst.SetString(r.expand(v.String(), literal))
 	case reflect.Pointer:
 		if !v.IsNil() {
 			p := reflect.New(v.Type().Elem())
-			r.copy(p.Elem(), v.Elem(), path, idx, literal)
+			r.copy(p.Elem(), v.Elem(), literal)
 			dst.Set(p)
 		}
 	case reflect.Struct:
-		dst.Set(v) // unexported fields and plain values as they are
+		// Unexported fields and plain values as they are: the positions
+		// of every key are shared, read-only (copying them was most of
+		// resolving).
+		dst.Set(v)
 		for _, f := range r.fieldsOf(v.Type()) {
-			if f.shared {
-				continue // copied with the struct
-			}
 			if fv := v.Field(f.index); !fv.IsZero() { // a zero value was copied above
-				r.copy(dst.Field(f.index), fv, child(path, f.key), "", literal || f.lit)
+				m := r.down(f.key)
+				r.copy(dst.Field(f.index), fv, literal || f.lit)
+				r.up(m)
 			}
 		}
 	case reflect.Slice:
-		r.copySlice(dst, v, path, idx, literal)
+		r.copySlice(dst, v, literal)
 	case reflect.Map:
 		if !v.IsNil() {
-			m := reflect.MakeMapWithSize(v.Type(), v.Len())
-			// SetMapIndex copies the element: one scratch value serves all.
-			ev := reflect.New(v.Type().Elem()).Elem()
-			iter := v.MapRange()
-			for iter.Next() {
-				var p []string
-				if iter.Key().Kind() == reflect.String {
-					p = child(path, iter.Key().String())
-				}
-				ev.SetZero()
-				r.copy(ev, iter.Value(), p, "", literal)
-				m.SetMapIndex(iter.Key(), ev)
-			}
-			dst.Set(m)
+			r.copyMap(dst, v, literal)
 		}
 	default:
 		dst.Set(v)
 	}
 }
 
-func (r *resolver) copySlice(dst, v reflect.Value, path []string, idx string, literal bool) {
+func (r *resolver) copyMap(dst, v reflect.Value, literal bool) {
+	m := reflect.MakeMapWithSize(v.Type(), v.Len())
+	// SetMapIndex copies the element: one scratch value serves all.
+	ev := reflect.New(v.Type().Elem()).Elem()
+	iter := v.MapRange()
+	for iter.Next() {
+		if val := iter.Value(); val.Kind() == reflect.Pointer && r.plain(val, literal) {
+			m.SetMapIndex(iter.Key(), val) // a target or service as written: shared
+			continue
+		}
+		mk := r.down(iter.Key().String()) // every map of the model has string keys
+		ev.SetZero()
+		r.copy(ev, iter.Value(), literal)
+		r.up(mk)
+		m.SetMapIndex(iter.Key(), ev)
+	}
+	dst.Set(m)
+}
+
+func (r *resolver) copySlice(dst, v reflect.Value, literal bool) {
 	switch {
 	case v.IsNil():
 	case literal && v.Type().Elem().Kind() == reflect.String:
@@ -206,17 +235,75 @@ func (r *resolver) copySlice(dst, v reflect.Value, path []string, idx string, li
 	default:
 		s := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
 		for i := range v.Len() {
-			r.copy(s.Index(i), v.Index(i), path, idx+"["+itoa(i)+"]", literal)
+			r.idx = append(r.idx, i)
+			r.copy(s.Index(i), v.Index(i), literal)
+			r.idx = r.idx[:len(r.idx)-1]
 		}
 		dst.Set(s)
 	}
 }
 
-func (r *resolver) expand(s string, path []string, idx string, literal bool) string {
+// plain says whether v holds no string that interpolation would change
+// (one with a "$" outside a literal field), so that its copy would equal
+// it. It allocates nothing: for ten thousand targets with nothing to
+// interpolate, copying them was most of resolving.
+func (r *resolver) plain(v reflect.Value, literal bool) bool {
+	switch v.Kind() {
+	case reflect.String:
+		return literal || !strings.Contains(v.String(), "$")
+	case reflect.Pointer:
+		return v.IsNil() || r.plain(v.Elem(), literal)
+	case reflect.Struct:
+		for _, f := range r.fieldsOf(v.Type()) {
+			if fv := v.Field(f.index); !fv.IsZero() && !r.plain(fv, literal || f.lit) {
+				return false
+			}
+		}
+	case reflect.Slice:
+		for i := range v.Len() {
+			if !r.plain(v.Index(i), literal) {
+				return false
+			}
+		}
+	case reflect.Map:
+		iter := v.MapRange()
+		for iter.Next() {
+			if !r.plain(iter.Value(), literal) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// mark is where copy was in the file before it went down a key: the
+// stacks are cut back to it, never replaced, so that they grow once.
+type mark struct{ path, idxFrom int }
+
+// down goes to key below the current path; up(mark) comes back. The
+// indexes of a key start afresh below it (r.idxFrom).
+func (r *resolver) down(key string) mark {
+	m := mark{len(r.path), r.idxFrom}
+	r.path, r.idxFrom = append(r.path, key), len(r.idx)
+	return m
+}
+
+func (r *resolver) up(m mark) { r.path, r.idxFrom = r.path[:m.path], m.idxFrom }
+
+// ref names the value copy is at: "targets.b.sh[1]".
+func (r *resolver) ref() string {
+	ref := keyString(r.path)
+	for _, i := range r.idx[r.idxFrom:] {
+		ref += "[" + itoa(i) + "]"
+	}
+	return ref
+}
+
+func (r *resolver) expand(s string, literal bool) string {
 	if literal || !strings.Contains(s, "$") {
 		return s
 	}
-	ref := keyString(path) + idx
+	path, ref := r.path, r.ref()
 	if r.total > MaxResolved {
 		return s // reported once, when it was passed
 	}
@@ -235,7 +322,7 @@ func (r *resolver) expand(s string, path []string, idx string, literal bool) str
 	}
 	if err != nil {
 		name := ref
-		if _, ok := r.c.pos[ref]; !ok && strings.HasSuffix(ref, "]") {
+		if _, ok := r.c.pos.get()[ref]; !ok && strings.HasSuffix(ref, "]") {
 			name = keyString(path) // a StringList written as one string
 		}
 		at := append([]string{ref}, ancestors(path)...)

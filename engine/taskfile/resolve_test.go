@@ -108,7 +108,7 @@ when = { branch = ["${BRANCH}"] }
 		t.Error("the copy shares slices or maps with the input")
 	}
 	// Positions are read-only after loading: the copy shares them.
-	if r.Pos["default"].Line != 2 || len(r.Pos) != len(f.Pos) {
+	if r.Pos()["default"].Line != 2 || len(r.Pos()) != len(f.Pos()) {
 		t.Error("Pos not carried over")
 	}
 }
@@ -251,5 +251,44 @@ deploy = { host = "${DEPLOY_HOST}", image = "x", name = "x" }
 	delete(env.vars, "TZ")
 	if _, err := ResolveFor(f, env, nil); err == nil || !strings.Contains(err.Error(), "TZ") {
 		t.Errorf("[env] is needed by every run: %v", err)
+	}
+}
+
+// A target or service with nothing to interpolate is shared with the
+// input; one with a "$" anywhere below it, however deep, is copied.
+func TestResolveSharesPlainTargets(t *testing.T) {
+	f := mustParse(t, `version = 1
+[services.db]
+image = "redis:7"
+[services.web]
+image = "web"
+env = { A = "${V}" }
+[targets.plain]
+sh = "true"
+sources = ["in/1"]
+deps = ["deep"]
+services = ["db"]
+[targets.deep]
+run = { image = "x", env = { K = "${V}" } }
+[targets.listed]
+sh = ["true", "echo ${V}"]
+`)
+	r, err := Resolve(f, &fakeEnv{vars: map[string]string{"V": "v"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Targets["plain"] != f.Targets["plain"] || r.Services["db"] != f.Services["db"] {
+		t.Error("a target or service with nothing to interpolate was copied")
+	}
+	for _, name := range []string{"deep", "listed"} {
+		if r.Targets[name] == f.Targets[name] {
+			t.Errorf("target %s was shared, yet has a value to interpolate", name)
+		}
+	}
+	if r.Services["web"] == f.Services["web"] || r.Services["web"].Env["A"] != "v" {
+		t.Error("service web was not interpolated")
+	}
+	if got := r.Targets["deep"].Run.Env["K"] + " " + r.Targets["listed"].Sh[1]; got != "v echo v" {
+		t.Errorf("interpolated %q, want %q", got, "v echo v")
 	}
 }

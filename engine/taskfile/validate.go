@@ -73,7 +73,7 @@ func (v *validator) version() {
 }
 
 func (v *validator) written(key ...string) bool {
-	_, ok := v.f.Pos[keyString(key)]
+	_, ok := v.f.Pos()[keyString(key)]
 	return ok
 }
 
@@ -288,7 +288,7 @@ func (v *validator) actions(name string, t *Target) {
 		return
 	}
 	// In the order written, pointing at the second: the first is fine alone.
-	at := func(k string) Position { return v.f.Pos[keyString([]string{"targets", name, k})] }
+	at := func(k string) Position { return v.f.Pos()[keyString([]string{"targets", name, k})] }
 	sort.SliceStable(have, func(i, j int) bool {
 		a, b := at(have[i]), at(have[j])
 		return a.Line < b.Line || a.Line == b.Line && a.Col < b.Col

@@ -61,10 +61,11 @@ func Load(o Options, mask *ui.Masker) (*Project, error) {
 	if v, _, _ := p.Scope.Lookup("CI"); v == "true" {
 		p.IsCI = true
 	}
-	p.File, err = taskfile.ResolveFor(raw, secretScope{p.Scope, newSecretScope(raw, cmdVars, p.EnvName)}, p.neededGoals())
+	needed := p.neededTargets()
+	p.File, err = taskfile.ResolveTargets(raw, secretScope{p.Scope, newSecretScope(raw, cmdVars, p.EnvName)}, needed)
 	if err == nil {
 		p.Root = taskfile.ProjectRoot(raw)
-		err = joinErrors(taskfile.CheckPaths(p.File, p.Root, p.neededTargets()), taskfile.CheckNUL(p.File))
+		err = joinErrors(taskfile.CheckPaths(p.File, p.Root, needed), taskfile.CheckNUL(p.File))
 	}
 	if err != nil {
 		return nil, err
@@ -89,9 +90,10 @@ func (p *Project) neededGoals() []string {
 }
 
 // neededTargets are the targets this invocation may run: the needed goals
-// and their deps (none for -l, --graph and the like).
+// and their deps (none for -l, --graph and the like). Deps are never
+// interpolated, so the file as written gives the same closure.
 func (p *Project) neededTargets() []string {
-	names, err := p.File.Closure(p.neededGoals())
+	names, err := p.Raw.Closure(p.neededGoals())
 	if err != nil || names == nil {
 		return []string{} // an unknown goal is reported elsewhere
 	}
