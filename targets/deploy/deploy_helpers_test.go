@@ -291,9 +291,13 @@ PidFile %[2]s/sshd.pid
 SetEnv DOCKER_HOST=%[3]s
 `, port, dir, dockerHost)
 	os.WriteFile(filepath.Join(dir, "sshd_config"), []byte(conf), 0o600)
-	if _, err := os.Stat("/run/sshd"); os.IsNotExist(err) {
-		os.MkdirAll("/run/sshd", 0o755) // sshd's privilege separation folder
-		t.Cleanup(func() { os.Remove("/run/sshd") })
+	// sshd's privilege separation folder. Made when missing and never
+	// removed: the engine matrix runs this package's tests on three engines
+	// at once, and removing it under another test's sshd makes that sshd
+	// drop every connection ("kex_exchange_identification: Connection
+	// closed by remote host").
+	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
+		t.Fatalf("sshd's privilege separation folder: %v", err)
 	}
 	cmd := exec.Command(sshd, "-D", "-e", "-f", filepath.Join(dir, "sshd_config"))
 	logf, _ := os.Create(filepath.Join(dir, "sshd.log"))
