@@ -93,8 +93,8 @@ func (w *watchProc) waitOutput(text string, limit time.Duration) {
 	w.t.Fatalf("%q not printed within %s:\n%s", text, limit, w.output())
 }
 
-// interrupt sends SIGINT and returns the exit code.
-func (w *watchProc) interrupt() int {
+// interrupt sends SIGINT and checks that dtask exits with 130.
+func (w *watchProc) interrupt() {
 	w.t.Helper()
 	if err := w.cmd.Process.Signal(syscall.SIGINT); err != nil {
 		w.t.Fatal(err)
@@ -104,7 +104,9 @@ func (w *watchProc) interrupt() int {
 	case <-time.After(30 * time.Second):
 		w.t.Fatalf("dtask did not exit within 30s of SIGINT:\n%s", w.output())
 	}
-	return w.cmd.ProcessState.ExitCode()
+	if code := w.cmd.ProcessState.ExitCode(); code != 130 {
+		w.t.Fatalf("exit code %d after SIGINT, want 130:\n%s", code, w.output())
+	}
 }
 
 func countLines(path string) int {
@@ -220,9 +222,7 @@ sources = ["src/**/*.txt", "!src/skip/**"]
 	}
 	expectRuns(t, w, log, 7, settle)
 
-	if code := w.interrupt(); code != 130 {
-		t.Fatalf("exit code %d after SIGINT, want 130:\n%s", code, w.output())
-	}
+	w.interrupt()
 	out := w.output()
 	for _, want := range []string{"── run 2", "changed: src/a.txt", "changed: src/new/deeper/b.txt", "✓ run 1 ok"} {
 		if !strings.Contains(out, want) {
@@ -258,9 +258,7 @@ sources = ["*.txt"]
 	if out := w.output(); strings.Contains(out, "FAILED") || strings.Contains(out, "interrupted") {
 		t.Errorf("a stopped run is shown as a failure:\n%s", out)
 	}
-	if code := w.interrupt(); code != 130 {
-		t.Fatalf("exit code %d, want 130", code)
-	}
+	w.interrupt()
 	if n := countLines(log + ".end"); n != 0 {
 		t.Fatalf("%d runs finished their sleep: cancelled commands kept running", n)
 	}
@@ -304,12 +302,34 @@ func dockerIDs(t *testing.T, taskfile string, kind string, all bool) []string {
 	return strings.Fields(string(b))
 }
 
-func TestWatchRunWithService(t *testing.T) {
+// removeLeftovers removes, when the test ends, the containers and
+// networks dtask made for the project of taskfile, pass or fail.
+func removeLeftovers(t *testing.T, taskfile string) {
+	t.Cleanup(func() {
+		for _, kind := range []string{"container", "network"} {
+			for _, id := range dockerIDs(t, taskfile, kind, kind == "container") {
+				_ = exec.Command("docker", kind, "rm", "-f", id).Run()
+			}
+		}
+	})
+}
+
+// dockerProject writes a task file from body, its %s the path of a log
+// the targets append to, for a test that needs Docker; what dtask leaves
+// in the engine is removed when the test ends.
+func dockerProject(t *testing.T, body string) (dir, taskfile, log string) {
+	t.Helper()
 	needDocker(t)
-	dir := t.TempDir()
-	taskfile := filepath.Join(dir, "Taskfile.toml")
-	log := filepath.Join(t.TempDir(), "runs.log")
-	writeFile(t, taskfile, fmt.Sprintf(`version = 1
+	dir = t.TempDir()
+	taskfile = filepath.Join(dir, "Taskfile.toml")
+	log = filepath.Join(t.TempDir(), "runs.log")
+	writeFile(t, taskfile, fmt.Sprintf(body, log))
+	removeLeftovers(t, taskfile)
+	return dir, taskfile, log
+}
+
+func TestWatchRunWithService(t *testing.T) {
+	dir, taskfile, log := dockerProject(t, `version = 1
 [services.svc]
 image = "busybox:latest"
 cmd = ["sleep", "600"]
@@ -321,14 +341,7 @@ run = { image = "busybox:latest", cmd = ["sh", "-c", "ping -c1 -W2 svc >/dev/nul
 [targets.count]
 deps = ["test"]
 sh = "echo run >> %s"
-`, log))
-	t.Cleanup(func() {
-		for _, kind := range []string{"container", "network"} {
-			for _, id := range dockerIDs(t, taskfile, kind, kind == "container") {
-				_ = exec.Command("docker", kind, "rm", "-f", id).Run()
-			}
-		}
-	})
+`)
 	a := filepath.Join(dir, "src/a.txt")
 	writeFile(t, a, "v1")
 	w := startWatch(t, dir, "count")
@@ -365,9 +378,7 @@ sh = "echo run >> %s"
 	writeFile(t, filepath.Join(dir, "src/n1/n2/new.txt"), "new")
 	expectRuns(t, w, log, 4, 500*time.Millisecond)
 
-	if code := w.interrupt(); code != 130 {
-		t.Fatalf("exit code %d after SIGINT, want 130:\n%s", code, w.output())
-	}
+	w.interrupt()
 	if testing.Verbose() {
 		t.Logf("dtask output:\n%s", w.output())
 	}
@@ -405,30 +416,19 @@ sources = ["*.txt"]
 	if got := string(b); got != "one\ntwo\ntwo\n" {
 		t.Fatalf("runs printed %q, want one, then two twice", got)
 	}
-	if code := w.interrupt(); code != 130 {
-		t.Fatalf("exit code %d, want 130", code)
-	}
+	w.interrupt()
 }
 
 // TestWatchCancelsContainer: a change stops the container of the run in
 // progress before the next run starts it again; Ctrl-C removes the last.
 func TestWatchCancelsContainer(t *testing.T) {
-	needDocker(t)
-	dir := t.TempDir()
-	taskfile := filepath.Join(dir, "Taskfile.toml")
-	log := filepath.Join(t.TempDir(), "runs.log")
-	writeFile(t, taskfile, fmt.Sprintf(`version = 1
+	dir, taskfile, log := dockerProject(t, `version = 1
 [targets.mark]
 sh = "echo run >> %s"
 [targets.slow]
 deps = ["mark"]
 run = { image = "busybox:latest", cmd = ["sh", "-c", "echo started-$(cat /src/a.txt); sleep 60"], volumes = ["./src:/src:ro"] }
-`, log))
-	t.Cleanup(func() {
-		for _, id := range dockerIDs(t, taskfile, "container", true) {
-			_ = exec.Command("docker", "rm", "-f", id).Run()
-		}
-	})
+`)
 	a := filepath.Join(dir, "src/a.txt")
 	writeFile(t, a, "v1")
 	readyText = "── run 1"
@@ -441,9 +441,7 @@ run = { image = "busybox:latest", cmd = ["sh", "-c", "echo started-$(cat /src/a.
 	if ids := dockerIDs(t, taskfile, "container", true); len(ids) != 1 {
 		t.Fatalf("containers during run 2: %v, want only run 2's", ids)
 	}
-	if code := w.interrupt(); code != 130 {
-		t.Fatalf("exit code %d, want 130:\n%s", code, w.output())
-	}
+	w.interrupt()
 	if testing.Verbose() {
 		t.Logf("dtask output:\n%s", w.output())
 	}
@@ -452,21 +450,30 @@ run = { image = "busybox:latest", cmd = ["sh", "-c", "echo started-$(cat /src/a.
 	}
 }
 
-// TestWatchBuildContext: a build context is watched as .dockerignore
-// filters it.
-func TestWatchBuildContext(t *testing.T) {
+// buildCountProject writes a task file whose target count appends a line
+// to log each time it runs, after a build of context (relative to dir)
+// tagged under name; the image is removed when the test ends.
+func buildCountProject(t *testing.T, context, name string) (dir, log string) {
+	t.Helper()
 	needDocker(t)
-	dir := t.TempDir()
-	log := filepath.Join(t.TempDir(), "runs.log")
-	tag := "dtask-test/watch-build:" + fmt.Sprint(time.Now().UnixNano())
+	dir = t.TempDir()
+	log = filepath.Join(t.TempDir(), "runs.log")
+	tag := "dtask-test/" + name + ":" + fmt.Sprint(time.Now().UnixNano())
 	t.Cleanup(func() { _ = exec.Command("docker", "image", "rm", "-f", tag).Run() })
 	writeFile(t, filepath.Join(dir, "Taskfile.toml"), fmt.Sprintf(`version = 1
 [targets.image]
-build = { context = "app", tags = [%q] }
+build = { context = %q, tags = [%q] }
 [targets.count]
 deps = ["image"]
 sh = "echo run >> %s"
-`, tag, log))
+`, context, tag, log))
+	return dir, log
+}
+
+// TestWatchBuildContext: a build context is watched as .dockerignore
+// filters it.
+func TestWatchBuildContext(t *testing.T) {
+	dir, log := buildCountProject(t, "app", "watch-build")
 	writeFile(t, filepath.Join(dir, "app/Dockerfile"), "FROM busybox:latest\nCOPY . /app\n")
 	writeFile(t, filepath.Join(dir, "app/.dockerignore"), "*.log\ntmp/\n")
 	writeFile(t, filepath.Join(dir, "app/main.txt"), "v1")
@@ -480,9 +487,7 @@ sh = "echo run >> %s"
 	expectRuns(t, w, log, 2, 500*time.Millisecond)
 	writeFile(t, filepath.Join(dir, "app/Dockerfile"), "FROM busybox:latest\nCOPY . /app/\n")
 	expectRuns(t, w, log, 3, 500*time.Millisecond)
-	if code := w.interrupt(); code != 130 {
-		t.Fatalf("exit code %d, want 130:\n%s", code, w.output())
-	}
+	w.interrupt()
 }
 
 // TestWatchRecoversAfterAFailure: the baseline is what the last run used,
@@ -521,18 +526,7 @@ sources = ["src/**"]
 // TestWatchContextDot: a build context "." is watched in every folder,
 // also ones made after the watch started.
 func TestWatchContextDot(t *testing.T) {
-	needDocker(t)
-	dir := t.TempDir()
-	log := filepath.Join(t.TempDir(), "runs.log")
-	tag := "dtask-test/watch-dot:" + fmt.Sprint(time.Now().UnixNano())
-	t.Cleanup(func() { _ = exec.Command("docker", "image", "rm", "-f", tag).Run() })
-	writeFile(t, filepath.Join(dir, "Taskfile.toml"), fmt.Sprintf(`version = 1
-[targets.image]
-build = { context = ".", tags = [%q] }
-[targets.count]
-deps = ["image"]
-sh = "echo run >> %s"
-`, tag, log))
+	dir, log := buildCountProject(t, ".", "watch-dot")
 	writeFile(t, filepath.Join(dir, "Dockerfile"), "FROM busybox:latest\nCOPY . /app\n")
 	writeFile(t, filepath.Join(dir, ".dockerignore"), "**/*.log\n") // as docker: *.log alone is the top folder only
 	writeFile(t, filepath.Join(dir, "src/pkg/main.txt"), "v1")
@@ -543,19 +537,13 @@ sh = "echo run >> %s"
 	expectIgnored(t, w, log, 2, func() { writeFile(t, filepath.Join(dir, "src/pkg/debug.log"), "ignored") })
 	writeFile(t, filepath.Join(dir, "lib/new/x.txt"), "new folder")
 	expectRuns(t, w, log, 3, 500*time.Millisecond)
-	if code := w.interrupt(); code != 130 {
-		t.Fatalf("exit code %d, want 130:\n%s", code, w.output())
-	}
+	w.interrupt()
 }
 
 // TestWatchServiceVolume: what a service of the target mounts is a source
 // of the target: editing it runs the target again.
 func TestWatchServiceVolume(t *testing.T) {
-	needDocker(t)
-	dir := t.TempDir()
-	taskfile := filepath.Join(dir, "Taskfile.toml")
-	log := filepath.Join(t.TempDir(), "runs.log")
-	writeFile(t, taskfile, fmt.Sprintf(`version = 1
+	dir, _, log := dockerProject(t, `version = 1
 [services.svc]
 image = "busybox:latest"
 cmd = ["sleep", "600"]
@@ -568,23 +556,14 @@ run = { image = "busybox:latest", cmd = ["true"] }
 [targets.count]
 deps = ["test"]
 sh = "echo run >> %s"
-`, log))
-	t.Cleanup(func() {
-		for _, kind := range []string{"container", "network"} {
-			for _, id := range dockerIDs(t, taskfile, kind, kind == "container") {
-				_ = exec.Command("docker", kind, "rm", "-f", id).Run()
-			}
-		}
-	})
+`)
 	writeFile(t, filepath.Join(dir, "seed/sql/schema.sql"), "v1")
 	w := startWatch(t, dir, "count")
 	expectRuns(t, w, log, 1, 0)
 	writeFile(t, filepath.Join(dir, "seed/sql/schema.sql"), "v2")
 	expectRuns(t, w, log, 2, 500*time.Millisecond)
 	expectIgnored(t, w, log, 2, func() { writeFile(t, filepath.Join(dir, "unrelated.txt"), "x") })
-	if code := w.interrupt(); code != 130 {
-		t.Fatalf("exit code %d, want 130:\n%s", code, w.output())
-	}
+	w.interrupt()
 }
 
 // TestWatchRerunsWhatTheChangeFeeds: a change to a file feeding A runs A
