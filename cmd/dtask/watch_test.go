@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dtask-dev/dtask/internal/dockertest"
+	"github.com/dtask-dev/dtask/internal/testfs"
 	"github.com/dtask-dev/dtask/internal/testwait"
 )
 
@@ -146,20 +147,10 @@ func expectIgnored(t *testing.T, w *watchProc, log string, runs int, write func(
 	}
 }
 
-func writeFile(t *testing.T, path, body string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestWatchSh(t *testing.T) {
 	dir := t.TempDir()
 	log := filepath.Join(t.TempDir(), "runs.log")
-	writeFile(t, filepath.Join(dir, "Taskfile.toml"), fmt.Sprintf(`version = 1
+	testfs.Write(t, filepath.Join(dir, "Taskfile.toml"), fmt.Sprintf(`version = 1
 [targets.gen]
 sh = "echo gen >> %[1]s.gen"
 sources = ["gen/**"]
@@ -169,24 +160,24 @@ sh = "echo run >> %[1]s"
 sources = ["src/**/*.txt", "!src/skip/**"]
 `, log))
 	a := filepath.Join(dir, "src/a.txt")
-	writeFile(t, a, "v1")
-	writeFile(t, filepath.Join(dir, "gen/g"), "g1")
-	writeFile(t, filepath.Join(dir, ".git/HEAD"), "ref")
+	testfs.Write(t, a, "v1")
+	testfs.Write(t, filepath.Join(dir, "gen/g"), "g1")
+	testfs.Write(t, filepath.Join(dir, ".git/HEAD"), "ref")
 	w := startWatch(t, dir, "test")
 	const settle = 400 * time.Millisecond
 	expectRuns(t, w, log, 1, 0)
 
-	writeFile(t, a, "v2")
+	testfs.Write(t, a, "v2")
 	expectRuns(t, w, log, 2, settle)
 
 	// An editor's save: temp file, rename over, a second write 5ms later.
 	tmp := filepath.Join(dir, "src/.a.txt.swp")
-	writeFile(t, tmp, "v3")
+	testfs.Write(t, tmp, "v3")
 	if err := os.Rename(tmp, a); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(5 * time.Millisecond)
-	writeFile(t, a, "v3 again")
+	testfs.Write(t, a, "v3 again")
 	expectRuns(t, w, log, 3, settle)
 
 	// touch, chmod, a save without an edit, files that are no sources, .git.
@@ -197,22 +188,22 @@ sources = ["src/**/*.txt", "!src/skip/**"]
 	if err := os.Chmod(a, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, a, "v3 again")
-	writeFile(t, filepath.Join(dir, "src/notes.md"), "not a source")
-	writeFile(t, filepath.Join(dir, "src/skip/x.txt"), "excluded")
-	writeFile(t, filepath.Join(dir, ".git/HEAD"), "ref2")
-	writeFile(t, filepath.Join(dir, "out/build.txt"), "an output")
+	testfs.Write(t, a, "v3 again")
+	testfs.Write(t, filepath.Join(dir, "src/notes.md"), "not a source")
+	testfs.Write(t, filepath.Join(dir, "src/skip/x.txt"), "excluded")
+	testfs.Write(t, filepath.Join(dir, ".git/HEAD"), "ref2")
+	testfs.Write(t, filepath.Join(dir, "out/build.txt"), "an output")
 	expectRuns(t, w, log, 3, 2*settle)
 
 	// A file in new nested folders.
-	writeFile(t, filepath.Join(dir, "src/new/deeper/b.txt"), "b")
+	testfs.Write(t, filepath.Join(dir, "src/new/deeper/b.txt"), "b")
 	expectRuns(t, w, log, 4, settle)
-	writeFile(t, filepath.Join(dir, "src/new/deeper/c.txt"), "c")
+	testfs.Write(t, filepath.Join(dir, "src/new/deeper/c.txt"), "c")
 	expectRuns(t, w, log, 5, settle)
 
 	// A dep's source: the dep runs again, and so does test (its dep's key
 	// changed).
-	writeFile(t, filepath.Join(dir, "gen/g"), "g2")
+	testfs.Write(t, filepath.Join(dir, "gen/g"), "g2")
 	expectRuns(t, w, log+".gen", 2, 0)
 	expectRuns(t, w, log, 6, settle)
 
@@ -236,16 +227,16 @@ sources = ["src/**/*.txt", "!src/skip/**"]
 func TestWatchCancels(t *testing.T) {
 	dir := t.TempDir()
 	log := filepath.Join(t.TempDir(), "runs.log")
-	writeFile(t, filepath.Join(dir, "Taskfile.toml"), fmt.Sprintf(`version = 1
+	testfs.Write(t, filepath.Join(dir, "Taskfile.toml"), fmt.Sprintf(`version = 1
 [targets.slow]
 sh = "echo start >> %[1]s; sleep 30; echo end >> %[1]s.end"
 sources = ["*.txt"]
 `, log))
 	a := filepath.Join(dir, "a.txt")
-	writeFile(t, a, "v1")
+	testfs.Write(t, a, "v1")
 	w := startWatchNoWait(t, dir, "slow")
 	expectRuns(t, w, log, 1, 0)
-	writeFile(t, a, "v2")
+	testfs.Write(t, a, "v2")
 	start := time.Now()
 	expectRuns(t, w, log, 2, 0)
 	if d := time.Since(start); d > 10*time.Second {
@@ -323,7 +314,7 @@ func dockerProject(t *testing.T, body string) (dir, taskfile, log string) {
 	dir = t.TempDir()
 	taskfile = filepath.Join(dir, "Taskfile.toml")
 	log = filepath.Join(t.TempDir(), "runs.log")
-	writeFile(t, taskfile, fmt.Sprintf(body, log))
+	testfs.Write(t, taskfile, fmt.Sprintf(body, log))
 	removeLeftovers(t, taskfile)
 	return dir, taskfile, log
 }
@@ -343,7 +334,7 @@ deps = ["test"]
 sh = "echo run >> %s"
 `)
 	a := filepath.Join(dir, "src/a.txt")
-	writeFile(t, a, "v1")
+	testfs.Write(t, a, "v1")
 	w := startWatch(t, dir, "count")
 	expectRuns(t, w, log, 1, 0)
 	w.waitOutput("content=v1", 5*time.Second)
@@ -352,7 +343,7 @@ sh = "echo run >> %s"
 		t.Fatalf("running containers between runs: %v, want only the service", before)
 	}
 
-	writeFile(t, a, "v2")
+	testfs.Write(t, a, "v2")
 	expectRuns(t, w, log, 2, 500*time.Millisecond)
 	w.waitOutput("content=v2", 5*time.Second)
 	after := dockerIDs(t, taskfile, "container", false)
@@ -362,12 +353,12 @@ sh = "echo run >> %s"
 
 	// An editor's burst, then a touch.
 	tmp := filepath.Join(dir, "src/a.txt~")
-	writeFile(t, tmp, "v3")
+	testfs.Write(t, tmp, "v3")
 	if err := os.Rename(tmp, a); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(5 * time.Millisecond)
-	writeFile(t, a, "v4")
+	testfs.Write(t, a, "v4")
 	expectRuns(t, w, log, 3, 500*time.Millisecond)
 	w.waitOutput("content=v4", 5*time.Second)
 	later := time.Now().Add(time.Hour)
@@ -375,7 +366,7 @@ sh = "echo run >> %s"
 		t.Fatal(err)
 	}
 	expectRuns(t, w, log, 3, time.Second)
-	writeFile(t, filepath.Join(dir, "src/n1/n2/new.txt"), "new")
+	testfs.Write(t, filepath.Join(dir, "src/n1/n2/new.txt"), "new")
 	expectRuns(t, w, log, 4, 500*time.Millisecond)
 
 	w.interrupt()
@@ -401,16 +392,16 @@ func TestWatchReloadsTaskfile(t *testing.T) {
 sh = "echo %s >> ` + log + `"
 sources = ["*.txt"]
 `
-	writeFile(t, tf, fmt.Sprintf(body, "one"))
-	writeFile(t, filepath.Join(dir, "a.txt"), "a")
+	testfs.Write(t, tf, fmt.Sprintf(body, "one"))
+	testfs.Write(t, filepath.Join(dir, "a.txt"), "a")
 	w := startWatch(t, dir, "t")
 	expectRuns(t, w, log, 1, 0)
-	writeFile(t, tf, fmt.Sprintf(body, "two"))
+	testfs.Write(t, tf, fmt.Sprintf(body, "two"))
 	expectRuns(t, w, log, 2, 300*time.Millisecond)
-	writeFile(t, tf, "version = 1\n[targets.t]\nsh = \n")
+	testfs.Write(t, tf, "version = 1\n[targets.t]\nsh = \n")
 	w.waitOutput("cannot be used", 5*time.Second)
 	expectRuns(t, w, log, 2, 300*time.Millisecond)
-	writeFile(t, filepath.Join(dir, "a.txt"), "b")
+	testfs.Write(t, filepath.Join(dir, "a.txt"), "b")
 	expectRuns(t, w, log, 3, 300*time.Millisecond)
 	b, _ := os.ReadFile(log)
 	if got := string(b); got != "one\ntwo\ntwo\n" {
@@ -430,12 +421,12 @@ deps = ["mark"]
 run = { image = "busybox:latest", cmd = ["sh", "-c", "echo started-$(cat /src/a.txt); sleep 60"], volumes = ["./src:/src:ro"] }
 `)
 	a := filepath.Join(dir, "src/a.txt")
-	writeFile(t, a, "v1")
+	testfs.Write(t, a, "v1")
 	readyText = "── run 1"
 	defer func() { readyText = "ready" }()
 	w := startWatch(t, dir, "slow")
 	w.waitOutput("started-v1", 30*time.Second)
-	writeFile(t, a, "v2")
+	testfs.Write(t, a, "v2")
 	w.waitOutput("started-v2", 30*time.Second)
 	expectRuns(t, w, log, 2, 0)
 	if ids := dockerIDs(t, taskfile, "container", true); len(ids) != 1 {
@@ -460,7 +451,7 @@ func buildCountProject(t *testing.T, context, name string) (dir, log string) {
 	log = filepath.Join(t.TempDir(), "runs.log")
 	tag := "dtask-test/" + name + ":" + fmt.Sprint(time.Now().UnixNano())
 	t.Cleanup(func() { _ = exec.Command("docker", "image", "rm", "-f", tag).Run() })
-	writeFile(t, filepath.Join(dir, "Taskfile.toml"), fmt.Sprintf(`version = 1
+	testfs.Write(t, filepath.Join(dir, "Taskfile.toml"), fmt.Sprintf(`version = 1
 [targets.image]
 build = { context = %q, tags = [%q] }
 [targets.count]
@@ -474,18 +465,18 @@ sh = "echo run >> %s"
 // filters it.
 func TestWatchBuildContext(t *testing.T) {
 	dir, log := buildCountProject(t, "app", "watch-build")
-	writeFile(t, filepath.Join(dir, "app/Dockerfile"), "FROM busybox:latest\nCOPY . /app\n")
-	writeFile(t, filepath.Join(dir, "app/.dockerignore"), "*.log\ntmp/\n")
-	writeFile(t, filepath.Join(dir, "app/main.txt"), "v1")
+	testfs.Write(t, filepath.Join(dir, "app/Dockerfile"), "FROM busybox:latest\nCOPY . /app\n")
+	testfs.Write(t, filepath.Join(dir, "app/.dockerignore"), "*.log\ntmp/\n")
+	testfs.Write(t, filepath.Join(dir, "app/main.txt"), "v1")
 	w := startWatch(t, dir, "count")
 	expectRuns(t, w, log, 1, 0)
-	writeFile(t, filepath.Join(dir, "app/debug.log"), "ignored")
-	writeFile(t, filepath.Join(dir, "app/tmp/x"), "ignored")
-	writeFile(t, filepath.Join(dir, "notes.txt"), "outside the context")
+	testfs.Write(t, filepath.Join(dir, "app/debug.log"), "ignored")
+	testfs.Write(t, filepath.Join(dir, "app/tmp/x"), "ignored")
+	testfs.Write(t, filepath.Join(dir, "notes.txt"), "outside the context")
 	expectRuns(t, w, log, 1, time.Second)
-	writeFile(t, filepath.Join(dir, "app/main.txt"), "v2")
+	testfs.Write(t, filepath.Join(dir, "app/main.txt"), "v2")
 	expectRuns(t, w, log, 2, 500*time.Millisecond)
-	writeFile(t, filepath.Join(dir, "app/Dockerfile"), "FROM busybox:latest\nCOPY . /app/\n")
+	testfs.Write(t, filepath.Join(dir, "app/Dockerfile"), "FROM busybox:latest\nCOPY . /app/\n")
 	expectRuns(t, w, log, 3, 500*time.Millisecond)
 	w.interrupt()
 }
@@ -496,17 +487,17 @@ func TestWatchBuildContext(t *testing.T) {
 func TestWatchRecoversAfterAFailure(t *testing.T) {
 	dir := t.TempDir()
 	log := filepath.Join(t.TempDir(), "runs.log")
-	writeFile(t, filepath.Join(dir, "Taskfile.toml"), fmt.Sprintf(`version = 1
+	testfs.Write(t, filepath.Join(dir, "Taskfile.toml"), fmt.Sprintf(`version = 1
 [targets.test]
 sh = "echo run >> %s; grep -q good src/a.txt"
 sources = ["src/**"]
 `, log))
 	a := filepath.Join(dir, "src/a.txt")
-	writeFile(t, a, "good")
+	testfs.Write(t, a, "good")
 	w := startWatch(t, dir, "test")
 	const settle = 400 * time.Millisecond
 	expectRuns(t, w, log, 1, 0)
-	writeFile(t, a, "bad")
+	testfs.Write(t, a, "bad")
 	expectRuns(t, w, log, 2, settle)
 	later := time.Now().Add(time.Hour)
 	if err := os.Chtimes(a, later, later); err != nil {
@@ -515,7 +506,7 @@ sources = ["src/**"]
 	expectRuns(t, w, log, 2, settle)
 	// Back to the content of the first, passing run: a run starts, and
 	// the cache finds the target up to date.
-	writeFile(t, a, "good")
+	testfs.Write(t, a, "good")
 	testwait.Until(30*time.Second, func() bool { return strings.Contains(w.output(), "run 3 ok") })
 	if out := w.output(); !strings.Contains(out, "run 3 ok") || !strings.Contains(out, "1 cached") {
 		t.Fatalf("undoing the breaking edit did not run again:\n%s", out)
@@ -527,15 +518,15 @@ sources = ["src/**"]
 // also ones made after the watch started.
 func TestWatchContextDot(t *testing.T) {
 	dir, log := buildCountProject(t, ".", "watch-dot")
-	writeFile(t, filepath.Join(dir, "Dockerfile"), "FROM busybox:latest\nCOPY . /app\n")
-	writeFile(t, filepath.Join(dir, ".dockerignore"), "**/*.log\n") // as docker: *.log alone is the top folder only
-	writeFile(t, filepath.Join(dir, "src/pkg/main.txt"), "v1")
+	testfs.Write(t, filepath.Join(dir, "Dockerfile"), "FROM busybox:latest\nCOPY . /app\n")
+	testfs.Write(t, filepath.Join(dir, ".dockerignore"), "**/*.log\n") // as docker: *.log alone is the top folder only
+	testfs.Write(t, filepath.Join(dir, "src/pkg/main.txt"), "v1")
 	w := startWatch(t, dir, "count")
 	expectRuns(t, w, log, 1, 0)
-	writeFile(t, filepath.Join(dir, "src/pkg/main.txt"), "v2")
+	testfs.Write(t, filepath.Join(dir, "src/pkg/main.txt"), "v2")
 	expectRuns(t, w, log, 2, 500*time.Millisecond)
-	expectIgnored(t, w, log, 2, func() { writeFile(t, filepath.Join(dir, "src/pkg/debug.log"), "ignored") })
-	writeFile(t, filepath.Join(dir, "lib/new/x.txt"), "new folder")
+	expectIgnored(t, w, log, 2, func() { testfs.Write(t, filepath.Join(dir, "src/pkg/debug.log"), "ignored") })
+	testfs.Write(t, filepath.Join(dir, "lib/new/x.txt"), "new folder")
 	expectRuns(t, w, log, 3, 500*time.Millisecond)
 	w.interrupt()
 }
@@ -557,12 +548,12 @@ run = { image = "busybox:latest", cmd = ["true"] }
 deps = ["test"]
 sh = "echo run >> %s"
 `)
-	writeFile(t, filepath.Join(dir, "seed/sql/schema.sql"), "v1")
+	testfs.Write(t, filepath.Join(dir, "seed/sql/schema.sql"), "v1")
 	w := startWatch(t, dir, "count")
 	expectRuns(t, w, log, 1, 0)
-	writeFile(t, filepath.Join(dir, "seed/sql/schema.sql"), "v2")
+	testfs.Write(t, filepath.Join(dir, "seed/sql/schema.sql"), "v2")
 	expectRuns(t, w, log, 2, 500*time.Millisecond)
-	expectIgnored(t, w, log, 2, func() { writeFile(t, filepath.Join(dir, "unrelated.txt"), "x") })
+	expectIgnored(t, w, log, 2, func() { testfs.Write(t, filepath.Join(dir, "unrelated.txt"), "x") })
 	w.interrupt()
 }
 
@@ -585,27 +576,27 @@ sources = ["b/**"]
 deps = ["a", "b"]
 `, la, bcmd, lb)
 	}
-	writeFile(t, filepath.Join(dir, "Taskfile.toml"), taskfile("b"))
-	writeFile(t, filepath.Join(dir, "a/x.txt"), "1")
-	writeFile(t, filepath.Join(dir, "b/y.txt"), "1")
+	testfs.Write(t, filepath.Join(dir, "Taskfile.toml"), taskfile("b"))
+	testfs.Write(t, filepath.Join(dir, "a/x.txt"), "1")
+	testfs.Write(t, filepath.Join(dir, "b/y.txt"), "1")
 	w := startWatch(t, dir, "all")
 	const settle = 400 * time.Millisecond
 	expectRuns(t, w, la, 1, 0)
 	expectRuns(t, w, lb, 1, 0)
 
-	writeFile(t, filepath.Join(dir, "a/x.txt"), "2")
+	testfs.Write(t, filepath.Join(dir, "a/x.txt"), "2")
 	expectRuns(t, w, la, 2, settle)
 	w.waitOutput("✓ run 2 ok", 60*time.Second)
 	if n := countLines(lb); n != 1 {
 		t.Fatalf("b ran %d times after a change that feeds only a:\n%s", n, w.output())
 	}
-	writeFile(t, filepath.Join(dir, "b/y.txt"), "2")
+	testfs.Write(t, filepath.Join(dir, "b/y.txt"), "2")
 	expectRuns(t, w, lb, 2, settle)
 	if n := countLines(la); n != 2 {
 		t.Fatalf("a ran %d times after a change that feeds only b:\n%s", n, w.output())
 	}
 
-	writeFile(t, filepath.Join(dir, "Taskfile.toml"), taskfile("b2"))
+	testfs.Write(t, filepath.Join(dir, "Taskfile.toml"), taskfile("b2"))
 	expectRuns(t, w, lb, 3, settle)
 	if b, _ := os.ReadFile(lb); !strings.HasSuffix(string(b), "b2\n") {
 		t.Fatalf("after the task file changed b's command, b.log is %q:\n%s", b, w.output())
