@@ -153,9 +153,7 @@ func runGoals(ctx context.Context, c *cli, p *dproject, goals []string, stdout i
 
 // closeServices removes the run's services, saying so if that fails.
 func closeServices(p *dproject, pool *targetrun.ServicePool, disp ui.Display) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := pool.Close(ctx); err != nil {
+	if err := p.CloseServices(pool); err != nil {
 		disp.Message("dtask: removing services: " + p.Mask.Mask(err.Error()))
 	}
 }

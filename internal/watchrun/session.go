@@ -102,9 +102,7 @@ func Run(ctx context.Context, c *Config, p *project.Project, goals []string, std
 	defer p.Cleanup()
 	defer p.FinishSaves(ctx)
 	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := pool.Close(cctx); err != nil {
+		if err := p.CloseServices(pool); err != nil {
 			fmt.Fprintf(stderr, "dtask: removing services: %v\n", err)
 		}
 	}()
