@@ -57,7 +57,7 @@ func (p *Plan) Def(label string, v any) {
 	fields := map[string]string{}
 	for i := range rv.NumField() {
 		f := rv.Type().Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
+		name, _ := taskfile.FieldKey(f)
 		if !f.IsExported() || name == "-" || f.Tag.Get("dtask") == "nokey" || rv.Field(i).IsZero() {
 			continue
 		}

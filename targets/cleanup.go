@@ -41,6 +41,8 @@ func (e *Env) usedDocker() bool {
 	return e.objs.containers != nil
 }
 
+// Track lists a container (or, with network, a network) the run created,
+// for Cleanup to remove.
 func (e *Env) Track(network bool, id string) {
 	o := e.objects()
 	o.mu.Lock()
@@ -52,6 +54,7 @@ func (e *Env) Track(network bool, id string) {
 	}
 }
 
+// Untrack takes back what Track listed: it is gone, or it outlives the run.
 func (e *Env) Untrack(network bool, id string) {
 	o := e.objects()
 	o.mu.Lock()
@@ -202,6 +205,8 @@ func (e *Env) RemoveContainer(ctx context.Context, cli *docker.Client, id string
 	return nil
 }
 
+// RemoveNetwork removes network id and untracks it; one already gone is
+// not an error.
 func (e *Env) RemoveNetwork(ctx context.Context, cli *docker.Client, id string) error {
 	var err error
 	// A container being removed may still hold an endpoint for a moment.

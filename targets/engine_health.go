@@ -40,7 +40,16 @@ func (e *Env) CleanupContext(ctx context.Context) (context.Context, context.Canc
 		e.engineHung.Store(true)
 		return context.WithTimeout(base, 0)
 	}
-	return context.WithTimeout(base, CleanupTimeout)
+	return Detached(ctx)
+}
+
+// Detached is the context of work that must still happen once ctx is
+// cancelled (removing a container, putting the previous one back): it
+// keeps ctx's values, not its cancellation, and ends after CleanupTimeout
+// so that a hung engine cannot hold dtask forever. Unlike CleanupContext
+// it asks nothing of the run's engine: a deploy cleans up on its host's.
+func Detached(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), CleanupTimeout)
 }
 
 // EngineError turns err into an UnreachableError (exit 3) when it says

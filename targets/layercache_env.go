@@ -178,7 +178,7 @@ func (e *Env) PushLayers(ctx context.Context, cli *docker.Client, tags map[strin
 // then; forced, it keeps the image, unnamed.
 func pushOne(ctx context.Context, cli *docker.Client, ref, id string) error {
 	defer func() {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CleanupTimeout)
+		rctx, cancel := Detached(ctx)
 		defer cancel()
 		_, _ = cli.ImageRemove(rctx, ref, client.ImageRemoveOptions{Force: true})
 	}()

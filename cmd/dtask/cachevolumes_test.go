@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/dtask-dev/dtask/internal/testfs"
 )
 
 const countTaskfile = `version = 1
@@ -56,7 +58,7 @@ func TestCacheVolumeCarriedAcrossFreshEngine(t *testing.T) {
 	xdg := t.TempDir()
 	t.Setenv("XDG_CACHE_HOME", xdg)
 	taskfile := filepath.Join(dir, "Taskfile.toml")
-	writeFile(t, taskfile, countTaskfile)
+	testfs.Write(t, taskfile, countTaskfile)
 	t.Cleanup(func() {
 		for _, v := range projectVolumes(t, taskfile) {
 			_ = exec.Command("docker", "volume", "rm", "-f", v).Run()

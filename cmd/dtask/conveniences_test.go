@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/dtask-dev/dtask/internal/testfs"
 )
 
 // dtaskIn runs dtask (the test binary, as TestMain puts it on PATH) in dir.
@@ -27,7 +29,7 @@ func dtaskIn(t *testing.T, dir string, args ...string) (string, error) {
 // completion machinery (complete -F, COMP_WORDS, COMPREPLY).
 func TestCompletionBash(t *testing.T) {
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "Taskfile.toml"), `version = 1
+	testfs.Write(t, filepath.Join(dir, "Taskfile.toml"), `version = 1
 [environments.staging]
 X = "1"
 [targets.build-app]
@@ -40,7 +42,7 @@ sh = "true"
 	if err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	writeFile(t, script, out)
+	testfs.Write(t, script, out)
 	for line, want := range map[string]string{
 		"dtask --dry":      "--dry-run",
 		"dtask --out":      "--output",
@@ -80,8 +82,8 @@ echo "${COMPREPLY[*]}"`, "bash", script)
 func TestInit(t *testing.T) {
 	needDocker(t)
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "Dockerfile"), "FROM busybox:latest\nCOPY . /app\n")
-	writeFile(t, filepath.Join(dir, "compose.yaml"), "services:\n  db:\n    image: postgres:16\n")
+	testfs.Write(t, filepath.Join(dir, "Dockerfile"), "FROM busybox:latest\nCOPY . /app\n")
+	testfs.Write(t, filepath.Join(dir, "compose.yaml"), "services:\n  db:\n    image: postgres:16\n")
 	if out, err := dtaskIn(t, dir, "--init"); err != nil {
 		t.Fatalf("--init: %v\n%s", err, out)
 	}
@@ -153,7 +155,7 @@ func TestCITemplateSteps(t *testing.T) {
 		t.Skip("clones and builds dtask")
 	}
 	clone := cloneRepo(t)
-	writeFile(t, filepath.Join(clone, "Taskfile.toml"), "version = 1\n[targets.ci]\nsh = \"echo ci-target-ran\"\n")
+	testfs.Write(t, filepath.Join(clone, "Taskfile.toml"), "version = 1\n[targets.ci]\nsh = \"echo ci-target-ran\"\n")
 	cfg, err := dtaskIn(t, clone, "--ci-template", "github")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, cfg)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"time"
 
 	"github.com/dtask-dev/dtask/cmd/dtask/ui"
@@ -138,12 +137,7 @@ func runGoals(ctx context.Context, c *cli, p *dproject, goals []string, stdout i
 	if err != nil {
 		return err
 	}
-	// Start-up (parsing, the compose schema, the task file) leaves a few
-	// MB of garbage that the pace main sets would collect only after a
-	// large tree's walk had added its own, so that peak RSS held both. One
-	// collection now, beside the run, lets the walk reuse that memory:
-	// at 100,000 files about 1 MB of a 34 MB peak.
-	go runtime.GC()
+	collectStartup() // see gc.go
 	start := time.Now()
 	results, err := r.Run(ctx, goals)
 	p.FinishSaves(ctx)
@@ -159,9 +153,7 @@ func runGoals(ctx context.Context, c *cli, p *dproject, goals []string, stdout i
 
 // closeServices removes the run's services, saying so if that fails.
 func closeServices(p *dproject, pool *targetrun.ServicePool, disp ui.Display) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := pool.Close(ctx); err != nil {
+	if err := p.CloseServices(pool); err != nil {
 		disp.Message("dtask: removing services: " + p.Mask.Mask(err.Error()))
 	}
 }

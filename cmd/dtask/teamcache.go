@@ -24,6 +24,7 @@ type optString struct {
 	Value string
 }
 
+// Decode notes that the flag was given, then reads its value.
 func (o *optString) Decode(ctx *kong.DecodeContext) error {
 	o.Set = true
 	return ctx.Scan.PopValueInto("value", &o.Value)

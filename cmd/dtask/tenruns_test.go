@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/dtask-dev/dtask/internal/dockertest"
+	"github.com/dtask-dev/dtask/internal/testfs"
 )
 
 // The pipeline of issue 15 in small: a multi-stage image build, tests in a
@@ -69,8 +70,8 @@ func testTenRuns(t *testing.T, builder string) {
 	if builder == "classic" {
 		key = `, builder = "classic"`
 	}
-	writeFile(t, taskfile, fmt.Sprintf(tenRunsTaskfile, repo, key))
-	writeFile(t, filepath.Join(dir, "Dockerfile"), tenRunsDockerfile)
+	testfs.Write(t, taskfile, fmt.Sprintf(tenRunsTaskfile, repo, key))
+	testfs.Write(t, filepath.Join(dir, "Dockerfile"), tenRunsDockerfile)
 	t.Cleanup(func() {
 		_, _ = runDtask(t, dir, "--cache", "clear")
 		// By ID: each run moved the tag, leaving the image before untagged.
@@ -83,7 +84,7 @@ func testTenRuns(t *testing.T, builder string) {
 	})
 	deps := map[string]bool{}
 	for i := 1; i <= 10; i++ {
-		writeFile(t, filepath.Join(dir, "src", "a.txt"), fmt.Sprint(i))
+		testfs.Write(t, filepath.Join(dir, "src", "a.txt"), fmt.Sprint(i))
 		out, err := runDtask(t, dir, "publish")
 		if err != nil {
 			t.Fatalf("run %d: %v\n%s", i, err, out)

@@ -13,12 +13,7 @@ import (
 func TestFollowKeepsUntilChanged(t *testing.T) {
 	dir := t.TempDir()
 	put := func(name, text string) string {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
+		return write(t, dir, name, text, 0)
 	}
 	a, b := put("a", "1"), put("b", "2")
 	ix := OpenIndex(filepath.Join(t.TempDir(), "index"))

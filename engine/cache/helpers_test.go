@@ -6,19 +6,15 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/dtask-dev/dtask/internal/testfs"
 )
 
 // write creates rel under dir with content and, if age is non-zero, sets
 // its mtime that far in the past.
 func write(t testing.TB, dir, rel, content string, age time.Duration) string {
 	t.Helper()
-	p := filepath.Join(dir, filepath.FromSlash(rel))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	p := testfs.Write(t, filepath.Join(dir, filepath.FromSlash(rel)), content)
 	if age != 0 {
 		old := time.Now().Add(-age)
 		if err := os.Chtimes(p, old, old); err != nil {

@@ -3,7 +3,10 @@ package cache
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
+	"maps"
 	"os"
+	"time"
 
 	"github.com/zeebo/xxh3"
 	"golang.org/x/sys/unix"
@@ -81,4 +84,70 @@ func appendLog(path string, seg []byte) (int64, error) {
 		return 0, err
 	}
 	return fi.Size(), nil
+}
+
+// Save appends what this process changed to the index's log, under an
+// exclusive lock on PATH.lock, and folds the log into the index once it
+// has grown (compact). Other processes' entries are never lost: each
+// appends its own changes, and compaction re-reads the files first.
+func (ix *Index) Save() error {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if len(ix.changed) == 0 {
+		return nil
+	}
+	if err := ix.save(); err != nil {
+		return fmt.Errorf("saving index %s: %w", ix.path, err)
+	}
+	return nil
+}
+
+func (ix *Index) save() error {
+	unlock, err := lockFile(nil, ix.path+".lock")
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	logSize, err := appendLog(ix.path+".log", encodeSegment(ix.changed))
+	if err != nil {
+		return err
+	}
+	ix.changed = map[string]*entry{}
+	// No index file yet (or a damaged one): make it now.
+	// An index file out of path order (an older dtask's) is rewritten.
+	if ix.base > 0 && !ix.file.unsorted() && logSize < max(compactFrom, ix.base/4) {
+		return nil
+	}
+	return ix.compact()
+}
+
+// compact rewrites the index from the index and its log as they are on
+// disk (this process's changes are in the log already), dropping entries
+// no run has looked at for a month, and empties the log.
+func (ix *Index) compact() error {
+	file, merged, _, _ := readIndex(ix.path)
+	all := make(map[string]*entry, file.len()+len(merged))
+	file.all(all)
+	maps.Copy(all, merged)
+	merged = all
+	cutoff := uint32(time.Now().Add(-unusedFor).Unix() / 86400)
+	for p, e := range merged {
+		if e.used < cutoff {
+			delete(merged, p)
+		}
+	}
+	data := encodeIndex(merged)
+	if err := writeAtomic(ix.path, data); err != nil {
+		return err
+	}
+	// A crash before this leaves a log whose entries the index holds
+	// already: replaying it again changes nothing.
+	if err := os.Truncate(ix.path+".log", 0); err != nil {
+		return err
+	}
+	ix.base = int64(len(data))
+	if ix.file != nil {
+		ix.file.sorted = true // on disk now; in memory it was sorted on load
+	}
+	return nil
 }

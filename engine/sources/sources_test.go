@@ -1,23 +1,13 @@
 package sources
 
 import (
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
 	"github.com/dtask-dev/dtask/engine/taskfile"
+	"github.com/dtask-dev/dtask/internal/testfs"
 )
-
-func write(t *testing.T, path, body string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
 
 func relevant(t *testing.T, s Set, dir string, want map[string]bool) {
 	t.Helper()
@@ -56,8 +46,8 @@ func TestShSources(t *testing.T) {
 
 func TestBuildSources(t *testing.T) {
 	dir := t.TempDir()
-	write(t, filepath.Join(dir, ".dockerignore"), "*.log\nbuild/\n!build/keep\nDockerfile\n")
-	write(t, filepath.Join(dir, "Dockerfile"), "FROM scratch\n")
+	testfs.Write(t, filepath.Join(dir, ".dockerignore"), "*.log\nbuild/\n!build/keep\nDockerfile\n")
+	testfs.Write(t, filepath.Join(dir, "Dockerfile"), "FROM scratch\n")
 	f := &taskfile.File{Dir: dir}
 	state := filepath.Join(dir, ".state")
 	s, err := Of(f, &taskfile.Target{Build: &taskfile.Build{Context: "."}}, state)
@@ -73,7 +63,7 @@ func TestBuildSources(t *testing.T) {
 		t.Errorf("Watch = %v, want the context folder", got)
 	}
 	// A Dockerfile outside the context is a source of its own.
-	write(t, filepath.Join(dir, "docker/app.Dockerfile"), "FROM scratch\n")
+	testfs.Write(t, filepath.Join(dir, "docker/app.Dockerfile"), "FROM scratch\n")
 	s, err = Of(f, &taskfile.Target{Build: &taskfile.Build{Context: "app", Dockerfile: "docker/app.Dockerfile"}}, "")
 	if err != nil {
 		t.Fatal(err)

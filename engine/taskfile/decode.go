@@ -35,8 +35,8 @@ func tomlFields(t reflect.Type) map[string]int {
 	out := map[string]int{}
 	for i := range t.NumField() {
 		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
-		if !f.IsExported() || name == "" || name == "-" {
+		name, ok := FieldKey(f)
+		if !ok {
 			continue
 		}
 		out[name] = i

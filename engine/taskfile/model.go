@@ -2,6 +2,8 @@ package taskfile
 
 import (
 	"path/filepath"
+	"reflect"
+	"strings"
 	"time"
 )
 
@@ -231,4 +233,13 @@ func (f *File) TargetDir(t *Target) string {
 		return filepath.Clean(t.Dir)
 	}
 	return filepath.Join(f.Dir, t.Dir)
+}
+
+// FieldKey is the task file key of a field of the model, the name in its
+// toml tag, which decoding, interpolation, the schema and a target's key
+// all go by; ok is false for a field the file cannot set (unexported,
+// untagged or tagged "-").
+func FieldKey(f reflect.StructField) (key string, ok bool) {
+	key, _, _ = strings.Cut(f.Tag.Get("toml"), ",")
+	return key, f.IsExported() && key != "" && key != "-"
 }

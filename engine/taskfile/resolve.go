@@ -158,8 +158,8 @@ func (r *resolver) fieldsOf(t reflect.Type) []fieldInfo {
 		if !sf.IsExported() {
 			continue
 		}
-		key, _, _ := strings.Cut(sf.Tag.Get("toml"), ",")
-		lit := key == "-" || key == "" || sf.Tag.Get("dtask") == "literal" ||
+		key, settable := FieldKey(sf)
+		lit := !settable || sf.Tag.Get("dtask") == "literal" ||
 			literalField(t.Name()+"."+sf.Name)
 		fs = append(fs, fieldInfo{index: i, key: key, lit: lit})
 	}

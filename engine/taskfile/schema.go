@@ -66,8 +66,8 @@ func tableSchema(t reflect.Type, defs map[string]any) map[string]any {
 	props := map[string]any{}
 	for i := range t.NumField() {
 		f := t.Field(i)
-		key, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
-		if !f.IsExported() || key == "" || key == "-" {
+		key, ok := FieldKey(f)
+		if !ok {
 			continue
 		}
 		props[key] = schemaOf(f.Type, defs)
@@ -97,8 +97,8 @@ func keysOf(t reflect.Type, prefix string, out *[]string) {
 	case t.Kind() == reflect.Struct:
 		for i := range t.NumField() {
 			f := t.Field(i)
-			key, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
-			if !f.IsExported() || key == "" || key == "-" {
+			key, ok := FieldKey(f)
+			if !ok {
 				continue
 			}
 			p := strings.TrimPrefix(prefix+"."+key, ".")

@@ -17,6 +17,7 @@ import (
 	"github.com/dtask-dev/dtask/targets"
 	"github.com/dtask-dev/dtask/targets/kinds"
 	"github.com/dtask-dev/dtask/targets/ocicache"
+	"github.com/dtask-dev/dtask/targets/run"
 )
 
 // Runner makes the engine for one run; shared is handed to every action
@@ -124,9 +125,17 @@ func (p *Project) targetsEnv() *targets.Env {
 
 // Cleanup removes what this run created in the engine, even after Ctrl-C.
 func (p *Project) Cleanup() {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), targets.CleanupTimeout)
 	defer cancel()
 	_ = p.Env.Cleanup(ctx)
+}
+
+// CloseServices removes the services of pool at the end of a run or a
+// watch session, even after Ctrl-C.
+func (p *Project) CloseServices(pool *run.ServicePool) error {
+	ctx, cancel := context.WithTimeout(context.Background(), targets.CleanupTimeout)
+	defer cancel()
+	return pool.Close(ctx)
 }
 
 // FinishSaves waits for the image cache's background saves in CI, whose

@@ -33,6 +33,7 @@ type secretScope struct {
 	secrets *vars.Scope
 }
 
+// ExpandSecret expands v where a secret may go.
 func (s secretScope) ExpandSecret(v string) (string, error) { return s.secrets.Expand(v) }
 
 // newSecretScope is newScope with the [secrets] values first: in an env

@@ -141,4 +141,5 @@ func (p *Project) MaxSize(flag string) (int64, error) {
 	return imagecache.DefaultMaxSize, nil
 }
 
+// LayoutDir is the image cache's OCI layout (layout/ in the bulk folder).
 func (p *Project) LayoutDir() string { return filepath.Join(p.BulkDir(), "layout") }

@@ -53,26 +53,29 @@ type Hit struct {
 // a record that fails verification is an error (the caller warns and
 // treats it as a miss).
 func (r *Registry) GetRecord(ctx context.Context, key string) (Hit, bool, error) {
-	d, err := remote.Get(r.repo.Tag(recordTag(key)), r.with(ctx)...)
-	if isNotFound(err) {
-		return Hit{}, false, nil
-	}
-	if err != nil {
-		return Hit{}, false, r.wrap(err)
-	}
-	hit, err := r.readRecord(ctx, d.Manifest)
-	if err == nil && hit.Record.Key != key {
-		err = fmt.Errorf("it holds key %s", short(hit.Record.Key))
-	}
-	if err != nil {
-		return Hit{}, false, &refusedError{reg: r.Name(), key: key, err: err}
-	}
-	return hit, true, nil
+	return r.recordAt(ctx, recordTag(key), func(rec *cache.Record) error {
+		if rec.Key != key {
+			return fmt.Errorf("it holds key %s", short(rec.Key))
+		}
+		return nil
+	}, func(err error) error { return &refusedError{reg: r.Name(), key: key, err: err} })
 }
 
 // Latest fetches the newest record published for target.
 func (r *Registry) Latest(ctx context.Context, target string) (Hit, bool, error) {
-	d, err := remote.Get(r.repo.Tag(latestTag(target)), r.with(ctx)...)
+	return r.recordAt(ctx, latestTag(target), func(rec *cache.Record) error {
+		if rec.Target != target {
+			return fmt.Errorf("the latest record of %s is %s's", target, rec.Target)
+		}
+		return nil
+	}, r.wrap)
+}
+
+// recordAt fetches the record tag names. ok is false when the tag is
+// missing; a fault of the registry is wrapped as one, and a record that
+// cannot be read or that want refuses is an error made by refuse.
+func (r *Registry) recordAt(ctx context.Context, tag string, want func(*cache.Record) error, refuse func(error) error) (Hit, bool, error) {
+	d, err := remote.Get(r.repo.Tag(tag), r.with(ctx)...)
 	if isNotFound(err) {
 		return Hit{}, false, nil
 	}
@@ -80,11 +83,11 @@ func (r *Registry) Latest(ctx context.Context, target string) (Hit, bool, error)
 		return Hit{}, false, r.wrap(err)
 	}
 	hit, err := r.readRecord(ctx, d.Manifest)
-	if err == nil && hit.Record.Target != target {
-		err = fmt.Errorf("the latest record of %s is %s's", target, hit.Record.Target)
+	if err == nil {
+		err = want(hit.Record)
 	}
 	if err != nil {
-		return Hit{}, false, r.wrap(err)
+		return Hit{}, false, refuse(err)
 	}
 	return hit, true, nil
 }

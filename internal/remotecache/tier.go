@@ -173,15 +173,11 @@ func (t *Tier) Put(rec *cache.Record) error {
 		t.started = time.Now()
 	}
 	t.mu.Unlock()
-	t.jobs.Add(1)
-	go func() {
-		defer t.jobs.Done()
-		t.slots <- struct{}{}
-		defer func() { <-t.slots }()
+	t.background(func() {
 		if perr := t.publish(rec); perr != nil {
 			t.publishFailed(rec.Target, perr)
 		}
-	}()
+	})
 	return err
 }
 
@@ -290,6 +286,16 @@ func (t *Tier) ImageConfig(ctx context.Context, ref string) (config string, raw 
 	return t.reg.ImageConfig(ctx, digest)
 }
 
+// background runs a publication beside the run, as many at once as
+// t.slots holds, not one upload per finished target; Wait waits for it.
+func (t *Tier) background(job func()) {
+	t.jobs.Go(func() {
+		t.slots <- struct{}{}
+		defer func() { <-t.slots }()
+		job()
+	})
+}
+
 // Wait waits for every publication and returns a one-line summary ("" when
 // nothing was published).
 func (t *Tier) Wait() string {
@@ -376,11 +382,7 @@ func (t *Tier) PublishStage(target, stage, id string) {
 	if t.mode != ModeReadWrite || !t.usable() || t.pusher == nil {
 		return
 	}
-	t.jobs.Add(1)
-	go func() {
-		defer t.jobs.Done()
-		t.slots <- struct{}{}
-		defer func() { <-t.slots }()
+	t.background(func() {
 		ctx, cancel := context.WithTimeout(t.ctx, 30*time.Minute)
 		defer cancel()
 		line, err := t.reg.WriteImage(ctx, t.pusher, id, StageTag(target, stage))
@@ -388,5 +390,5 @@ func (t *Tier) PublishStage(target, stage, id string) {
 			t.publishFailed(target, fmt.Errorf("stage %s: %w", stage, err))
 		}
 		t.Report(line)
-	}()
+	})
 }

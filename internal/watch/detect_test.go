@@ -10,12 +10,13 @@ import (
 	"github.com/dtask-dev/dtask/engine/cache"
 	"github.com/dtask-dev/dtask/engine/sources"
 	"github.com/dtask-dev/dtask/engine/taskfile"
+	"github.com/dtask-dev/dtask/internal/testfs"
 )
 
 func TestDetector(t *testing.T) {
 	dir := t.TempDir()
 	a := filepath.Join(dir, "src/a.go")
-	write(t, a, "package a")
+	testfs.Write(t, a, "package a")
 	ix := cache.OpenIndex(filepath.Join(t.TempDir(), "index"))
 	d := NewDetector(ix.Hash)
 	sum, err := ix.Hash(a)
@@ -38,7 +39,7 @@ func TestDetector(t *testing.T) {
 	if c := changed(a); len(c) != 0 {
 		t.Fatalf("touch/chmod reported %v", c)
 	}
-	write(t, a, "package a // edited")
+	testfs.Write(t, a, "package a // edited")
 	if c := changed(a); !slices.Equal(c, []string{a}) {
 		t.Fatalf("edit reported %v", c)
 	}
@@ -47,9 +48,9 @@ func TestDetector(t *testing.T) {
 	}
 	// A new source, and a new file that is not one.
 	b := filepath.Join(dir, "src/new/b.go")
-	write(t, b, "package b")
+	testfs.Write(t, b, "package b")
 	txt := filepath.Join(dir, "src/notes.txt")
-	write(t, txt, "x")
+	testfs.Write(t, txt, "x")
 	if c := changed(b, txt, filepath.Join(dir, "src/new")); !slices.Equal(c, []string{b}) {
 		t.Fatalf("new files reported %v, want only %s", c, b)
 	}

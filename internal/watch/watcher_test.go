@@ -9,18 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dtask-dev/dtask/internal/testfs"
 	"github.com/dtask-dev/dtask/internal/testwait"
 )
-
-func write(t *testing.T, path, body string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
 
 func newWatcher(t *testing.T, opt Options, roots ...string) *Watcher {
 	t.Helper()
@@ -74,23 +65,23 @@ func quiet(t *testing.T, w *Watcher, d time.Duration) {
 
 func TestRecursiveAndNewFolders(t *testing.T) {
 	dir := t.TempDir()
-	write(t, filepath.Join(dir, "a/b/c.txt"), "1")
+	testfs.Write(t, filepath.Join(dir, "a/b/c.txt"), "1")
 	w := newWatcher(t, Options{Quiet: 20 * time.Millisecond}, dir)
 	if n, _, files := w.Stats(); n != 3 || files != 1 {
 		t.Fatalf("watching %d folders, %d files; want 3, 1", n, files)
 	}
-	write(t, filepath.Join(dir, "a/b/c.txt"), "2")
+	testfs.Write(t, filepath.Join(dir, "a/b/c.txt"), "2")
 	next(t, w, filepath.Join(dir, "a/b/c.txt"), 2*time.Second)
 
 	// mkdir -p and a file in it at once: the file was made before the
 	// new folders were watched, and must still be reported.
 	deep := filepath.Join(dir, "x/y/z/new.txt")
-	write(t, deep, "new")
+	testfs.Write(t, deep, "new")
 	next(t, w, deep, 2*time.Second)
 	if n, _, _ := w.Stats(); n != 6 {
 		t.Fatalf("watching %d folders after mkdir -p x/y/z; want 6", n)
 	}
-	write(t, filepath.Join(dir, "x/y/z/later.txt"), "later")
+	testfs.Write(t, filepath.Join(dir, "x/y/z/later.txt"), "later")
 	next(t, w, filepath.Join(dir, "x/y/z/later.txt"), 2*time.Second)
 
 	if err := os.RemoveAll(filepath.Join(dir, "x")); err != nil {
@@ -111,32 +102,32 @@ func eventually(timeout time.Duration, cond func() bool) bool {
 
 func TestIgnored(t *testing.T) {
 	dir := t.TempDir()
-	write(t, filepath.Join(dir, ".git/HEAD"), "ref")
-	write(t, filepath.Join(dir, ".dtask/index"), "i")
-	write(t, filepath.Join(dir, "src/a.go"), "a")
+	testfs.Write(t, filepath.Join(dir, ".git/HEAD"), "ref")
+	testfs.Write(t, filepath.Join(dir, ".dtask/index"), "i")
+	testfs.Write(t, filepath.Join(dir, "src/a.go"), "a")
 	w := newWatcher(t, Options{Quiet: 20 * time.Millisecond}, dir)
 	if n, _, _ := w.Stats(); n != 2 {
 		t.Fatalf("watching %d folders; want 2 (.git and .dtask left out)", n)
 	}
-	write(t, filepath.Join(dir, ".git/HEAD"), "ref2")
-	write(t, filepath.Join(dir, ".dtask/index"), "i2")
+	testfs.Write(t, filepath.Join(dir, ".git/HEAD"), "ref2")
+	testfs.Write(t, filepath.Join(dir, ".dtask/index"), "i2")
 	quiet(t, w, 200*time.Millisecond)
 }
 
 func TestDebounceCoalescesBurst(t *testing.T) {
 	dir := t.TempDir()
 	f := filepath.Join(dir, "main.go")
-	write(t, f, "v1")
+	testfs.Write(t, f, "v1")
 	w := newWatcher(t, Options{Quiet: 50 * time.Millisecond}, dir)
 	// An editor's save: a temp file renamed over the original, then a
 	// second write a few ms later.
 	tmp := filepath.Join(dir, ".main.go.tmp")
-	write(t, tmp, "v2")
+	testfs.Write(t, tmp, "v2")
 	if err := os.Rename(tmp, f); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(5 * time.Millisecond)
-	write(t, f, "v3")
+	testfs.Write(t, f, "v3")
 	seen := next(t, w, f, 2*time.Second)
 	if len(seen) != 1 {
 		t.Fatalf("burst gave %d batches, want 1: %v", len(seen), seen)
@@ -149,7 +140,7 @@ func TestMissingRootAppears(t *testing.T) {
 	root := filepath.Join(dir, "later/src")
 	w := newWatcher(t, Options{Quiet: 20 * time.Millisecond}, root)
 	f := filepath.Join(root, "deep/a.txt")
-	write(t, f, "x")
+	testfs.Write(t, f, "x")
 	next(t, w, f, 2*time.Second)
 	// Folders beside the root are not watched.
 	if err := os.MkdirAll(filepath.Join(dir, "other/sub"), 0o755); err != nil {
@@ -158,7 +149,7 @@ func TestMissingRootAppears(t *testing.T) {
 	// An event made after the mkdir has come through: the watcher has
 	// seen whatever the mkdir could have made it do.
 	marker := filepath.Join(root, "deep/b.txt")
-	write(t, marker, "y")
+	testfs.Write(t, marker, "y")
 	next(t, w, marker, 2*time.Second)
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -170,7 +161,7 @@ func TestMissingRootAppears(t *testing.T) {
 func TestLimitFallsBackToPolling(t *testing.T) {
 	dir := t.TempDir()
 	for _, d := range []string{"a", "b", "c", "d"} {
-		write(t, filepath.Join(dir, d, "f.txt"), "1")
+		testfs.Write(t, filepath.Join(dir, d, "f.txt"), "1")
 	}
 	var mu sync.Mutex
 	var warnings []string
@@ -190,11 +181,11 @@ func TestLimitFallsBackToPolling(t *testing.T) {
 	for _, d := range []string{"a", "b", "c", "d"} {
 		f := filepath.Join(dir, d, "f.txt")
 		time.Sleep(15 * time.Millisecond) // a different mtime for polling
-		write(t, f, "changed "+d)
+		testfs.Write(t, f, "changed "+d)
 		next(t, w, f, 3*time.Second)
 	}
 	// A new folder in a polled one is polled too.
 	f := filepath.Join(dir, "d/new/g.txt")
-	write(t, f, "g")
+	testfs.Write(t, f, "g")
 	next(t, w, f, 3*time.Second)
 }

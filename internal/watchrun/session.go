@@ -1,6 +1,3 @@
-// Package watchrun is a watch session (dtask -w): the goals run, then run
-// again after every change to a source of theirs, with the services they
-// share kept up between runs.
 package watchrun
 
 import (
@@ -8,9 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -68,7 +63,7 @@ type session struct {
 	learned map[string]*engine.Result
 }
 
-// run is one run in progress.
+// runInProgress is one run in progress.
 type runInProgress struct {
 	n       int
 	start   time.Time
@@ -107,9 +102,7 @@ func Run(ctx context.Context, c *Config, p *project.Project, goals []string, std
 	defer p.Cleanup()
 	defer p.FinishSaves(ctx)
 	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := pool.Close(cctx); err != nil {
+		if err := p.CloseServices(pool); err != nil {
 			fmt.Fprintf(stderr, "dtask: removing services: %v\n", err)
 		}
 	}()
@@ -318,25 +311,6 @@ func (s *session) start(ctx context.Context, changed []string) *runInProgress {
 	return run
 }
 
-func (s *session) header(changed []string) string {
-	when := time.Now().Format("15:04:05")
-	if len(changed) == 0 {
-		return fmt.Sprintf("── run %d · %s · %s", s.n, when, strings.Join(s.goals, " "))
-	}
-	names := make([]string, 0, 3)
-	for i, c := range changed {
-		if i == 3 {
-			names = append(names, fmt.Sprintf("and %d more", len(changed)-3))
-			break
-		}
-		if rel, err := filepath.Rel(s.p.File.Dir, c); err == nil && !strings.HasPrefix(rel, "..") {
-			c = rel
-		}
-		names = append(names, c)
-	}
-	return fmt.Sprintf("── run %d · %s · changed: %s", s.n, when, strings.Join(names, ", "))
-}
-
 // finish prints the run's one-line result and, for a run that completed,
 // learns what its sources hashed to and watches any path its targets read
 // that the task file did not name.
@@ -371,73 +345,4 @@ func (s *session) keepResults(results []*engine.Result) {
 			delete(s.prev, res.Target)
 		}
 	}
-}
-
-func (s *session) resultLine(n int, end runEnd, elapsed time.Duration) string {
-	counts := map[engine.Status]int{}
-	var failed []string
-	for _, r := range end.results {
-		counts[r.Status]++
-		if r.Status == engine.Failed {
-			failed = append(failed, r.Target)
-		}
-	}
-	var parts []string
-	for st := engine.Ran; st <= engine.WouldRun; st++ {
-		if counts[st] > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", counts[st], st))
-		}
-	}
-	what := strings.Join(parts, ", ")
-	if end.err != nil || len(failed) > 0 {
-		if len(failed) > 0 {
-			what = "failed: " + strings.Join(failed, ", ") + " (" + what + ")"
-		} else {
-			what = "failed: " + end.err.Error()
-		}
-		return fmt.Sprintf("✗ run %d %s in %s · watching for changes", n, what, elapsed)
-	}
-	return fmt.Sprintf("✓ run %d ok in %s (%s) · watching for changes", n, elapsed, what)
-}
-
-// ready says, once, what is watched and (with -v) how long start-up took.
-func (s *session) ready() {
-	dirs, polled, files := s.w.Stats()
-	if len(s.srcs) == 0 { // only the task file
-		fmt.Fprintf(s.stderr, "dtask: %s has no sources to watch (give sh targets sources); press Ctrl-C to stop\n", strings.Join(s.goals, " "))
-		return
-	}
-	if s.c.Verbose {
-		fmt.Fprintf(s.stderr, "dtask: watching %d folders (%d polled), %d files; ready %s after start\n",
-			dirs+polled, polled, files, time.Since(s.c.Started).Round(time.Millisecond))
-	}
-}
-
-// message prints a line that belongs to no target: through the live
-// display while a run draws status lines, else to stderr.
-func (s *session) message(msg string) {
-	if d := s.live.Load(); d != nil {
-		for _, l := range strings.Split(msg, "\n") {
-			(*d).Message(l)
-		}
-		return
-	}
-	fmt.Fprintln(s.stderr, msg)
-}
-
-// stoppedTargets shows the targets a stopped run cut short as stopped, not
-// failed: they failed nothing, and the error chain of a cancelled engine
-// call ("context canceled", a URL) tells the user nothing.
-type stoppedTargets struct {
-	ui.Display
-	why atomic.Pointer[string]
-}
-
-func (d *stoppedTargets) Finish(r *engine.Result) {
-	if why := d.why.Load(); why != nil && r.Status == engine.Failed {
-		c := *r
-		c.Status, c.Reason, c.Err = engine.NotRun, "stopped: "+*why, nil
-		r = &c
-	}
-	d.Display.Finish(r)
 }

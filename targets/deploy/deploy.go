@@ -36,6 +36,7 @@ type deployAction struct {
 	t *taskfile.Target
 }
 
+// New is the deploy action of target t.
 func New(e *targets.Env, t *taskfile.Target) engine.Action {
 	return &deployAction{e: e, t: t}
 }

@@ -71,11 +71,11 @@ func (a *deployAction) replace(ctx context.Context, cli *docker.Client, s run.Co
 	progress("starting " + s.Name + " from " + s.Image)
 	id, err := a.startNew(ctx, cli, s, progress)
 	if err != nil {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), targets.CleanupTimeout)
+		rctx, cancel := targets.Detached(ctx)
 		defer cancel()
 		return "", a.rollback(rctx, cli, s.Name, id, old, stderr, err)
 	}
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), targets.CleanupTimeout)
+	rctx, cancel := targets.Detached(ctx)
 	defer cancel()
 	if old.id != "" {
 		progress("removing the previous " + s.Name)
@@ -116,7 +116,7 @@ func (a *deployAction) setAside(ctx context.Context, cli *docker.Client, name st
 	if old.running {
 		progress("stopping the previous " + name)
 		if _, err := cli.ContainerStop(ctx, old.id, client.ContainerStopOptions{Timeout: new(targets.StopGrace)}); err != nil {
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), targets.CleanupTimeout)
+			rctx, cancel := targets.Detached(ctx)
 			defer cancel()
 			return previous{}, errors.Join(fmt.Errorf("stopping the previous %s: %w", name, err),
 				a.restore(rctx, cli, name, old))

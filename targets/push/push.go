@@ -23,6 +23,7 @@ type pushAction struct {
 	t *taskfile.Target
 }
 
+// New is the push action of target t.
 func New(e *targets.Env, t *taskfile.Target) engine.Action {
 	return &pushAction{e: e, t: t}
 }

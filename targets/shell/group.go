@@ -11,6 +11,7 @@ import (
 // group is a target with no action: it is done when its deps are.
 type group struct{}
 
+// NewGroup is the action of a target without one: it only groups its deps.
 func NewGroup(*targets.Env, *taskfile.Target) engine.Action { return group{} }
 
 func (group) Kind() string                                                { return "group" }

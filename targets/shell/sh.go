@@ -27,6 +27,7 @@ type sh struct {
 	t *taskfile.Target
 }
 
+// New is the sh action of target t.
 func New(e *targets.Env, t *taskfile.Target) engine.Action { return &sh{e: e, t: t} }
 
 func (s *sh) Kind() string { return "sh" }

@@ -173,12 +173,7 @@ func (g *grouped) Finish(r *engine.Result) {
 		g.emit(b.String())
 		return
 	}
-	io.WriteString(g.out, b.String())
-	g.live = ""
-	for _, h := range g.held {
-		io.WriteString(g.out, h)
-	}
-	g.held = nil
+	g.closeLive(b.String())
 	g.promote()
 }
 
@@ -241,7 +236,13 @@ func (g *grouped) Close() {
 	}
 	var b strings.Builder
 	g.footer(&b, g.live)
-	io.WriteString(g.out, b.String())
+	g.closeLive(b.String())
+}
+
+// closeLive prints the live group's last block, then what emit held back
+// while the group was open.
+func (g *grouped) closeLive(last string) {
+	io.WriteString(g.out, last)
 	g.live = ""
 	for _, h := range g.held {
 		io.WriteString(g.out, h)

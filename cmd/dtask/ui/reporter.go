@@ -22,6 +22,7 @@ type Display interface {
 // Mode names an output mode of --output.
 type Mode string
 
+// The modes; ModeAuto picks one from the terminal and the CI (Pick).
 const (
 	ModeAuto   Mode = "auto"
 	ModeTTY    Mode = "tty"
