@@ -1,12 +1,12 @@
 package project
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"github.com/dtask-dev/dtask/engine/taskfile"
 )
@@ -44,8 +44,10 @@ const maxSecretSize = 1 << 20
 
 // readSecretFile reads a regular file of at most maxSecretSize bytes.
 func readSecretFile(path string) ([]byte, error) {
-	// O_NONBLOCK: opening a FIFO must not wait for a writer.
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	f, err := taskfile.OpenRegular(path)
+	if errors.Is(err, taskfile.ErrNotRegular) {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -54,8 +56,6 @@ func readSecretFile(path string) ([]byte, error) {
 	switch {
 	case err != nil:
 		return nil, err
-	case !fi.Mode().IsRegular():
-		return nil, fmt.Errorf("%s is not a regular file", path)
 	case fi.Size() > maxSecretSize:
 		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxSecretSize)
 	}
