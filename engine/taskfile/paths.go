@@ -11,11 +11,14 @@ import (
 // ProjectRoot is the folder a task file may read from: the git work tree
 // that holds it, or its own folder outside git. A monorepo's
 // `context = ".."` stays inside the work tree.
-func ProjectRoot(f *File) string {
-	if wt := vars.WorkTree(f.Dir); wt != "" {
+func ProjectRoot(f *File) string { return RootOf(f.Dir) }
+
+// RootOf is the project root of a task file in dir (see ProjectRoot).
+func RootOf(dir string) string {
+	if wt := vars.WorkTree(dir); wt != "" {
 		return realPath(wt)
 	}
-	return realPath(f.Dir)
+	return realPath(dir)
 }
 
 // CheckPaths reports every build context, Dockerfile, sources pattern and
