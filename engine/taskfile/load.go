@@ -12,6 +12,8 @@ import (
 	"strconv"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/dtask-dev/dtask/internal/regularfile"
 )
 
 // Options are what Load needs from outside the engine.
@@ -54,7 +56,7 @@ func LoadWith(path string, opts Options) (*File, error) {
 // (it may be growing), and only a regular file: a task file could be a
 // named pipe or /dev/zero.
 func readLimited(path string) ([]byte, error) {
-	fh, err := OpenRegular(path)
+	fh, err := regularfile.Open(path)
 	if err != nil {
 		return nil, err
 	}
