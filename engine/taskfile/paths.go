@@ -69,11 +69,17 @@ func (pc *pathChecker) target(dir, name string, t *Target) {
 		}
 	}
 	if b := t.Build; b != nil {
-		if !pc.inside(joinPath(base, b.Context)) {
+		ctx := joinPath(base, b.Context)
+		switch {
+		case !pc.inside(ctx):
 			pc.outside(ancestors(append(at, "build", "context")), name, "build.context", b.Context)
-		}
-		if b.Dockerfile != "" && !pc.inside(joinPath(base, b.Dockerfile)) {
-			pc.outside(ancestors(append(at, "build", "dockerfile")), name, "build.dockerfile", b.Dockerfile)
+		case b.Dockerfile != "":
+			if !pc.inside(joinPath(base, b.Dockerfile)) {
+				pc.outside(ancestors(append(at, "build", "dockerfile")), name, "build.dockerfile", b.Dockerfile)
+			}
+		case !pc.inside(filepath.Join(ctx, "Dockerfile")):
+			// The context's own Dockerfile may be a link out of it.
+			pc.outside(ancestors(append(at, "build", "context")), name, "Dockerfile", filepath.Join(b.Context, "Dockerfile"))
 		}
 	}
 	for i, src := range t.Sources {
