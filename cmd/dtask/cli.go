@@ -48,6 +48,15 @@ type cli struct {
 	started time.Time // when dtask started, for the start-up time watch -v prints
 }
 
+// Validate refuses flag values that kong's types let through (kong calls
+// it after parsing).
+func (c *cli) Validate() error {
+	if c.Jobs < 0 {
+		return fmt.Errorf("--jobs: %d is not a number of targets (1 or more; 0: the number of CPUs)", c.Jobs)
+	}
+	return nil
+}
+
 // usageError is a bad command line; dtask exits 2.
 type usageError struct{ msg string }
 

@@ -57,6 +57,33 @@ func TestDocsCoverEveryKeyAndFlag(t *testing.T) {
 	}
 }
 
+// TestReadmeCoversFlagsAndKeys: the README's summary names every flag,
+// every top-level key and every key of a target and of its action tables
+// (the full reference is docs/taskfile.md and docs/cli.md, checked above).
+func TestReadmeCoversFlagsAndKeys(t *testing.T) {
+	readme := repoFile(t, "README.md")
+	for _, f := range flags() {
+		if !strings.Contains(readme, "--"+f.Name) {
+			t.Errorf("README.md does not name --%s", f.Name)
+		}
+	}
+	for _, k := range taskfile.Keys() {
+		parts := strings.Split(k, ".")
+		switch {
+		case len(parts) == 1, len(parts) == 2 && parts[0] == "cache",
+			len(parts) == 3 && parts[0] == "targets",
+			len(parts) == 4 && parts[0] == "targets" && !strings.Contains(k, ".when."):
+		default:
+			continue
+		}
+		last := parts[len(parts)-1]
+		if !strings.Contains(readme, "`"+last+"`") && !strings.Contains(readme, "`["+last) { // `[vars]`
+
+			t.Errorf("README.md does not name `%s` (%s)", last, k)
+		}
+	}
+}
+
 // TestSchemaValidates: the schema accepts the example pipeline and
 // rejects a misspelled key.
 func TestSchemaValidates(t *testing.T) {

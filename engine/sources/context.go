@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/moby/patternmatcher/ignorefile"
 
 	"github.com/dtask-dev/dtask/engine/taskfile"
+	"github.com/dtask-dev/dtask/internal/regularfile"
 )
 
 // Excludes is a build context's .dockerignore as the docker CLI applies it.
@@ -30,7 +30,7 @@ type Excludes struct {
 // own state folder, whose records change with every run.
 func ContextExcludes(dir, dockerfile string, outside bool, skip ...string) (Excludes, error) {
 	var x Excludes
-	f, err := os.Open(filepath.Join(dir, ".dockerignore"))
+	f, err := regularfile.Open(filepath.Join(dir, ".dockerignore")) // not a FIFO: -n must not wait on it
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:

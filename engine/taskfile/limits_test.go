@@ -5,7 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/dtask-dev/dtask/engine/vars"
 )
@@ -96,6 +98,27 @@ func TestLimitsLoadReadsNoMoreThanTheLimit(t *testing.T) {
 	_, err := Load(path)
 	if err == nil || !strings.Contains(err.Error(), "larger than the limit") {
 		t.Fatalf("Load: %v", err)
+	}
+}
+
+// TestLimitsLoadRefusesSpecialFiles: a task file that is a FIFO (whose
+// open waits for a writer) or a device is refused at once, not read.
+func TestLimitsLoadRefusesSpecialFiles(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "Taskfile.toml")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{fifo, "/dev/zero"} {
+		done := make(chan error, 1)
+		go func() { _, err := Load(path); done <- err }()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), "cannot read task file: not a regular file") {
+				t.Errorf("Load(%s): %v", path, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("Load(%s) still waiting after 10s", path)
+		}
 	}
 }
 

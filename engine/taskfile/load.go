@@ -12,6 +12,8 @@ import (
 	"strconv"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/dtask-dev/dtask/internal/regularfile"
 )
 
 // Options are what Load needs from outside the engine.
@@ -50,10 +52,11 @@ func LoadWith(path string, opts Options) (*File, error) {
 	return f, nil
 }
 
-// readLimited reads the file, but never much more than MaxFileSize of it:
-// a task file could be a named pipe or /dev/zero.
+// readLimited reads the file, but never much more than MaxFileSize of it
+// (it may be growing), and only a regular file: a task file could be a
+// named pipe or /dev/zero.
 func readLimited(path string) ([]byte, error) {
-	fh, err := os.Open(path)
+	fh, err := regularfile.Open(path)
 	if err != nil {
 		return nil, err
 	}

@@ -148,6 +148,11 @@ func TestParseErrors(t *testing.T) {
 			[]string{`t.toml:3:11: targets.i.build.builder must be "buildkit" or "classic", not "kaniko"`}},
 		{"quoted target names in messages", v + "[targets.\"a.b\"]\ndeps = [\"c\"]\n",
 			[]string{`t.toml:3:9: target "a.b" depends on unknown target "c"`}},
+		{"target names the command line cannot name", v + "[targets.\"\"]\nsh = \"a\"\n[targets.\"X=1\"]\nsh = \"b\"\n",
+			[]string{
+				`t.toml:2:10: a target name must not be empty`,
+				`t.toml:4:10: target name "X=1" cannot be named on the command line (a name with "=" is read as a variable)`,
+			}},
 		{"all errors at once, in file order", "default = \"x\"\n[targets.a]\nsh = 1\ndeps = [\"b\"]\n[targets.b]\ndeps = [\"a\"]\ntimeout = \"1\"\nfoo = 1\n",
 			[]string{
 				`t.toml:1:1: default target "x" is not defined`,

@@ -11,11 +11,14 @@ import (
 // ProjectRoot is the folder a task file may read from: the git work tree
 // that holds it, or its own folder outside git. A monorepo's
 // `context = ".."` stays inside the work tree.
-func ProjectRoot(f *File) string {
-	if wt := vars.WorkTree(f.Dir); wt != "" {
+func ProjectRoot(f *File) string { return RootOf(f.Dir) }
+
+// RootOf is the project root of a task file in dir (see ProjectRoot).
+func RootOf(dir string) string {
+	if wt := vars.WorkTree(dir); wt != "" {
 		return realPath(wt)
 	}
-	return realPath(f.Dir)
+	return realPath(dir)
 }
 
 // CheckPaths reports every build context, Dockerfile, sources pattern and
@@ -66,11 +69,17 @@ func (pc *pathChecker) target(dir, name string, t *Target) {
 		}
 	}
 	if b := t.Build; b != nil {
-		if !pc.inside(joinPath(base, b.Context)) {
+		ctx := joinPath(base, b.Context)
+		switch {
+		case !pc.inside(ctx):
 			pc.outside(ancestors(append(at, "build", "context")), name, "build.context", b.Context)
-		}
-		if b.Dockerfile != "" && !pc.inside(joinPath(base, b.Dockerfile)) {
-			pc.outside(ancestors(append(at, "build", "dockerfile")), name, "build.dockerfile", b.Dockerfile)
+		case b.Dockerfile != "":
+			if !pc.inside(joinPath(base, b.Dockerfile)) {
+				pc.outside(ancestors(append(at, "build", "dockerfile")), name, "build.dockerfile", b.Dockerfile)
+			}
+		case !pc.inside(filepath.Join(ctx, "Dockerfile")):
+			// The context's own Dockerfile may be a link out of it.
+			pc.outside(ancestors(append(at, "build", "context")), name, "Dockerfile", filepath.Join(b.Context, "Dockerfile"))
 		}
 	}
 	for i, src := range t.Sources {

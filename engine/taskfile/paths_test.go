@@ -162,3 +162,28 @@ func TestCheckPathsLinkAmongSources(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckPathsDefaultDockerfile: a context's own Dockerfile, when no
+// dockerfile is given, is checked too: a link from it to /etc/shadow
+// would have -n parse (and print in its error) a file outside.
+func TestCheckPathsDefaultDockerfile(t *testing.T) {
+	dir := t.TempDir()
+	for _, d := range []string{"ctx", "ok"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.Symlink("/etc/shadow", filepath.Join(dir, "ctx", "Dockerfile"))
+	os.WriteFile(filepath.Join(dir, "ok", "Dockerfile.real"), []byte("FROM x\n"), 0o644)
+	os.Symlink("Dockerfile.real", filepath.Join(dir, "ok", "Dockerfile"))
+	f, err := Parse("t.toml", []byte("version = 1\n[targets.img]\nbuild = { context = \"ctx\" }\n[targets.ok]\nbuild = { context = \"ok\" }\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Dir = dir
+	err = CheckPaths(f, realPath(dir), nil)
+	want := `t.toml:3:11: target "img": Dockerfile "ctx/Dockerfile" is outside the project`
+	if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), `"ok"`) {
+		t.Errorf("err = %v, want only %q", err, want)
+	}
+}

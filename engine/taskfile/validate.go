@@ -157,6 +157,12 @@ func and(words []string) string {
 
 func (v *validator) target(name string, t *Target) {
 	at := []string{"targets", name}
+	switch {
+	case name == "":
+		v.c.addAt(at, "a target name must not be empty")
+	case strings.Contains(name, "="): // dtask X=1 sets a variable
+		v.c.addAt(at, "target name %q cannot be named on the command line (a name with \"=\" is read as a variable)", name)
+	}
 	v.actions(name, t)
 	v.refs(at, "deps", t.Deps, func(dep string) string {
 		if v.f.Targets[dep] != nil {

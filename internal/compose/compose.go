@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/compose-spec/compose-go/v2/loader"
+	"github.com/compose-spec/compose-go/v2/types"
 
 	"github.com/dtask-dev/dtask/engine/taskfile"
 )
@@ -28,8 +30,9 @@ var topKeys = []string{"name", "services", "version", "volumes"}
 
 // Services reads the compose files (relative to dir) and returns their
 // services. Values are interpolated by compose's own rules (environment,
-// .env beside the file) and escaped so that the task file's interpolation
-// leaves them as they are.
+// .env beside the first file) and escaped so that the task file's
+// interpolation leaves them as they are. Relative paths in the files are
+// relative to the first file's folder, as in docker compose.
 func Services(dir string, files []string) (map[string]*taskfile.Service, error) {
 	paths := make([]string, len(files))
 	for i, f := range files {
@@ -38,32 +41,26 @@ func Services(dir string, files []string) (map[string]*taskfile.Service, error) 
 		}
 		paths[i] = f
 	}
+	// -l and -n read compose files too: nothing compose reads may hang,
+	// fill memory or be outside the project.
+	root := taskfile.RootOf(dir)
+	if err := checkComposeFiles(root, paths, files); err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	// The keys as written: normalising would add defaults (networks).
-	raw, err := cli.NewProjectOptions(paths, cli.WithWorkingDirectory(dir), cli.WithOsEnv, cli.WithDotEnv,
-		cli.WithName("dtask"), cli.WithNormalization(false), cli.WithConsistency(false))
-	if err != nil {
+	if err := checkKeys(ctx, paths, files); err != nil {
 		return nil, err
 	}
-	model, err := raw.LoadModel(ctx)
+	proj, err := load(ctx, paths, cli.WithoutEnvironmentResolution)
 	if err != nil {
+		return nil, inFiles(err, paths, files)
+	}
+	if err := checkEnvFiles(root, proj, paths, files); err != nil {
 		return nil, err
 	}
-	opts, err := cli.NewProjectOptions(paths, cli.WithWorkingDirectory(dir), cli.WithOsEnv, cli.WithDotEnv, cli.WithName("dtask"))
-	if err != nil {
-		return nil, err
-	}
-	if err := checkKeys(model, paths, files); err != nil {
-		return nil, err
-	}
-	proj, err := opts.LoadProject(ctx)
-	if err != nil {
-		return nil, err
-	}
-	proj, err = proj.WithServicesEnvironmentResolved(true)
-	if err != nil {
-		return nil, err
+	if proj, err = proj.WithServicesEnvironmentResolved(true); err != nil {
+		return nil, inFiles(err, paths, files)
 	}
 	out := map[string]*taskfile.Service{}
 	for name, sc := range proj.Services {
@@ -77,11 +74,40 @@ func Services(dir string, files []string) (map[string]*taskfile.Service, error) 
 	return out, nil
 }
 
+// options are how dtask has compose read files: from the first file's
+// folder with its .env; never include, extends or label_file (refused by
+// checkKeys, which must see them before anything reads what they name).
+func options(paths []string, more ...cli.ProjectOptionsFn) (*cli.ProjectOptions, error) {
+	fns := []cli.ProjectOptionsFn{cli.WithWorkingDirectory(filepath.Dir(paths[0])), cli.WithOsEnv,
+		cli.WithEnvFiles(), cli.WithDotEnv, cli.WithName("dtask"), cli.WithoutLabelsResolution,
+		cli.WithLoadOptions(func(o *loader.Options) { o.SkipInclude, o.SkipExtends = true, true })}
+	return cli.NewProjectOptions(paths, append(fns, more...)...)
+}
+
+// load reads the project the files describe.
+func load(ctx context.Context, paths []string, more ...cli.ProjectOptionsFn) (*types.Project, error) {
+	opts, err := options(paths, more...)
+	if err != nil {
+		return nil, err
+	}
+	return opts.LoadProject(ctx)
+}
+
 func names(files []string) string { return strings.Join(files, ", ") }
 
 // checkKeys refuses keys dtask does not map, naming the key and where it
-// is written.
-func checkKeys(model map[string]any, paths, files []string) error {
+// is written. It reads the files' keys as written: no interpolation, no
+// normalising (which would add defaults such as networks).
+func checkKeys(ctx context.Context, paths, files []string) error {
+	raw, err := options(paths, cli.WithInterpolation(false), cli.WithNormalization(false),
+		cli.WithConsistency(false), cli.WithoutEnvironmentResolution)
+	if err != nil {
+		return inFiles(err, paths, files)
+	}
+	model, err := raw.LoadModel(ctx)
+	if err != nil {
+		return inFiles(err, paths, files)
+	}
 	if ks := unknown(model, topKeys); len(ks) > 0 {
 		return unsupported(paths, files, topKeys, ks[0])
 	}
@@ -99,22 +125,37 @@ func checkKeys(model map[string]any, paths, files []string) error {
 	return nil
 }
 
+// inFiles names the compose files in an error of compose's that does not
+// say which file it is about ("invalid hostPort: 99999").
+func inFiles(err error, paths, files []string) error {
+	for _, p := range paths {
+		if strings.Contains(err.Error(), p) {
+			return err
+		}
+	}
+	return fmt.Errorf("%s: %w", names(files), err)
+}
+
 // unsupported is the error for the key at path: file:line:col of the
 // first file that writes it, the key, and what dtask reads there.
 func unsupported(paths, files, known []string, path ...string) error {
-	at := names(files)
-	for i, p := range paths {
-		if loc := keyAt(p, files[i], path...); loc != files[i] {
-			at = loc
-			break
-		}
-	}
 	key := path[len(path)-1]
 	where := "top-level key"
 	if len(path) > 1 {
 		where = strings.Join(path[:len(path)-1], ".") + ": key"
 	}
-	return fmt.Errorf("%s: %s %q is not supported by dtask (it reads %s)", at, where, key, strings.Join(known, ", "))
+	return fmt.Errorf("%s: %s %q is not supported by dtask (it reads %s)", writtenAt(paths, files, path...), where, key, strings.Join(known, ", "))
+}
+
+// writtenAt is file:line:col of the key at path in the first file that
+// writes it, or the files' names when none can be placed.
+func writtenAt(paths, files []string, path ...string) string {
+	for i, p := range paths {
+		if loc := keyAt(p, files[i], path...); loc != files[i] {
+			return loc
+		}
+	}
+	return names(files)
 }
 
 // unknown lists m's keys that are neither in known nor extensions (x-).

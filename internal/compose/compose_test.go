@@ -132,3 +132,26 @@ func TestUnsupportedKeyInSecondFile(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// TestServicesPathsRelativeToComposeFile: a compose file in a subfolder
+// resolves its relative paths, and finds its .env, in its own folder (as
+// docker compose does), not in the task file's.
+func TestServicesPathsRelativeToComposeFile(t *testing.T) {
+	dir := t.TempDir()
+	sub := filepath.Join(dir, "deploy")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write(t, sub, ".env", "TAG=7\n")
+	write(t, sub, "compose.yaml", "services:\n  db:\n    image: redis:${TAG}\n    volumes: [./seed:/seed]\n  api:\n    build: ./api\n")
+	svcs, err := Services(dir, []string{"deploy/compose.yaml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if db := svcs["db"]; db.Image != "redis:7" || !slices.Equal(db.Volumes, []string{filepath.Join(sub, "seed") + ":/seed"}) {
+		t.Errorf("db = %+v", db)
+	}
+	if b := svcs["api"].ComposeBuild; b == nil || b.Context != filepath.Join(sub, "api") {
+		t.Errorf("api build = %+v", b)
+	}
+}

@@ -1,14 +1,14 @@
 package project
 
 import (
+	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"github.com/dtask-dev/dtask/engine/taskfile"
+	"github.com/dtask-dev/dtask/internal/regularfile"
 )
 
 // Secret reads a [secrets] value from its env var or file.
@@ -44,20 +44,9 @@ const maxSecretSize = 1 << 20
 
 // readSecretFile reads a regular file of at most maxSecretSize bytes.
 func readSecretFile(path string) ([]byte, error) {
-	// O_NONBLOCK: opening a FIFO must not wait for a writer.
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	switch {
-	case err != nil:
-		return nil, err
-	case !fi.Mode().IsRegular():
+	b, err := regularfile.Read(path, maxSecretSize)
+	if errors.Is(err, regularfile.ErrNotRegular) {
 		return nil, fmt.Errorf("%s is not a regular file", path)
-	case fi.Size() > maxSecretSize:
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxSecretSize)
 	}
-	return io.ReadAll(io.LimitReader(f, maxSecretSize))
+	return b, err
 }

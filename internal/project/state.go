@@ -134,7 +134,7 @@ func (p *Project) MaxSize(flag string) (int64, error) {
 	if s := p.File.Cache.MaxSize; s != "" {
 		n, err := imagecache.ParseSize(s)
 		if err != nil {
-			return 0, &UsageError{Msg: fmt.Sprintf("%s: cache.max_size: %v", p.File.Path, err)}
+			return 0, taskfile.Errors{p.File.ErrorAt("cache.max_size", "cache.max_size: %v", err)}
 		}
 		return n, nil
 	}

@@ -3,10 +3,10 @@ package build
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/dtask-dev/dtask/engine"
+	"github.com/dtask-dev/dtask/internal/regularfile"
 	"github.com/dtask-dev/dtask/targets"
 	"github.com/dtask-dev/dtask/targets/buildctx"
 	"github.com/dtask-dev/dtask/targets/dockerfile"
@@ -73,7 +73,7 @@ func (a *buildAction) plan(ctx context.Context, p buildPlanner) error {
 
 // bases lists the FROM images the build consumes.
 func (a *buildAction) bases(c *buildctx.Context) ([]string, error) {
-	src, err := os.ReadFile(c.Dockerfile)
+	src, err := regularfile.Read(c.Dockerfile, buildctx.MaxDockerfile) // -n reads it: never /dev/zero
 	if err != nil {
 		return nil, err
 	}

@@ -10,7 +10,12 @@ import (
 	"strings"
 
 	"github.com/dtask-dev/dtask/engine/sources"
+	"github.com/dtask-dev/dtask/internal/regularfile"
 )
+
+// MaxDockerfile is the largest Dockerfile read: -n reads it (for its FROM
+// lines) before a cloned repository is trusted.
+const MaxDockerfile = 4 << 20
 
 // Entry is one file, folder or link the context sends.
 type Entry struct {
@@ -61,6 +66,9 @@ func Load(dir, dockerfile string, skip ...string) (*Context, error) {
 		return nil, fmt.Errorf("dockerfile: %w", err)
 	} else if st.IsDir() {
 		return nil, fmt.Errorf("dockerfile %s is a folder", dockerfile)
+	} else if !st.Mode().IsRegular() {
+		// A FIFO or a device: -n would wait on it or read it forever.
+		return nil, fmt.Errorf("dockerfile %s is not a regular file", dockerfile)
 	}
 	c := &Context{Dir: abs, Dockerfile: df}
 	rel, err := filepath.Rel(abs, df)
@@ -119,7 +127,7 @@ func resolve(p string) (string, error) {
 // random name; a name derived from the content keeps the tar (and the
 // classic builder's COPY cache) identical from one run to the next.
 func outsideName(df string) (string, error) {
-	b, err := os.ReadFile(df)
+	b, err := regularfile.Read(df, MaxDockerfile)
 	if err != nil {
 		return "", fmt.Errorf("dockerfile: %w", err)
 	}

@@ -2,6 +2,7 @@ package imagecache
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -26,6 +27,9 @@ func ParseSize(s string) (int64, error) {
 	}[unit]
 	if mult == 0 {
 		return 0, fmt.Errorf("bad size %q: unknown unit %q (use B, KB, MB, GB, TB or KiB, MiB, GiB)", s, t[i:])
+	}
+	if v*mult >= math.MaxInt64 { // would wrap to a negative budget, which prunes everything
+		return 0, fmt.Errorf("bad size %q: too large", s)
 	}
 	return int64(v * mult), nil
 }

@@ -25,7 +25,7 @@ func TestParseSize(t *testing.T) {
 			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"", "GB", "10 parsecs", "-1GB"} {
+	for _, bad := range []string{"", "GB", "10 parsecs", "-1GB", "99999999999999999999GB", "9300000TB"} {
 		if _, err := ParseSize(bad); err == nil {
 			t.Errorf("ParseSize(%q) accepted", bad)
 		}
