@@ -100,9 +100,14 @@ func (bl *buildLayers) touch(ctx context.Context) {
 	_ = bl.a.e.Layers.Touch(ctx, tags...)
 }
 
-// restoreBases pulls FROM images the engine lacks from the store.
+// restoreBases pulls FROM images the engine lacks from the store. One
+// that Plan found in the engine is not asked for again: an image inspect
+// took up to 0.1 s on the containerd store, just before the build.
 func (bl *buildLayers) restoreBases(ctx context.Context, cli *docker.Client, x *engine.Exec) {
 	for i, ref := range bl.bases {
+		if bl.a.hadLocal(ref) {
+			continue
+		}
 		if id, err := cli.ImageID(ctx, ref); err != nil || id != "" {
 			continue
 		}
