@@ -22,15 +22,25 @@ var exportDigest = regexp.MustCompile(`^(writing image|exporting manifest list|e
 
 // exportRank orders what the export reports by how surely it is the
 // image ID: higher wins.
-var exportRank = map[string]int{"exporting manifest": 1, "exporting manifest list": 2, "writing image": 3}
+func exportRank(what string) int {
+	switch what {
+	case "writing image":
+		return 3
+	case "exporting manifest list":
+		return 2
+	case "exporting manifest":
+		return 1
+	}
+	return 0
+}
 
 // exportStatus notes the image ID an export status names.
 func (o *BuildOutput) exportStatus(s *controlapi.VertexStatus) {
 	m := exportDigest.FindStringSubmatch(s.ID)
-	if m == nil || exportRank[m[1]] <= o.bk.writtenRank {
+	if m == nil || exportRank(m[1]) <= o.bk.writtenRank {
 		return
 	}
-	o.bk.written, o.bk.writtenRank = m[2], exportRank[m[1]]
+	o.bk.written, o.bk.writtenRank = m[2], exportRank(m[1])
 }
 
 // exported tells Exported, once, that the image is in the engine's store
