@@ -22,6 +22,9 @@ type buildAction struct {
 
 	mu  sync.Mutex
 	ctx *buildctx.Context // the context Plan hashed, sent as is by Run
+	// local lists the FROM images Plan found in the engine, which Run
+	// then need not ask for again before the build.
+	local map[string]bool
 }
 
 func New(e *targets.Env, t *taskfile.Target) engine.Action {
@@ -29,6 +32,20 @@ func New(e *targets.Env, t *taskfile.Target) engine.Action {
 }
 
 func (a *buildAction) Kind() string { return "build" }
+
+// setLocal records the FROM images Plan found in the engine.
+func (a *buildAction) setLocal(refs map[string]bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.local = refs
+}
+
+// hadLocal says Plan found FROM image ref in the engine.
+func (a *buildAction) hadLocal(ref string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.local[ref]
+}
 
 // buildPath resolves p against base unless it is absolute.
 func buildPath(base, p string) string {

@@ -33,10 +33,6 @@ type buildLayers struct {
 	stages []string // named stages the image depends on, in order
 	bases  []string // FROM images
 	from   []string // registry refs offered as cache sources
-	// inline: the build itself carries inline cache metadata, so that the
-	// image is its own cache source (<target>.latest) and the save builds
-	// it no second time (see inlineCheap).
-	inline bool
 }
 
 // layerTag is the store's name for one of the target's images: "latest",
@@ -81,7 +77,6 @@ func (a *buildAction) prepareLayers(ctx context.Context, cli *docker.Client, c *
 	}
 	bl.offer(a.layerTag("latest"))
 	bl.touch(ctx)
-	bl.inline = bl.inlineCheap(ctx, cli)
 	if x.Verbose {
 		fmt.Fprintf(x.Stdout, "image cache: BuildKit imports cache from %d saved images through %s\n", len(bl.from), srv.Host)
 	}
@@ -105,9 +100,14 @@ func (bl *buildLayers) touch(ctx context.Context) {
 	_ = bl.a.e.Layers.Touch(ctx, tags...)
 }
 
-// restoreBases pulls FROM images the engine lacks from the store.
+// restoreBases pulls FROM images the engine lacks from the store. One
+// that Plan found in the engine is not asked for again: an image inspect
+// took up to 0.1 s on the containerd store, just before the build.
 func (bl *buildLayers) restoreBases(ctx context.Context, cli *docker.Client, x *engine.Exec) {
 	for i, ref := range bl.bases {
+		if bl.a.hadLocal(ref) {
+			continue
+		}
 		if id, err := cli.ImageID(ctx, ref); err != nil || id != "" {
 			continue
 		}
@@ -122,20 +122,14 @@ func (bl *buildLayers) restoreBases(ctx context.Context, cli *docker.Client, x *
 	}
 }
 
-// inlineCheap says whether inline cache metadata costs the build nothing
-// worth waiting for: on the containerd image store, where exporting the
-// image writes a compressed blob of every layer anyway (the base's are
-// there already). On the classic store it makes BuildKit compress every
-// layer of the image, the base's too, on the critical path; there the save
-// builds the image again with it, in the background, where that second
-// build competes with the target's dependents (the test container) for
-// the engine. The image store was asked for at the head of prepareLayers,
-// so the answer is mostly in by now.
-func (bl *buildLayers) inlineCheap(ctx context.Context, cli *docker.Client) bool {
-	return bl.a.e.ImageStore(context.WithoutCancel(ctx), cli) == imagecache.StoreContainerd
-}
-
-// apply adds the cache sources, and inline cache metadata where it is cheap.
+// apply adds the cache sources and asks for inline cache metadata, so that
+// the image is its own cache source (<target>.latest), saved once and not
+// built again beside the target's dependents. It costs the build nothing
+// worth waiting for on any image store: the containerd store's export
+// writes a compressed blob of every layer anyway, and on the classic
+// store BuildKit names the layers by their uncompressed digests, which
+// the layer store has (the "preparing layers for inline cache" step took
+// under 1 ms on Docker 20.10 and 28.5 overlay2).
 func (bl *buildLayers) apply(opts *client.ImageBuildOptions) {
 	if bl == nil {
 		return
@@ -145,26 +139,29 @@ func (bl *buildLayers) apply(opts *client.ImageBuildOptions) {
 			opts.CacheFrom = append(opts.CacheFrom, ref)
 		}
 	}
-	if bl.inline {
-		opts.BuildArgs = maps.Clone(opts.BuildArgs)
-		if opts.BuildArgs == nil {
-			opts.BuildArgs = map[string]*string{}
-		}
-		one := "1"
-		opts.BuildArgs["BUILDKIT_INLINE_CACHE"] = &one
+	withInlineCache(opts)
+}
+
+// withInlineCache makes a build carry inline cache metadata, on a copy of
+// its build args (base options are shared with the stage builds).
+func withInlineCache(opts *client.ImageBuildOptions) {
+	opts.BuildArgs = maps.Clone(opts.BuildArgs)
+	if opts.BuildArgs == nil {
+		opts.BuildArgs = map[string]*string{}
 	}
+	one := "1"
+	opts.BuildArgs["BUILDKIT_INLINE_CACHE"] = &one
 }
 
 // save keeps, in the background (the target is done, its dependents
 // start), the image as built (<target>.image, what a fresh engine
-// restores), the same build with inline cache metadata (<target>.latest,
-// a cache source), the stages that changed and missing FROM images. The
-// inline image (unless the build carried the metadata itself: inline) and
-// each stage are built again (every step a cache hit, and no tag: the
-// engine keeps no bookkeeping names) because inline cache metadata covers
-// only the layers of its own image. An image the store
-// holds already is not read again. A save stopped before it ends drops the
-// entries of the stages it was to replace (see FinishSaves).
+// restores, and, since it carries inline cache metadata, <target>.latest,
+// a cache source), the stages that changed and missing FROM images. Each
+// stage is built again (every step a cache hit, and no tag: the engine
+// keeps no bookkeeping names) because inline cache metadata covers only
+// the layers of its own image. An image the store holds already is not
+// read again. A save stopped before it ends drops the entries of the
+// stages it was to replace (see FinishSaves).
 func (bl *buildLayers) save(c *buildctx.Context, base client.ImageBuildOptions, id string, steps *stageSteps, cli *docker.Client) {
 	a := bl.a
 	a.e.Background(func(ctx context.Context) {
@@ -197,7 +194,7 @@ func (bl *buildLayers) save(c *buildctx.Context, base client.ImageBuildOptions, 
 		}
 		alias := false // <target>.latest names the entry of <target>.image
 		if !saved {
-			alias = bl.saveLatest(ctx, cli, c, base, id, imageDone != nil, tags, keep)
+			alias = bl.saveLatest(id, imageDone != nil, tags)
 		}
 		for i, ref := range bl.bases {
 			bl.addBase(ctx, cli, tags, a.layerTag(fmt.Sprintf("base-%d", i)), ref)
@@ -221,23 +218,15 @@ func (bl *buildLayers) save(c *buildctx.Context, base client.ImageBuildOptions, 
 	})
 }
 
-// saveLatest adds the image (unless saveImageFirst is pushing it) and its
-// cache source, <target>.latest, to a save's tags. It returns true when
-// <target>.latest is to name the image's own entry once that is saved.
-func (bl *buildLayers) saveLatest(ctx context.Context, cli *docker.Client, c *buildctx.Context, base client.ImageBuildOptions, id string, pushing bool, tags map[string]string, keep func(tag, sid string)) bool {
-	if !pushing {
-		tags[bl.a.layerTag("image")] = id
-	}
-	switch {
-	case bl.inline && pushing:
+// saveLatest adds the image (unless saveImageFirst is pushing it) to a
+// save's tags as <target>.image and <target>.latest. It returns true when
+// <target>.latest is to name the image's own entry once the push is done.
+func (bl *buildLayers) saveLatest(id string, pushing bool, tags map[string]string) bool {
+	if pushing {
 		return true
-	case bl.inline:
-		tags[bl.a.layerTag("latest")] = id
-	default:
-		if lid := bl.cacheBuild(ctx, cli, c, base, ""); lid != "" {
-			keep(bl.a.layerTag("latest"), lid)
-		}
 	}
+	tags[bl.a.layerTag("image")] = id
+	tags[bl.a.layerTag("latest")] = id
 	return false
 }
 
@@ -349,26 +338,14 @@ func (bl *buildLayers) annotate(ctx context.Context, notes map[string]map[string
 	}
 }
 
-// cacheBuild builds stage (empty: the image itself) again with inline
-// cache metadata and returns its image ID, or "" (with a warning unless
-// the save was stopped). A stage gets no labels, so that an unchanged
-// stage keeps its ID.
+// cacheBuild builds stage again with inline cache metadata and returns
+// its image ID, or "" (with a warning unless the save was stopped). A
+// stage gets no labels, so that an unchanged stage keeps its ID.
 func (bl *buildLayers) cacheBuild(ctx context.Context, cli *docker.Client, c *buildctx.Context, base client.ImageBuildOptions, stage string) string {
 	opts := base
-	opts.Tags = nil
-	if stage != "" {
-		opts.Target, opts.Labels = stage, nil
-	}
-	opts.BuildArgs = maps.Clone(base.BuildArgs)
-	if opts.BuildArgs == nil {
-		opts.BuildArgs = map[string]*string{}
-	}
-	one := "1"
-	opts.BuildArgs["BUILDKIT_INLINE_CACHE"] = &one
-	what := "the image"
-	if stage != "" {
-		what = "stage " + stage
-	}
+	opts.Tags, opts.Target, opts.Labels = nil, stage, nil
+	withInlineCache(&opts)
+	what := "stage " + stage
 	end := bl.a.e.Span("building " + what + " of " + bl.a.t.Name + " with cache metadata")
 	sid, err := bl.a.send(ctx, cli, c, opts, true, io.Discard, nil)
 	end()

@@ -41,6 +41,7 @@ func (a *buildAction) plan(ctx context.Context, p buildPlanner) error {
 			return err
 		}
 	}
+	a.setLocal(nil)
 	bases, err := a.bases(c)
 	if err != nil {
 		return err
@@ -52,10 +53,15 @@ func (a *buildAction) plan(ctx context.Context, p buildPlanner) error {
 	if err != nil {
 		return err
 	}
+	local := map[string]bool{}
+	defer a.setLocal(local)
 	for _, ref := range bases {
 		id, err := cli.ImageID(ctx, ref)
 		if err != nil {
 			return err
+		}
+		if id != "" {
+			local[ref] = true
 		}
 		if id == "" && a.e.Images != nil {
 			// The build will load it from the image cache.

@@ -9,6 +9,7 @@ import (
 	"io"
 	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -116,29 +117,41 @@ func builtID(ctx context.Context, cli *docker.Client, id string, tags []string) 
 func (a *buildAction) send(ctx context.Context, cli *docker.Client, c *buildctx.Context, opts client.ImageBuildOptions, buildkit bool, stdout io.Writer, progress func(string)) (string, error) {
 	var body io.Reader
 	var stream *buildctx.Stream
+	var closers []func() error
+	closeAll := func() {
+		for _, f := range slices.Backward(closers) {
+			_ = f()
+		}
+	}
 	if buildkit {
 		sess, err := a.session(ctx, cli, c)
 		if err != nil {
 			return "", err
 		}
-		defer sess.Close()
+		closers = append(closers, sess.Close)
 		opts.SessionID, opts.RemoteContext = sess.ID(), docker.SessionContext
 		opts.Dockerfile = filepath.Base(c.Dockerfile)
 	} else {
 		stream = c.Tar(false)
-		defer stream.Close()
+		closers = append(closers, stream.Close)
 		body = stream
 	}
 	res, err := cli.ImageBuild(ctx, body, opts)
 	if err != nil {
-		return "", a.sendError(stream, err)
+		err = a.sendError(stream, err)
+		closeAll()
+		return "", err
 	}
-	defer res.Body.Close()
-	out := &docker.BuildOutput{Out: stdout, Progress: progress}
-	if err := out.Decode(res.Body); err != nil {
-		return "", a.sendError(stream, err)
+	closers = append(closers, res.Body.Close)
+	r := &buildReader{body: res.Body, closeAll: closeAll, early: buildkit && len(opts.Tags) > 0, stdout: stdout, progress: progress}
+	id, detached, err := r.read()
+	if err != nil {
+		err = a.sendError(stream, err)
 	}
-	return out.ImageID, nil
+	if !detached {
+		closeAll()
+	}
+	return id, err
 }
 
 // sendError prefers the reason the tar could not be written (a file that

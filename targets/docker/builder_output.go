@@ -22,6 +22,11 @@ type BuildOutput struct {
 	Progress func(step string)
 	// ImageID is the built image's ID, once the engine reported it.
 	ImageID string
+	// Exported, if set, is called once when BuildKit has written the
+	// image into the engine's store and named it, with the image ID the
+	// export reported. The stream goes on for a while after that:
+	// BuildKit records the build's history first.
+	Exported func(id string)
 
 	bk      bkState
 	classic classicState

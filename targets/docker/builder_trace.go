@@ -15,6 +15,11 @@ type bkState struct {
 	vertices map[string]*bkVertex
 	order    []*bkVertex
 	failed   *bkVertex
+	// the image ID the export reported, how sure (builder_export.go), and
+	// whether Exported was called
+	written     string
+	writtenRank int
+	exported    bool
 }
 
 type bkVertex struct {
@@ -31,6 +36,9 @@ func (o *BuildOutput) trace(raw []byte) error {
 	var st controlapi.StatusResponse
 	if err := proto.Unmarshal(raw, &st); err != nil {
 		return fmt.Errorf("decoding build trace: %w", err)
+	}
+	for _, s := range st.Statuses {
+		o.exportStatus(s)
 	}
 	for _, v := range st.Vertexes {
 		o.vertex(v)
@@ -74,6 +82,7 @@ func (o *BuildOutput) vertex(v *controlapi.Vertex) {
 	}
 	vx.done = true
 	o.vertexFlush(vx)
+	defer o.exported(vx.name, v.Error)
 	switch {
 	case v.Error != "":
 		vx.err = v.Error
