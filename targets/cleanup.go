@@ -10,6 +10,7 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
 	"github.com/dtask-dev/dtask/targets/docker"
@@ -22,6 +23,9 @@ type runObjects struct {
 	mu         sync.Mutex
 	containers map[string]bool
 	networks   map[string]bool
+	// handedOver are exited containers the engine removes itself
+	// (AutoRemove): Cleanup does not wait for a removal under way.
+	handedOver map[string]bool
 }
 
 func (e *Env) objects() *runObjects {
@@ -29,7 +33,7 @@ func (e *Env) objects() *runObjects {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.containers == nil {
-		o.containers, o.networks = map[string]bool{}, map[string]bool{}
+		o.containers, o.networks, o.handedOver = map[string]bool{}, map[string]bool{}, map[string]bool{}
 	}
 	return o
 }
@@ -63,6 +67,18 @@ func (e *Env) Untrack(network bool, id string) {
 	}
 }
 
+// HandOver leaves the removal of container id, which has exited and was
+// created with AutoRemove, to the engine: Cleanup does not wait for it
+// while the engine is removing it, and removes it only if it is still
+// there otherwise (an engine that failed to remove it).
+func (e *Env) HandOver(id string) {
+	o := e.objects()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	delete(o.containers, id)
+	o.handedOver[id] = true
+}
+
 // RunLabels returns the labels for a container or network that must not
 // outlive this run: Cleanup removes it at exit and, if the run is killed,
 // RemoveLeftovers removes it on the next run.
@@ -90,13 +106,16 @@ func (e *Env) Cleanup(ctx context.Context) error {
 	o.mu.Lock()
 	containers := maps.Clone(o.containers)
 	networks := maps.Clone(o.networks)
+	handedOver := maps.Clone(o.handedOver)
 	o.mu.Unlock()
 	// A create whose response was lost is not tracked; the labels find it.
 	f := client.Filters{}.Add("label",
 		docker.LabelProject+"="+e.Project, docker.LabelRun+"="+e.RunID, docker.LabelOwner)
 	if cl, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f}); err == nil {
 		for _, c := range cl.Items {
-			containers[c.ID] = true
+			if !handedOver[c.ID] || c.State != container.StateRemoving {
+				containers[c.ID] = true
+			}
 		}
 	}
 	if nl, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: f}); err == nil {
@@ -192,14 +211,30 @@ func count(err error) int {
 }
 
 // RemoveContainer kills and removes a container with its anonymous
-// volumes; one already gone is not an error.
+// volumes; one already gone is not an error. When the engine is already
+// removing it (AutoRemove after a stop), it waits for that removal, so
+// that the container is gone when it returns either way.
 func (e *Env) RemoveContainer(ctx context.Context, cli *docker.Client, id string) error {
 	_, err := cli.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
-	if err != nil && !cerrdefs.IsNotFound(err) && !isRemovalInProgress(err) {
+	if isRemovalInProgress(err) {
+		err = waitRemoved(ctx, cli, id)
+	}
+	if err != nil && !cerrdefs.IsNotFound(err) {
 		return fmt.Errorf("removing container %.12s: %w", id, err)
 	}
 	e.Untrack(false, id)
 	return nil
+}
+
+// waitRemoved waits until the engine has removed container id.
+func waitRemoved(ctx context.Context, cli *docker.Client, id string) error {
+	w := cli.ContainerWait(ctx, id, client.ContainerWaitOptions{Condition: container.WaitConditionRemoved})
+	select {
+	case <-w.Result:
+		return nil
+	case err := <-w.Error:
+		return err
+	}
 }
 
 func (e *Env) RemoveNetwork(ctx context.Context, cli *docker.Client, id string) error {

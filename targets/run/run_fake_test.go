@@ -118,3 +118,44 @@ func TestFakeRunCancelStopsAndRemovesTheContainer(t *testing.T) {
 		t.Errorf("%d containers left after cancel", c)
 	}
 }
+
+// TestFakeRunLeavesTheRemovalToTheEngine: a run target's container is
+// created with AutoRemove and dtask makes no remove call of its own after
+// a normal exit, pass or fail, so that the removal is off the run's
+// critical path; the exit code and the output are still the container's.
+func TestFakeRunLeavesTheRemovalToTheEngine(t *testing.T) {
+	for _, code := range []int{0, 3} {
+		e, f := fakeEnv(t)
+		f.Run = func(string, []string) fakedocker.Outcome { return fakedocker.Outcome{Stdout: "out\n", Code: code} }
+		out, _, err := runTarget(t, context.Background(), e, &taskfile.Target{Name: "t", Run: &taskfile.Run{Image: "busybox:latest"}})
+		if (err != nil) != (code != 0) || out != "out\n" {
+			t.Errorf("code %d: err = %v, out = %q", code, err, out)
+		}
+		if slices.Contains(f.Calls(), "ContainerRemove") {
+			t.Errorf("code %d: dtask removed the container itself: %v", code, f.Calls())
+		}
+		if c, _ := fakeObjects(t, f, projectLabel(e)); c != 0 {
+			t.Errorf("code %d: %d containers left after the run", code, c)
+		}
+	}
+}
+
+// TestFakeRunWithReportsRemovesTheContainerItself: reports are copied out
+// of the exited container, so the engine must not remove it at exit:
+// dtask does, after the copy.
+func TestFakeRunWithReportsRemovesTheContainerItself(t *testing.T) {
+	e, f := fakeEnv(t)
+	_, _, err := runTarget(t, context.Background(), e, &taskfile.Target{
+		Name: "t", Run: &taskfile.Run{Image: "busybox:latest", Reports: []string{"/out/junit.xml"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := f.Calls()
+	if i, j := slices.Index(calls, "CopyFromContainer"), slices.Index(calls, "ContainerRemove"); i < 0 || j < i {
+		t.Errorf("want the reports copied, then the container removed: %v", calls)
+	}
+	if c, _ := fakeObjects(t, f, projectLabel(e)); c != 0 {
+		t.Errorf("%d containers left after the run", c)
+	}
+}
