@@ -124,9 +124,6 @@ func dockerPS(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	sum := sha256.Sum256([]byte(ts.MkAbs(args[0])))
 	project := "label=dev.dtask.project=" + hex.EncodeToString(sum[:6])
-	for deadline := time.Now().Add(15 * time.Second); engineRemoving(project) && time.Now().Before(deadline); {
-		time.Sleep(50 * time.Millisecond)
-	}
 	var out strings.Builder
 	for _, kind := range []string{"container", "network"} {
 		cmd := exec.Command("docker", kind, "ls", "-q", "--filter", project)
@@ -140,24 +137,6 @@ func dockerPS(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	}
 	ts.Stdout().Write([]byte(out.String()))
-}
-
-// engineRemoving says whether a container with the label filter is being
-// removed by the engine or has exited and is about to be (AutoRemove: a
-// run target's container, whose removal dtask does not wait for).
-func engineRemoving(filter string) bool {
-	b, err := exec.Command("docker", "container", "ls", "-aq", "--filter", filter).Output()
-	if err != nil || len(strings.Fields(string(b))) == 0 {
-		return false
-	}
-	args := append([]string{"container", "inspect", "-f", "{{.State.Status}} {{.HostConfig.AutoRemove}} {{.State.Running}}"}, strings.Fields(string(b))...)
-	out, _ := exec.Command("docker", args...).Output() // one gone meanwhile: an error, and the others' lines
-	for _, line := range strings.Split(string(out), "\n") {
-		if strings.HasPrefix(line, "removing ") || strings.HasSuffix(line, " true false") {
-			return true
-		}
-	}
-	return false
 }
 
 // registryUp answers [registry]: whether the local registry
