@@ -93,22 +93,20 @@ func Objects(t *testing.T, e *targets.Env) (containers, networks int) {
 }
 
 // engineRemoving says whether a container carrying label is being removed
-// by the engine, or has exited and is about to be (AutoRemove). It asks
-// the container itself: the engine's list can still say "running" just
-// after the exit.
+// by the engine, or has exited and is about to be (AutoRemove).
 func engineRemoving(ctx context.Context, cli *docker.Client, label string) bool {
 	cl, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: client.Filters{}.Add("label", label)})
 	if err != nil {
 		return false
 	}
 	for _, c := range cl.Items {
-		if c.State == container.StateRemoving {
+		switch c.State {
+		case container.StateRemoving:
 			return true
-		}
-		in, err := cli.ContainerInspect(ctx, c.ID, client.ContainerInspectOptions{})
-		if err == nil && in.Container.HostConfig != nil && in.Container.HostConfig.AutoRemove &&
-			in.Container.State != nil && !in.Container.State.Running {
-			return true
+		case container.StateExited, container.StateDead:
+			if in, err := cli.ContainerInspect(ctx, c.ID, client.ContainerInspectOptions{}); err == nil && in.Container.HostConfig != nil && in.Container.HostConfig.AutoRemove {
+				return true
+			}
 		}
 	}
 	return false
