@@ -9,7 +9,6 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
 	"github.com/dtask-dev/dtask/targets/docker"
@@ -22,9 +21,6 @@ type runObjects struct {
 	mu         sync.Mutex
 	containers map[string]bool
 	networks   map[string]bool
-	// handedOver are exited containers the engine removes itself
-	// (AutoRemove): Cleanup does not wait for a removal under way.
-	handedOver map[string]bool
 }
 
 func (e *Env) objects() *runObjects {
@@ -32,7 +28,7 @@ func (e *Env) objects() *runObjects {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.containers == nil {
-		o.containers, o.networks, o.handedOver = map[string]bool{}, map[string]bool{}, map[string]bool{}
+		o.containers, o.networks = map[string]bool{}, map[string]bool{}
 	}
 	return o
 }
@@ -64,18 +60,6 @@ func (e *Env) Untrack(network bool, id string) {
 	} else {
 		delete(o.containers, id)
 	}
-}
-
-// HandOver leaves the removal of container id, which has exited and was
-// created with AutoRemove, to the engine: Cleanup does not wait for it
-// while the engine is removing it, and removes it only if it is still
-// there otherwise (an engine that failed to remove it).
-func (e *Env) HandOver(id string) {
-	o := e.objects()
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	delete(o.containers, id)
-	o.handedOver[id] = true
 }
 
 // RunLabels returns the labels for a container or network that must not
@@ -157,30 +141,14 @@ func count(err error) int {
 }
 
 // RemoveContainer kills and removes a container with its anonymous
-// volumes; one already gone is not an error. When the engine is already
-// removing it (AutoRemove after a stop), it waits for that removal, so
-// that the container is gone when it returns either way.
+// volumes; one already gone is not an error.
 func (e *Env) RemoveContainer(ctx context.Context, cli *docker.Client, id string) error {
 	_, err := cli.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
-	if isRemovalInProgress(err) {
-		err = waitRemoved(ctx, cli, id)
-	}
-	if err != nil && !cerrdefs.IsNotFound(err) {
+	if err != nil && !cerrdefs.IsNotFound(err) && !isRemovalInProgress(err) {
 		return fmt.Errorf("removing container %.12s: %w", id, err)
 	}
 	e.Untrack(false, id)
 	return nil
-}
-
-// waitRemoved waits until the engine has removed container id.
-func waitRemoved(ctx context.Context, cli *docker.Client, id string) error {
-	w := cli.ContainerWait(ctx, id, client.ContainerWaitOptions{Condition: container.WaitConditionRemoved})
-	select {
-	case <-w.Result:
-		return nil
-	case err := <-w.Error:
-		return err
-	}
 }
 
 func (e *Env) RemoveNetwork(ctx context.Context, cli *docker.Client, id string) error {

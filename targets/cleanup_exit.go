@@ -5,7 +5,6 @@ import (
 	"errors"
 	"maps"
 
-	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
 	"github.com/dtask-dev/dtask/targets/docker"
@@ -51,13 +50,11 @@ type idSets struct{ containers, networks map[string]bool }
 
 // exitObjects lists what Cleanup removes: mine, what this run created
 // (tracked, or found by its labels: a create whose response was lost is
-// not tracked) except containers the engine is removing itself; theirs,
-// with sweep, the leftovers of dead runs.
+// not tracked); theirs, with sweep, the leftovers of dead runs.
 func (e *Env) exitObjects(ctx context.Context, cli *docker.Client, sweep bool) (mine, theirs idSets) {
 	o := e.objects()
 	o.mu.Lock()
 	mine = idSets{maps.Clone(o.containers), maps.Clone(o.networks)}
-	handedOver := maps.Clone(o.handedOver)
 	o.mu.Unlock()
 	theirs = idSets{map[string]bool{}, map[string]bool{}}
 	f := client.Filters{}.Add("label", docker.LabelProject+"="+e.Project, docker.LabelOwner)
@@ -71,9 +68,7 @@ func (e *Env) exitObjects(ctx context.Context, cli *docker.Client, sweep bool) (
 	}
 	if cl, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f}); err == nil {
 		for _, c := range cl.Items {
-			if !handedOver[c.ID] || c.State != container.StateRemoving {
-				pick(c.ID, c.Labels, func(s idSets) map[string]bool { return s.containers })
-			}
+			pick(c.ID, c.Labels, func(s idSets) map[string]bool { return s.containers })
 		}
 	}
 	if nl, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: f}); err == nil {

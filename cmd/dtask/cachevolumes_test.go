@@ -82,7 +82,7 @@ func TestCacheVolumeCarriedAcrossFreshEngine(t *testing.T) {
 	if left, _ := filepath.Glob(filepath.Join(xdg, "dtask", "*", "volumes", "dtask-cache-*")); len(left) != 0 {
 		t.Errorf("archives left after --cache clear: %v", left)
 	}
-	if left := containersLeft(t, taskfile); len(left) != 0 {
+	if left := dockerIDs(t, taskfile, "container", true); len(left) != 0 {
 		t.Errorf("containers left: %v", left)
 	}
 }

@@ -119,7 +119,7 @@ func TestSharedServiceStartsOncePerRun(t *testing.T) {
 			if !strings.Contains(out, "service kv: already running") {
 				t.Errorf("-v does not say the service was shared:\n%s", out)
 			}
-			if left := containersLeft(t, taskfile); len(left) != 0 {
+			if left := dockerIDs(t, taskfile, "container", true); len(left) != 0 {
 				t.Errorf("containers left: %v", left)
 			}
 			if left := dockerIDs(t, taskfile, "network", false); len(left) != 0 {
@@ -162,7 +162,7 @@ func TestSharedServiceWatch(t *testing.T) {
 	if code := w.interrupt(); code != 130 {
 		t.Fatalf("exit code %d after SIGINT, want 130", code)
 	}
-	if left := containersLeft(t, taskfile); len(left) != 0 {
+	if left := dockerIDs(t, taskfile, "container", true); len(left) != 0 {
 		t.Errorf("containers left: %v", left)
 	}
 }
@@ -211,7 +211,7 @@ func TestComposeBuildService(t *testing.T) {
 	if !strings.Contains(out, "schema-found v1") || !strings.Contains(out, "[compose:kv]") {
 		t.Errorf("the built service was not used:\n%s", out)
 	}
-	if left := containersLeft(t, taskfile); len(left) != 0 {
+	if left := dockerIDs(t, taskfile, "container", true); len(left) != 0 {
 		t.Errorf("containers left: %v", left)
 	}
 }

@@ -104,7 +104,7 @@ func testTenRuns(t *testing.T, builder string) {
 	if ids := stageImages(t, taskfile); len(ids) > 1 {
 		t.Errorf("%d stage images kept for one stage: %v", len(ids), ids)
 	}
-	if left := containersLeft(t, taskfile); len(left) != 0 {
+	if left := dockerIDs(t, taskfile, "container", true); len(left) != 0 {
 		t.Errorf("containers left: %v", left)
 	}
 }

@@ -304,22 +304,6 @@ func dockerIDs(t *testing.T, taskfile string, kind string, all bool) []string {
 	return strings.Fields(string(b))
 }
 
-// containersLeft lists the project's containers once none is left or 15 s
-// have passed: the engine removes a run target's container itself as it
-// exits (AutoRemove), and that removal may still be under way when dtask
-// exits.
-func containersLeft(t *testing.T, taskfile string) []string {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		ids := dockerIDs(t, taskfile, "container", true)
-		if len(ids) == 0 || time.Now().After(deadline) {
-			return ids
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 func TestWatchRunWithService(t *testing.T) {
 	needDocker(t)
 	dir := t.TempDir()
@@ -387,7 +371,7 @@ sh = "echo run >> %s"
 	if testing.Verbose() {
 		t.Logf("dtask output:\n%s", w.output())
 	}
-	if left := containersLeft(t, taskfile); len(left) != 0 {
+	if left := dockerIDs(t, taskfile, "container", true); len(left) != 0 {
 		t.Fatalf("containers left after SIGINT: %v", left)
 	}
 	if left := dockerIDs(t, taskfile, "network", false); len(left) != 0 {
@@ -463,7 +447,7 @@ run = { image = "busybox:latest", cmd = ["sh", "-c", "echo started-$(cat /src/a.
 	if testing.Verbose() {
 		t.Logf("dtask output:\n%s", w.output())
 	}
-	if ids := containersLeft(t, taskfile); len(ids) != 0 {
+	if ids := dockerIDs(t, taskfile, "container", true); len(ids) != 0 {
 		t.Fatalf("containers left after SIGINT: %v", ids)
 	}
 }

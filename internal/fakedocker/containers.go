@@ -96,7 +96,7 @@ func (f *Engine) ContainerStart(_ context.Context, id string, _ client.Container
 	c.attached = nil
 	go stream(conns, out)
 	if !out.Block {
-		f.stopped(c, out.Code)
+		c.exit(out.Code)
 	}
 	return client.ContainerStartResult{}, nil
 }
@@ -130,15 +130,6 @@ func (c *ctr) exit(code int) {
 	}
 	c.state, c.code = container.StateExited, code
 	close(c.exited)
-}
-
-// stopped ends container c with code and, as the engine does with
-// AutoRemove, removes it. The caller holds f.mu.
-func (f *Engine) stopped(c *ctr, code int) {
-	c.exit(code)
-	if c.host.AutoRemove {
-		delete(f.containers, c.id)
-	}
 }
 
 // ContainerAttach returns a stream that carries what the container prints

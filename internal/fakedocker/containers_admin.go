@@ -63,7 +63,7 @@ func (f *Engine) ContainerStop(_ context.Context, id string, _ client.ContainerS
 	if err != nil {
 		return client.ContainerStopResult{}, err
 	}
-	f.stopped(c, 137)
+	c.exit(137)
 	return client.ContainerStopResult{}, nil
 }
 

@@ -119,25 +119,6 @@ func TestCleanupRemovesWhatTheRunCreated(t *testing.T) {
 	}
 }
 
-// TestCleanupRemovesAHandedOverContainerTheEngineKept: a container left to
-// the engine's AutoRemove that is still there at exit, and not being
-// removed (the engine failed to), is removed by Cleanup.
-func TestCleanupRemovesAHandedOverContainerTheEngineKept(t *testing.T) {
-	e, f := fakeEnv(t)
-	cli := f.Client()
-	id, err := CreateContainer(context.Background(), e, cli, ContainerSpec{Image: "busybox:latest", Labels: e.RunLabels("t")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.HandOver(id)
-	if err := e.Cleanup(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if c, _ := fakeObjects(t, f, projectLabel(e)); c != 0 {
-		t.Errorf("%d containers left after Cleanup", c)
-	}
-}
-
 // TestCleanupSweepsAndCleansInOneListing: at exit, Cleanup finds this run's
 // objects and a dead run's late leftovers in one listing of the project's
 // containers and one of its networks (it is on the way out of every run),

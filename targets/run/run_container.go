@@ -16,43 +16,22 @@ import (
 )
 
 // runContainer creates the container s describes, streams its output to
-// stdout and stderr while it runs and returns its exit code. When ctx ends
-// first, the container is stopped (SIGTERM, then SIGKILL after StopGrace
-// seconds) and removed, and ctx's error is returned.
-//
-// A container whose files are not read after its exit (no AfterExit) is
-// removed by the engine as it exits (AutoRemove): the exit code and the
-// last output reach dtask before the removal starts, since the wait and
-// the attach stream are set up before the start, and dtask returns
-// without waiting for the removal, which is the engine's own work from
-// then on. Every other path (a failed start, Ctrl-C, a failed wait)
-// still removes it here and waits for that.
+// stdout and stderr while it runs, removes it and returns its exit code.
+// When ctx ends first, the container is stopped (SIGTERM, then SIGKILL
+// after StopGrace seconds) and removed, and ctx's error is returned.
 func runContainer(ctx context.Context, e *targets.Env, cli *docker.Client, s ContainerSpec, stdout, stderr io.Writer) (int, error) {
-	s.AutoRemove = s.AfterExit == nil
 	id, err := CreateContainer(ctx, e, cli, s)
 	if err != nil {
 		return 0, err
 	}
-	handedOver := false
 	defer func() {
-		if handedOver {
-			return
-		}
+		// Removing after the output was read, not AutoRemove: an auto-removed
+		// container can vanish before its last output or exit code is read.
 		rctx, cancel := e.CleanupContext(ctx)
 		defer cancel()
 		_ = e.RemoveContainer(rctx, cli, id)
 	}()
-	res, err := startAndWait(ctx, e, cli, id, s, stdout, stderr)
-	if err == nil && s.AutoRemove {
-		e.HandOver(id)
-		handedOver = true
-	}
-	return res, err
-}
 
-// startAndWait attaches to container id, starts it and waits for its exit
-// (or for ctx to end: then it stops the container).
-func startAndWait(ctx context.Context, e *targets.Env, cli *docker.Client, id string, s ContainerSpec, stdout, stderr io.Writer) (int, error) {
 	detach, copied, err := attach(ctx, cli, id, stdout, stderr)
 	if err != nil {
 		return 0, err

@@ -41,8 +41,6 @@ type ContainerSpec struct {
 	// AfterExit runs once the container has exited, before it is removed
 	// (copying reports out).
 	AfterExit func(ctx context.Context, cli *docker.Client, id string) `json:"-"`
-	// AutoRemove has the engine remove the container when it exits.
-	AutoRemove bool `json:"-"`
 }
 
 // MergeEnv merges env maps, later ones winning, into sorted KEY=value pairs.
@@ -163,9 +161,7 @@ func CreateContainer(ctx context.Context, e *targets.Env, cli *docker.Client, s 
 		AttachStdout: true,
 		AttachStderr: true,
 	}
-	hc := &container.HostConfig{
-		Binds: s.Binds, PortBindings: bindings, Init: new(true), Mounts: volumeMounts(s.Mounts), AutoRemove: s.AutoRemove,
-	}
+	hc := &container.HostConfig{Binds: s.Binds, PortBindings: bindings, Init: new(true), Mounts: volumeMounts(s.Mounts)}
 	var nc *network.NetworkingConfig
 	if s.Network != "" {
 		hc.NetworkMode = container.NetworkMode(s.Network)

@@ -125,34 +125,6 @@ func TestRunPublishesPorts(t *testing.T) {
 	}
 }
 
-// TestRunEngineRemovesTheContainerAfterItsOutputAndCode: the container is
-// created with AutoRemove, so that its removal is the engine's work and
-// off the run's critical path, and yet its whole output and its exit code
-// reach the target; then it goes.
-func TestRunEngineRemovesTheContainerAfterItsOutputAndCode(t *testing.T) {
-	t.Parallel()
-	e := testEnv(t)
-	needImage(t, "busybox:latest")
-	autoRemove := make(chan bool, 1)
-	go func() { autoRemove <- createdWithAutoRemove(e, 30*time.Second) }()
-	out, _, err := runTarget(t, context.Background(), e, &taskfile.Target{
-		Name: "lines",
-		Run:  &taskfile.Run{Image: "busybox:latest", Cmd: []string{"sh", "-c", "sleep 2; seq 1 20000; exit 7"}},
-	})
-	if err == nil || err.Error() != "container exited with code 7" {
-		t.Errorf("err = %v, want container exited with code 7", err)
-	}
-	if n := strings.Count(out, "\n"); n != 20000 || !strings.HasSuffix(out, "\n20000\n") {
-		t.Errorf("got %d lines of output, want all 20000", n)
-	}
-	if !<-autoRemove {
-		t.Error("the container was not created with AutoRemove")
-	}
-	if c, _ := projectObjects(t, e); c != 0 {
-		t.Errorf("%d containers left after the run", c)
-	}
-}
-
 func TestRunCancelStopsAndRemovesTheContainer(t *testing.T) {
 	t.Parallel()
 	e := testEnv(t)
@@ -187,26 +159,6 @@ func TestRunCancelStopsAndRemovesTheContainer(t *testing.T) {
 	if took > 5*time.Second {
 		t.Errorf("stopping took %v", took)
 	}
-}
-
-// createdWithAutoRemove waits for a running container of e's project and
-// says whether it has AutoRemove (false when none runs within d).
-func createdWithAutoRemove(e *targets.Env, d time.Duration) bool {
-	ctx := context.Background()
-	cli, err := e.Docker(ctx)
-	if err != nil {
-		return false
-	}
-	f := client.Filters{}.Add("label", docker.LabelProject+"="+e.Project).Add("status", "running")
-	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		cl, err := cli.ContainerList(ctx, client.ContainerListOptions{Filters: f})
-		if err != nil || len(cl.Items) == 0 {
-			continue
-		}
-		in, err := cli.ContainerInspect(ctx, cl.Items[0].ID, client.ContainerInspectOptions{})
-		return err == nil && in.Container.HostConfig != nil && in.Container.HostConfig.AutoRemove
-	}
-	return false
 }
 
 func runningContainers(t *testing.T, e *targets.Env) int {

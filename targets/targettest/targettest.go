@@ -13,9 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/client"
-
 	"github.com/dtask-dev/dtask/engine"
 	"github.com/dtask-dev/dtask/engine/taskfile"
 	"github.com/dtask-dev/dtask/internal/dockertest"
@@ -71,9 +68,7 @@ func NewEnv(t *testing.T, kinds ...targets.Kind) *targets.Env {
 	}
 }
 
-// Objects counts the containers and networks of e's project, once the
-// engine has finished the removals it does itself (AutoRemove: a run
-// target's container that exited), or after 15 s.
+// Objects counts the containers and networks of e's project.
 func Objects(t *testing.T, e *targets.Env) (containers, networks int) {
 	t.Helper()
 	ctx := context.Background()
@@ -81,35 +76,11 @@ func Objects(t *testing.T, e *targets.Env) (containers, networks int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	label := docker.LabelProject + "=" + e.Project
-	for deadline := time.Now().Add(15 * time.Second); engineRemoving(ctx, cli, label) && time.Now().Before(deadline); {
-		time.Sleep(50 * time.Millisecond)
-	}
-	c, n, err := dockertest.Objects(ctx, cli, label)
+	c, n, err := dockertest.Objects(ctx, cli, docker.LabelProject+"="+e.Project)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return len(c), len(n)
-}
-
-// engineRemoving says whether a container carrying label is being removed
-// by the engine, or has exited and is about to be (AutoRemove).
-func engineRemoving(ctx context.Context, cli *docker.Client, label string) bool {
-	cl, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: client.Filters{}.Add("label", label)})
-	if err != nil {
-		return false
-	}
-	for _, c := range cl.Items {
-		switch c.State {
-		case container.StateRemoving:
-			return true
-		case container.StateExited, container.StateDead:
-			if in, err := cli.ContainerInspect(ctx, c.ID, client.ContainerInspectOptions{}); err == nil && in.Container.HostConfig != nil && in.Container.HostConfig.AutoRemove {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // SyncBuffer is a goroutine-safe buffer for output and progress.
