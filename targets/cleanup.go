@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"strings"
 	"sync"
 	"time"
@@ -75,60 +74,6 @@ func (e *Env) RunLabels(target string) map[string]string {
 	return l
 }
 
-// Cleanup removes every container and network this run created that is
-// still there. It is called on exit, also after Ctrl-C, with a fresh context.
-func (e *Env) Cleanup(ctx context.Context) error {
-	e.groups.close()
-	defer e.resweep(ctx)
-	if !e.usedDocker() {
-		return nil
-	}
-	o := e.objects()
-	ctx, cancel := e.CleanupContext(ctx)
-	defer cancel()
-	cli, err := e.Docker(ctx)
-	if err != nil {
-		return err
-	}
-	o.mu.Lock()
-	containers := maps.Clone(o.containers)
-	networks := maps.Clone(o.networks)
-	o.mu.Unlock()
-	// A create whose response was lost is not tracked; the labels find it.
-	f := client.Filters{}.Add("label",
-		docker.LabelProject+"="+e.Project, docker.LabelRun+"="+e.RunID, docker.LabelOwner)
-	if cl, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f}); err == nil {
-		for _, c := range cl.Items {
-			containers[c.ID] = true
-		}
-	}
-	if nl, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: f}); err == nil {
-		for _, n := range nl.Items {
-			networks[n.ID] = true
-		}
-	}
-	var errs []error
-	for id := range containers {
-		errs = append(errs, e.RemoveContainer(ctx, cli, id))
-	}
-	for id := range networks {
-		errs = append(errs, e.RemoveNetwork(ctx, cli, id))
-	}
-	return errors.Join(errs...)
-}
-
-// resweep runs the sweep for leftovers again at exit when it ran at the
-// start: a network create in flight when an earlier run was killed can
-// reach the engine after this run's first sweep.
-func (e *Env) resweep(ctx context.Context) {
-	if !e.sweptOnce.Load() {
-		return
-	}
-	ctx, cancel := e.CleanupContext(ctx)
-	defer cancel()
-	_ = e.RemoveLeftovers(ctx)
-}
-
 // RemoveLeftovers removes the containers and networks of this project that
 // a run killed with SIGKILL left behind. Objects of a run that is still
 // alive (a concurrent dtask on the same project), or whose liveness this
@@ -150,17 +95,7 @@ func (e *Env) Sweep(ctx context.Context) (Swept, error) {
 	}
 	f := client.Filters{}.Add("label",
 		docker.LabelTool+"=dtask", docker.LabelProject+"="+e.Project, docker.LabelOwner)
-	dead := func(labels map[string]string) bool {
-		if labels[docker.LabelRun] == e.RunID {
-			return false
-		}
-		o, ok := parseOwner(labels[docker.LabelOwner])
-		if !ok {
-			return false
-		}
-		alive, known := o.alive()
-		return known && !alive
-	}
+	dead := e.leftover
 	var errs []error
 	cl, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
 	if err != nil {
@@ -185,6 +120,20 @@ func (e *Env) Sweep(ctx context.Context) (Swept, error) {
 		}
 	}
 	return n, errors.Join(errs...)
+}
+
+// leftover says whether an object with labels was left by another run of
+// this project whose dtask is dead (killed with SIGKILL).
+func (e *Env) leftover(labels map[string]string) bool {
+	if labels[docker.LabelRun] == e.RunID || labels[docker.LabelTool] != "dtask" {
+		return false
+	}
+	o, ok := parseOwner(labels[docker.LabelOwner])
+	if !ok {
+		return false
+	}
+	alive, known := o.alive()
+	return known && !alive
 }
 
 func count(err error) int {

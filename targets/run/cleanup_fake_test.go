@@ -118,3 +118,43 @@ func TestCleanupRemovesWhatTheRunCreated(t *testing.T) {
 		t.Error("Cleanup removed another run's network")
 	}
 }
+
+// TestCleanupSweepsAndCleansInOneListing: at exit, Cleanup finds this run's
+// objects and a dead run's late leftovers in one listing of the project's
+// containers and one of its networks (it is on the way out of every run),
+// removes both, and leaves a live run's objects alone.
+func TestCleanupSweepsAndCleansInOneListing(t *testing.T) {
+	e, f := fakeEnv(t)
+	ctx := context.Background()
+	cli, err := e.Docker(ctx) // the first sweep
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := CreateContainer(ctx, e, cli, ContainerSpec{Image: "busybox:latest", Labels: e.RunLabels("mine")}); err != nil {
+		t.Fatal(err)
+	}
+	late := e.Labels("late")
+	late[docker.LabelRun], late[docker.LabelOwner] = "killed-run", deadOwner(t)
+	if _, err := cli.NetworkCreate(ctx, ctrName(e, "late"), client.NetworkCreateOptions{Labels: late}); err != nil {
+		t.Fatal(err)
+	}
+	alive := e.Labels("alive")
+	alive[docker.LabelRun], alive[docker.LabelOwner] = "live-run", targets.OwnerLabel("", os.Getpid())
+	if _, err := cli.NetworkCreate(ctx, ctrName(e, "alive"), client.NetworkCreateOptions{Labels: alive}); err != nil {
+		t.Fatal(err)
+	}
+	before := len(f.Calls())
+	if err := e.Cleanup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	lists := map[string]int{}
+	for _, c := range f.Calls()[before:] {
+		lists[c]++
+	}
+	if lists["ContainerList"] != 1 || lists["NetworkList"] != 1 {
+		t.Errorf("Cleanup listed containers %d times and networks %d times, want once each", lists["ContainerList"], lists["NetworkList"])
+	}
+	if c, n := fakeObjects(t, f, projectLabel(e)); c != 0 || n != 1 {
+		t.Errorf("after Cleanup: %d containers, %d networks; want only the live run's network", c, n)
+	}
+}
