@@ -11,7 +11,8 @@
 # tests, tag, push, replace the container, docker save.
 #
 # Cases, each a CI job on a fresh engine (this bench's images and build
-# cache records removed; base images and the staging containers stay):
+# cache records removed; base images and the staging containers stay,
+# except before a cold start):
 #   cold start  every cache folder empty (dtask's, the recipe's); each
 #               side saves what the next job would restore
 #   no change   the same commit again, cache folders restored
@@ -21,7 +22,10 @@
 # docker CLI plugin, from scripts/engines.sh buildx) where that is found,
 # else the classic builder. The two sides take turns going first.
 #
-# Each figure is the median of RUNS runs (default 3); ratio = dtask/recipe,
+# The cold start's dependency stage downloads Debian packages: its time
+# follows the mirror's speed, which swings by minutes between runs; use
+# RUNS >= 3 and read the per-run lines. Each figure is the median of RUNS
+# runs (default 3); ratio = dtask/recipe,
 # goal <= 1.0 in every case. Rows go to scripts/bench/results.tsv.
 # OLD=binary times an older dtask beside (its own state folder, app name
 # and staging container; old_s, old_ratio). LOGS=folder keeps each run's
