@@ -24,6 +24,17 @@ type Action interface {
 	Run(ctx context.Context, x *Exec) (Outputs, error)
 }
 
+// Preparer is implemented by actions that can get something slow ready
+// (their services' containers) while their deps still run. The runner
+// calls Prepare when a dep of the target starts running because its
+// inputs changed, which changes the target's key too, so that the target
+// will almost surely run; it may yet not (a dep fails). Prepare must
+// return at once, and leave nothing the run's end does not remove. x has
+// the target and the shared services; its output goes nowhere.
+type Preparer interface {
+	Prepare(ctx context.Context, x *Exec)
+}
+
 // EnvReceiver is implemented by actions whose processes get [env] and the
 // target's env (sh, run, deploy): only their keys include it, so that an
 // [env] change does not rebuild images or re-push.

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"io"
 	"slices"
 	"sync"
 )
@@ -75,7 +76,7 @@ func (s *schedule) run(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				s.r.runTarget(ctx, s.names[i])
+				s.r.runTarget(ctx, s, i)
 				s.done <- i
 			}
 		}()
@@ -120,4 +121,26 @@ func (s *schedule) notRunReason(ctx context.Context, n string) string {
 		return why
 	}
 	return "stopped after a failure"
+}
+
+// prepareDependents lets the targets waiting on target i that implement
+// Preparer get ready while it runs (see Preparer).
+func (s *schedule) prepareDependents(ctx context.Context, i int32) {
+	for _, d := range s.waiting[s.from[i]:s.from[i+1]] {
+		t := s.r.File.Targets[s.names[d]]
+		if len(t.Services) == 0 || t.FreshServices {
+			continue
+		}
+		if _, ok := s.r.when(t); !ok {
+			continue
+		}
+		act, err := s.r.Actions(t, s.r.File)
+		if err != nil {
+			continue
+		}
+		if p, ok := act.(Preparer); ok {
+			p.Prepare(ctx, &Exec{Target: t, Dir: s.r.File.TargetDir(t), Env: s.r.hostEnv(t),
+				Stdout: io.Discard, Stderr: io.Discard, Shared: s.r.Shared})
+		}
+	}
 }

@@ -14,8 +14,10 @@ import (
 	"github.com/dtask-dev/dtask/engine/taskfile"
 )
 
-// runTarget decides whether one target must run, runs it and records the result.
-func (r *Runner) runTarget(ctx context.Context, name string) {
+// runTarget decides whether target i of s must run, runs it and records
+// the result.
+func (r *Runner) runTarget(ctx context.Context, s *schedule, i int32) {
+	name := s.names[i]
 	t := r.File.Targets[name]
 	res := &Result{Target: name, Kind: t.ActionKind()}
 	start := time.Now()
@@ -59,9 +61,16 @@ func (r *Runner) runTarget(ctx context.Context, name string) {
 		res.Status, res.Reason = WouldRun, res.Reason+plan.unhashedNote()
 		return
 	}
+	r.runLocked(ctx, s, i, act, plan, res)
+}
+
+// runLocked runs target i of s, which must run, as the only process on
+// the project that does.
+func (r *Runner) runLocked(ctx context.Context, s *schedule, i int32, act Action, plan *Plan, res *Result) {
+	t := r.File.Targets[s.names[i]]
 	unlock, waited, err := r.lockTarget(ctx, t)
 	if err != nil {
-		res.Status, res.Err = Failed, fmt.Errorf("target %s: %w", name, err)
+		res.Status, res.Err = Failed, fmt.Errorf("target %s: %w", t.Name, err)
 		return
 	}
 	defer unlock()
@@ -71,6 +80,11 @@ func (r *Runner) runTarget(ctx context.Context, name string) {
 			res.Status, res.Reason, res.Outputs = Cached, "up to date (another dtask just ran it)", rec.Outputs
 			return
 		}
+	}
+	if plan.always == "" {
+		// It runs because its inputs changed: so do its dependents' keys.
+		// (One that runs every time may leave them up to date.)
+		s.prepareDependents(ctx, i)
 	}
 	r.execute(ctx, t, act, plan, res)
 }

@@ -26,6 +26,12 @@ type layerCache struct {
 	// which ends with the target, but one FinishSaves cancels on Ctrl-C.
 	ctx    context.Context
 	cancel context.CancelFunc
+	// held counts the saves using each image built only for the cache (a
+	// stage built again with cache metadata, untagged). Two build targets
+	// of one Dockerfile build a stage they share to the same ID: the
+	// first save to end must not remove it under the other's push.
+	heldMu sync.Mutex
+	held   map[string]int
 }
 
 // layerRun returns the run's layer cache state, made on first use.
@@ -55,6 +61,32 @@ func (e *Env) Background(f func(ctx context.Context)) {
 		defer lc.saves.Done()
 		f(lc.ctx)
 	}()
+}
+
+// HoldImage notes that a save uses image id, which it built only for the
+// image cache; ReleaseImage says when the last such save is done with it.
+func (e *Env) HoldImage(id string) {
+	lc := e.layerRun()
+	lc.heldMu.Lock()
+	defer lc.heldMu.Unlock()
+	if lc.held == nil {
+		lc.held = map[string]int{}
+	}
+	lc.held[id]++
+}
+
+// ReleaseImage ends a HoldImage; it returns true when no save holds the
+// image any more, and the caller is to remove it.
+func (e *Env) ReleaseImage(id string) bool {
+	lc := e.layerRun()
+	lc.heldMu.Lock()
+	defer lc.heldMu.Unlock()
+	lc.held[id]--
+	if lc.held[id] > 0 {
+		return false
+	}
+	delete(lc.held, id)
+	return true
 }
 
 // FinishSaves ends the run's image cache work and stops the registry;

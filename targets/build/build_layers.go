@@ -171,6 +171,7 @@ func (bl *buildLayers) save(c *buildctx.Context, base client.ImageBuildOptions, 
 		keep := func(tag, sid string) {
 			tags[tag] = sid
 			if sid != id {
+				a.e.HoldImage(sid)
 				temp = append(temp, sid)
 			}
 		}
@@ -213,7 +214,9 @@ func (bl *buildLayers) save(c *buildctx.Context, base client.ImageBuildOptions, 
 			fmt.Fprintf(os.Stderr, "warning: %s: %v\n", a.t.Name, err)
 		}
 		for _, sid := range temp {
-			_, _ = cli.ImageRemove(context.WithoutCancel(ctx), sid, client.ImageRemoveOptions{})
+			if a.e.ReleaseImage(sid) {
+				_, _ = cli.ImageRemove(context.WithoutCancel(ctx), sid, client.ImageRemoveOptions{})
+			}
 		}
 	})
 }

@@ -99,6 +99,11 @@ func (a *runAction) Check(ctx context.Context, rec *engine.Record) (bool, string
 	return true, "", nil
 }
 
+// Prepare starts the target's services while its deps run (engine.Preparer).
+func (a *runAction) Prepare(ctx context.Context, x *engine.Exec) {
+	PrestartServices(ctx, a.e, a.t, x)
+}
+
 func (a *runAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, error) {
 	s, _, err := a.spec()
 	if err != nil {

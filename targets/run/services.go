@@ -33,6 +33,13 @@ type ServicePool struct {
 	netID   string
 	running map[string]*svcRun // by service name
 	saving  sync.WaitGroup     // service images being saved to the image cache
+	// Prestart's bookkeeping: services being started ahead of their
+	// target, those started so and not yet used by a target, the starts
+	// in progress and how to stop them; closed: no more of them.
+	starting, unclaimed map[string]bool
+	ahead               sync.WaitGroup
+	cancels             []context.CancelFunc
+	closed              bool
 }
 
 type svcRun struct {
@@ -41,7 +48,7 @@ type svcRun struct {
 
 // NewServicePool returns an empty pool; nothing is created before Up.
 func NewServicePool(e *targets.Env) *ServicePool {
-	return &ServicePool{e: e, running: map[string]*svcRun{}}
+	return &ServicePool{e: e, running: map[string]*svcRun{}, starting: map[string]bool{}, unclaimed: map[string]bool{}}
 }
 
 // Up makes sure the named services run, are ready and were initialised,
@@ -50,15 +57,36 @@ func NewServicePool(e *targets.Env) *ServicePool {
 // is kept: in one run it is shared by every target that lists it, in
 // dependency order, so what a migrate target wrote a test target reads.
 func (p *ServicePool) Up(ctx context.Context, names []string, x *engine.Exec) (string, error) {
-	net, _, err := p.up(ctx, names, x)
+	net, _, err := p.up(ctx, names, x, false)
 	return net, err
 }
 
-// up is Up that also returns the services it started now (fresh ones).
-func (p *ServicePool) up(ctx context.Context, names []string, x *engine.Exec) (string, []string, error) {
+// up is Up that also returns the services started fresh for this target:
+// now, or ahead of it by Prestart (ahead: this is that start).
+func (p *ServicePool) up(ctx context.Context, names []string, x *engine.Exec, ahead bool) (string, []string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	log := newSvcLog(x)
+	net, fresh, err := p.upLocked(ctx, names, x, log)
+	if ahead {
+		for _, n := range names {
+			delete(p.starting, n)
+		}
+		for _, n := range fresh {
+			if p.running[n] != nil {
+				p.unclaimed[n] = true
+			}
+		}
+		return net, fresh, err
+	}
+	early := p.claim(withDependencies(p.e.File.Services, names))
+	for _, n := range early {
+		log.say("service %s: started ahead of %s, while its deps ran", n, x.Target.Name)
+	}
+	return net, append(early, fresh...), err
+}
+
+func (p *ServicePool) upLocked(ctx context.Context, names []string, x *engine.Exec, log *svcLog) (string, []string, error) {
 	cli, err := p.e.Docker(ctx)
 	if err != nil {
 		return "", nil, err
@@ -144,6 +172,7 @@ func (p *ServicePool) toStart(ctx context.Context, cli *docker.Client, names []s
 
 // Close removes the pool's containers and its network.
 func (p *ServicePool) Close(ctx context.Context) error {
+	p.stopAhead()
 	p.saving.Wait()
 	p.mu.Lock()
 	defer p.mu.Unlock()

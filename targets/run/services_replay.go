@@ -17,7 +17,7 @@ import (
 // A dep that ran in this run, or in watch mode's earlier runs, left its
 // service running, so nothing is repeated then.
 func UseServices(ctx context.Context, e *targets.Env, pool *ServicePool, t *taskfile.Target, x *engine.Exec) (string, error) {
-	net, fresh, err := pool.up(ctx, t.Services, x)
+	net, fresh, err := pool.up(ctx, t.Services, x, false)
 	if err != nil || len(fresh) == 0 {
 		return net, err
 	}

@@ -52,6 +52,11 @@ func (s *sh) Check(context.Context, *engine.Record) (bool, string, error) {
 	return true, "", nil
 }
 
+// Prepare starts the target's services while its deps run (engine.Preparer).
+func (s *sh) Prepare(ctx context.Context, x *engine.Exec) {
+	run.PrestartServices(ctx, s.e, s.t, x)
+}
+
 func (s *sh) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, error) {
 	// Without this, exec reports a missing folder as a missing sh.
 	if fi, err := os.Stat(x.Dir); err != nil || !fi.IsDir() {

@@ -20,27 +20,15 @@ mkdir -p "$app/src" "$dir/seedcache" "$dir/bxcache"
 # (tests and CI run beside the benchmark): only this benchmark's images
 # and build cache records go. Its records are those whose description
 # names the token (the RUN steps of both stages) and every record built on
-# one of them, found through the API and pruned by ID. The base image's
-# record stays, as a CI runner's pulled base image would, and so do the
-# records of the context transfers (a few hundred bytes here).
-own_records() {
-  local sock="${DOCKER_HOST:-unix:///var/run/docker.sock}"
-  curl -sf --unix-socket "${sock#unix://}" 'http://engine/system/df?type=build-cache' | jq -r --arg tok "$tok" '
-    def parents: [.Parent // empty] + (.Parents // []) | map(select(. != ""));
-    (.BuildCache // []) as $all
-    | reduce range(0; 16) as $i ([$all[] | select((.Description // "") | contains($tok)) | .ID];
-        . as $s | ($s + [$all[] | select(any(parents[]; . as $p | any($s[]; . == $p))) | .ID] | unique))
-    | .[]'
-}
+# one of them (see prune_own_records). The base image's record stays, as a
+# CI runner's pulled base image would, and so do the records of the
+# context transfers (a few hundred bytes here).
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 fresh() {
   docker image ls -q --filter "label=dtask.bench=$tok" | sort -u | xargs -r docker rmi -f >/dev/null 2>&1 || true
   docker image ls --format '{{.Repository}}:{{.Tag}}' | grep -E "^(bench-ci/.*-$tok|dtask-cache/app-$tok)" | xargs -r docker rmi -f >/dev/null 2>&1 || true
-  local ids i
-  for i in 1 2; do # a record a child holds goes on the second pass
-    ids="$(own_records | paste -sd'|')"
-    [ -n "$ids" ] || break
-    docker builder prune -af --filter "id=^($ids)\$" >/dev/null 2>&1 || true
-  done
+  prune_own_records "$tok"
 }
 trap 'fresh; rm -rf "$dir"' EXIT
 
@@ -99,9 +87,6 @@ old="$dir/old/$(basename "$app")"
 if [ -n "${OLD:-}" ]; then mkdir -p "$dir/old" && cp -r "$app" "$old"; fi
 oldrun() { (cd "$old" && XDG_CACHE_HOME="$dir/xdg-old" CI=true "$OLD" --output plain test >"$dir/old.log" 2>&1) || { cat "$dir/old.log" >&2; exit 1; }; }
 
-now() { date +%s.%N; }
-timeit() { local s e; s=$(now); "$@"; e=$(now); echo "$e - $s" | bc; }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 echo "base $base; priming every cache (a first CI job)..." >&2
 recipe
@@ -123,9 +108,21 @@ efloor() {
   docker run --rm "$apptag-floor" >/dev/null
 }
 
+# A cold run (a first CI job): every cache folder empty as well as the
+# engine fresh; the recipe has nothing saved to load and saves afterwards.
+cold() {
+  rm -rf "$dir/seedcache" "$dir/bxcache" "$XDG_CACHE_HOME" "$app/.dtask" "$dir/xdg-old" "$old/.dtask"
+  mkdir -p "$dir/seedcache" "$dir/bxcache"
+}
+
 measure() { # case: prints "recipe dtask buildx floor efloor old" medians
   local r=() d=() b=() f=() ef=() o=() i
   for i in $(seq 1 "$RUNS"); do
+    if [ "$1" = cold ]; then
+      echo "version cold.$i $RANDOM" >"$app/src/main.txt"
+      [ -z "${OLD:-}" ] || cp "$app/src/main.txt" "$old/src/main.txt"
+      cold
+    fi
     if [ "$1" = change ]; then
       echo "version 2.$i $RANDOM" >"$app/src/main.txt"
       [ -z "${OLD:-}" ] || cp "$app/src/main.txt" "$old/src/main.txt"
@@ -137,6 +134,7 @@ measure() { # case: prints "recipe dtask buildx floor efloor old" medians
     if [ -n "${OLD:-}" ] && [ $((i % 2)) = 0 ]; then fresh; o+=("$(timeit oldrun)"); fi
     fresh; d+=("$(timeit dtaskrun)")
     if [ -n "${OLD:-}" ] && [ $((i % 2)) = 1 ]; then fresh; o+=("$(timeit oldrun)"); fi
+    if [ "$1" = cold ] && ! grep -q "version cold.$i" "$dir/dtask.log"; then echo "the cold dtask test did not see its source:" >&2; cat "$dir/dtask.log" >&2; exit 1; fi
     if [ "$1" = change ]; then
       f+=("$(timeit floor)")
       if [ -n "${BUILDX:-}" ]; then echo "version 2.$i floor $RANDOM" >"$app/src/main.txt"; ef+=("$(timeit efloor)"); fi
@@ -162,4 +160,6 @@ row() { # name case recipe dtask buildx goal floor efloor old
 read -r r0 d0 b0 f0 ef0 o0 < <(measure same)
 read -r r1 d1 b1 f1 ef1 o1 < <(measure change)
 du -sh "$XDG_CACHE_HOME" "$dir/seedcache" 2>/dev/null | sed 's/^/  /' >&2
-echo "$(row "$name" "no change" "$r0" "$d0" "$b0" 0.07 "$f0" "$ef0" "$o0");$(row "$name" "one change" "$r1" "$d1" "$b1" 0.12 "$f1" "$ef1" "$o1")"
+# Last: it empties the cache folders the other cases start from.
+read -r r2 d2 b2 f2 ef2 o2 < <(measure cold)
+echo "$(row "$name" "no change" "$r0" "$d0" "$b0" 0.07 "$f0" "$ef0" "$o0");$(row "$name" "one change" "$r1" "$d1" "$b1" 0.12 "$f1" "$ef1" "$o1");$(row "$name" "cold start" "$r2" "$d2" "$b2" 1.0 "$f2" "$ef2" "$o2")"

@@ -17,7 +17,12 @@
 # CI may use the same engines meanwhile); the cache folders are kept. The
 # base image stays, as a CI runner's pull would. Each figure is the median
 # of RUNS runs (default 3).
-# Goals: no change <= 0.07x the recipe; one source change <= 0.12x.
+# Cases: no change and one source change (cache folders restored), and a
+# cold start: a first CI job, fresh engine and every cache folder empty
+# (dtask's .dtask/ and user cache folder, the recipe's saved archive,
+# buildx's cache folder), each side saving what the next job would load.
+# Goals: no change <= 0.07x the recipe; one source change <= 0.12x; cold
+# start <= 1.0x.
 # floor_s is one `docker run --rm` of the built image on that engine (the
 # test alone), and fl_ratio its share of the recipe: a goal below it is
 # below what the engine takes to run the test at all. efloor_s adds the
@@ -38,19 +43,9 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 (cd "$root" && go build -o "$work/dtask" ./cmd/dtask)
 
-engines=()
-if [ -n "${ENGINES:-}" ]; then
-  read -r -a engines <<<"$ENGINES"
-else
-  engines=("machine=${DOCKER_HOST:-}")
-  if [ -x "$root/scripts/engines.sh" ]; then
-    for m in overlay2 containerd; do
-      if h=$("$root/scripts/engines.sh" env "$m" 2>/dev/null) && "$root/scripts/engines.sh" status "$m" >/dev/null 2>&1; then
-        engines+=("28.5-$m=${h#DOCKER_HOST=}")
-      fi
-    done
-  fi
-fi
+# shellcheck source=lib.sh
+source "$here/lib.sh"
+mapfile -t engines < <(bench_engines "$root")
 buildx=""
 if [ -x "$root/scripts/engines.sh" ]; then buildx="$("$root/scripts/engines.sh" buildx 2>/dev/null || true)"; fi
 
@@ -74,15 +69,13 @@ for r in "${results[@]}"; do echo "$r" | tr ';' '\n'; done
 RESULTS="${RESULTS:-$root/scripts/bench/results.tsv}"
 stamp="$(date -u +%Y-%m-%dT%H:%M:%SZ)" rev="$(git -C "$root" rev-parse --short HEAD)"
 load="$(cut -d' ' -f1 /proc/loadavg)"
-us() { echo "$1 * 1000000 / 1" | bc; }
 for r in "${results[@]}"; do
   echo "$r" | tr ';' '\n' | while read -r eng c1 c2 rec dt ratio bxs bxr goal fls flr efs efr olds oldr; do
-    what="ci fresh-engine $c1 $c2, $eng, median of $RUNS, load $load (us)"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$stamp" "$rev" "$what" "$(us "$dt")" recipe "$(us "$rec")" "$ratio" "<= $goal" >>"$RESULTS"
-    if [ "$bxs" != - ]; then printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$stamp" "$rev" "ci fresh-engine $c1 $c2, $eng, buildx local cache (us)" "$(us "$bxs")" recipe "$(us "$rec")" "$bxr" "-" >>"$RESULTS"; fi
-    if [ "$fls" != - ]; then printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$stamp" "$rev" "ci fresh-engine $c1 $c2, $eng, floor: one docker run --rm (us)" "$(us "$fls")" recipe "$(us "$rec")" "$flr" "-" >>"$RESULTS"; fi
-    if [ "$efs" != - ]; then printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$stamp" "$rev" "ci fresh-engine $c1 $c2, $eng, engine floor: warm one-step buildx build + docker run --rm (us)" "$(us "$efs")" recipe "$(us "$rec")" "$efr" "-" >>"$RESULTS"; fi
-    if [ "$olds" != - ]; then printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$stamp" "$rev" "ci fresh-engine $c1 $c2, $eng, old dtask $OLD beside (us)" "$(us "$olds")" recipe "$(us "$rec")" "$oldr" "-" >>"$RESULTS"; fi
+    result_row "ci fresh-engine $c1 $c2, $eng, median of $RUNS, load $load (us)" "$dt" "$rec" "$ratio" "<= $goal"
+    result_row "ci fresh-engine $c1 $c2, $eng, buildx local cache (us)" "$bxs" "$rec" "$bxr" -
+    result_row "ci fresh-engine $c1 $c2, $eng, floor: one docker run --rm (us)" "$fls" "$rec" "$flr" -
+    result_row "ci fresh-engine $c1 $c2, $eng, engine floor: warm one-step buildx build + docker run --rm (us)" "$efs" "$rec" "$efr" -
+    result_row "ci fresh-engine $c1 $c2, $eng, old dtask ${OLD:-} beside (us)" "$olds" "$rec" "$oldr" -
   done
 done
 echo "(appended to $RESULTS)"

@@ -1,0 +1,101 @@
+package run
+
+import (
+	"context"
+	"slices"
+
+	"github.com/dtask-dev/dtask/engine"
+	"github.com/dtask-dev/dtask/engine/taskfile"
+	"github.com/dtask-dev/dtask/targets"
+)
+
+// Prestart starts names in the background, ahead of the target that lists
+// them, while its deps still run: a database that takes seconds to get
+// ready does so beside the image build, as a CI script that starts it
+// first would have it. The target's Up then waits for that start (the
+// pool's lock) and takes the services it made as started fresh for it
+// (see UseServices). A failed start is forgotten here: that Up starts the
+// service again and reports the error. Services built by a target, or
+// whose image a build target tags, are left to Up: their image is not
+// known before the build.
+func (p *ServicePool) Prestart(ctx context.Context, names []string, x *engine.Exec) {
+	names = withDependencies(p.e.File.Services, names)
+	if !knownImages(p.e.File, names) {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return
+	}
+	todo := slices.DeleteFunc(slices.Clone(names), func(n string) bool { return p.running[n] != nil || p.starting[n] })
+	if len(todo) == 0 {
+		return
+	}
+	for _, n := range todo {
+		p.starting[n] = true
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	p.cancels = append(p.cancels, cancel)
+	p.ahead.Add(1)
+	go func() {
+		defer p.ahead.Done()
+		defer cancel()
+		_, _, _ = p.up(ctx, todo, &engine.Exec{Target: x.Target, Shared: x.Shared}, true)
+	}()
+}
+
+// claim returns those of names that Prestart started and no target has
+// used yet, and marks them used.
+func (p *ServicePool) claim(names []string) []string {
+	var out []string
+	for _, n := range names {
+		if p.unclaimed[n] && p.running[n] != nil {
+			out = append(out, n)
+		}
+		delete(p.unclaimed, n)
+	}
+	return out
+}
+
+// stopAhead stops the starts Prestart has in progress, waits for them
+// and refuses new ones: the pool is closing.
+func (p *ServicePool) stopAhead() {
+	p.mu.Lock()
+	p.closed = true
+	cancels := p.cancels
+	p.cancels = nil
+	p.mu.Unlock()
+	for _, c := range cancels {
+		c()
+	}
+	p.ahead.Wait()
+}
+
+// knownImages says whether every service of names starts from an image
+// that no build target of f makes.
+func knownImages(f *taskfile.File, names []string) bool {
+	for _, n := range names {
+		svc := f.Services[n]
+		if svc == nil || svc.Build != "" {
+			return false
+		}
+		for _, t := range f.Targets {
+			if t.Build != nil && slices.Contains(t.Build.Tags, svc.Image) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// PrestartServices starts t's services ahead of it in the run's shared
+// pool (see ServicePool.Prestart); a target with services of its own
+// (fresh_services) or no shared pool starts them when it runs.
+func PrestartServices(ctx context.Context, e *targets.Env, t *taskfile.Target, x *engine.Exec) {
+	pool, ok := x.Shared.(*ServicePool)
+	if !ok || pool == nil || pool.e != e || t.FreshServices || len(t.Services) == 0 {
+		return
+	}
+	pool.Prestart(ctx, t.Services, x)
+}
