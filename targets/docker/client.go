@@ -56,7 +56,10 @@ func (e *UnreachableError) Error() string {
 // client's own text repeats the host, URL-escaped, and wraps the reason.
 func cause(err error, timeout time.Duration) string {
 	var errno syscall.Errno
+	var ssh *sshError
 	switch {
+	case errors.As(err, &ssh): // before errno: ssh's words say why, EPIPE does not
+		return "ssh: " + ssh.msg
 	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Sprintf("no answer within %s", timeout)
 	case errors.Is(err, context.Canceled):

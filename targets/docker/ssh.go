@@ -156,10 +156,21 @@ func (c *cmdConn) explain(err error) error {
 	case <-time.After(wait):
 	}
 	if msg := c.stderr.String(); msg != "" {
-		return fmt.Errorf("ssh: %s: %w", msg, err)
+		return &sshError{msg: msg, err: err}
 	}
 	return err
 }
+
+// sshError is a stream that ended because ssh did: what ssh printed is
+// the reason, the stream's own error (EOF, broken pipe) only how it
+// showed.
+type sshError struct {
+	msg string
+	err error
+}
+
+func (e *sshError) Error() string { return "ssh: " + e.msg + ": " + e.err.Error() }
+func (e *sshError) Unwrap() error { return e.err }
 
 func (c *cmdConn) Close() error {
 	c.once.Do(func() {
