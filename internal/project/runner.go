@@ -125,7 +125,7 @@ func (p *Project) targetsEnv() *targets.Env {
 
 // Cleanup removes what this run created in the engine, even after Ctrl-C.
 func (p *Project) Cleanup() {
-	ctx, cancel := context.WithTimeout(context.Background(), targets.CleanupTimeout)
+	ctx, cancel := targets.Detached(context.Background())
 	defer cancel()
 	_ = p.Env.Cleanup(ctx)
 }
@@ -133,7 +133,7 @@ func (p *Project) Cleanup() {
 // CloseServices removes the services of pool at the end of a run or a
 // watch session, even after Ctrl-C.
 func (p *Project) CloseServices(pool *run.ServicePool) error {
-	ctx, cancel := context.WithTimeout(context.Background(), targets.CleanupTimeout)
+	ctx, cancel := targets.Detached(context.Background())
 	defer cancel()
 	return pool.Close(ctx)
 }
