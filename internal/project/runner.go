@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -131,11 +132,16 @@ func (p *Project) Cleanup() {
 }
 
 // CloseServices removes the services of pool at the end of a run or a
-// watch session, even after Ctrl-C.
+// watch session, even after Ctrl-C. Its error is masked: the callers print
+// it after their display has closed, and an engine's message can quote a
+// service's definition, secrets included.
 func (p *Project) CloseServices(pool *run.ServicePool) error {
 	ctx, cancel := targets.Detached(context.Background())
 	defer cancel()
-	return pool.Close(ctx)
+	if err := pool.Close(ctx); err != nil {
+		return errors.New(p.Mask.Mask(err.Error()))
+	}
+	return nil
 }
 
 // FinishSaves waits for the image cache's background saves in CI, whose
