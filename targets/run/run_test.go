@@ -22,8 +22,7 @@ import (
 
 func TestRunStreamsStdoutAndStderrSeparately(t *testing.T) {
 	t.Parallel()
-	e := testEnv(t)
-	needImage(t, "busybox:latest")
+	e := busyboxEnv(t)
 	out, errOut, err := runTarget(t, context.Background(), e, &taskfile.Target{
 		Name: "hello",
 		Run:  &taskfile.Run{Image: "busybox:latest", Cmd: []string{"sh", "-c", "echo to-stdout; echo to-stderr >&2; echo more-stdout"}},
@@ -37,15 +36,12 @@ func TestRunStreamsStdoutAndStderrSeparately(t *testing.T) {
 	if errOut != "to-stderr\n" {
 		t.Errorf("stderr = %q", errOut)
 	}
-	if c, _ := projectObjects(t, e); c != 0 {
-		t.Errorf("%d containers left after the run", c)
-	}
+	wantObjects(t, e, 0, 0, "left after the run")
 }
 
 func TestRunExitCodeIsTheResult(t *testing.T) {
 	t.Parallel()
-	e := testEnv(t)
-	needImage(t, "busybox:latest")
+	e := busyboxEnv(t)
 	out, _, err := runTarget(t, context.Background(), e, &taskfile.Target{
 		Name: "fails",
 		Run:  &taskfile.Run{Image: "busybox:latest", Cmd: []string{"sh", "-c", "echo before-exit; exit 3"}},
@@ -56,15 +52,12 @@ func TestRunExitCodeIsTheResult(t *testing.T) {
 	if out != "before-exit\n" {
 		t.Errorf("output of the failing container = %q", out)
 	}
-	if c, _ := projectObjects(t, e); c != 0 {
-		t.Errorf("%d containers left after the run", c)
-	}
+	wantObjects(t, e, 0, 0, "left after the run")
 }
 
 func TestRunEnvWorkdirUserVolumes(t *testing.T) {
 	t.Parallel()
-	e := testEnv(t)
-	needImage(t, "busybox:latest")
+	e := busyboxEnv(t)
 	e.File.Env = map[string]string{"A": "file", "B": "file", "C": "file"}
 	dir := filepath.Join(e.File.Dir, "sub")
 	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o777); err != nil {
@@ -101,8 +94,7 @@ func TestRunEnvWorkdirUserVolumes(t *testing.T) {
 
 func TestRunPublishesPorts(t *testing.T) {
 	t.Parallel()
-	e := testEnv(t)
-	needImage(t, "busybox:latest")
+	e := busyboxEnv(t)
 	ctx := context.Background()
 	cli, _ := e.Docker(ctx)
 	id, err := CreateContainer(ctx, e, cli, ContainerSpec{
@@ -130,8 +122,7 @@ func TestRunPublishesPorts(t *testing.T) {
 
 func TestRunCancelStopsAndRemovesTheContainer(t *testing.T) {
 	t.Parallel()
-	e := testEnv(t)
-	needImage(t, "busybox:latest")
+	e := busyboxEnv(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	tg := &taskfile.Target{Name: "sleeper", Run: &taskfile.Run{Image: "busybox:latest", Cmd: []string{"sleep", "60"}}}

@@ -9,16 +9,7 @@ import (
 	"github.com/dtask-dev/dtask/targets"
 )
 
-// The set-up the service tests share: most run busybox and check that a
-// target leaves nothing behind.
-
-// busyboxEnv is a fresh project on the local engine, which has busybox.
-func busyboxEnv(t *testing.T) *targets.Env {
-	t.Helper()
-	e := testEnv(t)
-	needImage(t, "busybox:latest")
-	return e
-}
+// The set-up the service tests share.
 
 // slowServiceEnv is a project with a busybox service ready a second after
 // it starts.
@@ -43,13 +34,4 @@ func pooledExec(tg *taskfile.Target, pool *ServicePool) (*engine.Exec, *syncBuff
 	x, out, _, _ := testExec(tg)
 	x.Shared = pool
 	return x, out
-}
-
-// wantObjects fails t unless e's project has that many containers and
-// networks; when says at which point of the test.
-func wantObjects(t *testing.T, e *targets.Env, containers, networks int, when string) {
-	t.Helper()
-	if c, n := projectObjects(t, e); c != containers || n != networks {
-		t.Errorf("%s: %d containers, %d networks; want %d, %d", when, c, n, containers, networks)
-	}
 }
