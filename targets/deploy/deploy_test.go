@@ -218,15 +218,16 @@ func TestDeployCrashingContainerFailsFast(t *testing.T) {
 	cli, _ := e.Docker(context.Background())
 	good := dpImage(t, "v1", false)
 	name := dpName(t, func() *docker.Client { return cli })
-	tg := dpTarget(e, name, good, "", dpFreePort(t), 50*time.Second)
+	tg := dpTarget(e, name, good, "", dpFreePort(t), time.Hour)
 	tg.Deploy.Cmd = []string{"sh", "-c", "echo no config found; exit 3"}
-	start := time.Now()
-	_, stderr, err := deployRun(context.Background(), e, tg)
+	// A wait for the ready timeout would end at this deadline instead, with
+	// the context's error: the exit's error says the exit ended the wait.
+	// (No wall-time bound: a window flakes under load.)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	_, stderr, err := deployRun(ctx, e, tg)
 	if err == nil || !strings.Contains(err.Error(), "exited with code 3") {
 		t.Fatalf("err = %v, want exited with code 3", err)
-	}
-	if d := time.Since(start); d > 15*time.Second {
-		t.Errorf("took %s to notice the container exited", d)
 	}
 	if !strings.Contains(stderr, "no config found") {
 		t.Errorf("stderr %q lacks the container's output", stderr)
