@@ -1,13 +1,13 @@
 package engine
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/dtask-dev/dtask/engine/cache"
 	"github.com/dtask-dev/dtask/engine/taskfile"
+	"github.com/dtask-dev/dtask/internal/testfs"
 )
 
 func TestDefNamesChangedFieldsByTOMLKey(t *testing.T) {
@@ -41,9 +41,7 @@ func TestDefNamesChangedFieldsByTOMLKey(t *testing.T) {
 func TestFilesLabels(t *testing.T) {
 	dir := t.TempDir()
 	for _, f := range []string{"a.txt", "sub/b.txt", "other/c.txt", ".dtask/index"} {
-		p := filepath.Join(dir, f)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		os.WriteFile(p, []byte(f), 0o644)
+		testfs.Write(t, filepath.Join(dir, f), f)
 	}
 	p := &Plan{
 		File:     &taskfile.File{Dir: dir},

@@ -100,3 +100,32 @@ func TestDepThatRunsEveryTimePreparesNothing(t *testing.T) {
 		t.Errorf("prepared %v after a dep that runs every time, want nothing: it may leave test up to date", got)
 	}
 }
+
+// A target whose deps all run is prepared, and its action made for that,
+// once: not again for each dep.
+func TestDependentIsPreparedOnceWhateverItsDepsThatRun(t *testing.T) {
+	f := graph(t, "test: image migrate seed", "image:", "migrate:", "seed:")
+	f.Targets["test"].Services = []string{"db"}
+	w := newWorld()
+	r, prepared := prepareRunner(t, f, w)
+	var mu sync.Mutex
+	made := 0 // actions made for test: to prepare it, then to run it
+	actions := r.Actions
+	r.Actions = func(tg *taskfile.Target, f *taskfile.File) (Action, error) {
+		if tg.Name == "test" {
+			mu.Lock()
+			made++
+			mu.Unlock()
+		}
+		return actions(tg, f)
+	}
+	if _, err := r.Run(context.Background(), []string{"test"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := prepared(); !slices.Equal(got, []string{"test"}) {
+		t.Errorf("prepared %v, want test once for its three deps that ran", got)
+	}
+	if made != 2 {
+		t.Errorf("made test's action %d times, want 2 (one to prepare, one to run)", made)
+	}
+}

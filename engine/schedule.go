@@ -5,6 +5,7 @@ import (
 	"io"
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // schedule runs one goal's closure: pending counts per target and a ready
@@ -18,6 +19,10 @@ type schedule struct {
 	// dependents of target i are waiting[from[i]:from[i+1]].
 	from, waiting []int32
 	ready, done   chan int32
+	// prepared marks the targets whose Prepare was decided: each dep
+	// that runs asks for its dependents, and the answer (when, the
+	// action) does not change within the run.
+	prepared []atomic.Bool
 }
 
 func newSchedule(r *Runner, closure []string) *schedule {
@@ -57,6 +62,7 @@ func newSchedule(r *Runner, closure []string) *schedule {
 	}
 	s.ready = make(chan int32, len(s.names))
 	s.done = make(chan int32, len(s.names))
+	s.prepared = make([]atomic.Bool, len(s.names))
 	return s
 }
 
@@ -124,11 +130,12 @@ func (s *schedule) notRunReason(ctx context.Context, n string) string {
 }
 
 // prepareDependents lets the targets waiting on target i that implement
-// Preparer get ready while it runs (see Preparer).
+// Preparer get ready while it runs (see Preparer), each once a run
+// however many of its deps run.
 func (s *schedule) prepareDependents(ctx context.Context, i int32) {
 	for _, d := range s.waiting[s.from[i]:s.from[i+1]] {
 		t := s.r.File.Targets[s.names[d]]
-		if len(t.Services) == 0 || t.FreshServices {
+		if len(t.Services) == 0 || t.FreshServices || !s.prepared[d].CompareAndSwap(false, true) {
 			continue
 		}
 		if _, ok := s.r.when(t); !ok {

@@ -265,7 +265,11 @@ func (e *Env) PullLayers(ctx context.Context, cli *docker.Client, id string, ref
 		return false, fmt.Errorf("restoring image %s from the image cache: %w", ShortID(id), err)
 	}
 	// The pull left a name that means nothing once the registry is gone.
-	defer func() { _, _ = cli.ImageRemove(context.WithoutCancel(ctx), src, client.ImageRemoveOptions{}) }()
+	defer func() {
+		rctx, cancel := Detached(ctx)
+		defer cancel()
+		_, _ = cli.ImageRemove(rctx, src, client.ImageRemoveOptions{})
+	}()
 	have, err := cli.ImageID(ctx, src)
 	if err != nil {
 		return false, err

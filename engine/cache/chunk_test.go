@@ -38,16 +38,12 @@ func dirSize(t testing.TB, dir string) int64 {
 func TestRecordsShareChunks(t *testing.T) {
 	s := openStore(t)
 	first := manySources("t", 10000, -1)
-	if err := s.Put(first); err != nil {
-		t.Fatal(err)
-	}
+	mustPut(t, s, first)
 	before := dirSize(t, s.Dir())
 	var recs []*Record
 	for e := range 20 {
 		rec := manySources("t", 10000, e*487)
-		if err := s.Put(rec); err != nil {
-			t.Fatal(err)
-		}
+		mustPut(t, s, rec)
 		recs = append(recs, rec)
 	}
 	grown := (dirSize(t, s.Dir()) - before) / 20
@@ -70,9 +66,7 @@ func TestRecordsShareChunks(t *testing.T) {
 func TestRecordMissingChunk(t *testing.T) {
 	s := openStore(t)
 	rec := manySources("t", 1000, -1)
-	if err := s.Put(rec); err != nil {
-		t.Fatal(err)
-	}
+	mustPut(t, s, rec)
 	chunks := filesIn(s.Dir(), "chunks")
 	if len(chunks) < 2 {
 		t.Fatalf("%d chunks for 1,000 lines", len(chunks))
@@ -102,9 +96,7 @@ func TestPruneBySize(t *testing.T) {
 		for j := 2; j < len(rec.Lines); j += 97 {
 			rec.Lines[j].Value = fmt.Sprintf("%032x", i*100000+j)
 		}
-		if err := s.Put(rec); err != nil {
-			t.Fatal(err)
-		}
+		mustPut(t, s, rec)
 		at := old.Add(time.Duration(i) * time.Minute)
 		os.Chtimes(s.recordPath(rec.Key), at, at)
 		keys = append(keys, rec.Key)
@@ -139,9 +131,7 @@ func TestPruneBySize(t *testing.T) {
 func TestWhyMatchesDiff(t *testing.T) {
 	s := openStore(t)
 	prev := manySources("t", 5000, -1)
-	if err := s.Put(prev); err != nil {
-		t.Fatal(err)
-	}
+	mustPut(t, s, prev)
 	cases := map[string]*Record{
 		"one edit": manySources("t", 5000, 1234),
 		"a file less": func() *Record {

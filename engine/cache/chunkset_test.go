@@ -27,9 +27,7 @@ func filesIn(dir, folder string) []string {
 func TestRecordSetsEditWritesLittle(t *testing.T) {
 	s := openStore(t)
 	first := manySources("t", 60000, -1)
-	if err := s.Put(first); err != nil {
-		t.Fatal(err)
-	}
+	mustPut(t, s, first)
 	if n := len(filesIn(s.Dir(), "sets")); n < 2 {
 		t.Fatalf("%d sets for 60,000 lines", n)
 	}
@@ -44,9 +42,7 @@ func TestRecordSetsEditWritesLittle(t *testing.T) {
 		if want := Diff(first.Lines, cur.Lines); e == 0 && (!ok || fmt.Sprint(why) != fmt.Sprint(want)) {
 			t.Errorf("Why = %q, Diff = %q", why, want)
 		}
-		if err := s.Put(cur); err != nil {
-			t.Fatal(err)
-		}
+		mustPut(t, s, cur)
 		if grown := dirSize(t, s.Dir()) - before; grown > 48<<10 {
 			t.Errorf("edit %d grew the store by %d bytes", e, grown)
 		}
@@ -59,9 +55,7 @@ func TestRecordSetsEditWritesLittle(t *testing.T) {
 	before := len(filesIn(s.Dir(), "chunks")) + len(filesIn(s.Dir(), "sets"))
 	same := manySources("t", 60000, 7919)
 	same.Time = time.Unix(2, 0).UTC()
-	if err := s.Put(same); err != nil {
-		t.Fatal(err)
-	}
+	mustPut(t, s, same)
 	if after := len(filesIn(s.Dir(), "chunks")) + len(filesIn(s.Dir(), "sets")); after != before {
 		t.Errorf("an unchanged list added %d chunks or sets", after-before)
 	}
@@ -78,9 +72,7 @@ func TestRecordDamagedSet(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			s := openStore(t)
 			rec := manySources("t", 30000, -1)
-			if err := s.Put(rec); err != nil {
-				t.Fatal(err)
-			}
+			mustPut(t, s, rec)
 			sets := filesIn(s.Dir(), "sets")
 			if len(sets) == 0 {
 				t.Fatal("no sets")
@@ -91,9 +83,7 @@ func TestRecordDamagedSet(t *testing.T) {
 			}
 			// The miss removed the damaged set: the next success writes it
 			// again.
-			if err := s.Put(manySources("t", 30000, 5)); err != nil {
-				t.Fatal(err)
-			}
+			mustPut(t, s, manySources("t", 30000, 5))
 			if _, ok := s.Get(manySources("t", 30000, 5).Key); !ok {
 				t.Error("miss after a fresh Put")
 			}
@@ -113,9 +103,7 @@ func TestPruneFollowsSets(t *testing.T) {
 		b.Lines[i].Value = fmt.Sprintf("%032x", i+1<<40)
 	}
 	for _, r := range []*Record{a, b} {
-		if err := s.Put(r); err != nil {
-			t.Fatal(err)
-		}
+		mustPut(t, s, r)
 	}
 	for _, f := range append(filesIn(s.Dir(), "chunks"), filesIn(s.Dir(), "sets")...) {
 		os.Chtimes(f, old, old)
@@ -158,17 +146,13 @@ func mustEncode(t *testing.T, s *Store, r *Record) []byte {
 func TestRecordDamagedChunkBeneathSet(t *testing.T) {
 	s := openStore(t)
 	rec := manySources("t", 30000, -1)
-	if err := s.Put(rec); err != nil {
-		t.Fatal(err)
-	}
+	mustPut(t, s, rec)
 	chunks := filesIn(s.Dir(), "chunks")
 	os.WriteFile(chunks[len(chunks)/2], []byte("src x\tdamaged\n"), 0o600)
 	if _, ok := s.Get(rec.Key); ok {
 		t.Fatal("hit with damaged chunks")
 	}
-	if err := s.Put(rec); err != nil {
-		t.Fatal(err)
-	}
+	mustPut(t, s, rec)
 	if _, ok := s.Get(rec.Key); !ok {
 		t.Error("still a miss after the target ran again")
 	}

@@ -23,9 +23,7 @@ func TestHeadsServeHits(t *testing.T) {
 	s := openStore(t)
 	a, b := sampleRecord("a", 1), sampleRecord("b", 1)
 	for _, r := range []*Record{a, b} {
-		if err := s.Put(r); err != nil {
-			t.Fatal(err)
-		}
+		mustPut(t, s, r)
 	}
 	if err := s.SaveHeads(); err != nil {
 		t.Fatal(err)
@@ -68,9 +66,7 @@ func storeWithHead(t *testing.T) (*Store, *Record) {
 	t.Helper()
 	s := openStore(t)
 	a := sampleRecord("a", 1)
-	if err := s.Put(a); err != nil {
-		t.Fatal(err)
-	}
+	mustPut(t, s, a)
 	if err := s.SaveHeads(); err != nil {
 		t.Fatal(err)
 	}
@@ -147,9 +143,7 @@ func TestHeadFieldsRoundTrip(t *testing.T) {
 func TestLatestFromHeads(t *testing.T) {
 	s := openStore(t)
 	a := sampleRecord("a", 1)
-	if err := s.Put(a); err != nil {
-		t.Fatal(err)
-	}
+	mustPut(t, s, a)
 	if _, err := os.Stat(filepath.Join(s.Dir(), "last")); !os.IsNotExist(err) {
 		t.Errorf("Put made last/: %v", err)
 	}

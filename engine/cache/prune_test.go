@@ -16,9 +16,7 @@ func TestPruneRecordsKeepsRecentAndLatest(t *testing.T) {
 	key := func(i int) string { return fmt.Sprintf("%064x", i+1) }
 	old := time.Now().Add(-time.Hour)
 	for i := range 10 {
-		if err := s.Put(&Record{Target: fmt.Sprintf("t%d", i%2), Key: key(i)}); err != nil {
-			t.Fatal(err)
-		}
+		mustPut(t, s, &Record{Target: fmt.Sprintf("t%d", i%2), Key: key(i)})
 		// Older keys were used longer ago.
 		at := old.Add(time.Duration(i) * time.Minute)
 		os.Chtimes(s.recordPath(key(i)), at, at)

@@ -162,9 +162,7 @@ func TestHasBreak(t *testing.T) {
 func TestPutMarksStoredChunksUsed(t *testing.T) {
 	s := openStore(t)
 	rec := manySources("t", 30000, -1)
-	if err := s.Put(rec); err != nil {
-		t.Fatal(err)
-	}
+	mustPut(t, s, rec)
 	old := time.Now().Add(-time.Hour)
 	stored := append(filesIn(s.Dir(), "chunks"), filesIn(s.Dir(), "sets")...)
 	for _, f := range stored {
@@ -172,9 +170,7 @@ func TestPutMarksStoredChunksUsed(t *testing.T) {
 	}
 	top := rec.lineKey().chunks()
 	os.Remove(s.chunkPath(top[0].name, top[0].set))
-	if err := s.Put(rec); err != nil {
-		t.Fatal(err)
-	}
+	mustPut(t, s, rec)
 	used := 0
 	for _, f := range stored {
 		if fi, err := os.Stat(f); err == nil && fi.ModTime().After(old.Add(time.Minute)) {

@@ -120,9 +120,7 @@ func TestSecretsKeyedHash(t *testing.T) {
 func TestStatePermissions(t *testing.T) {
 	s := openStore(t)
 	s.SecretKey()
-	if err := s.Put(sampleRecord("t", 1)); err != nil {
-		t.Fatal(err)
-	}
+	mustPut(t, s, sampleRecord("t", 1))
 	unlock, err := s.LockTarget(context.Background(), "t", func() {})
 	if err != nil {
 		t.Fatal(err)
@@ -178,9 +176,7 @@ func TestPruneAttached(t *testing.T) {
 	s.Attached = []Attached{{Dir: "reports", Prefix: "report:"}}
 	rec := sampleRecord("t", 1)
 	rec.Outputs = map[string]string{"report:/out/junit.xml": "kept.xml"}
-	if err := s.Put(rec); err != nil {
-		t.Fatal(err)
-	}
+	mustPut(t, s, rec)
 	for name, age := range map[string]time.Duration{"kept.xml": time.Hour, "orphan.xml": time.Hour, "fresh.xml": 0} {
 		write(t, filepath.Join(s.Dir(), "reports"), name, "<testsuite/>", age)
 	}

@@ -29,6 +29,14 @@ func sampleRecord(target string, i int) *Record {
 	}
 }
 
+// mustPut records rec in s, ending the test if it cannot.
+func mustPut(t testing.TB, s *Store, rec *Record) {
+	t.Helper()
+	if err := s.Put(rec); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func openStore(t testing.TB) *Store {
 	t.Helper()
 	s, err := OpenStore(filepath.Join(t.TempDir(), ".dtask"))
@@ -47,9 +55,7 @@ func TestStoreRoundTrip(t *testing.T) {
 	if _, ok := s.Last("lint"); ok {
 		t.Fatal("Last in an empty store")
 	}
-	if err := s.Put(rec); err != nil {
-		t.Fatal(err)
-	}
+	mustPut(t, s, rec)
 	got, ok := s.Get(rec.Key)
 	if !ok {
 		t.Fatal("miss after Put")

@@ -11,9 +11,7 @@ func tallyKey(i int) string { return fmt.Sprintf("%064x", i+1) }
 func putRecords(t *testing.T, s *Store, from, to int) {
 	t.Helper()
 	for i := from; i < to; i++ {
-		if err := s.Put(&Record{Target: "t", Key: tallyKey(i)}); err != nil {
-			t.Fatal(err)
-		}
+		mustPut(t, s, &Record{Target: "t", Key: tallyKey(i)})
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -125,17 +126,22 @@ func (p *Project) targetsEnv() *targets.Env {
 
 // Cleanup removes what this run created in the engine, even after Ctrl-C.
 func (p *Project) Cleanup() {
-	ctx, cancel := context.WithTimeout(context.Background(), targets.CleanupTimeout)
+	ctx, cancel := targets.Detached(context.Background())
 	defer cancel()
 	_ = p.Env.Cleanup(ctx)
 }
 
 // CloseServices removes the services of pool at the end of a run or a
-// watch session, even after Ctrl-C.
+// watch session, even after Ctrl-C. Its error is masked: the callers print
+// it after their display has closed, and an engine's message can quote a
+// service's definition, secrets included.
 func (p *Project) CloseServices(pool *run.ServicePool) error {
-	ctx, cancel := context.WithTimeout(context.Background(), targets.CleanupTimeout)
+	ctx, cancel := targets.Detached(context.Background())
 	defer cancel()
-	return pool.Close(ctx)
+	if err := pool.Close(ctx); err != nil {
+		return errors.New(p.Mask.Mask(err.Error()))
+	}
+	return nil
 }
 
 // FinishSaves waits for the image cache's background saves in CI, whose

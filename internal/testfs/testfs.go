@@ -21,3 +21,12 @@ func Write(t testing.TB, path, body string) string {
 	}
 	return path
 }
+
+// Files writes each of files (slash paths under dir -> content), as
+// Write does.
+func Files(t testing.TB, dir string, files map[string]string) {
+	t.Helper()
+	for name, body := range files {
+		Write(t, filepath.Join(dir, filepath.FromSlash(name)), body)
+	}
+}

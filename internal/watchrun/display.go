@@ -74,7 +74,8 @@ func (s *session) ready() {
 }
 
 // message prints a line that belongs to no target: through the live
-// display while a run draws status lines, else to stderr.
+// display while a run draws status lines, else to stderr, masked as the
+// display masks (a reloaded task file's error may quote a value).
 func (s *session) message(msg string) {
 	if d := s.live.Load(); d != nil {
 		for _, l := range strings.Split(msg, "\n") {
@@ -82,7 +83,7 @@ func (s *session) message(msg string) {
 		}
 		return
 	}
-	fmt.Fprintln(s.stderr, msg)
+	fmt.Fprintln(s.stderr, s.p.Mask.Mask(msg))
 }
 
 // stoppedTargets shows the targets a stopped run cut short as stopped, not

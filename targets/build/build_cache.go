@@ -175,11 +175,11 @@ func (bc *buildCache) previous(ctx context.Context, cli *docker.Client, x *engin
 
 // cleanup removes the names that lasted only for the build. The image
 // stays if anything else names or uses it.
-func (bc *buildCache) cleanup(cli *docker.Client) {
+func (bc *buildCache) cleanup(ctx context.Context, cli *docker.Client) {
 	if bc == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), targets.CleanupTimeout)
+	ctx, cancel := targets.Detached(ctx)
 	defer cancel()
 	for _, ref := range bc.temp {
 		_, _ = cli.ImageRemove(ctx, ref, client.ImageRemoveOptions{})

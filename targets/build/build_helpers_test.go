@@ -70,20 +70,6 @@ func btRemoveAfter(t *testing.T, cli *docker.Client, ref string) {
 	})
 }
 
-// btWrite writes files (slash paths -> content) under dir.
-func btWrite(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for name, body := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // btNeedBusybox fails (or skips outside CI) when the fixture base image
 // is missing.
 func btNeedBusybox(t *testing.T, cli *docker.Client) {

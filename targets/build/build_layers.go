@@ -61,8 +61,13 @@ func (a *buildAction) prepareLayers(ctx context.Context, cli *docker.Client, c *
 	// (a docker info, 0.2 s on a busy machine, at the head of the save and
 	// so of a CI run's wait at exit): ask now, while the build runs. Not
 	// under the target's context, whose end would be taken for a classic
-	// store for the rest of the run.
-	go a.e.ImageStore(context.WithoutCancel(ctx), cli)
+	// store for the rest of the run; bounded, as every later ImageStore
+	// waits for this one and a hung engine must not hold dtask's exit.
+	go func() {
+		dctx, cancel := targets.Detached(ctx)
+		defer cancel()
+		a.e.ImageStore(dctx, cli)
+	}()
 	if src, err := os.ReadFile(c.Dockerfile); err == nil {
 		if bl.stages, err = cacheStages(src, a.b.Target); err != nil && x.Verbose {
 			fmt.Fprintf(x.Stdout, "image cache: not caching stages: %v\n", err)
@@ -207,18 +212,29 @@ func (bl *buildLayers) save(c *buildctx.Context, base client.ImageBuildOptions, 
 		if err == nil {
 			bl.annotate(ctx, notes)
 		}
-		switch {
-		case err != nil && ctx.Err() != nil:
-			_ = a.e.Layers.Untag(context.WithoutCancel(ctx), pending...)
-		case err != nil:
-			fmt.Fprintf(os.Stderr, "warning: %s: %v\n", a.t.Name, err)
-		}
-		for _, sid := range temp {
-			if a.e.ReleaseImage(sid) {
-				_, _ = cli.ImageRemove(context.WithoutCancel(ctx), sid, client.ImageRemoveOptions{})
-			}
-		}
+		bl.finish(ctx, cli, err, pending, temp)
 	})
+}
+
+// finish ends a save: a save stopped before it ended drops the entries it
+// was to replace (pending), and the images built only for it (temp) are
+// removed once no other save holds them. Both outlive ctx, bounded so that
+// a hung engine cannot hold dtask's exit.
+func (bl *buildLayers) finish(ctx context.Context, cli *docker.Client, err error, pending, temp []string) {
+	a := bl.a
+	dctx, cancel := targets.Detached(ctx)
+	defer cancel()
+	switch {
+	case err != nil && ctx.Err() != nil:
+		_ = a.e.Layers.Untag(dctx, pending...)
+	case err != nil:
+		fmt.Fprintf(os.Stderr, "warning: %s: %v\n", a.t.Name, err)
+	}
+	for _, sid := range temp {
+		if a.e.ReleaseImage(sid) {
+			_, _ = cli.ImageRemove(dctx, sid, client.ImageRemoveOptions{})
+		}
+	}
 }
 
 // saveLatest adds the image (unless saveImageFirst is pushing it) to a

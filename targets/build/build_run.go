@@ -51,7 +51,7 @@ func (a *buildAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, 
 		fmt.Fprintln(x.Stdout, note)
 	}
 	bc, bl, buildkit := a.caches(ctx, cli, c, buildkit, x)
-	defer bc.cleanup(cli)
+	defer bc.cleanup(ctx, cli)
 	opts, err := a.options(c, buildkit)
 	if err != nil {
 		return nil, err

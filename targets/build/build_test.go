@@ -14,13 +14,14 @@ import (
 
 	"github.com/dtask-dev/dtask/engine"
 	"github.com/dtask-dev/dtask/engine/taskfile"
+	"github.com/dtask-dev/dtask/internal/testfs"
 )
 
 func TestBuildSimpleBothBuilders(t *testing.T) {
 	e, cli := btEnv(t)
 	btNeedBusybox(t, cli)
 	e.Revision, e.Source = "0123456789abcdef", "https://example.com/shop"
-	btWrite(t, e.File.Dir, map[string]string{
+	testfs.Files(t, e.File.Dir, map[string]string{
 		"Dockerfile": "FROM busybox\nCOPY hello.txt /hello.txt\nRUN echo built-line && cat /hello.txt\n",
 		"hello.txt":  "hello from the context " + btRand() + "\n",
 	})
@@ -107,7 +108,7 @@ func TestBuildSimpleBothBuilders(t *testing.T) {
 func TestBuildKitCacheMountWithoutSession(t *testing.T) {
 	e, cli := btEnv(t)
 	btNeedBusybox(t, cli)
-	btWrite(t, e.File.Dir, map[string]string{
+	testfs.Files(t, e.File.Dir, map[string]string{
 		"Dockerfile": "FROM busybox\nRUN --mount=type=cache,target=/cache echo cached > /cache/f && cat /cache/f\n",
 	})
 	tag := btTag(t, cli, "cachemount")
@@ -124,7 +125,7 @@ func TestBuildKitCacheMountWithoutSession(t *testing.T) {
 func TestBuildArgsAndTarget(t *testing.T) {
 	e, cli := btEnv(t)
 	btNeedBusybox(t, cli)
-	btWrite(t, e.File.Dir, map[string]string{
+	testfs.Files(t, e.File.Dir, map[string]string{
 		"docker/app.Dockerfile": "ARG BASE=busybox\nFROM ${BASE} AS first\nARG GREETING=default\nENV STAGE=first GOT=$GREETING\n" +
 			"FROM first AS second\nENV STAGE=second\n",
 	})
@@ -148,7 +149,7 @@ func TestBuildArgsAndTarget(t *testing.T) {
 func TestBuildFailingStepIsNamed(t *testing.T) {
 	e, cli := btEnv(t)
 	btNeedBusybox(t, cli)
-	btWrite(t, e.File.Dir, map[string]string{
+	testfs.Files(t, e.File.Dir, map[string]string{
 		"Dockerfile": "FROM busybox\nRUN echo first-line\nRUN echo about-to-fail && exit 3\n",
 	})
 	for _, builder := range []string{"buildkit", "classic"} {
@@ -184,7 +185,7 @@ func TestBuildIgnoreParity(t *testing.T) {
 		t.Fatal("the docker CLI is needed for the parity test")
 	}
 	root := e.File.Dir
-	btWrite(t, root, map[string]string{"build.Dockerfile": "FROM busybox\nCOPY . /ctx\n"})
+	testfs.Files(t, root, map[string]string{"build.Dockerfile": "FROM busybox\nCOPY . /ctx\n"})
 	const tricky = "# comment\n*.log\n**/*.tmp\nbuild/**\n!build/keep.txt\nsecret/\n!secret/allowed.txt\n/anchored.txt\ndocs\n!docs/README.md\n*/cache\n"
 	cases := []struct {
 		name, dockerfile, ignore string
@@ -197,7 +198,7 @@ func TestBuildIgnoreParity(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			ctxDir := filepath.Join(root, c.name)
-			btWrite(t, ctxDir, map[string]string{
+			testfs.Files(t, ctxDir, map[string]string{
 				"Dockerfile":         "FROM busybox\nCOPY . /ctx\n",
 				".dockerignore":      c.ignore,
 				"a.txt":              "a",
@@ -282,7 +283,7 @@ func btWithoutIgnore(listing string) string {
 func TestBuildKey(t *testing.T) {
 	e, cli := btEnv(t)
 	btNeedBusybox(t, cli)
-	btWrite(t, e.File.Dir, map[string]string{
+	testfs.Files(t, e.File.Dir, map[string]string{
 		"Dockerfile":     "ARG BASE=busybox\nFROM $BASE AS base\nFROM base\nCOPY . /app\n",
 		".dockerignore":  "*.log\nnode_modules\n",
 		"main.go":        "package main\n",
@@ -304,11 +305,11 @@ func TestBuildKey(t *testing.T) {
 		t.Errorf("definition (with secret names) not keyed: %q", lines)
 	}
 
-	btWrite(t, e.File.Dir, map[string]string{"debug.log": "changed", "node_modules/m": "changed"})
+	testfs.Files(t, e.File.Dir, map[string]string{"debug.log": "changed", "node_modules/m": "changed"})
 	if k, _ := btPlan(t, e, tg); k != k0 {
 		t.Error("an ignored file changed the key")
 	}
-	btWrite(t, e.File.Dir, map[string]string{"main.go": "package main // changed\n"})
+	testfs.Files(t, e.File.Dir, map[string]string{"main.go": "package main // changed\n"})
 	k1, _ := btPlan(t, e, tg)
 	if k1 == k0 {
 		t.Error("a context file did not change the key")
@@ -342,7 +343,7 @@ func TestBuildSecrets(t *testing.T) {
 	}
 	var masked []string
 	e.Mask = func(v string) { masked = append(masked, v) }
-	btWrite(t, e.File.Dir, map[string]string{
+	testfs.Files(t, e.File.Dir, map[string]string{
 		"Dockerfile": "FROM busybox\nRUN --mount=type=secret,id=TOKEN test \"$(cat /run/secrets/TOKEN)\" = " + value + " && echo secret-ok\nRUN test ! -e /run/secrets/TOKEN\n",
 	})
 	tag := btTag(t, cli, "secrets")

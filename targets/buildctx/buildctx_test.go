@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/moby/go-archive"
+
+	"github.com/dtask-dev/dtask/internal/testfs"
 )
 
 // trickyIgnore exercises anchoring, ** patterns, exceptions inside excluded
@@ -57,15 +59,7 @@ func makeTricky(t *testing.T) string {
 		"src/main.go":        "package main",
 		"bin/run.sh":         "#!/bin/sh\n",
 	}
-	for name, body := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testfs.Files(t, dir, files)
 	if err := os.Chmod(filepath.Join(dir, "bin/run.sh"), 0o755); err != nil {
 		t.Fatal(err)
 	}

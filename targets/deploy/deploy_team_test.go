@@ -45,9 +45,8 @@ func TestDeployOverSSHSendsOnlyTheMissingLayer(t *testing.T) {
 }
 
 func dpOneLayerDeploy(t *testing.T, team bool) {
-	e := testEnv(t)
+	e, cli := dpEnv(t)
 	ctx := context.Background()
-	cli, _ := e.Docker(ctx)
 	served := &atomic.Int64{}
 	regHost := dpCountingRegistry(t, served)
 	lines := &targettest.SyncBuffer{}
@@ -118,9 +117,8 @@ func dpOneLayerDeploy(t *testing.T, team bool) {
 // deploy engine pulls only that layer, and it runs the image. The image
 // IDs differ between the stores; the deploy checks the image by content.
 func TestDeployAcrossImageStores(t *testing.T) {
-	e := testEnv(t)
+	e, cli := dpEnv(t)
 	ctx := context.Background()
-	cli, _ := e.Docker(ctx)
 	served := &atomic.Int64{}
 	dpTeamCache(t, e, dpCountingRegistry(t, served)+"/team/across")
 	cfg := `{"features": {"containerd-snapshotter": true}, "mtu": 1400}`
@@ -172,9 +170,8 @@ func TestDeployAcrossImageStores(t *testing.T) {
 // which the container runs. Then the local tag names another image than
 // the one the deploy engine has under it: that one is sent, not reused.
 func TestDeployRefusesAnImageItDidNotMean(t *testing.T) {
-	e := testEnv(t)
+	e, cli := dpEnv(t)
 	ctx := context.Background()
-	cli, _ := e.Docker(ctx)
 	v1, v2 := dpImage(t, "v1", false), dpImage(t, "v2", false)
 	id1, _ := targets.ImageID(ctx, cli, v1)
 	id2, _ := targets.ImageID(ctx, cli, v2)

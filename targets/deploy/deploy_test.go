@@ -32,8 +32,7 @@ func deployRun(ctx context.Context, e *targets.Env, tg *taskfile.Target) (engine
 // the run; the second is cached (Check passes); a stopped container or a
 // new image deploys again, and the replaced container is gone.
 func TestDeployServesSkipsAndReplaces(t *testing.T) {
-	e := testEnv(t)
-	cli, _ := e.Docker(context.Background())
+	e, cli := dpEnv(t)
 	v1, v2 := dpImage(t, "v1", false), dpImage(t, "v2", false)
 	name := dpName(t, func() *docker.Client { return cli })
 	port := dpFreePort(t)
@@ -141,20 +140,27 @@ func TestDeployServesSkipsAndReplaces(t *testing.T) {
 	}
 }
 
+// dpServingV1 deploys image v1 as a fresh container name on port, for a
+// test that then deploys the image broken (it never answers) over it.
+func dpServingV1(t *testing.T) (e *targets.Env, cli *docker.Client, name string, port int, broken string) {
+	t.Helper()
+	e, cli = dpEnv(t)
+	good := dpImage(t, "v1", false)
+	broken = dpImage(t, "bad", true)
+	name = dpName(t, func() *docker.Client { return cli })
+	port = dpFreePort(t)
+	if _, _, err := deployRun(context.Background(), e, dpTarget(e, name, good, "", port, 20*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	return e, cli, name, port, broken
+}
+
 // TestDeployBrokenImageRollsBack: the new container never answers, so it
 // is removed, the old one is put back under its name and keeps serving,
 // and the error comes with the new container's last output.
 func TestDeployBrokenImageRollsBack(t *testing.T) {
-	e := testEnv(t)
-	cli, _ := e.Docker(context.Background())
-	good, broken := dpImage(t, "v1", false), dpImage(t, "bad", true)
-	name := dpName(t, func() *docker.Client { return cli })
-	port := dpFreePort(t)
+	e, cli, name, port, broken := dpServingV1(t)
 	ctx := context.Background()
-
-	if _, _, err := deployRun(ctx, e, dpTarget(e, name, good, "", port, 20*time.Second)); err != nil {
-		t.Fatal(err)
-	}
 	old := dpInspect(t, cli, name).Container.ID
 
 	start := time.Now()
@@ -188,15 +194,7 @@ func TestDeployBrokenImageRollsBack(t *testing.T) {
 // TestDeployCancelRollsBack: Ctrl-C while waiting for the new container
 // puts the old one back too.
 func TestDeployCancelRollsBack(t *testing.T) {
-	e := testEnv(t)
-	cli, _ := e.Docker(context.Background())
-	good, broken := dpImage(t, "v1", false), dpImage(t, "bad", true)
-	name := dpName(t, func() *docker.Client { return cli })
-	port := dpFreePort(t)
-
-	if _, _, err := deployRun(context.Background(), e, dpTarget(e, name, good, "", port, 20*time.Second)); err != nil {
-		t.Fatal(err)
-	}
+	e, cli, name, port, broken := dpServingV1(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	_, _, err := deployRun(ctx, e, dpTarget(e, name, broken, "", port, 50*time.Second))
@@ -214,19 +212,19 @@ func TestDeployCancelRollsBack(t *testing.T) {
 // TestDeployCrashingContainerFailsFast: a container that exits is not
 // waited for until the timeout.
 func TestDeployCrashingContainerFailsFast(t *testing.T) {
-	e := testEnv(t)
-	cli, _ := e.Docker(context.Background())
+	e, cli := dpEnv(t)
 	good := dpImage(t, "v1", false)
 	name := dpName(t, func() *docker.Client { return cli })
-	tg := dpTarget(e, name, good, "", dpFreePort(t), 50*time.Second)
+	tg := dpTarget(e, name, good, "", dpFreePort(t), time.Hour)
 	tg.Deploy.Cmd = []string{"sh", "-c", "echo no config found; exit 3"}
-	start := time.Now()
-	_, stderr, err := deployRun(context.Background(), e, tg)
+	// A wait for the ready timeout would end at this deadline instead, with
+	// the context's error: the exit's error says the exit ended the wait.
+	// (No wall-time bound: a window flakes under load.)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	_, stderr, err := deployRun(ctx, e, tg)
 	if err == nil || !strings.Contains(err.Error(), "exited with code 3") {
 		t.Fatalf("err = %v, want exited with code 3", err)
-	}
-	if d := time.Since(start); d > 15*time.Second {
-		t.Errorf("took %s to notice the container exited", d)
 	}
 	if !strings.Contains(stderr, "no config found") {
 		t.Errorf("stderr %q lacks the container's output", stderr)
@@ -240,8 +238,7 @@ func TestDeployCrashingContainerFailsFast(t *testing.T) {
 // remote engine against a real container: a loopback URL's published port
 // becomes the container port, and the check runs inside the container.
 func TestDeployRemoteReadyRunsInsideTheContainer(t *testing.T) {
-	e := testEnv(t)
-	cli, _ := e.Docker(context.Background())
+	e, cli := dpEnv(t)
 	good := dpImage(t, "v1", false)
 	name := dpName(t, func() *docker.Client { return cli })
 	port := dpFreePort(t)
@@ -289,8 +286,7 @@ func TestDeployRemoteReadyRunsInsideTheContainer(t *testing.T) {
 // the image is copied with save/load (nothing can be pulled), the second
 // deploy finds it there by ID, and Check reads that engine.
 func TestDeployToSecondEngine(t *testing.T) {
-	e := testEnv(t)
-	cli, _ := e.Docker(context.Background())
+	e, cli := dpEnv(t)
 	good := dpImage(t, "v1", false)
 	host := dpSecondEngine(t, cli)
 	d2, err := docker.ConnectHost(context.Background(), host)
@@ -305,8 +301,7 @@ func TestDeployToSecondEngine(t *testing.T) {
 // whose sessions talk to a second, empty dockerd), as the docker CLI does;
 // the engine pulls the image from this machine through a reverse tunnel.
 func TestDeployOverSSH(t *testing.T) {
-	e := testEnv(t)
-	cli, _ := e.Docker(context.Background())
+	e, cli := dpEnv(t)
 	good := dpImage(t, "v1", false)
 	d2host := dpSecondEngine(t, cli)
 	host := dpSSHServer(t, d2host)

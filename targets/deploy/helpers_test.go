@@ -25,6 +25,17 @@ func testEnv(t *testing.T) *targets.Env {
 	return targettest.Env(t, testKinds()...)
 }
 
+// dpEnv is testEnv with its connection to the local engine.
+func dpEnv(t *testing.T) (*targets.Env, *docker.Client) {
+	t.Helper()
+	e := testEnv(t)
+	cli, err := e.Docker(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, cli
+}
+
 func containerRunning(ctx context.Context, cli *docker.Client, id string) bool {
 	return run.ContainerRunning(ctx, cli, id)
 }

@@ -32,8 +32,7 @@ func TestLeftoversOfASIGKILLedRun(t *testing.T) {
 		helperRunForever()
 		return
 	}
-	e := testEnv(t)
-	needImage(t, "busybox:latest")
+	e := busyboxEnv(t)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestLeftoversOfASIGKILLedRun$")
 	cmd.Env = append(os.Environ(), "DTASK_TEST_HELPER_PROJECT="+e.Project)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr

@@ -116,11 +116,14 @@ func exportVolume(ctx context.Context, e *targets.Env, cli *docker.Client, image
 func withVolume(ctx context.Context, e *targets.Env, cli *docker.Client, image, name, ctrPath string, f func(id string) error) error {
 	// Created even when ctx is cancelled meanwhile (a save stopped at
 	// exit): a create cut short can leave a container whose ID we never
-	// learn, holding the volume until the next run's sweep.
-	id, err := CreateContainer(context.WithoutCancel(ctx), e, cli, ContainerSpec{
+	// learn, holding the volume until the next run's sweep. Bounded all
+	// the same: a hung engine must not hold dtask's exit.
+	cctx, cancel := targets.Detached(ctx)
+	id, err := CreateContainer(cctx, e, cli, ContainerSpec{
 		Image: image, Entrypoint: []string{"/dtask-volume-copy"}, Labels: e.RunLabels("cache-volumes"),
 		Mounts: map[string]string{ctrPath: name},
 	})
+	cancel()
 	if err != nil {
 		return err
 	}

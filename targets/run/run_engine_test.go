@@ -16,8 +16,7 @@ import (
 // the engine twice (cached the second time) and again after the content of
 // a bind-mounted host folder changed.
 func TestRunTargetKeyFollowsBindMountsThroughTheEngine(t *testing.T) {
-	e := testEnv(t)
-	needImage(t, "busybox:latest")
+	e := busyboxEnv(t)
 	data := filepath.Join(e.File.Dir, "data")
 	os.MkdirAll(data, 0o777)
 	os.WriteFile(filepath.Join(data, "f.txt"), []byte("one\n"), 0o666)

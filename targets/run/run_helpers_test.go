@@ -27,11 +27,28 @@ func testEnv(t *testing.T) *targets.Env {
 	return targettest.Env(t, testKinds()...)
 }
 
+// busyboxEnv is a fresh project on the local engine, which has busybox.
+func busyboxEnv(t *testing.T) *targets.Env {
+	t.Helper()
+	e := testEnv(t)
+	needImage(t, "busybox:latest")
+	return e
+}
+
 func newTestEnv(t *testing.T) *targets.Env { return targettest.NewEnv(t, testKinds()...) }
 
 func projectObjects(t *testing.T, e *targets.Env) (containers, networks int) {
 	t.Helper()
 	return targettest.Objects(t, e)
+}
+
+// wantObjects fails t unless e's project has that many containers and
+// networks; when says at which point of the test.
+func wantObjects(t *testing.T, e *targets.Env, containers, networks int, when string) {
+	t.Helper()
+	if c, n := projectObjects(t, e); c != containers || n != networks {
+		t.Errorf("%s: %d containers, %d networks; want %d, %d", when, c, n, containers, networks)
+	}
 }
 
 func needImage(t *testing.T, refs ...string) {

@@ -22,7 +22,7 @@ func ServicesFor(ctx context.Context, e *targets.Env, t *taskfile.Target, x *eng
 	}
 	pool := NewServicePool(e)
 	return pool, func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), targets.CleanupTimeout)
+		cctx, cancel := targets.Detached(ctx)
 		defer cancel()
 		_ = pool.Close(cctx)
 	}
