@@ -65,7 +65,8 @@ func Load(o Options, mask *ui.Masker) (*Project, error) {
 	p.File, err = taskfile.ResolveTargets(raw, secretScope{p.Scope, newSecretScope(raw, cmdVars, p.EnvName)}, needed)
 	if err == nil {
 		p.Root = taskfile.ProjectRoot(raw)
-		err = joinErrors(taskfile.CheckPaths(p.File, p.Root, needed), taskfile.CheckNUL(p.File))
+		err = joinErrors(joinErrors(taskfile.CheckPaths(p.File, p.Root, needed), taskfile.CheckNUL(p.File)),
+			taskfile.CheckImages(p.File, raw, p.lookup, needed))
 	}
 	if err != nil {
 		return nil, err
@@ -75,6 +76,13 @@ func Load(o Options, mask *ui.Masker) (*Project, error) {
 	// cache (docs/services.md).
 	p.Env.VolumeArchives = filepath.Join(p.BulkDir(), "volumes")
 	return p, nil
+}
+
+// lookup is a variable's value, for errors that name the variables a
+// value was made from.
+func (p *Project) lookup(name string) (string, bool) {
+	v, ok, err := p.Scope.Lookup(name)
+	return v, ok && err == nil
 }
 
 // neededGoals are the goals whose targets and services must resolve:
