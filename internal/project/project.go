@@ -44,7 +44,10 @@ func Load(o Options, mask *ui.Masker) (*Project, error) {
 			return nil, &UsageError{Msg: err.Error()}
 		}
 	}
-	raw, err := taskfile.LoadWith(path, taskfile.Options{Compose: compose.Services, Parsed: parsedCache(path)})
+	composeFiles := compose.Loader{Warn: func(msg string) {
+		fmt.Fprintln(os.Stderr, ui.EscapeText(mask.Mask("dtask: warning: "+msg)))
+	}}
+	raw, err := taskfile.LoadWith(path, taskfile.Options{Compose: composeFiles.Services, Parsed: parsedCache(path)})
 	if err != nil {
 		return nil, err
 	}
