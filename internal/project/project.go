@@ -69,7 +69,7 @@ func Load(o Options, mask *ui.Masker) (*Project, error) {
 	if err == nil {
 		p.Root = taskfile.ProjectRoot(raw)
 		err = joinErrors(joinErrors(taskfile.CheckPaths(p.File, p.Root, needed), taskfile.CheckNUL(p.File)),
-			taskfile.CheckImages(p.File, raw, p.lookup, needed))
+			taskfile.CheckImages(p.File, raw, p.lookup, p.willRun(needed)))
 	}
 	if err != nil {
 		return nil, err
@@ -79,6 +79,24 @@ func Load(o Options, mask *ui.Masker) (*Project, error) {
 	// cache (docs/services.md).
 	p.Env.VolumeArchives = filepath.Join(p.BulkDir(), "volumes")
 	return p, nil
+}
+
+// willRun are those of the needed targets that when conditions leave in
+// the run: a publish target's tag made from ${GIT_BRANCH} may be no valid
+// reference on the branches its when.branch skips it on.
+func (p *Project) willRun(needed []string) []string {
+	branch, _ := p.lookup("GIT_BRANCH")
+	skip := p.File.WillSkip(needed, branch, p.EnvName)
+	if len(skip) == 0 {
+		return needed
+	}
+	out := make([]string, 0, len(needed))
+	for _, n := range needed {
+		if !skip[n] {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // lookup is a variable's value, for errors that name the variables a
