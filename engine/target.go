@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"path"
 	"slices"
 	"strings"
 	"time"
@@ -120,29 +119,7 @@ func (r *Runner) blockedByDeps(t *taskfile.Target) (Status, string, bool) {
 
 // when evaluates the target's conditions.
 func (r *Runner) when(t *taskfile.Target) (string, bool) {
-	if t.When == nil {
-		return "", true
-	}
-	if len(t.When.Branch) > 0 && !matchAny(t.When.Branch, r.Branch) {
-		return fmt.Sprintf("branch %q is not one of %s", r.Branch, strings.Join(t.When.Branch, ", ")), false
-	}
-	if len(t.When.Env) > 0 && !slices.Contains(t.When.Env, r.EnvName) {
-		env := r.EnvName
-		if env == "" {
-			env = "(none)"
-		}
-		return fmt.Sprintf("environment %s is not one of %s", env, strings.Join(t.When.Env, ", ")), false
-	}
-	return "", true
-}
-
-func matchAny(globs []string, s string) bool {
-	for _, g := range globs {
-		if ok, _ := path.Match(g, s); ok || g == s {
-			return true
-		}
-	}
-	return false
+	return t.When.Allows(r.Branch, r.EnvName)
 }
 
 // plan builds the target's key: format version, kind, the env it receives,

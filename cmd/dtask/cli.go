@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/alecthomas/kong"
+
+	"github.com/dtask-dev/dtask/internal/watchrun"
 )
 
 // cli is dtask's command line. Utility operations are flags, not
@@ -53,6 +55,11 @@ type cli struct {
 func (c *cli) Validate() error {
 	if c.Jobs < 0 {
 		return fmt.Errorf("--jobs: %d is not a number of targets (1 or more; 0: the number of CPUs)", c.Jobs)
+	}
+	// Checked without -w too: a bad value silently accepted would only
+	// fail the day -w is added to the same command line.
+	if _, err := watchrun.Interval(c.Interval); err != nil {
+		return err
 	}
 	return nil
 }

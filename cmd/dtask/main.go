@@ -22,5 +22,6 @@ func mainCode() int {
 	go func() { <-ctx.Done(); stop() }()
 	ctx, stdout, stderr, unguard := guardPipes(ctx, os.Stdout, os.Stderr)
 	defer unguard()
+	routeLogrus(stderr)
 	return run(ctx, os.Args[1:], stdout, stderr)
 }

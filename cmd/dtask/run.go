@@ -120,6 +120,13 @@ func fileless(c *cli, stdout, stderr io.Writer) (bool, error) {
 
 // runGoals runs the goals once with the chosen display.
 func runGoals(ctx context.Context, c *cli, p *dproject, goals []string, stdout io.Writer) error {
+	// Before anything runs: a report that cannot be written is found
+	// now, not after the run whose report it was.
+	if c.JUnit != "" {
+		if err := junit.Check(c.JUnit); err != nil {
+			return &usageError{msg: fmt.Sprintf("--junit %s: %v", c.JUnit, err)}
+		}
+	}
 	mode := ui.Pick(ui.Mode(c.Output), stdout, os.Getenv, p.IsCI)
 	disp := ui.Record(ui.New(mode, stdout, p.Mask, c.Verbose), p.Mask, junit.Tail)
 	defer disp.Close()

@@ -68,19 +68,8 @@ func (pc *pathChecker) target(dir, name string, t *Target) {
 			pc.outside(ancestors(append(at, "dir")), name, "dir", t.Dir)
 		}
 	}
-	if b := t.Build; b != nil {
-		ctx := joinPath(base, b.Context)
-		switch {
-		case !pc.inside(ctx):
-			pc.outside(ancestors(append(at, "build", "context")), name, "build.context", b.Context)
-		case b.Dockerfile != "":
-			if !pc.inside(joinPath(base, b.Dockerfile)) {
-				pc.outside(ancestors(append(at, "build", "dockerfile")), name, "build.dockerfile", b.Dockerfile)
-			}
-		case !pc.inside(filepath.Join(ctx, "Dockerfile")):
-			// The context's own Dockerfile may be a link out of it.
-			pc.outside(ancestors(append(at, "build", "context")), name, "Dockerfile", filepath.Join(b.Context, "Dockerfile"))
-		}
+	if t.Build != nil {
+		pc.build(at, base, name, t.Build)
 	}
 	for i, src := range t.Sources {
 		if strings.HasPrefix(src, "!") || pc.inside(joinPath(base, staticPrefix(src))) {
@@ -88,6 +77,30 @@ func (pc *pathChecker) target(dir, name string, t *Target) {
 		}
 		key := append(at[:2:2], "sources")
 		pc.outside(append([]string{indexKey(key, i)}, ancestors(key)...), name, "sources", src)
+	}
+}
+
+// build checks a build's context, its Dockerfile and its .dockerignore.
+func (pc *pathChecker) build(at []string, base, name string, b *Build) {
+	ctx := joinPath(base, b.Context)
+	ctxKeys := ancestors(append(at, "build", "context"))
+	if !pc.inside(ctx) {
+		pc.outside(ctxKeys, name, "build.context", b.Context)
+		return
+	}
+	switch {
+	case b.Dockerfile != "":
+		if !pc.inside(joinPath(base, b.Dockerfile)) {
+			pc.outside(ancestors(append(at, "build", "dockerfile")), name, "build.dockerfile", b.Dockerfile)
+		}
+	case !pc.inside(filepath.Join(ctx, "Dockerfile")):
+		// The context's own Dockerfile may be a link out of it.
+		pc.outside(ctxKeys, name, "Dockerfile", filepath.Join(b.Context, "Dockerfile"))
+	}
+	// -n reads .dockerignore too (to list the context): a link out of
+	// the project would have it read a file elsewhere.
+	if !pc.inside(filepath.Join(ctx, ".dockerignore")) {
+		pc.outside(ctxKeys, name, ".dockerignore", filepath.Join(b.Context, ".dockerignore"))
 	}
 }
 

@@ -22,6 +22,7 @@ type validator struct {
 func (v *validator) run() {
 	v.version()
 	v.defaultTarget()
+	v.cache()
 	for _, name := range slices.Sorted(maps.Keys(v.f.Secrets)) {
 		v.secret(name, v.f.Secrets[name])
 	}
@@ -83,6 +84,15 @@ func (v *validator) defaultTarget() {
 		return // one with ${...} is checked once resolved, when it is run
 	}
 	v.c.addAt([]string{"default"}, "default target %q is not defined%s", d, didYouMean(d, v.f.TargetNames()))
+}
+
+// cache checks what a [cache] value's type lets through: a negative
+// remote_keep was taken as the default, so a typo pruned by another rule
+// than the one written.
+func (v *validator) cache() {
+	if n := v.f.Cache.RemoteKeep; n < 0 {
+		v.c.addAt([]string{"cache", "remote_keep"}, "cache.remote_keep: %d is not a number of records (1 or more; 0: the default)", n)
+	}
 }
 
 func (v *validator) secret(name string, s SecretRef) {

@@ -14,7 +14,7 @@ import (
 
 // BuiltinNames lists the variables the built-in layer defines.
 var BuiltinNames = []string{
-	"GIT_SHA", "GIT_SHORT_SHA", "GIT_BRANCH", "GIT_TAG", "GIT_DIRTY", "VERSION",
+	"GIT_SHA", "GIT_SHORT_SHA", "GIT_BRANCH", "GIT_BRANCH_SLUG", "GIT_TAG", "GIT_DIRTY", "VERSION",
 	"BUILD_NUM", "CI", "CI_PROVIDER", "DTASK_ENV", "TASKFILE_DIR",
 }
 
@@ -77,11 +77,9 @@ func (b *builtins) lookup(name string) (string, bool) {
 	case "GIT_SHORT_SHA":
 		return short(b.gitSHA()), true
 	case "GIT_BRANCH":
-		b.readHead()
-		if b.branch != "" {
-			return b.branch, true
-		}
-		return b.ci.Branch, true
+		return b.gitBranch(), true
+	case "GIT_BRANCH_SLUG":
+		return Slug(b.gitBranch()), true
 	case "GIT_TAG":
 		return b.gitTag(), true
 	case "GIT_DIRTY":
@@ -109,6 +107,14 @@ func (b *builtins) readHead() {
 		}
 		b.sha, b.branch = sha, branch
 	})
+}
+
+func (b *builtins) gitBranch() string {
+	b.readHead()
+	if b.branch != "" {
+		return b.branch
+	}
+	return b.ci.Branch
 }
 
 func (b *builtins) gitSHA() string {

@@ -34,6 +34,17 @@ var topKeys = []string{"name", "services", "version", "volumes"}
 // interpolation leaves them as they are. Relative paths in the files are
 // relative to the first file's folder, as in docker compose.
 func Services(dir string, files []string) (map[string]*taskfile.Service, error) {
+	return Loader{}.Services(dir, files)
+}
+
+// Loader reads compose files, saying through Warn (when set) what compose
+// would have warned about: variables that are not set.
+type Loader struct {
+	Warn func(msg string)
+}
+
+// Services is the package's Services, with warnings.
+func (l Loader) Services(dir string, files []string) (map[string]*taskfile.Service, error) {
 	paths := make([]string, len(files))
 	for i, f := range files {
 		if !filepath.IsAbs(f) {
@@ -52,9 +63,20 @@ func Services(dir string, files []string) (map[string]*taskfile.Service, error) 
 	if err := checkKeys(ctx, paths, files); err != nil {
 		return nil, err
 	}
-	proj, err := load(ctx, paths, cli.WithoutEnvironmentResolution)
+	unset := &unsetVars{}
+	proj, err := load(ctx, paths, cli.WithoutEnvironmentResolution,
+		cli.WithLoadOptions(func(o *loader.Options) {
+			if o.Interpolate != nil { // nil when compose only lists the files
+				o.Interpolate.Substitute = unset.substitute
+			}
+		}))
 	if err != nil {
 		return nil, inFiles(err, paths, files)
+	}
+	if l.Warn != nil {
+		for _, w := range unset.warnings(paths, files) {
+			l.Warn(w)
+		}
 	}
 	if err := checkEnvFiles(root, proj, paths, files); err != nil {
 		return nil, err

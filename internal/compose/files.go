@@ -43,8 +43,8 @@ func checkEnvFiles(root string, proj *types.Project, paths, files []string) erro
 			if err == nil || errors.Is(err, fs.ErrNotExist) && !bool(ef.Required) {
 				continue
 			}
-			return fmt.Errorf("%s: services.%s: env_file %q %w", writtenAt(paths, files, "services", name, "env_file"),
-				name, asWritten(base, ef.Path), err)
+			return fmt.Errorf("%s: services.%s: env_file %q %w%s", writtenAt(paths, files, "services", name, "env_file"),
+				name, asWritten(base, ef.Path), err, envFileHint(err))
 		}
 	}
 	return nil
@@ -56,7 +56,7 @@ func checkEnvFiles(root string, proj *types.Project, paths, files []string) erro
 // file's name.
 func checkFile(root, path string) error {
 	if !taskfile.Inside(root, path) {
-		return fmt.Errorf("is outside the project (%s)", root)
+		return &outsideError{root}
 	}
 	fi, err := os.Stat(path)
 	switch {
@@ -68,6 +68,25 @@ func checkFile(root, path string) error {
 		return fmt.Errorf("is larger than the limit of %d MiB", maxFileSize>>20)
 	}
 	return nil
+}
+
+// outsideError is a file outside the project.
+type outsideError struct{ root string }
+
+func (e *outsideError) Error() string { return fmt.Sprintf("is outside the project (%s)", e.root) }
+
+// envFileHint says why an env_file outside the project is refused and
+// what to do instead. There is no opt-in: the compose file is read by
+// -l and -n before the repository is trusted, and an opt-in written in
+// that same repository would let it read any file it names.
+func envFileHint(err error) string {
+	var out *outsideError
+	if !errors.As(err, &out) {
+		return ""
+	}
+	return ": -l and -n read env files before a task file is trusted, so only files inside the project are read;" +
+		" copy it into the project (git-ignored), or list its names under environment: without values and set them" +
+		" in the environment dtask runs in"
 }
 
 // asWritten shows path relative to base when it is under it, as a

@@ -163,6 +163,10 @@ func Write(path string, run Run) error {
 	return nil
 }
 
+// Check says whether a report can be written at path (see
+// atomicfile.Check), before the run whose report it would be.
+func Check(path string) error { return atomicfile.Check(path, readable(path)) }
+
 // readable makes the temporary file of a report beside it, readable by
 // the CI tools that upload it.
 func readable(path string) func() (*os.File, error) {

@@ -44,7 +44,10 @@ func Load(o Options, mask *ui.Masker) (*Project, error) {
 			return nil, &UsageError{Msg: err.Error()}
 		}
 	}
-	raw, err := taskfile.LoadWith(path, taskfile.Options{Compose: compose.Services, Parsed: parsedCache(path)})
+	composeFiles := compose.Loader{Warn: func(msg string) {
+		fmt.Fprintln(os.Stderr, ui.EscapeText(mask.Mask("dtask: warning: "+msg)))
+	}}
+	raw, err := taskfile.LoadWith(path, taskfile.Options{Compose: composeFiles.Services, Parsed: parsedCache(path)})
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +68,8 @@ func Load(o Options, mask *ui.Masker) (*Project, error) {
 	p.File, err = taskfile.ResolveTargets(raw, secretScope{p.Scope, newSecretScope(raw, cmdVars, p.EnvName)}, needed)
 	if err == nil {
 		p.Root = taskfile.ProjectRoot(raw)
-		err = joinErrors(taskfile.CheckPaths(p.File, p.Root, needed), taskfile.CheckNUL(p.File))
+		err = joinErrors(joinErrors(taskfile.CheckPaths(p.File, p.Root, needed), taskfile.CheckNUL(p.File)),
+			taskfile.CheckImages(p.File, raw, p.lookup, p.willRun(needed)))
 	}
 	if err != nil {
 		return nil, err
@@ -75,6 +79,31 @@ func Load(o Options, mask *ui.Masker) (*Project, error) {
 	// cache (docs/services.md).
 	p.Env.VolumeArchives = filepath.Join(p.BulkDir(), "volumes")
 	return p, nil
+}
+
+// willRun are those of the needed targets that when conditions leave in
+// the run: a publish target's tag made from ${GIT_BRANCH} may be no valid
+// reference on the branches its when.branch skips it on.
+func (p *Project) willRun(needed []string) []string {
+	branch, _ := p.lookup("GIT_BRANCH")
+	skip := p.File.WillSkip(needed, branch, p.EnvName)
+	if len(skip) == 0 {
+		return needed
+	}
+	out := make([]string, 0, len(needed))
+	for _, n := range needed {
+		if !skip[n] {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// lookup is a variable's value, for errors that name the variables a
+// value was made from.
+func (p *Project) lookup(name string) (string, bool) {
+	v, ok, err := p.Scope.Lookup(name)
+	return v, ok && err == nil
 }
 
 // neededGoals are the goals whose targets and services must resolve:

@@ -88,7 +88,7 @@ type runEnd struct {
 // theirs, until ctx is cancelled (Ctrl-C), when it stops the run in
 // progress, removes the services and returns an InterruptedError (130).
 func Run(ctx context.Context, c *Config, p *project.Project, goals []string, stdout, stderr io.Writer) error {
-	quiet, err := watchInterval(c.Interval)
+	quiet, err := Interval(c.Interval)
 	if err != nil {
 		return err
 	}
@@ -122,7 +122,9 @@ func Run(ctx context.Context, c *Config, p *project.Project, goals []string, std
 	return s.loop(ctx)
 }
 
-func watchInterval(s string) (time.Duration, error) {
+// Interval parses --interval ("": the default). The command line checks it
+// whether or not -w is given, so a typo is an error where it is written.
+func Interval(s string) (time.Duration, error) {
 	if s == "" {
 		return defaultInterval, nil
 	}
