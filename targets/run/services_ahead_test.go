@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dtask-dev/dtask/engine"
 	"github.com/dtask-dev/dtask/engine/taskfile"
 	"github.com/dtask-dev/dtask/targets"
 )
@@ -55,6 +56,16 @@ func TestPrestartedServiceIsFreshForItsTarget(t *testing.T) {
 	}
 }
 
+// prestarted adds tg to e and starts its services ahead in a new pool.
+func prestarted(e *targets.Env, tg *taskfile.Target) (*ServicePool, *engine.Exec) {
+	e.File.Targets[tg.Name] = tg
+	pool := NewServicePool(e)
+	x, _, _, _ := testExec(tg)
+	x.Shared = pool
+	PrestartServices(context.Background(), e, tg, x)
+	return pool, x
+}
+
 // A start ahead that no target takes (its dep failed) is stopped and
 // removed when the run's pool closes, also while it is still starting.
 func TestCloseStopsAStartAhead(t *testing.T) {
@@ -64,11 +75,7 @@ func TestCloseStopsAStartAhead(t *testing.T) {
 	slowService(e)
 	tg := &taskfile.Target{Name: "test", Services: []string{"svc"},
 		Run: &taskfile.Run{Image: "busybox:latest", Cmd: []string{"true"}}}
-	e.File.Targets["test"] = tg
-	pool := NewServicePool(e)
-	x, _, _, _ := testExec(tg)
-	x.Shared = pool
-	PrestartServices(context.Background(), e, tg, x)
+	pool, x := prestarted(e, tg)
 	if err := pool.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -78,5 +85,43 @@ func TestCloseStopsAStartAhead(t *testing.T) {
 	PrestartServices(context.Background(), e, tg, x) // closed: starts nothing
 	if c, n := projectObjects(t, e); c != 0 || n != 0 {
 		t.Errorf("a start ahead after Close: %d containers, %d networks", c, n)
+	}
+}
+
+// A target that lists a service built by a target of the run (a compose
+// file's built service) and one from a known image: the known one still
+// starts ahead, beside the deps; the built one waits for its build.
+func TestPrestartStartsTheServicesWhoseImageIsKnown(t *testing.T) {
+	t.Parallel()
+	e := testEnv(t)
+	needImage(t, "busybox:latest")
+	slowService(e)
+	addService(e, &taskfile.Service{Name: "built", Build: "built-image", Image: "dtask-test/prestart-built:never"})
+	e.File.Targets["built-image"] = &taskfile.Target{Name: "built-image",
+		Build: &taskfile.Build{Context: ".", Tags: []string{"dtask-test/prestart-built:never"}}}
+	tg := &taskfile.Target{Name: "test", Deps: []string{"built-image"}, Services: []string{"svc", "built"},
+		Run: &taskfile.Run{Image: "busybox:latest", Cmd: []string{"true"}}}
+	pool, _ := prestarted(e, tg)
+	pool.ahead.Wait()
+	if c, _ := projectObjects(t, e); c != 1 {
+		t.Errorf("%d containers after the start ahead; want svc's alone", c)
+	}
+	if err := pool.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestStartableAheadLeavesBuiltServicesAndTheirDependents(t *testing.T) {
+	f := &taskfile.File{Services: map[string]*taskfile.Service{
+		"db":    {Name: "db", Image: "mariadb:10.11"},
+		"cache": {Name: "cache", Build: "compose:cache"},
+		"web":   {Name: "web", Image: "nginx", DependsOn: []string{"cache"}},
+		"app":   {Name: "app", Image: "app:dev"},
+	}, Targets: map[string]*taskfile.Target{
+		"image": {Name: "image", Build: &taskfile.Build{Tags: []string{"app:dev"}}},
+	}}
+	got := startableAhead(f, []string{"cache", "web", "db", "app"})
+	if len(got) != 1 || got[0] != "db" {
+		t.Errorf("startableAhead = %v, want [db]", got)
 	}
 }
