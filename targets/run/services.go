@@ -280,13 +280,19 @@ func serviceImage(ctx context.Context, e *targets.Env, cli *docker.Client, svc *
 		}
 		return svc.Image, id, nil
 	}
-	ref = targets.DepImage(deps[svc.Build])
+	built := targets.BuildOutputOf(deps[svc.Build])
+	ref = built.ImageID
 	if ref == "" {
 		return "", "", fmt.Errorf("service %s: build target %q has not recorded an image", svc.Name, svc.Build)
 	}
 	// ref is the image ID the build recorded: load it from the image
-	// cache if a cached build left it there only.
-	id, err = targets.EnsureImage(ctx, cli, ref, ref, progress)
+	// cache if a cached build left it there only, under the build's tag,
+	// so that the restored image has a name of its own.
+	name := ref
+	if len(built.Tags) > 0 {
+		name = built.Tags[0]
+	}
+	id, err = targets.EnsureImage(ctx, cli, name, ref, progress)
 	if err != nil {
 		return "", "", fmt.Errorf("service %s: %w", svc.Name, err)
 	}
