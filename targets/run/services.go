@@ -156,7 +156,9 @@ func (p *ServicePool) toStart(ctx context.Context, cli *docker.Client, names []s
 		hash := serviceHash(p.e, svc, imgID)
 		if r := p.running[name]; r != nil {
 			if r.hash == hash && ContainerRunning(ctx, cli, r.id) {
-				log.say("service %s: already running (%s), shared", name, shortID(r.id))
+				if !p.unclaimed[name] { // else it is reported as started ahead, not shared
+					log.say("service %s: already running (%s), shared", name, shortID(r.id))
+				}
 				continue
 			}
 			delete(p.running, name)

@@ -45,6 +45,11 @@ func TestPrestartedServiceIsFreshForItsTarget(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
 	}
+	// Started for it, not shared with an earlier target (migrate's run
+	// again, after that, shares it).
+	if i := strings.Index(out.String(), "already running"); i >= 0 && i < strings.Index(out.String(), "started ahead") {
+		t.Errorf("a service started ahead is first said to be shared:\n%s", out.String())
+	}
 	if c, n := projectObjects(t, e); c != 1 || n != 1 {
 		t.Errorf("%d containers, %d networks; want the one service and its network", c, n)
 	}
