@@ -33,13 +33,15 @@ type ServicePool struct {
 	netID   string
 	running map[string]*svcRun // by service name
 	saving  sync.WaitGroup     // service images being saved to the image cache
-	// Prestart's bookkeeping: services being started ahead of their
-	// target, those started so and not yet used by a target, the starts
-	// in progress and how to stop them; closed: no more of them.
-	starting, unclaimed map[string]bool
-	ahead               sync.WaitGroup
-	cancels             []context.CancelFunc
-	closed              bool
+	// Prestart's bookkeeping: services started ahead of their target
+	// and not yet used by a target (under mu); under aheadMu, those being
+	// started so, how to stop those starts, and closed: no more of them.
+	unclaimed map[string]bool
+	aheadMu   sync.Mutex
+	starting  map[string]bool
+	ahead     sync.WaitGroup
+	cancels   []context.CancelFunc
+	closed    bool
 }
 
 type svcRun struct {
@@ -69,9 +71,11 @@ func (p *ServicePool) up(ctx context.Context, names []string, x *engine.Exec, ah
 	log := newSvcLog(x)
 	net, fresh, err := p.upLocked(ctx, names, x, log)
 	if ahead {
+		p.aheadMu.Lock()
 		for _, n := range names {
 			delete(p.starting, n)
 		}
+		p.aheadMu.Unlock()
 		for _, n := range fresh {
 			if p.running[n] != nil {
 				p.unclaimed[n] = true

@@ -24,12 +24,15 @@ func (p *ServicePool) Prestart(ctx context.Context, names []string, x *engine.Ex
 	if len(names) == 0 {
 		return
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	// Not p.mu: a start in progress holds it until its services are
+	// ready, and a second dep of the target starting meanwhile must not
+	// wait for that. A service already running is found so by up.
+	p.aheadMu.Lock()
+	defer p.aheadMu.Unlock()
 	if p.closed {
 		return
 	}
-	todo := slices.DeleteFunc(slices.Clone(names), func(n string) bool { return p.running[n] != nil || p.starting[n] })
+	todo := slices.DeleteFunc(slices.Clone(names), func(n string) bool { return p.starting[n] })
 	if len(todo) == 0 {
 		return
 	}
@@ -62,11 +65,11 @@ func (p *ServicePool) claim(names []string) []string {
 // stopAhead stops the starts Prestart has in progress, waits for them
 // and refuses new ones: the pool is closing.
 func (p *ServicePool) stopAhead() {
-	p.mu.Lock()
+	p.aheadMu.Lock()
 	p.closed = true
 	cancels := p.cancels
 	p.cancels = nil
-	p.mu.Unlock()
+	p.aheadMu.Unlock()
 	for _, c := range cancels {
 		c()
 	}

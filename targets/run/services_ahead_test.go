@@ -130,3 +130,27 @@ func TestStartableAheadLeavesBuiltServicesAndTheirDependents(t *testing.T) {
 		t.Errorf("startableAhead = %v, want [db]", got)
 	}
 }
+
+// A second dep of the target starting while the first one's start ahead
+// is still waiting for the service to be ready goes on at once: the
+// worker running it was held until the service was ready (the pool's
+// lock, which that start holds throughout).
+func TestPrestartDoesNotWaitForAStartInProgress(t *testing.T) {
+	t.Parallel()
+	e := testEnv(t)
+	needImage(t, "busybox:latest")
+	slowService(e) // ready a second after it starts
+	tg := &taskfile.Target{Name: "test", Services: []string{"svc"},
+		Run: &taskfile.Run{Image: "busybox:latest", Cmd: []string{"true"}}}
+	pool, x := prestarted(e, tg)
+	defer pool.Close(context.Background())
+	for pool.mu.TryLock() { // until the first start holds the lock
+		pool.mu.Unlock()
+		time.Sleep(5 * time.Millisecond)
+	}
+	PrestartServices(context.Background(), e, tg, x)
+	if pool.mu.TryLock() {
+		pool.mu.Unlock()
+		t.Error("the second start ahead returned only after the first had made the service ready")
+	}
+}
