@@ -188,6 +188,35 @@ func TestParallelismIsBoundedByJobs(t *testing.T) {
 	}
 }
 
+// With fewer workers than ready targets, the one with the longest chain
+// of dependents goes first: the test image, which the tests, the push
+// and the deploy wait for, before the app image (first by name).
+func TestLongestChainOfDependentsRunsFirst(t *testing.T) {
+	f := graph(t, "ci: deploy", "deploy: publish", "publish: test image", "test: test-image", "image:", "test-image:")
+	w := newWorld()
+	r := newRunner(t, f, w)
+	r.Opts.Jobs = 1
+	if _, err := r.Run(context.Background(), []string{"ci"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.ranList(); len(got) < 2 || got[0] != "test-image" {
+		t.Errorf("ran %v; want test-image first", got)
+	}
+}
+
+func TestChainHeights(t *testing.T) {
+	f := graph(t, "ci: deploy lint", "deploy: publish", "publish: test image", "test: test-image", "image:", "test-image:", "lint:")
+	r := newRunner(t, f, newWorld())
+	s := newSchedule(r, []string{"ci", "deploy", "publish", "test", "image", "test-image", "lint"})
+	h := chainHeights(s)
+	want := map[string]int32{"ci": 1, "deploy": 2, "lint": 2, "publish": 3, "test": 4, "image": 4, "test-image": 5}
+	for i, n := range s.names {
+		if h[i] != want[n] {
+			t.Errorf("height of %s = %d, want %d", n, h[i], want[n])
+		}
+	}
+}
+
 func TestFailureStopsDependentsButRunningTargetsFinish(t *testing.T) {
 	f := graph(t, "all: bad slow", "bad:", "slow:", "after: bad", "top: after slow")
 	w := newWorld()

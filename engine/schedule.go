@@ -18,7 +18,7 @@ type schedule struct {
 	pending []int32  // per target: its deps not finished yet
 	// dependents of target i are waiting[from[i]:from[i+1]].
 	from, waiting []int32
-	ready, done   chan int32
+	done          chan int32
 	// prepared marks the targets whose Prepare was decided: each dep
 	// that runs asks for its dependents, and the answer (when, the
 	// action) does not change within the run.
@@ -60,7 +60,6 @@ func newSchedule(r *Runner, closure []string) *schedule {
 		s.waiting[next[e[0]]] = e[1]
 		next[e[0]]++
 	}
-	s.ready = make(chan int32, len(s.names))
 	s.done = make(chan int32, len(s.names))
 	s.prepared = make([]atomic.Bool, len(s.names))
 	return s
@@ -68,16 +67,18 @@ func newSchedule(r *Runner, closure []string) *schedule {
 
 func (s *schedule) run(ctx context.Context) error {
 	todo := len(s.names)
+	q := newReadyQueue(s)
 	for i, n := range s.pending {
 		if n == 0 {
-			s.ready <- int32(i)
+			q.add(int32(i))
 		}
 	}
 	// A fixed pool of workers, not a goroutine per target: ten thousand
 	// goroutines each growing a fresh stack cost more than the targets.
+	workers := min(s.r.jobs(), max(todo, 1))
 	work := make(chan int32, todo)
 	var wg sync.WaitGroup
-	for range min(s.r.jobs(), max(todo, 1)) {
+	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -89,27 +90,32 @@ func (s *schedule) run(ctx context.Context) error {
 	}
 	defer wg.Wait()
 	defer close(work)
-	stopped := false
+	stopped, idle := false, workers
+	dispatched := make([]bool, todo)
 	for finished := 0; finished < todo; {
-		select {
-		case i := <-s.ready:
+		// A worker takes the ready target with the longest chain of
+		// dependents first (see readyQueue).
+		for q.len() > 0 && (idle > 0 || stopped || ctx.Err() != nil) {
+			i := q.next()
 			if stopped || ctx.Err() != nil {
-				n := s.names[i]
-				s.r.record(&Result{Target: n, Kind: s.r.File.Targets[n].ActionKind(), Status: NotRun, Reason: s.notRunReason(ctx, n)})
-				s.done <- i
+				s.notRun(ctx, i)
 				continue
 			}
+			dispatched[i], idle = true, idle-1
 			work <- i
-		case i := <-s.done:
-			finished++
+		}
+		i := <-s.done
+		finished++
+		if dispatched[i] {
+			idle++
 			if res := s.r.result(s.names[i]); res.Status == Failed {
 				stopped = true
 			}
-			for _, d := range s.waiting[s.from[i]:s.from[i+1]] {
-				s.pending[d]--
-				if s.pending[d] == 0 {
-					s.ready <- d
-				}
+		}
+		for _, d := range s.waiting[s.from[i]:s.from[i+1]] {
+			s.pending[d]--
+			if s.pending[d] == 0 {
+				q.add(d)
 			}
 		}
 	}
@@ -117,6 +123,13 @@ func (s *schedule) run(ctx context.Context) error {
 		return errDepFailed
 	}
 	return ctx.Err()
+}
+
+// notRun records target i as not run and finished.
+func (s *schedule) notRun(ctx context.Context, i int32) {
+	n := s.names[i]
+	s.r.record(&Result{Target: n, Kind: s.r.File.Targets[n].ActionKind(), Status: NotRun, Reason: s.notRunReason(ctx, n)})
+	s.done <- i
 }
 
 func (s *schedule) notRunReason(ctx context.Context, n string) string {

@@ -265,11 +265,16 @@ func (e *Env) PullLayers(ctx context.Context, cli *docker.Client, id string, ref
 		return false, fmt.Errorf("restoring image %s from the image cache: %w", ShortID(id), err)
 	}
 	// The pull left a name that means nothing once the registry is gone.
-	defer func() {
-		rctx, cancel := Detached(ctx)
-		defer cancel()
-		_, _ = cli.ImageRemove(rctx, src, client.ImageRemoveOptions{})
-	}()
+	// It goes once refs name the image; as its only name, removing it
+	// would delete the image just restored (a built service's image, asked
+	// for by ID: "No such image" when its container was created).
+	if slices.ContainsFunc(refs, func(r string) bool { return r != "" && r != id }) {
+		defer func() {
+			rctx, cancel := Detached(ctx)
+			defer cancel()
+			_, _ = cli.ImageRemove(rctx, src, client.ImageRemoveOptions{})
+		}()
+	}
 	have, err := cli.ImageID(ctx, src)
 	if err != nil {
 		return false, err

@@ -83,7 +83,7 @@ func TestInit(t *testing.T) {
 	needDocker(t)
 	dir := t.TempDir()
 	testfs.Write(t, filepath.Join(dir, "Dockerfile"), "FROM busybox:latest\nCOPY . /app\n")
-	testfs.Write(t, filepath.Join(dir, "compose.yaml"), "services:\n  db:\n    image: postgres:16\n")
+	testfs.Write(t, filepath.Join(dir, "compose.yaml"), "services:\n  db:\n    image: postgres:16\n  cache:\n    image: redis:7\n")
 	if out, err := dtaskIn(t, dir, "--init"); err != nil {
 		t.Fatalf("--init: %v\n%s", err, out)
 	}
@@ -91,7 +91,11 @@ func TestInit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"[targets.image]", "compose.yaml found", "[targets.ci]"} {
+	// The compose file is read as it is (not copied out as [services]),
+	// its services named where a target would list them; with no
+	// .dockerignore the context's .git is pointed out.
+	for _, want := range []string{"[targets.image]", "compose = \"compose.yaml\"", `services = ["cache", "db"]`,
+		"line .git", "[targets.ci]"} {
 		if !bytes.Contains(body, []byte(want)) {
 			t.Errorf("the starter file lacks %q:\n%s", want, body)
 		}

@@ -56,7 +56,13 @@ func starter(dir string, exists func(string) bool) string {
 	app := strings.ToLower(filepath.Base(dir))
 	fmt.Fprintf(&b, "# dtask task file, made by `dtask --init`. Every key: docs/taskfile.md in dtask's\n")
 	fmt.Fprintf(&b, "# repository. `dtask -l` lists the targets, `dtask -n` says what would run and why.\n")
-	b.WriteString("version = 1\ndefault = \"ci\"\n\n[vars]\n")
+	b.WriteString("version = 1\ndefault = \"ci\"\n")
+	// compose is a top-level key: it must come before the first table.
+	cf := composeFile(exists)
+	if cf != "" {
+		b.WriteString(composeSection(dir, cf))
+	}
+	b.WriteString("\n[vars]\n")
 	fmt.Fprintf(&b, "APP   = %q\n", app)
 	b.WriteString("IMAGE = \"${APP}:${GIT_SHORT_SHA:-dev}\"   # ${NAME:-default} as in sh\n")
 	for _, s := range starterSections() {
@@ -67,6 +73,12 @@ func starter(dir string, exists func(string) bool) string {
 			}
 		}
 	}
+	if exists("Dockerfile") && !exists(".dockerignore") {
+		b.WriteString("\n" + dockerignoreHint)
+	}
+	if cf != "" {
+		b.WriteString("\n" + composeTestHint(dir, cf, exists("Dockerfile")))
+	}
 	if len(targets) == 0 {
 		b.WriteString("\n[targets.hello]\ndesc = \"A first target: replace it\"\nsh   = \"echo hello from dtask\"\n")
 		targets = append(targets, `"hello"`)
@@ -74,6 +86,14 @@ func starter(dir string, exists func(string) bool) string {
 	fmt.Fprintf(&b, "\n[targets.ci]\ndesc = \"What CI runs: `dtask ci`\"\ndeps = [%s]\n", strings.Join(targets, ", "))
 	return b.String()
 }
+
+// dockerignoreHint: without a .dockerignore the context sends .git, and
+// git rewrites files there even when nothing is committed.
+const dockerignoreHint = `# No .dockerignore: the build context sends .git too, so whatever git writes
+# there (a commit, a fetch, even the index that ` + "`git status`" + ` refreshes) changes
+# the build's key and it runs again, with every target that uses its image.
+# Unless a COPY needs it, keep it out with a .dockerignore holding the line .git
+`
 
 // starterSection is what a file found suggests: a target (named target,
 // to run from ci) or a hint.
@@ -88,8 +108,6 @@ func starterSections() []starterSection {
 desc  = "Build the image"
 build = { context = ".", dockerfile = "Dockerfile", tags = ["${IMAGE}"] }
 `},
-		{"compose.yaml", "", composeHint("compose.yaml")},
-		{"docker-compose.yml", "", composeHint("docker-compose.yml")},
 		{"go.mod", "go-test", `# go.mod found: the Go tests on the host, re-run only when a Go file changes.
 [targets.go-test]
 desc    = "Go tests"
@@ -109,16 +127,4 @@ desc = "make"
 sh   = "make"
 `},
 	}
-}
-
-func composeHint(name string) string {
-	return `# ` + name + ` found: describe the services a target needs as [services.NAME]
-# and list them in its services = [...]; they start on a private network,
-# reachable by name, and are removed afterwards. For example:
-#
-# [services.db]
-# image = "postgres:16"
-# env   = { POSTGRES_PASSWORD = "test" }
-# ready = { tcp = 5432 }
-`
 }

@@ -209,3 +209,33 @@ func TestComposeBuildService(t *testing.T) {
 		t.Errorf("containers left: %v", left)
 	}
 }
+
+// TestComposeBuildServiceRestoredOnAFreshEngine: in CI, with the built
+// service's build cached and its image gone from the engine (a fresh
+// machine), a test that runs again starts the service from the image
+// restored out of the image cache. The restore removed its only name
+// and with it the image: "No such image" at the container's creation.
+func TestComposeBuildServiceRestoredOnAFreshEngine(t *testing.T) {
+	needDocker(t)
+	dir, taskfile := sharedServiceDir(t, true)
+	image := "dtask-pipelines-kvfresh:" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
+	rmi := func() { _ = exec.Command("docker", "rmi", "-f", image).Run() }
+	t.Cleanup(rmi)
+	testfs.Write(t, filepath.Join(dir, "compose.yaml"), strings.Replace(kvBuiltCompose, "%s", image, 1))
+	testfs.Write(t, filepath.Join(dir, "kv", "Dockerfile.kv"), kvDockerfile)
+	tf := strings.ReplaceAll(strings.Replace(sharedServiceTaskfile, "%s", kvInCompose, 1), "-h kv", "-h kv -p 6390")
+	testfs.Write(t, taskfile, strings.ReplaceAll(tf, `"-h", "kv"`, `"-h", "kv", "-p", "6390"`))
+	env := []string{"CI=true", "DTASK_CACHE_DIR=" + filepath.Join(dir, ".dtask")}
+	if out, err := runDtaskEnv(t, dir, env, "test"); err != nil {
+		t.Fatalf("dtask test: %v\n%s", err, out)
+	}
+	rmi()
+	testfs.Write(t, filepath.Join(dir, "src/a.txt"), "v2") // test runs again; compose:kv is up to date
+	out, err := runDtaskEnv(t, dir, env, "test")
+	if err != nil {
+		t.Fatalf("dtask test on a fresh engine: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "schema-found v2") {
+		t.Errorf("test did not run against the restored service:\n%s", out)
+	}
+}

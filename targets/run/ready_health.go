@@ -19,11 +19,15 @@ const (
 	healthRetries  = 3
 )
 
-// healthProbe waits for the engine to call the container healthy, when
-// it has a HEALTHCHECK: the engine runs the check at the image's (or the
-// compose file's) interval after its start period, so dtask only reads
-// the status. The timeout covers the start period and every retry. nil
-// when the container has no HEALTHCHECK.
+// healthProbe waits for the container's HEALTHCHECK to pass, when it has
+// one. The engine runs the check at the image's (or the compose file's)
+// interval, first one interval after the start: with the usual 1s-30s,
+// a service ready in 2s would wait for the next tick. So besides reading
+// the engine's status, each poll runs the check's own command in the
+// container, as a CI script polling it would; one pass is what makes the
+// engine call it healthy too (a pass in the start period counts). The
+// timeout covers the start period and every retry. nil when the
+// container has no HEALTHCHECK.
 func healthProbe(ctx context.Context, cli *docker.Client, id string) (check Probe, timeout, poll time.Duration) {
 	res, err := cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
 	if err != nil || res.Container.Config == nil {
@@ -34,18 +38,43 @@ func healthProbe(ctx context.Context, cli *docker.Client, id string) (check Prob
 		return nil, 0, 0
 	}
 	timeout = healthBudget(hc)
+	cmd := healthCommand(hc.Test, res.Container.Config.Shell)
 	check = func(ctx context.Context) (bool, string, error) {
 		res, err := cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
 		if err != nil {
 			return false, "", err
 		}
 		st := res.Container.State
+		if st != nil && st.Health != nil && st.Health.Status == container.Healthy {
+			return true, healthOutput(st.Health), nil
+		}
+		if cmd != nil {
+			if code, _, err := execIn(ctx, cli, id, cmd); err == nil && code == 0 {
+				return true, "the HEALTHCHECK command passed", nil
+			}
+		}
 		if st == nil || st.Health == nil {
 			return false, "no health status yet", nil
 		}
-		return st.Health.Status == container.Healthy, healthOutput(st.Health), nil
+		return false, healthOutput(st.Health), nil
 	}
 	return check, timeout, DefaultReadyInterval
+}
+
+// healthCommand is the command a HEALTHCHECK test runs, as the engine
+// runs it: CMD's arguments, or CMD-SHELL's string through the
+// container's shell (default /bin/sh -c); nil for a test it cannot run.
+func healthCommand(test, shell []string) []string {
+	switch {
+	case len(test) > 1 && test[0] == "CMD":
+		return test[1:]
+	case len(test) == 2 && test[0] == "CMD-SHELL":
+		if len(shell) == 0 {
+			shell = []string{"/bin/sh", "-c"}
+		}
+		return append(append([]string{}, shell...), test[1])
+	}
+	return nil
 }
 
 // healthBudget is how long a healthcheck may take to pass: its start

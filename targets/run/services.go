@@ -33,13 +33,15 @@ type ServicePool struct {
 	netID   string
 	running map[string]*svcRun // by service name
 	saving  sync.WaitGroup     // service images being saved to the image cache
-	// Prestart's bookkeeping: services being started ahead of their
-	// target, those started so and not yet used by a target, the starts
-	// in progress and how to stop them; closed: no more of them.
-	starting, unclaimed map[string]bool
-	ahead               sync.WaitGroup
-	cancels             []context.CancelFunc
-	closed              bool
+	// Prestart's bookkeeping: services started ahead of their target
+	// and not yet used by a target (under mu); under aheadMu, those being
+	// started so, how to stop those starts, and closed: no more of them.
+	unclaimed map[string]bool
+	aheadMu   sync.Mutex
+	starting  map[string]bool
+	ahead     sync.WaitGroup
+	cancels   []context.CancelFunc
+	closed    bool
 }
 
 type svcRun struct {
@@ -69,9 +71,11 @@ func (p *ServicePool) up(ctx context.Context, names []string, x *engine.Exec, ah
 	log := newSvcLog(x)
 	net, fresh, err := p.upLocked(ctx, names, x, log)
 	if ahead {
+		p.aheadMu.Lock()
 		for _, n := range names {
 			delete(p.starting, n)
 		}
+		p.aheadMu.Unlock()
 		for _, n := range fresh {
 			if p.running[n] != nil {
 				p.unclaimed[n] = true
@@ -156,7 +160,9 @@ func (p *ServicePool) toStart(ctx context.Context, cli *docker.Client, names []s
 		hash := serviceHash(p.e, svc, imgID)
 		if r := p.running[name]; r != nil {
 			if r.hash == hash && ContainerRunning(ctx, cli, r.id) {
-				log.say("service %s: already running (%s), shared", name, shortID(r.id))
+				if !p.unclaimed[name] { // else it is reported as started ahead, not shared
+					log.say("service %s: already running (%s), shared", name, shortID(r.id))
+				}
 				continue
 			}
 			delete(p.running, name)
@@ -280,13 +286,19 @@ func serviceImage(ctx context.Context, e *targets.Env, cli *docker.Client, svc *
 		}
 		return svc.Image, id, nil
 	}
-	ref = targets.DepImage(deps[svc.Build])
+	built := targets.BuildOutputOf(deps[svc.Build])
+	ref = built.ImageID
 	if ref == "" {
 		return "", "", fmt.Errorf("service %s: build target %q has not recorded an image", svc.Name, svc.Build)
 	}
 	// ref is the image ID the build recorded: load it from the image
-	// cache if a cached build left it there only.
-	id, err = targets.EnsureImage(ctx, cli, ref, ref, progress)
+	// cache if a cached build left it there only, under the build's tag,
+	// so that the restored image has a name of its own.
+	name := ref
+	if len(built.Tags) > 0 {
+		name = built.Tags[0]
+	}
+	id, err = targets.EnsureImage(ctx, cli, name, ref, progress)
 	if err != nil {
 		return "", "", fmt.Errorf("service %s: %w", svc.Name, err)
 	}

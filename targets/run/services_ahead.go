@@ -17,18 +17,22 @@ import (
 // (see UseServices). A failed start is forgotten here: that Up starts the
 // service again and reports the error. Services built by a target, or
 // whose image a build target tags, are left to Up: their image is not
-// known before the build.
+// known before the build. So are those that depend on one; the others
+// still start ahead (a compose file's database beside its built cache).
 func (p *ServicePool) Prestart(ctx context.Context, names []string, x *engine.Exec) {
-	names = withDependencies(p.e.File.Services, names)
-	if !knownImages(p.e.File, names) {
+	names = startableAhead(p.e.File, withDependencies(p.e.File.Services, names))
+	if len(names) == 0 {
 		return
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	// Not p.mu: a start in progress holds it until its services are
+	// ready, and a second dep of the target starting meanwhile must not
+	// wait for that. A service already running is found so by up.
+	p.aheadMu.Lock()
+	defer p.aheadMu.Unlock()
 	if p.closed {
 		return
 	}
-	todo := slices.DeleteFunc(slices.Clone(names), func(n string) bool { return p.running[n] != nil || p.starting[n] })
+	todo := slices.DeleteFunc(slices.Clone(names), func(n string) bool { return p.starting[n] })
 	if len(todo) == 0 {
 		return
 	}
@@ -61,29 +65,35 @@ func (p *ServicePool) claim(names []string) []string {
 // stopAhead stops the starts Prestart has in progress, waits for them
 // and refuses new ones: the pool is closing.
 func (p *ServicePool) stopAhead() {
-	p.mu.Lock()
+	p.aheadMu.Lock()
 	p.closed = true
 	cancels := p.cancels
 	p.cancels = nil
-	p.mu.Unlock()
+	p.aheadMu.Unlock()
 	for _, c := range cancels {
 		c()
 	}
 	p.ahead.Wait()
 }
 
-// knownImages says whether every service of names starts from an image
-// that no build target of f makes.
-func knownImages(f *taskfile.File, names []string) bool {
-	for _, n := range names {
-		svc := f.Services[n]
-		if svc == nil || svc.Build != "" {
+// startableAhead keeps those of names whose service, and every service it
+// depends on, starts from an image that no build target of f makes.
+func startableAhead(f *taskfile.File, names []string) []string {
+	return slices.DeleteFunc(slices.Clone(names), func(n string) bool {
+		return slices.ContainsFunc(withDependencies(f.Services, []string{n}), func(d string) bool { return !knownImage(f, d) })
+	})
+}
+
+// knownImage says whether service n starts from an image that no build
+// target of f makes.
+func knownImage(f *taskfile.File, n string) bool {
+	svc := f.Services[n]
+	if svc == nil || svc.Build != "" {
+		return false
+	}
+	for _, t := range f.Targets {
+		if t.Build != nil && slices.Contains(t.Build.Tags, svc.Image) {
 			return false
-		}
-		for _, t := range f.Targets {
-			if t.Build != nil && slices.Contains(t.Build.Tags, svc.Image) {
-				return false
-			}
 		}
 	}
 	return true

@@ -222,3 +222,22 @@ func TestServiceReadyWithoutShellFallsBackToTheHost(t *testing.T) {
 		t.Errorf("stdout = %q", out)
 	}
 }
+
+// A compose healthcheck whose interval is long (Docker's default is 30s):
+// the engine would first run it an interval after the start, but its
+// command already passes, so the service is ready at once.
+func TestServiceHealthcheckCommandPassingIsReadyBeforeTheEngineChecks(t *testing.T) {
+	t.Parallel()
+	e := testEnv(t)
+	needImage(t, "busybox:latest")
+	addService(e, &taskfile.Service{Name: "slowcheck", Image: "busybox:latest", Cmd: []string{"sleep", "3600"},
+		Health: &taskfile.Health{Test: []string{"CMD-SHELL", "test -d /tmp"}, Interval: dur(time.Hour), Retries: 1}})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	start := time.Now()
+	out, errOut, err := runTarget(t, ctx, e, &taskfile.Target{Name: "t", Services: []string{"slowcheck"},
+		Run: &taskfile.Run{Image: "busybox:latest", Cmd: []string{"true"}}})
+	if err != nil {
+		t.Fatalf("%v after %s\nstdout: %s\nstderr: %s", err, time.Since(start), out, errOut)
+	}
+}

@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
 # One engine's part of scripts/bench/project/run.sh (DOCKER_HOST, WORK,
-# RUNS set). Its last line is its result rows, ';'-separated.
+# RUNS set): engine.sh NAME [PROJECT], PROJECT a folder beside this script
+# (default shop) with a bench.sh saying what a change and a passing run
+# are. Its last line is its result rows, ';'-separated.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=../ci/lib.sh
 source "$here/../ci/lib.sh"
-name="$1"
+name="$1" project="${2:-shop}"
 tok="rp$(head -c4 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 dir="$WORK/$name-$tok"
-proj="$dir/shop"
+proj="$dir/$project"
 mkdir -p "$dir/recipe-cache"
-cp -r "$here/shop" "$proj"
-# The token names this bench's build cache records (the dependency
-# stage's RUN, which every other step is built on) and images (a label).
-sed -i "s/@TOKEN@/$tok/g" "$proj/Dockerfile"
+cp -r "$here/$project" "$proj"
+# shellcheck source=shop/bench.sh
+source "$proj/bench.sh"
+# The token names this bench's build cache records (the first RUN of each
+# chain of steps, which every later step is built on) and images (a label).
+find "$proj" -name Dockerfile -exec sed -i "s/@TOKEN@/$tok/g" {} +
 git -C "$proj" init -q -b main
 git -C "$proj" -c user.name=bench -c user.email=bench@localhost commit -q --allow-empty -m init
 git -C "$proj" add -A
@@ -51,18 +55,18 @@ dtaskside() { # bin side app
 }
 dtaskrun() { dtaskside "$WORK/dtask" d "$1"; }
 oldrun() { dtaskside "$OLD" o "$1"; }
-change() { # one line of the app, a new commit
-  sed -i "s/^TAX_RATE = .*/TAX_RATE = 0.2  # change $1/" "$proj/app/shop.py"
+commit_change() { # one line of the app (bench.sh's change), a new commit
+  (cd "$proj" && change "$1")
   git -C "$proj" -c user.name=bench -c user.email=bench@localhost commit -q -am "change $1"
 }
 
 check() { # case log
   if [ "$1" = same ] && [ "$2" != recipe ]; then
-    grep -q "6 cached" "$dir/$2.log" || { echo "$2 did not find every target cached:" >&2; tail -20 "$dir/$2.log" >&2; }
+    grep -q "$ALL_CACHED" "$dir/$2.log" || { echo "$2 did not find every target cached:" >&2; tail -20 "$dir/$2.log" >&2; }
   else
-    grep -q "Ran 5 tests" "$dir/$2.log" || { echo "$2 ran no tests" >&2; cat "$dir/$2.log" >&2; exit 1; }
+    grep -q "$TESTS_RAN" "$dir/$2.log" || { echo "$2 ran no tests" >&2; cat "$dir/$2.log" >&2; exit 1; }
   fi
-  [ -z "${LOGS:-}" ] || cp "$dir/$2.log" "$LOGS/$name-$1-$3-$2.log"
+  [ -z "${LOGS:-}" ] || cp "$dir/$2.log" "$LOGS/$project-$name-$1-$3-$2.log"
 }
 
 measure() { # case: prints "recipe dtask old" medians (old "-" without OLD)
@@ -73,7 +77,7 @@ measure() { # case: prints "recipe dtask old" medians (old "-" without OLD)
       app="c$i"
       rm -rf "$dir/recipe-cache" "$dir/state-d" "$dir/state-o"
     fi
-    [ "$1" != change ] || change "$i"
+    [ "$1" != change ] || commit_change "$i"
     # Each side on a fresh engine, in an order that turns each time.
     sides=(recipe dtask); [ -z "${OLD:-}" ] || sides+=(old)
     sides=("${sides[@]:$((i % ${#sides[@]}))}" "${sides[@]:0:$((i % ${#sides[@]}))}")
@@ -102,7 +106,7 @@ row() { # name case recipe dtask old
   printf '%-20s %-10s %9.2f %9.2f %9.3f %9s %9s %9s' "$1" "$2" "$3" "$4" "$(ratio "$4" "$3")" 1.0 "$(secs2 "$5")" "$(ratio "$5" "$3")"
 }
 
-echo "base images: $(docker image inspect -f '{{.Id}}' debian:bookworm mariadb:10.11 redis:7 | cut -c8-19 | paste -sd' ')" >&2
+echo "base images: $(docker image inspect -f '{{.Id}}' debian:bookworm mariadb:10.11 redis:7 busybox | cut -c8-19 | paste -sd' ')" >&2
 # Cold first: its last run leaves the cache folders the next cases restore
 # (the same commit, app name c$RUNS).
 read -r r0 d0 o0 < <(measure cold)

@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# A real project's pipeline beside its hand-written CI recipe. The project
-# is shop/: a Python service over MariaDB and Redis with a multi-stage
+# A real project's pipeline beside its hand-written CI recipe.
+# PROJECTS="shop hits" picks the projects (default shop). shop/ is a Python service over MariaDB and Redis with a multi-stage
 # Dockerfile on debian:bookworm (its dependency stage installs Debian
 # packages with apt), tests against both services, the app image built
 # with a build arg, tagged branch-sha, pushed to the local registry and
 # deployed to "staging" (a container on the same engine, replaced each
-# time). Its Taskfile.toml was written from dtask's user docs only; ci.sh
+# time). hits/ is a shell service (busybox httpd CGI over Redis, archived
+# to MariaDB) with no apt step: its services come from a compose file,
+# one of them built (compose:cache), its tests run in a stage FROM
+# mariadb:10.11, and its app image takes a build arg; its cold start
+# measures the engines and dtask rather than a Debian mirror. Each
+# project's Taskfile.toml was written from dtask's user docs only; ci.sh
 # is the same pipeline as a CI shell script: docker run the services,
 # docker build --cache-from the images it saved last time, docker run the
-# tests, tag, push, replace the container, docker save.
+# tests, tag, push, replace the container, docker save. bench.sh says
+# what one change is and what a passing run prints.
 #
 # Cases, each a CI job on a fresh engine (this bench's images and build
 # cache records removed; base images and the staging containers stay,
@@ -32,8 +38,8 @@
 # log there (dtask's with -v: the image cache's phases).
 # Engines: ENGINES="name=DOCKER_HOST ..." or the machine's and those
 # scripts/engines.sh reports up. Needs the fixture images (debian:bookworm,
-# mariadb:10.11, redis:7) on each engine, the local registry
-# (scripts/fixtures/registry.sh start) and apt access from containers.
+# mariadb:10.11, redis:7; hits: busybox too) on each engine, the local registry
+# (scripts/fixtures/registry.sh start) and, for shop, apt access from containers.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../../.." && pwd)"
@@ -57,23 +63,26 @@ export DOCKER_CONFIG="$work/docker"
 
 mapfile -t engines < <(bench_engines "$root")
 results=()
-for spec in "${engines[@]}"; do
-  name="${spec%%=*}" host="${spec#*=}"
-  echo "=== engine $name (${host:-default})"
-  line=$(DOCKER_HOST="$host" WORK="$work" RUNS="$RUNS" OLD="${OLD:-}" LOGS="${LOGS:-}" "$here/engine.sh" "$name" | tail -1)
-  results+=("$line")
+for project in ${PROJECTS:-shop}; do
+  for spec in "${engines[@]}"; do
+    name="${spec%%=*}" host="${spec#*=}"
+    echo "=== $project on engine $name (${host:-default})"
+    line=$(DOCKER_HOST="$host" WORK="$work" RUNS="$RUNS" OLD="${OLD:-}" LOGS="${LOGS:-}" "$here/engine.sh" "$name" "$project" | tail -1)
+    results+=("$project|$line")
+  done
 done
 echo; uptime
-printf '%-20s %-10s %9s %9s %9s %9s %9s %9s\n' engine case recipe_s dtask_s ratio goal old_s old_ratio
-for r in "${results[@]}"; do echo "$r" | tr ';' '\n'; done
+printf '%-8s %-20s %-10s %9s %9s %9s %9s %9s %9s\n' project engine case recipe_s dtask_s ratio goal old_s old_ratio
+for r in "${results[@]}"; do echo "${r#*|}" | tr ';' '\n' | sed "s/^/$(printf '%-8s ' "${r%%|*}")/"; done
 
 RESULTS="${RESULTS:-$root/scripts/bench/results.tsv}"
 stamp="$(date -u +%Y-%m-%dT%H:%M:%SZ)" rev="$(git -C "$root" rev-parse --short HEAD)"
 load="$(cut -d' ' -f1 /proc/loadavg)"
 for r in "${results[@]}"; do
-  echo "$r" | tr ';' '\n' | while read -r eng c1 c2 rec dt ratio goal olds oldr; do
-    result_row "project shop ci $c1 $c2, $eng, median of $RUNS, load $load (us)" "$dt" "$rec" "$ratio" "<= $goal"
-    result_row "project shop ci $c1 $c2, $eng, old dtask ${OLD:-} beside (us)" "$olds" "$rec" "$oldr" -
+  p="${r%%|*}"
+  echo "${r#*|}" | tr ';' '\n' | while read -r eng c1 c2 rec dt ratio goal olds oldr; do
+    result_row "project $p ci $c1 $c2, $eng, median of $RUNS, load $load (us)" "$dt" "$rec" "$ratio" "<= $goal"
+    result_row "project $p ci $c1 $c2, $eng, old dtask ${OLD:-} beside (us)" "$olds" "$rec" "$oldr" -
   done
 done
 echo "(appended to $RESULTS)"

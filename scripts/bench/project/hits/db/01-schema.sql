@@ -1,0 +1,4 @@
+CREATE TABLE visits (
+  page VARCHAR(64) PRIMARY KEY,
+  n    BIGINT NOT NULL
+);
