@@ -77,10 +77,25 @@ func PlanImageID(ctx context.Context, cli *docker.Client, ref string, deps map[s
 // it if it names another image. Otherwise ref is taken as the engine has
 // it, else loaded from the image cache by name, else pulled.
 func EnsureImage(ctx context.Context, cli *docker.Client, ref, want string, progress func(string)) (string, error) {
-	id, err := ImageID(ctx, cli, ref)
+	id, _, err := EnsureImageFetched(ctx, cli, ref, want, progress)
+	return id, err
+}
+
+// EnsureImageFetched is EnsureImage that also says whether the engine
+// lacked the image (dtask pulled it, or loaded it from the image cache):
+// only such an image is carried in the image cache for a service, since
+// one the engine had when the run needed it is the machine's to provide.
+func EnsureImageFetched(ctx context.Context, cli *docker.Client, ref, want string, progress func(string)) (id string, fetched bool, err error) {
+	id, err = ImageID(ctx, cli, ref)
 	if err != nil || id != "" && (want == "" || id == want) {
-		return id, err
+		return id, false, err
 	}
+	id, err = fetchImage(ctx, cli, ref, want, progress)
+	return id, err == nil, err
+}
+
+// fetchImage is EnsureImage for an image the engine lacks as wanted.
+func fetchImage(ctx context.Context, cli *docker.Client, ref, want string, progress func(string)) (string, error) {
 	if want != "" {
 		return ensureRecorded(ctx, cli, ref, want, progress)
 	}
@@ -106,7 +121,7 @@ func EnsureImage(ctx context.Context, cli *docker.Client, ref, want string, prog
 	if err != nil {
 		return "", fmt.Errorf("image %s is not in the engine and pulling it failed: %w", ref, err)
 	}
-	id, err = ImageID(ctx, cli, ref)
+	id, err := ImageID(ctx, cli, ref)
 	if err == nil && id == "" {
 		err = fmt.Errorf("image %s is still missing after pulling it", ref)
 	}

@@ -18,25 +18,8 @@ import (
 // before the build (up to 0.1 s on the containerd store); one Plan did not
 // find is, since the store may restore it.
 func TestPrepareLayersAsksOnlyForBasesPlanLacked(t *testing.T) {
-	f := fakedocker.New()
-	f.AddImage("have:1")
-	dir := t.TempDir()
-	df := "FROM have:1 AS a\nRUN true\nFROM lack:1\nCOPY --from=a /x /x\n"
-	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	tg := &taskfile.Target{Name: "img", Build: &taskfile.Build{Context: "."}}
-	e := &targets.Env{
-		File:   &taskfile.File{Dir: dir, Targets: map[string]*taskfile.Target{"img": tg}},
-		Dial:   f.Dial,
-		Layers: ocicache.Open(filepath.Join(t.TempDir(), "layout"), nil),
-	}
-	defer e.FinishSaves(true)
-	a := New(e, tg).(*buildAction)
-	ctx := context.Background()
-	if err := a.plan(ctx, &btPlanner{}); err != nil {
-		t.Fatal(err)
-	}
+	f, a := plannedWithBases(t)
+	ctx, e := context.Background(), a.e
 	cli, err := e.Docker(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -62,4 +45,44 @@ func inspects(f *fakedocker.Engine) int {
 		}
 	}
 	return n
+}
+
+// A FROM image the engine had when Plan looked is the machine's to
+// provide: it is not saved in the image cache. One the engine lacked (the
+// build pulled it) is.
+func TestSaveKeepsOnlyBasesTheEngineLacked(t *testing.T) {
+	f, a := plannedWithBases(t)
+	ctx := context.Background()
+	lackID := f.AddImage("lack:1") // the build pulled it
+	bl := &buildLayers{a: a}
+	tags := map[string]string{}
+	bl.addBase(ctx, f.Client(), tags, "img.base-0", "have:1")
+	bl.addBase(ctx, f.Client(), tags, "img.base-1", "lack:1")
+	if len(tags) != 1 || tags["img.base-1"] != lackID {
+		t.Errorf("saving %v; want only img.base-1 (lack:1, %s)", tags, lackID)
+	}
+}
+
+// plannedWithBases plans a build FROM have:1, which the fake engine has,
+// and lack:1, which it lacks, with an OCI layout store.
+func plannedWithBases(t *testing.T) (*fakedocker.Engine, *buildAction) {
+	f := fakedocker.New()
+	f.AddImage("have:1")
+	dir := t.TempDir()
+	df := "FROM have:1 AS a\nRUN true\nFROM lack:1\nCOPY --from=a /x /x\n"
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tg := &taskfile.Target{Name: "img", Build: &taskfile.Build{Context: "."}}
+	e := &targets.Env{
+		File:   &taskfile.File{Dir: dir, Targets: map[string]*taskfile.Target{"img": tg}},
+		Dial:   f.Dial,
+		Layers: ocicache.Open(filepath.Join(t.TempDir(), "layout"), nil),
+	}
+	t.Cleanup(func() { e.FinishSaves(true) })
+	a := New(e, tg).(*buildAction)
+	if err := a.plan(context.Background(), &btPlanner{}); err != nil {
+		t.Fatal(err)
+	}
+	return f, a
 }

@@ -277,7 +277,8 @@ func (bc *buildCache) dropStale(ctx context.Context, cli *docker.Client, s, sid 
 	}
 }
 
-// save keeps the image, its stages and its FROM images in the cache.
+// save keeps the image, its stages and the FROM images the engine
+// lacked when Plan looked in the cache.
 func (bc *buildCache) save(ctx context.Context, cli *docker.Client, id string, tags []string, x *engine.Exec) {
 	a := bc.a
 	warn := func(msg string) { fmt.Fprintln(x.Stderr, msg) }
@@ -298,6 +299,9 @@ func (bc *buildCache) save(ctx context.Context, cli *docker.Client, id string, t
 		}
 	}
 	for _, ref := range bc.bases {
+		if a.hadLocal(ref) {
+			continue
+		}
 		if bid, err := cli.ImageID(ctx, ref); err == nil && bid != "" {
 			a.e.CacheImage(ctx, cli, bid, imagecache.Info{Refs: []string{ref}, Kind: imagecache.KindBase}, x.Progress, warn)
 		}

@@ -92,17 +92,22 @@ func newICProject(t *testing.T, builder string) *icProject {
 			"COPY app.txt /app.txt\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "app.txt"), []byte("one\n"), 0o644)
 	tag := "dtask-test/ic-" + p.tok + ":dev"
-	svcImage := "dtask-test/icsvc-" + p.tok + ":1"
+	svcImage := icRegistry + "/dtask-test/icsvc-" + p.tok + ":1"
 	p.created[tag] = true
 	p.created[svcImage] = true
-	// A service image no fixture shares an ID with, so that a fresh engine
-	// really lacks it.
+	// A service image no fixture shares an ID with, which the engine
+	// lacks at the first run (the run pulls it, and so carries it in the
+	// image cache) and a fresh engine lacks too.
 	buildClassic(t, svcImage, "FROM busybox:latest\nLABEL dtask.test="+p.tok+"\n")
 	t.Cleanup(func() { p.removeAll() })
 	p.svcID, _ = cli.ImageID(context.Background(), svcImage)
+	pushAway(t, p, svcImage)
 	e.File.Services["svc"] = &taskfile.Service{Name: "svc", Image: svcImage, Cmd: []string{"sleep", "120"}}
+	// A service image the engine has at the start of every run (fresh
+	// engines keep the base): the machine's to provide, never carried.
+	e.File.Services["local"] = &taskfile.Service{Name: "local", Image: p.base, Cmd: []string{"sleep", "120"}}
 	e.File.Targets["img"+p.tok] = &taskfile.Target{Name: "img" + p.tok, Build: &taskfile.Build{Context: ".", Tags: []string{tag}, Builder: builder}}
-	e.File.Targets["test"] = &taskfile.Target{Name: "test", Deps: []string{"img" + p.tok}, Services: []string{"svc"},
+	e.File.Targets["test"] = &taskfile.Target{Name: "test", Deps: []string{"img" + p.tok}, Services: []string{"svc", "local"},
 		Run: &taskfile.Run{Image: tag, Cmd: []string{"cat", "/app.txt", "/dep"}}}
 	return p
 }
@@ -116,6 +121,27 @@ func buildClassic(t *testing.T, tag, dockerfile string) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("building %s: %v\n%s", tag, err, out)
 	}
+}
+
+// restoresPulledService checks that a fresh engine gets the service
+// image the first run pulled from the image cache: the registry no longer
+// has it. The test target runs again, since its key now has that image's
+// ID where the first run's had a marker for a missing image.
+func (p *icProject) restoresPulledService(svcImage, img string) {
+	p.t.Helper()
+	if err := dropFromRegistry(svcImage); err != nil {
+		p.t.Fatal(err)
+	}
+	p.freshEngine()
+	rep := p.run()
+	if rep.res[img].Status != engine.Cached || rep.res["test"].Status != engine.Ran {
+		p.t.Fatalf("fresh engine: %s %v (%s), test %v (%s); want cached, ran\n%s", img, rep.res[img].Status, rep.res[img].Reason, rep.res["test"].Status, rep.res["test"].Reason, rep.out.String())
+	}
+	id, err := p.cli.ImageID(context.Background(), svcImage)
+	if err != nil || id == "" {
+		p.t.Fatalf("the service image %s was not restored from the image cache (%v)", svcImage, err)
+	}
+	p.svcID = id
 }
 
 // run runs the test target as a new dtask process would.
@@ -360,10 +386,19 @@ func testImageCacheAcrossFreshEngines(t *testing.T, builder string) {
 	kinds := map[string]int{}
 	for _, e := range p.entries() {
 		kinds[e.Kind]++
+		if e.Kind == imagecache.KindService && !slices.Equal(e.Refs, []string{svcImage}) {
+			t.Errorf("saved service image %v; want only %s, which the engine lacked", e.Refs, svcImage)
+		}
+		if slices.Contains(e.Refs, p.base) {
+			t.Errorf("saved %s (%s), which the engine had", p.base, e.Kind)
+		}
 	}
-	if kinds[imagecache.KindBuild] != 1 || kinds[imagecache.KindStage] != 1 || kinds[imagecache.KindService] != 1 {
-		t.Fatalf("saved %v, want the image, its deps stage and the service image", kinds)
+	// Not the base image, FROM image and service image, which the engine
+	// had: the machine provides it.
+	if kinds[imagecache.KindBuild] != 1 || kinds[imagecache.KindStage] != 1 || kinds[imagecache.KindService] != 1 || kinds[imagecache.KindBase] != 0 {
+		t.Fatalf("saved %v, want the image, its deps stage and the pulled service image", kinds)
 	}
+	p.restoresPulledService(svcImage, img)
 
 	// A fresh engine with the state folder restored: nothing runs and
 	// nothing is loaded, since nothing that runs needs an image.

@@ -379,8 +379,13 @@ func (bl *buildLayers) cacheBuild(ctx context.Context, cli *docker.Client, c *bu
 	return sid
 }
 
-// addBase adds FROM image ref to the save unless the store has it.
+// addBase adds FROM image ref to the save unless the store has it or
+// the engine had it when Plan looked: such an image is the machine's to
+// provide, and saving it cost a cold CI run seconds of I/O for nothing.
 func (bl *buildLayers) addBase(ctx context.Context, cli *docker.Client, tags map[string]string, tag, ref string) {
+	if bl.a.hadLocal(ref) {
+		return
+	}
 	id, err := cli.ImageID(ctx, ref)
 	if err != nil || id == "" {
 		return

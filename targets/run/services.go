@@ -130,7 +130,7 @@ func (p *ServicePool) startAll(ctx context.Context, cli *docker.Client, jobs []s
 	for i, id := range started {
 		if id != "" {
 			p.running[jobs[i].svc.Name] = &svcRun{id: id, hash: jobs[i].hash}
-			if jobs[i].svc.Build == "" {
+			if jobs[i].fetched {
 				p.saveImage(ctx, cli, jobs[i].image, log.progress)
 			}
 		}
@@ -138,10 +138,13 @@ func (p *ServicePool) startAll(ctx context.Context, cli *docker.Client, jobs []s
 	return err
 }
 
-// svcJob is a service to start: its definition, image and hash.
+// svcJob is a service to start: its definition, image and hash, and
+// whether the engine lacked that image (not a build's) and dtask fetched
+// it: only then is it carried in the image cache.
 type svcJob struct {
 	svc         *taskfile.Service
 	image, hash string
+	fetched     bool
 }
 
 // toStart returns the services that are not running as defined, removing
@@ -153,7 +156,7 @@ func (p *ServicePool) toStart(ctx context.Context, cli *docker.Client, names []s
 		if svc == nil {
 			return nil, fmt.Errorf("unknown service %q", name)
 		}
-		image, imgID, err := serviceImage(ctx, p.e, cli, svc, deps, log.progress)
+		image, imgID, fetched, err := serviceImage(ctx, p.e, cli, svc, deps, log.progress)
 		if err != nil {
 			return nil, err
 		}
@@ -171,7 +174,7 @@ func (p *ServicePool) toStart(ctx context.Context, cli *docker.Client, names []s
 				return nil, err
 			}
 		}
-		jobs = append(jobs, svcJob{svc, image, hash})
+		jobs = append(jobs, svcJob{svc, image, hash, fetched})
 	}
 	return jobs, nil
 }
@@ -277,19 +280,20 @@ func (j svcJob) from() string {
 }
 
 // serviceImage returns the image to start svc from and its ID, pulling
-// it if needed.
-func serviceImage(ctx context.Context, e *targets.Env, cli *docker.Client, svc *taskfile.Service, deps map[string]engine.Outputs, progress func(string)) (ref, id string, err error) {
+// it if needed, and whether the engine lacked that image (never for a
+// build target's image, which its build carries).
+func serviceImage(ctx context.Context, e *targets.Env, cli *docker.Client, svc *taskfile.Service, deps map[string]engine.Outputs, progress func(string)) (ref, id string, fetched bool, err error) {
 	if svc.Build == "" {
-		id, err := targets.EnsureImage(ctx, cli, svc.Image, targets.RecordedImageID(svc.Image, deps), progress)
+		id, fetched, err := targets.EnsureImageFetched(ctx, cli, svc.Image, targets.RecordedImageID(svc.Image, deps), progress)
 		if err != nil {
-			return "", "", fmt.Errorf("service %s: %w", svc.Name, err)
+			return "", "", false, fmt.Errorf("service %s: %w", svc.Name, err)
 		}
-		return svc.Image, id, nil
+		return svc.Image, id, fetched, nil
 	}
 	built := targets.BuildOutputOf(deps[svc.Build])
 	ref = built.ImageID
 	if ref == "" {
-		return "", "", fmt.Errorf("service %s: build target %q has not recorded an image", svc.Name, svc.Build)
+		return "", "", false, fmt.Errorf("service %s: build target %q has not recorded an image", svc.Name, svc.Build)
 	}
 	// ref is the image ID the build recorded: load it from the image
 	// cache if a cached build left it there only, under the build's tag,
@@ -300,9 +304,9 @@ func serviceImage(ctx context.Context, e *targets.Env, cli *docker.Client, svc *
 	}
 	id, err = targets.EnsureImage(ctx, cli, name, ref, progress)
 	if err != nil {
-		return "", "", fmt.Errorf("service %s: %w", svc.Name, err)
+		return "", "", false, fmt.Errorf("service %s: %w", svc.Name, err)
 	}
-	return ref, id, nil
+	return ref, id, false, nil
 }
 
 // serviceImagePlanID is the image ID a run target's key gets for svc.
