@@ -32,7 +32,6 @@ type layerCache struct {
 	// first save to end must not remove it under the other's push.
 	heldMu sync.Mutex
 	held   map[string]int
-	batch  saveBatch // the classic store's saves (layercache_batch.go)
 }
 
 // layerRun returns the run's layer cache state, made on first use.
@@ -123,46 +122,22 @@ func (e *Env) FinishSaves(stop bool) {
 }
 
 // SaveLayers copies images from the engine into the store, each under
-// its tag (tag -> image ID). On the classic store it waits for a docker
-// save that takes every save waiting once no build runs (see
-// layercache_batch.go); layers the store has are not written again.
+// its tag (tag -> image ID), in one docker save: layers the images share
+// cross once, and layers the store has are not written again.
 func (e *Env) SaveLayers(ctx context.Context, cli *docker.Client, tags map[string]string) error {
-	return e.SaveLayersAfter(ctx, cli, tags, func() {})
-}
-
-// SaveLayersAfter is SaveLayers for a save that holds Busy while it
-// prepares: queued is called once the save waits in its batch (or has
-// started, where there is no batch), so that the batch it ends the wait
-// of takes this save too.
-func (e *Env) SaveLayersAfter(ctx context.Context, cli *docker.Client, tags map[string]string, queued func()) error {
 	defer e.Span(fmt.Sprintf("saving %d images", len(tags)))()
 	if e.ImageStore(ctx, cli) == imagecache.StoreContainerd {
-		queued()
 		return e.PushLayers(ctx, cli, tags)
 	}
-	if len(imageIDs(tags)) == 0 {
-		queued()
-		return nil
-	}
-	return e.batchSave(ctx, cli, tags, queued)
-}
-
-// imageIDs lists the images tags name, once each.
-func imageIDs(tags map[string]string) []string {
 	var ids []string
 	for _, id := range tags {
 		if id != "" && !slices.Contains(ids, id) {
 			ids = append(ids, id)
 		}
 	}
-	return ids
-}
-
-// exportLayers writes the images tags name into the layout, in one docker
-// save: layers the images share cross once.
-func (e *Env) exportLayers(ctx context.Context, cli *docker.Client, tags map[string]string) error {
-	ids := imageIDs(tags)
-	defer e.Span(fmt.Sprintf("docker save of %d images", len(ids)))()
+	if len(ids) == 0 {
+		return nil
+	}
 	res, err := cli.ImageSave(ctx, ids)
 	if err != nil {
 		return fmt.Errorf("saving to the image cache: %w", err)

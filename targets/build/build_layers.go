@@ -169,9 +169,7 @@ func withInlineCache(opts *client.ImageBuildOptions) {
 // stages it was to replace (see FinishSaves).
 func (bl *buildLayers) save(c *buildctx.Context, base client.ImageBuildOptions, id string, steps *stageSteps, cli *docker.Client) {
 	a := bl.a
-	building := a.e.Busy() // until its stages are built: the saves wait
 	a.e.Background(func(ctx context.Context) {
-		defer building()
 		defer a.e.Span("save of " + a.t.Name)()
 		tags := map[string]string{}
 		var temp, pending []string
@@ -207,7 +205,7 @@ func (bl *buildLayers) save(c *buildctx.Context, base client.ImageBuildOptions, 
 		for i, ref := range bl.bases {
 			bl.addBase(ctx, cli, tags, a.layerTag(fmt.Sprintf("base-%d", i)), ref)
 		}
-		err := errors.Join(bl.waitImage(imageDone), a.e.SaveLayersAfter(ctx, cli, tags, building))
+		err := errors.Join(bl.waitImage(imageDone), a.e.SaveLayers(ctx, cli, tags))
 		if err == nil && alias {
 			err = bl.alias(ctx, a.layerTag("image"), a.layerTag("latest"))
 		}

@@ -61,12 +61,6 @@ func (a *buildAction) Run(ctx context.Context, x *engine.Exec) (engine.Outputs, 
 	a.teamCacheFrom(ctx, &opts, buildkit, bc)
 	tags := a.tags()
 	steps := &stageSteps{}
-	if bl != nil {
-		// The image cache's saves wait for this build (and for the stage
-		// builds its own save starts with, which bl.save marks before
-		// this ends).
-		defer a.e.Busy()()
-	}
 	id, err := a.send(ctx, cli, c, opts, buildkit, io.MultiWriter(x.Stdout, steps), x.Progress)
 	if err != nil {
 		return nil, err
