@@ -52,6 +52,22 @@ func Detached(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), CleanupTimeout)
 }
 
+// CreateGrace is how long a create the run was cancelled in the middle of
+// may still take: enough for an engine to answer one (a network create
+// takes well under a second), short enough that Ctrl-C with a hung engine
+// still ends dtask within seconds.
+const CreateGrace = 5 * time.Second
+
+// Graced is the context of a create whose object the caller must learn
+// of to remove it: it ends CreateGrace after ctx does, not at once, so
+// that a create the engine is carrying out is answered with the object's
+// ID instead of being given up on while the engine makes the object.
+func Graced(ctx context.Context) (context.Context, context.CancelFunc) {
+	c, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(CreateGrace, cancel) })
+	return c, func() { stop(); cancel() }
+}
+
 // EngineError turns err into an UnreachableError (exit 3) when it says
 // the engine went away in the middle of an operation; other errors are
 // returned as they are.

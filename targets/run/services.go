@@ -209,6 +209,11 @@ func (p *ServicePool) ensureNetwork(ctx context.Context, cli *docker.Client) err
 		return nil
 	}
 	name := ctrName(p.e, "net")
+	// A create the client gives up on mid-way (Ctrl-C, or Close stopping
+	// a start ahead) may still make the network, which the pool would then
+	// not know to remove: let it be answered.
+	ctx, cancel := targets.Graced(ctx)
+	defer cancel()
 	res, err := cli.NetworkCreate(ctx, name, client.NetworkCreateOptions{
 		Driver: "bridge",
 		Labels: p.e.RunLabels("services"),

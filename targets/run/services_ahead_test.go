@@ -116,7 +116,17 @@ func TestPrestartDoesNotWaitForAStartInProgress(t *testing.T) {
 	e := slowServiceEnv(t) // svc: ready a second after it starts
 	tg := trueTarget("test", "svc")
 	pool, x := prestarted(e, tg)
-	defer pool.Close(context.Background())
+	defer func() {
+		// Close stops the start in progress, perhaps while it creates
+		// the services' network: that network is still removed. (A
+		// create the client gave up on ends on the engine a moment
+		// later: look once it would have.)
+		if err := pool.Close(context.Background()); err != nil {
+			t.Error(err)
+		}
+		time.Sleep(500 * time.Millisecond)
+		wantObjects(t, e, 0, 0, "after Close")
+	}()
 	for pool.mu.TryLock() { // until the first start holds the lock
 		pool.mu.Unlock()
 		time.Sleep(5 * time.Millisecond)
