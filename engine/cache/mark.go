@@ -32,7 +32,7 @@ var ErrNotStateDir = errors.New("holds files dtask did not make")
 // before folders were marked: such a folder is adopted, nothing else is.
 var stateNames = []string{
 	"records", "last", "index", "lock", "locks", "images", ".gitignore", MarkName,
-	"chunks", "secret.key", "index.log", "layout", "sets",
+	"chunks", "secret.key", "index.log", "layout", "sets", "taskfile",
 }
 
 func stateName(name string) bool { return slices.Contains(stateNames, name) }
@@ -65,7 +65,10 @@ func claim(dir string) error {
 			return fmt.Errorf("%w (found %q); give dtask a folder of its own (a new or empty one)", ErrNotStateDir, e.Name())
 		}
 	}
-	if err := os.WriteFile(filepath.Join(dir, MarkName), []byte(markText), fileMode); err != nil {
+	// Whole or not at all: a second dtask starting on the same new folder
+	// meanwhile must never read a mark half written, take the folder for
+	// someone else's and refuse it.
+	if err := writeAtomic(filepath.Join(dir, MarkName), []byte(markText)); err != nil {
 		return err
 	}
 	// Keep the state out of git without asking the user to.
