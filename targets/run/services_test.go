@@ -200,11 +200,16 @@ func TestServiceReadyWithoutShellFallsBackToTheHost(t *testing.T) {
 	t.Parallel()
 	e := busyboxEnv(t)
 	img := "dtask-test/nosh-" + randHex(4) + ":latest"
-	df := "FROM busybox:latest AS bb\nRUN mkdir -p /www && echo served > /www/index.html\n" +
-		"FROM scratch\nCOPY --from=bb /bin/busybox /busybox\nCOPY --from=bb /www /www\n" +
-		`CMD ["/busybox", "httpd", "-f", "-p", "8080", "-h", "/www"]` + "\n"
-	cmd := exec.Command("docker", "build", "-q", "-t", img, "-")
-	cmd.Stdin = strings.NewReader(df)
+	// No RUN step: the page comes from the context. The containerd
+	// store's classic builder, which the docker CLI without buildx uses,
+	// once failed a RUN on busybox with "unable to find image" while the
+	// other packages' tests ran on the same engine.
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "index.html"), []byte("served\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM busybox:latest AS bb\n"+
+		"FROM scratch\nCOPY --from=bb /bin/busybox /busybox\nCOPY index.html /www/index.html\n"+
+		`CMD ["/busybox", "httpd", "-f", "-p", "8080", "-h", "/www"]`+"\n"), 0o644)
+	cmd := exec.Command("docker", "build", "-q", "-t", img, dir)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("building %s: %v\n%s", img, err, out)
 	}
