@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dtask-dev/dtask/internal/stuckengine"
 )
 
 // midRunPoints are the requests of a run target at which the stuck engine
@@ -26,7 +28,7 @@ func TestEngineDiesMidRunExits3(t *testing.T) {
 }
 
 func diesMidRun(t *testing.T, at string) {
-	host, reached := stuckEngine(t, at, false)
+	host, reached := stuckEngine(t, at, stuckengine.Drop)
 	code, stderr := runFor(t, []string{"-f", engineProject(t, host), "--output", "plain", "r"}, nil)
 	select {
 	case <-reached:
@@ -42,15 +44,18 @@ func diesMidRun(t *testing.T, at string) {
 
 // SIGINT to the dtask process while the engine hangs in the middle of the
 // run ends it with 130, as interrupted: dtask gives up on the request the
-// engine never answers. (How soon: scripts/bench/interrupt.)
+// engine never answers, and, when the engine answers nothing more (not
+// even a ping), on the clean-up. (How soon: scripts/bench/interrupt.)
 func TestEngineHungMidRunSIGINT(t *testing.T) {
 	for _, at := range midRunPoints() {
-		t.Run(strings.TrimPrefix(at, "/"), func(t *testing.T) { hungMidRunSIGINT(t, at) })
+		for name, mode := range map[string]stuckengine.Mode{"hold": stuckengine.Hold, "hold-all": stuckengine.HoldAll} {
+			t.Run(name+at, func(t *testing.T) { hungMidRunSIGINT(t, at, mode) })
+		}
 	}
 }
 
-func hungMidRunSIGINT(t *testing.T, at string) {
-	host, reached := stuckEngine(t, at, true)
+func hungMidRunSIGINT(t *testing.T, at string, mode stuckengine.Mode) {
+	host, reached := stuckEngine(t, at, mode)
 	taskfile := engineProject(t, host)
 	self, err := os.Executable()
 	if err != nil {

@@ -16,15 +16,15 @@ import (
 // channel is closed when dtask's first request arrives.
 func hungEngine(t *testing.T) (string, <-chan struct{}) {
 	t.Helper()
-	return stuckEngine(t, "", true)
+	return stuckEngine(t, "", stuckengine.Hold)
 }
 
-// stuckEngine serves a stuckengine.Engine (see there what at and hang
+// stuckEngine serves a stuckengine.Engine (see there what at and mode
 // mean) until the test ends, and says its DOCKER_HOST and when the
 // request it stops at arrives.
-func stuckEngine(t *testing.T, at string, hang bool) (string, <-chan struct{}) {
+func stuckEngine(t *testing.T, at string, mode stuckengine.Mode) (string, <-chan struct{}) {
 	t.Helper()
-	e, err := stuckengine.Start(filepath.Join(t.TempDir(), "engine.sock"), at, hang)
+	e, err := stuckengine.Start(filepath.Join(t.TempDir(), "engine.sock"), at, mode)
 	if err != nil {
 		t.Fatal(err)
 	}

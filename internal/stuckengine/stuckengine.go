@@ -8,6 +8,19 @@ import (
 	"sync"
 )
 
+// Mode is what the engine does at the request it stops at.
+type Mode int
+
+const (
+	// Drop closes that request's connection, as an engine that dies.
+	Drop Mode = iota
+	// Hold never answers that request, as an engine wedged on it.
+	Hold
+	// HoldAll never answers that request nor any after it, pings
+	// included, as an engine that is wedged from then on.
+	HoldAll
+)
+
 // Engine is a stuck engine being served.
 type Engine struct {
 	// Host is its DOCKER_HOST, unix://SOCKET.
@@ -19,22 +32,21 @@ type Engine struct {
 	reached chan struct{}
 	once    sync.Once
 	at      string
-	hang    bool
+	mode    Mode
 	mu      sync.Mutex
 	held    []net.Conn
 	closed  bool
 }
 
 // Start serves an engine on the unix socket sock that stops at the first
-// request whose path contains at ("": every request, the first ping
-// included), holding it when hang is set, else dropping its connection.
-// Close stops it.
-func Start(sock, at string, hang bool) (*Engine, error) {
+// request whose path contains at ("": the first request, a ping) as mode
+// says. Close stops it.
+func Start(sock, at string, mode Mode) (*Engine, error) {
 	l, err := net.Listen("unix", sock)
 	if err != nil {
 		return nil, fmt.Errorf("stuck engine: %w", err)
 	}
-	e := &Engine{Host: "unix://" + sock, reached: make(chan struct{}), at: at, hang: hang}
+	e := &Engine{Host: "unix://" + sock, reached: make(chan struct{}), at: at, mode: mode}
 	e.Reached = e.reached
 	e.srv = &http.Server{Handler: http.HandlerFunc(e.serve)}
 	go func() { _ = e.srv.Serve(l) }()
@@ -58,7 +70,7 @@ func (e *Engine) Close() error {
 func (e *Engine) serve(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Api-Version", "1.41")
 	switch p := r.URL.Path; {
-	case strings.Contains(p, e.at):
+	case strings.Contains(p, e.at) || e.mode == HoldAll && e.wasReached():
 		e.stop(w)
 	case p == "/_ping":
 		fmt.Fprint(w, "OK")
@@ -73,6 +85,15 @@ func (e *Engine) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+func (e *Engine) wasReached() bool {
+	select {
+	case <-e.reached:
+		return true
+	default:
+		return false
+	}
+}
+
 // stop holds or drops the request's connection, and says it was reached.
 func (e *Engine) stop(w http.ResponseWriter) {
 	e.once.Do(func() { close(e.reached) })
@@ -82,7 +103,7 @@ func (e *Engine) stop(w http.ResponseWriter) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if !e.hang || e.closed {
+	if e.mode == Drop || e.closed {
 		c.Close()
 		return
 	}

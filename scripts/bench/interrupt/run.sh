@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Ctrl-C with a hung engine: the time from SIGINT to dtask's exit while a
 # stuck engine (internal/stuckengine) holds, never answering, dtask's first
-# ping, its image inspect or its container create; median and max of RUNS
-# of each, appended to scripts/bench/results.tsv. The CLI's tests check
+# ping, its image inspect or its container create, or that create and
+# everything after it (the clean-up's ping too); median and max of RUNS of
+# each, appended to scripts/bench/results.tsv. The CLI's tests check
 # only that dtask then exits 130 at all (a time bound in a test fails on a
 # loaded machine); this says how soon.
 #   scripts/bench/interrupt/run.sh [RUNS]
@@ -32,12 +33,12 @@ waitfor() {
   echo "gave up waiting for $2 in $1" >&2; return 1
 }
 
-# once DTASK AT: milliseconds from SIGINT to the exit of DTASK run against
-# an engine that holds the request AT names.
+# once DTASK AT [-all]: milliseconds from SIGINT to the exit of DTASK run
+# against an engine that holds the request AT names (and all after it).
 once() {
   local sock="$WORK/engine.sock" s e rc=0
   rm -f "$sock" "$WORK/engine.out"
-  "$WORK/stuck" -sock "$sock" -at "$2" >"$WORK/engine.out" &
+  "$WORK/stuck" -sock "$sock" -at "$2" ${3:-} >"$WORK/engine.out" &
   local engine=$!; PIDS+=("$engine")
   for _ in $(seq 1 6000); do [ -S "$sock" ] && break; sleep 0.01; done
   (cd "$WORK" && DOCKER_HOST="unix://$sock" exec "$1" --output plain r >/dev/null 2>"$WORK/err") &
@@ -63,12 +64,13 @@ row() {
 
 OLD_NAME="${OLD_NAME:-dtask-old}"
 echo "Ctrl-C to exit with a hung engine, $RUNS runs each; load average $(cut -d' ' -f1-3 /proc/loadavg)"
-for point in ping /images/busybox/json /containers/create; do
-  at="$point"; [ "$point" = ping ] && at=""
+for point in ping /images/busybox/json /containers/create "/containers/create and after"; do
+  at="${point% and after}"; [ "$point" = ping ] && at=""
+  all=""; [ "$at" != "$point" ] && all=-all
   new=(); old=()
   for _ in $(seq 1 "$RUNS"); do
-    [ -n "${OLD:-}" ] && old+=("$(once "$OLD" "$at")")
-    new+=("$(once "$WORK/dtask" "$at")")
+    [ -n "${OLD:-}" ] && old+=("$(once "$OLD" "$at" $all)")
+    new+=("$(once "$WORK/dtask" "$at" $all)")
   done
   m=$(printf '%s\n' "${new[@]}" | median)
   echo "  hung at $point: median ${m} ms, max $(printf '%s\n' "${new[@]}" | max) ms (${new[*]})"
