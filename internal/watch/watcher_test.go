@@ -114,25 +114,62 @@ func TestIgnored(t *testing.T) {
 	quiet(t, w, 200*time.Millisecond)
 }
 
-func TestDebounceCoalescesBurst(t *testing.T) {
+// An editor's save (a temp file renamed over the original, then a second
+// write a few ms later) is reported as a change of the file. How many
+// batches it makes depends on how far apart the events come, which a
+// loaded machine decides: TestBurstIsOneBatch holds the rule on set times.
+func TestEditorSaveIsReported(t *testing.T) {
 	dir := t.TempDir()
 	f := filepath.Join(dir, "main.go")
 	testfs.Write(t, f, "v1")
 	w := newWatcher(t, Options{Quiet: 50 * time.Millisecond}, dir)
-	// An editor's save: a temp file renamed over the original, then a
-	// second write a few ms later.
 	tmp := filepath.Join(dir, ".main.go.tmp")
 	testfs.Write(t, tmp, "v2")
 	if err := os.Rename(tmp, f); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(5 * time.Millisecond)
 	testfs.Write(t, f, "v3")
-	seen := next(t, w, f, 2*time.Second)
-	if len(seen) != 1 {
-		t.Fatalf("burst gave %d batches, want 1: %v", len(seen), seen)
+	next(t, w, f, time.Minute)
+}
+
+// Changes that come less than Quiet apart are one batch, in the order they
+// came, each path once; it is sent once Quiet has passed since the last,
+// not the first. On times the test sets: no clock is read.
+func TestBurstIsOneBatch(t *testing.T) {
+	const quiet = 50 * time.Millisecond
+	b := newBatch(quiet, time.Second)
+	t0 := time.Unix(1000, 0)
+	b.add([]string{"tmp"}, t0)
+	b.add([]string{"tmp", "main.go"}, t0.Add(time.Millisecond))
+	b.add([]string{"main.go"}, t0.Add(6*time.Millisecond))
+	if got := b.due(t0.Add(quiet)); got != nil {
+		t.Fatalf("sent %v Quiet after the first change, 5 ms before the burst was quiet", got)
 	}
-	quiet(t, w, 200*time.Millisecond)
+	end := t0.Add(6*time.Millisecond + quiet)
+	if got := b.due(end); !slices.Equal(got, []string{"tmp", "main.go"}) {
+		t.Fatalf("at the end of the burst: %v, want [tmp main.go]", got)
+	}
+	if got := b.due(end.Add(time.Hour)); got != nil {
+		t.Errorf("sent again: %v", got)
+	}
+}
+
+// A stream that never goes quiet is still sent MaxDelay after its first
+// change.
+func TestEndlessBurstIsSentAfterMaxDelay(t *testing.T) {
+	const quiet, maxDelay = 50 * time.Millisecond, time.Second
+	b := newBatch(quiet, maxDelay)
+	t0 := time.Unix(1000, 0)
+	at := t0
+	for ; at.Before(t0.Add(maxDelay)); at = at.Add(quiet / 2) {
+		b.add([]string{"log.txt"}, at)
+		if got := b.due(at); got != nil {
+			t.Fatalf("sent %v %v into the stream, before MaxDelay", got, at.Sub(t0))
+		}
+	}
+	if got := b.due(at); !slices.Equal(got, []string{"log.txt"}) {
+		t.Errorf("MaxDelay into the stream: %v, want [log.txt]", got)
+	}
 }
 
 func TestMissingRootAppears(t *testing.T) {
