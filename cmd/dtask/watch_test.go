@@ -338,7 +338,7 @@ sh = "echo run >> %s"
 	testfs.Write(t, a, "v1")
 	w := startWatch(t, dir, "count")
 	expectRuns(t, w, log, 1, 0)
-	w.waitOutput("content=v1", 5*time.Second)
+	w.waitOutput("content=v1", time.Minute)
 	before := dockerIDs(t, taskfile, "container", false)
 	if len(before) != 1 {
 		t.Fatalf("running containers between runs: %v, want only the service", before)
@@ -346,7 +346,7 @@ sh = "echo run >> %s"
 
 	testfs.Write(t, a, "v2")
 	expectRuns(t, w, log, 2, 500*time.Millisecond)
-	w.waitOutput("content=v2", 5*time.Second)
+	w.waitOutput("content=v2", time.Minute)
 	after := dockerIDs(t, taskfile, "container", false)
 	if len(after) != 1 || after[0] != before[0] {
 		t.Fatalf("service container %v before the re-run, %v after: want the same", before, after)
@@ -361,7 +361,7 @@ sh = "echo run >> %s"
 	time.Sleep(5 * time.Millisecond)
 	testfs.Write(t, a, "v4")
 	expectRuns(t, w, log, 3, 500*time.Millisecond)
-	w.waitOutput("content=v4", 5*time.Second)
+	w.waitOutput("content=v4", time.Minute)
 	later := time.Now().Add(time.Hour)
 	if err := os.Chtimes(a, later, later); err != nil {
 		t.Fatal(err)
@@ -400,7 +400,7 @@ sources = ["*.txt"]
 	testfs.Write(t, tf, fmt.Sprintf(body, "two"))
 	expectRuns(t, w, log, 2, 300*time.Millisecond)
 	testfs.Write(t, tf, "version = 1\n[targets.t]\nsh = \n")
-	w.waitOutput("cannot be used", 5*time.Second)
+	w.waitOutput("cannot be used", time.Minute)
 	expectRuns(t, w, log, 2, 300*time.Millisecond)
 	testfs.Write(t, filepath.Join(dir, "a.txt"), "b")
 	expectRuns(t, w, log, 3, 300*time.Millisecond)

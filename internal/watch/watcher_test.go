@@ -34,6 +34,11 @@ func newWatcher(t *testing.T, opt Options, roots ...string) *Watcher {
 	return w
 }
 
+// guard is how long a test waits for an event before it calls the watcher
+// stuck: a guard against hanging, not a measure (a loaded machine can take
+// seconds to deliver one).
+const guard = time.Minute
+
 // next waits for a batch containing want, failing after a timeout; it
 // returns every batch seen up to it.
 func next(t *testing.T, w *Watcher, want string, timeout time.Duration) [][]string {
@@ -71,25 +76,25 @@ func TestRecursiveAndNewFolders(t *testing.T) {
 		t.Fatalf("watching %d folders, %d files; want 3, 1", n, files)
 	}
 	testfs.Write(t, filepath.Join(dir, "a/b/c.txt"), "2")
-	next(t, w, filepath.Join(dir, "a/b/c.txt"), 2*time.Second)
+	next(t, w, filepath.Join(dir, "a/b/c.txt"), guard)
 
 	// mkdir -p and a file in it at once: the file was made before the
 	// new folders were watched, and must still be reported.
 	deep := filepath.Join(dir, "x/y/z/new.txt")
 	testfs.Write(t, deep, "new")
-	next(t, w, deep, 2*time.Second)
+	next(t, w, deep, guard)
 	if n, _, _ := w.Stats(); n != 6 {
 		t.Fatalf("watching %d folders after mkdir -p x/y/z; want 6", n)
 	}
 	testfs.Write(t, filepath.Join(dir, "x/y/z/later.txt"), "later")
-	next(t, w, filepath.Join(dir, "x/y/z/later.txt"), 2*time.Second)
+	next(t, w, filepath.Join(dir, "x/y/z/later.txt"), guard)
 
 	if err := os.RemoveAll(filepath.Join(dir, "x")); err != nil {
 		t.Fatal(err)
 	}
-	next(t, w, filepath.Join(dir, "x"), 2*time.Second)
+	next(t, w, filepath.Join(dir, "x"), guard)
 	var n int
-	if !eventually(2*time.Second, func() bool { n, _, _ = w.Stats(); return n == 3 }) {
+	if !eventually(guard, func() bool { n, _, _ = w.Stats(); return n == 3 }) {
 		t.Fatalf("watching %d folders after rm -r x; want 3", n)
 	}
 }
@@ -129,7 +134,7 @@ func TestEditorSaveIsReported(t *testing.T) {
 		t.Fatal(err)
 	}
 	testfs.Write(t, f, "v3")
-	next(t, w, f, time.Minute)
+	next(t, w, f, guard)
 }
 
 // Changes that come less than Quiet apart are one batch, in the order they
@@ -178,7 +183,7 @@ func TestMissingRootAppears(t *testing.T) {
 	w := newWatcher(t, Options{Quiet: 20 * time.Millisecond}, root)
 	f := filepath.Join(root, "deep/a.txt")
 	testfs.Write(t, f, "x")
-	next(t, w, f, 2*time.Second)
+	next(t, w, f, guard)
 	// Folders beside the root are not watched.
 	if err := os.MkdirAll(filepath.Join(dir, "other/sub"), 0o755); err != nil {
 		t.Fatal(err)
@@ -187,7 +192,7 @@ func TestMissingRootAppears(t *testing.T) {
 	// seen whatever the mkdir could have made it do.
 	marker := filepath.Join(root, "deep/b.txt")
 	testfs.Write(t, marker, "y")
-	next(t, w, marker, 2*time.Second)
+	next(t, w, marker, guard)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.dirs[filepath.Join(dir, "other/sub")] {
@@ -219,10 +224,10 @@ func TestLimitFallsBackToPolling(t *testing.T) {
 		f := filepath.Join(dir, d, "f.txt")
 		time.Sleep(15 * time.Millisecond) // a different mtime for polling
 		testfs.Write(t, f, "changed "+d)
-		next(t, w, f, 3*time.Second)
+		next(t, w, f, guard)
 	}
 	// A new folder in a polled one is polled too.
 	f := filepath.Join(dir, "d/new/g.txt")
 	testfs.Write(t, f, "g")
-	next(t, w, f, 3*time.Second)
+	next(t, w, f, guard)
 }
