@@ -131,6 +131,26 @@ func expectRuns(t *testing.T, w *watchProc, log string, want int, settle time.Du
 	}
 }
 
+// expectSaveRuns is expectRuns for an editor's save, a burst of events
+// that is one change: want runs, or one more when the machine delivered
+// the events further apart than the quiet period (a loaded machine can;
+// internal/watch's TestBurstIsOneBatch holds the rule on set times).
+// Then no run comes within settle; it returns the number of runs.
+func expectSaveRuns(t *testing.T, w *watchProc, log string, want int, settle time.Duration) int {
+	t.Helper()
+	if !testwait.Until(time.Minute, func() bool { return countLines(log) >= want }) {
+		t.Fatalf("%d runs, want %d:\n%s", countLines(log), want, w.output())
+	}
+	n := countLines(log)
+	for n <= want+1 && testwait.Until(settle, func() bool { return countLines(log) != n }) {
+		n = countLines(log)
+	}
+	if n > want+1 {
+		t.Fatalf("%d runs after one save, want %d (%d if its events came apart):\n%s", n, want, want+1, w.output())
+	}
+	return n
+}
+
 // expectIgnored makes a change with write and waits for the watcher to say
 // it changed no source; then no run may have started: a condition waited
 // on, not a sleep.
@@ -178,7 +198,7 @@ sources = ["src/**/*.txt", "!src/skip/**"]
 	}
 	time.Sleep(5 * time.Millisecond)
 	testfs.Write(t, a, "v3 again")
-	expectRuns(t, w, log, 3, settle)
+	runs := expectSaveRuns(t, w, log, 3, settle)
 
 	// touch, chmod, a save without an edit, files that are no sources, .git.
 	later := time.Now().Add(time.Hour)
@@ -193,25 +213,25 @@ sources = ["src/**/*.txt", "!src/skip/**"]
 	testfs.Write(t, filepath.Join(dir, "src/skip/x.txt"), "excluded")
 	testfs.Write(t, filepath.Join(dir, ".git/HEAD"), "ref2")
 	testfs.Write(t, filepath.Join(dir, "out/build.txt"), "an output")
-	expectRuns(t, w, log, 3, 2*settle)
+	expectRuns(t, w, log, runs, 2*settle)
 
 	// A file in new nested folders.
 	testfs.Write(t, filepath.Join(dir, "src/new/deeper/b.txt"), "b")
-	expectRuns(t, w, log, 4, settle)
+	expectRuns(t, w, log, runs+1, settle)
 	testfs.Write(t, filepath.Join(dir, "src/new/deeper/c.txt"), "c")
-	expectRuns(t, w, log, 5, settle)
+	expectRuns(t, w, log, runs+2, settle)
 
 	// A dep's source: the dep runs again, and so does test (its dep's key
 	// changed).
 	testfs.Write(t, filepath.Join(dir, "gen/g"), "g2")
 	expectRuns(t, w, log+".gen", 2, 0)
-	expectRuns(t, w, log, 6, settle)
+	expectRuns(t, w, log, runs+3, settle)
 
 	// Removing a source folder is a change.
 	if err := os.RemoveAll(filepath.Join(dir, "src/new")); err != nil {
 		t.Fatal(err)
 	}
-	expectRuns(t, w, log, 7, settle)
+	expectRuns(t, w, log, runs+4, settle)
 
 	w.interrupt()
 	out := w.output()
@@ -360,15 +380,15 @@ sh = "echo run >> %s"
 	}
 	time.Sleep(5 * time.Millisecond)
 	testfs.Write(t, a, "v4")
-	expectRuns(t, w, log, 3, 500*time.Millisecond)
+	runs := expectSaveRuns(t, w, log, 3, 500*time.Millisecond)
 	w.waitOutput("content=v4", time.Minute)
 	later := time.Now().Add(time.Hour)
 	if err := os.Chtimes(a, later, later); err != nil {
 		t.Fatal(err)
 	}
-	expectRuns(t, w, log, 3, time.Second)
+	expectRuns(t, w, log, runs, time.Second)
 	testfs.Write(t, filepath.Join(dir, "src/n1/n2/new.txt"), "new")
-	expectRuns(t, w, log, 4, 500*time.Millisecond)
+	expectRuns(t, w, log, runs+1, 500*time.Millisecond)
 
 	w.interrupt()
 	if testing.Verbose() {
