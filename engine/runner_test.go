@@ -86,9 +86,9 @@ func (f *fake) Run(ctx context.Context, x *Exec) (Outputs, error) {
 }
 
 // waitStarted returns once every named target's Run has been called (or
-// after ten seconds, when the test's own assertions fail).
+// after a minute, when the test's own assertions fail).
 func (w *world) waitStarted(names ...string) {
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for time.Now().Before(deadline) {
 		ran := w.ranList()
 		if !slices.ContainsFunc(names, func(n string) bool { return !slices.Contains(ran, n) }) {
