@@ -54,7 +54,7 @@ func TestDependentWithServicesIsPreparedWhileItsDepRuns(t *testing.T) {
 	seen := make(chan []string, 1)
 	go func() {
 		w.waitStarted("image")
-		deadline := time.Now().Add(10 * time.Second)
+		deadline := time.Now().Add(time.Minute)
 		for len(prepared()) == 0 && time.Now().Before(deadline) {
 			time.Sleep(time.Millisecond)
 		}

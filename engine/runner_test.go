@@ -14,6 +14,7 @@ import (
 
 	"github.com/dtask-dev/dtask/engine/cache"
 	"github.com/dtask-dev/dtask/engine/taskfile"
+	"github.com/dtask-dev/dtask/internal/testwait"
 )
 
 // fake is an Action whose behaviour a test scripts per target.
@@ -24,15 +25,14 @@ type fake struct {
 
 // world is what the fake actions share: how each behaves, and what happened.
 type world struct {
-	mu       sync.Mutex
-	def      map[string]string        // definition per target: changing it changes the key
-	fail     map[string]bool          // targets whose Run fails
-	block    map[string]chan struct{} // targets whose Run waits for the channel or ctx
-	gone     map[string]bool          // targets whose Check says the output is missing
-	ran      []string
-	running  atomic.Int32
-	maxConc  atomic.Int32
-	duration time.Duration
+	mu      sync.Mutex
+	def     map[string]string        // definition per target: changing it changes the key
+	fail    map[string]bool          // targets whose Run fails
+	block   map[string]chan struct{} // targets whose Run waits for the channel or ctx
+	gone    map[string]bool          // targets whose Check says the output is missing
+	ran     []string
+	running atomic.Int32
+	maxConc atomic.Int32
 }
 
 func newWorld() *world {
@@ -79,7 +79,6 @@ func (f *fake) Run(ctx context.Context, x *Exec) (Outputs, error) {
 			return nil, ctx.Err()
 		}
 	}
-	time.Sleep(w.duration)
 	if fail {
 		return nil, errors.New("boom")
 	}
@@ -87,9 +86,9 @@ func (f *fake) Run(ctx context.Context, x *Exec) (Outputs, error) {
 }
 
 // waitStarted returns once every named target's Run has been called (or
-// after ten seconds, when the test's own assertions fail).
+// after a minute, when the test's own assertions fail).
 func (w *world) waitStarted(names ...string) {
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for time.Now().Before(deadline) {
 		ran := w.ranList()
 		if !slices.ContainsFunc(names, func(n string) bool { return !slices.Contains(ran, n) }) {
@@ -172,15 +171,34 @@ func TestDepsRunBeforeDependents(t *testing.T) {
 	}
 }
 
+// -j N runs N targets at once, and no more. The targets wait until the
+// test has seen N of them running, so that no target ends before the
+// others start however the machine schedules them (they slept 30 ms and
+// hoped to overlap): a runner that ran fewer at once would never get
+// there, one that ran more would be seen above N.
 func TestParallelismIsBoundedByJobs(t *testing.T) {
 	f := graph(t, "all: a b c d e f", "a:", "b:", "c:", "d:", "e:", "f:")
 	for _, jobs := range []int{1, 3} {
 		w := newWorld()
-		w.duration = 30 * time.Millisecond
+		release := make(chan struct{})
+		for _, n := range []string{"a", "b", "c", "d", "e", "f"} {
+			w.block[n] = release
+		}
 		r := newRunner(t, f, w)
 		r.Opts.Jobs = jobs
-		if _, err := r.Run(context.Background(), []string{"all"}); err != nil {
-			t.Fatal(err)
+		done := make(chan error, 1)
+		go func() { _, err := r.Run(context.Background(), []string{"all"}); done <- err }()
+		if !testwait.Until(time.Minute, func() bool { return w.running.Load() >= int32(jobs) }) {
+			t.Fatalf("-j %d: %d running at once, never %d", jobs, w.running.Load(), jobs)
+		}
+		close(release)
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(time.Minute):
+			t.Fatalf("-j %d: hung after the targets were released", jobs)
 		}
 		if got := w.maxConc.Load(); got != int32(jobs) {
 			t.Errorf("-j %d: at most %d ran at once, want exactly %d", jobs, got, jobs)

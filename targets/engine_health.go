@@ -63,8 +63,14 @@ const CreateGrace = 5 * time.Second
 // that a create the engine is carrying out is answered with the object's
 // ID instead of being given up on while the engine makes the object.
 func Graced(ctx context.Context) (context.Context, context.CancelFunc) {
+	return graced(ctx, func(end func()) { time.AfterFunc(CreateGrace, end) })
+}
+
+// graced is Graced with the grace given as later, which calls end once
+// the grace is over: tests end it when they choose, not on a clock.
+func graced(ctx context.Context, later func(end func())) (context.Context, context.CancelFunc) {
 	c, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	stop := context.AfterFunc(ctx, func() { time.AfterFunc(CreateGrace, cancel) })
+	stop := context.AfterFunc(ctx, func() { later(cancel) })
 	return c, func() { stop(); cancel() }
 }
 

@@ -131,6 +131,26 @@ func expectRuns(t *testing.T, w *watchProc, log string, want int, settle time.Du
 	}
 }
 
+// expectSaveRuns is expectRuns for an editor's save, a burst of events
+// that is one change: want runs, or one more when the machine delivered
+// the events further apart than the quiet period (a loaded machine can;
+// internal/watch's TestBurstIsOneBatch holds the rule on set times).
+// Then no run comes within settle; it returns the number of runs.
+func expectSaveRuns(t *testing.T, w *watchProc, log string, want int, settle time.Duration) int {
+	t.Helper()
+	if !testwait.Until(time.Minute, func() bool { return countLines(log) >= want }) {
+		t.Fatalf("%d runs, want %d:\n%s", countLines(log), want, w.output())
+	}
+	n := countLines(log)
+	for n <= want+1 && testwait.Until(settle, func() bool { return countLines(log) != n }) {
+		n = countLines(log)
+	}
+	if n > want+1 {
+		t.Fatalf("%d runs after one save, want %d (%d if its events came apart):\n%s", n, want, want+1, w.output())
+	}
+	return n
+}
+
 // expectIgnored makes a change with write and waits for the watcher to say
 // it changed no source; then no run may have started: a condition waited
 // on, not a sleep.
@@ -178,7 +198,7 @@ sources = ["src/**/*.txt", "!src/skip/**"]
 	}
 	time.Sleep(5 * time.Millisecond)
 	testfs.Write(t, a, "v3 again")
-	expectRuns(t, w, log, 3, settle)
+	runs := expectSaveRuns(t, w, log, 3, settle)
 
 	// touch, chmod, a save without an edit, files that are no sources, .git.
 	later := time.Now().Add(time.Hour)
@@ -193,25 +213,25 @@ sources = ["src/**/*.txt", "!src/skip/**"]
 	testfs.Write(t, filepath.Join(dir, "src/skip/x.txt"), "excluded")
 	testfs.Write(t, filepath.Join(dir, ".git/HEAD"), "ref2")
 	testfs.Write(t, filepath.Join(dir, "out/build.txt"), "an output")
-	expectRuns(t, w, log, 3, 2*settle)
+	expectRuns(t, w, log, runs, 2*settle)
 
 	// A file in new nested folders.
 	testfs.Write(t, filepath.Join(dir, "src/new/deeper/b.txt"), "b")
-	expectRuns(t, w, log, 4, settle)
+	expectRuns(t, w, log, runs+1, settle)
 	testfs.Write(t, filepath.Join(dir, "src/new/deeper/c.txt"), "c")
-	expectRuns(t, w, log, 5, settle)
+	expectRuns(t, w, log, runs+2, settle)
 
 	// A dep's source: the dep runs again, and so does test (its dep's key
 	// changed).
 	testfs.Write(t, filepath.Join(dir, "gen/g"), "g2")
 	expectRuns(t, w, log+".gen", 2, 0)
-	expectRuns(t, w, log, 6, settle)
+	expectRuns(t, w, log, runs+3, settle)
 
 	// Removing a source folder is a change.
 	if err := os.RemoveAll(filepath.Join(dir, "src/new")); err != nil {
 		t.Fatal(err)
 	}
-	expectRuns(t, w, log, 7, settle)
+	expectRuns(t, w, log, runs+4, settle)
 
 	w.interrupt()
 	out := w.output()
@@ -237,15 +257,16 @@ sources = ["*.txt"]
 	w := startWatchNoWait(t, dir, "slow")
 	expectRuns(t, w, log, 1, 0)
 	testfs.Write(t, a, "v2")
-	start := time.Now()
 	expectRuns(t, w, log, 2, 0)
-	if d := time.Since(start); d > 10*time.Second {
-		t.Fatalf("the second run started %s after the change: the first was not stopped", d)
+	// In that order: the first run's command would have ended before the
+	// second began had the change waited for it instead of stopping it.
+	if n := countLines(log + ".end"); n != 0 {
+		t.Fatalf("the second run started after the first finished its command: it was waited for, not stopped:\n%s", w.output())
 	}
-	w.waitOutput("■ run 1 stopped", 10*time.Second)
+	w.waitOutput("■ run 1 stopped", time.Minute)
 	// A stopped run failed nothing: its target is shown as stopped, with
 	// no error chain.
-	w.waitOutput("[slow] not run: stopped: sources changed", 10*time.Second)
+	w.waitOutput("[slow] not run: stopped: sources changed", time.Minute)
 	if out := w.output(); strings.Contains(out, "FAILED") || strings.Contains(out, "interrupted") {
 		t.Errorf("a stopped run is shown as a failure:\n%s", out)
 	}
@@ -337,7 +358,7 @@ sh = "echo run >> %s"
 	testfs.Write(t, a, "v1")
 	w := startWatch(t, dir, "count")
 	expectRuns(t, w, log, 1, 0)
-	w.waitOutput("content=v1", 5*time.Second)
+	w.waitOutput("content=v1", time.Minute)
 	before := dockerIDs(t, taskfile, "container", false)
 	if len(before) != 1 {
 		t.Fatalf("running containers between runs: %v, want only the service", before)
@@ -345,7 +366,7 @@ sh = "echo run >> %s"
 
 	testfs.Write(t, a, "v2")
 	expectRuns(t, w, log, 2, 500*time.Millisecond)
-	w.waitOutput("content=v2", 5*time.Second)
+	w.waitOutput("content=v2", time.Minute)
 	after := dockerIDs(t, taskfile, "container", false)
 	if len(after) != 1 || after[0] != before[0] {
 		t.Fatalf("service container %v before the re-run, %v after: want the same", before, after)
@@ -359,15 +380,15 @@ sh = "echo run >> %s"
 	}
 	time.Sleep(5 * time.Millisecond)
 	testfs.Write(t, a, "v4")
-	expectRuns(t, w, log, 3, 500*time.Millisecond)
-	w.waitOutput("content=v4", 5*time.Second)
+	runs := expectSaveRuns(t, w, log, 3, 500*time.Millisecond)
+	w.waitOutput("content=v4", time.Minute)
 	later := time.Now().Add(time.Hour)
 	if err := os.Chtimes(a, later, later); err != nil {
 		t.Fatal(err)
 	}
-	expectRuns(t, w, log, 3, time.Second)
+	expectRuns(t, w, log, runs, time.Second)
 	testfs.Write(t, filepath.Join(dir, "src/n1/n2/new.txt"), "new")
-	expectRuns(t, w, log, 4, 500*time.Millisecond)
+	expectRuns(t, w, log, runs+1, 500*time.Millisecond)
 
 	w.interrupt()
 	if testing.Verbose() {
@@ -399,7 +420,7 @@ sources = ["*.txt"]
 	testfs.Write(t, tf, fmt.Sprintf(body, "two"))
 	expectRuns(t, w, log, 2, 300*time.Millisecond)
 	testfs.Write(t, tf, "version = 1\n[targets.t]\nsh = \n")
-	w.waitOutput("cannot be used", 5*time.Second)
+	w.waitOutput("cannot be used", time.Minute)
 	expectRuns(t, w, log, 2, 300*time.Millisecond)
 	testfs.Write(t, filepath.Join(dir, "a.txt"), "b")
 	expectRuns(t, w, log, 3, 300*time.Millisecond)

@@ -36,6 +36,7 @@ type Engine struct {
 	images     map[string]string // ref or ID -> image ID
 	volumes    map[string]map[string]string
 	fail       map[string]error
+	holds      map[string]*hold
 	calls      []string
 	next       int
 }
@@ -48,6 +49,7 @@ func New() *Engine {
 		images:     map[string]string{},
 		volumes:    map[string]map[string]string{},
 		fail:       map[string]error{},
+		holds:      map[string]*hold{},
 	}
 }
 

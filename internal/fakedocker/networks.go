@@ -15,8 +15,13 @@ type netw struct {
 	labels           map[string]string
 }
 
-// NetworkCreate creates a network; a name in use is a conflict.
-func (f *Engine) NetworkCreate(_ context.Context, name string, o client.NetworkCreateOptions) (client.NetworkCreateResult, error) {
+// NetworkCreate creates a network; a name in use is a conflict. A Hold
+// applies to it.
+func (f *Engine) NetworkCreate(ctx context.Context, name string, o client.NetworkCreateOptions) (client.NetworkCreateResult, error) {
+	return held(ctx, f, "NetworkCreate", func() (client.NetworkCreateResult, error) { return f.networkCreate(name, o) })
+}
+
+func (f *Engine) networkCreate(name string, o client.NetworkCreateOptions) (client.NetworkCreateResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.call("NetworkCreate"); err != nil {

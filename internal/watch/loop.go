@@ -28,19 +28,19 @@ func (w *Watcher) loop() {
 				continue
 			}
 			buf = w.handle(ev, buf[:0])
-			b.add(buf)
+			b.add(buf, time.Now())
 		case err, ok := <-errs:
 			if !ok {
 				errs = nil
 				continue
 			}
 			if errors.Is(err, fsnotify.ErrEventOverflow) {
-				b.add([]string{Lost})
+				b.add([]string{Lost}, time.Now())
 			}
 		case paths := <-w.polled:
-			b.add(paths)
+			b.add(paths, time.Now())
 		case <-b.timer.C:
-			if batch := b.due(); batch != nil && !w.send(batch) {
+			if batch := b.due(time.Now()); batch != nil && !w.send(batch) {
 				return
 			}
 		}
@@ -73,12 +73,13 @@ func newBatch(quiet, maxDelay time.Duration) *batch {
 	return b
 }
 
-// add records paths and restarts the quiet period.
-func (b *batch) add(paths []string) {
+// add records paths that changed at now and restarts the quiet period.
+// The caller says the time, so that the rules of a burst can be tested
+// on times a test sets rather than on how fast a machine is.
+func (b *batch) add(paths []string, now time.Time) {
 	if len(paths) == 0 {
 		return
 	}
-	now := time.Now()
 	if len(b.order) == 0 {
 		b.first = now
 	}
@@ -92,13 +93,12 @@ func (b *batch) add(paths []string) {
 	b.timer.Reset(b.quiet)
 }
 
-// due returns the paths to send when the burst is over (and starts a new
-// one), or nil, re-arming the timer, while it goes on.
-func (b *batch) due() []string {
+// due returns the paths to send when the burst is over at now (and
+// starts a new one), or nil, re-arming the timer, while it goes on.
+func (b *batch) due(now time.Time) []string {
 	if len(b.order) == 0 {
 		return nil
 	}
-	now := time.Now()
 	if quiet := now.Sub(b.last); quiet < b.quiet && now.Sub(b.first) < b.maxDelay {
 		b.timer.Reset(b.quiet - quiet)
 		return nil

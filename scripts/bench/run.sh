@@ -3,8 +3,8 @@
 # ratios; BENCH=noop,watch limits the set.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
-want="${BENCH:-scale,noop,build,watch,ci,ci-go,project,teamcache}"
-for b in scale noop build watch ci ci-go project teamcache; do
+want="${BENCH:-scale,noop,build,watch,ci,ci-go,project,teamcache,interrupt}"
+for b in scale noop build watch ci ci-go project teamcache interrupt; do
   case ",$want," in *",$b,"*) ;; *) continue ;; esac
   if [ -x "$b/run.sh" ]; then
     echo "=== bench $b"

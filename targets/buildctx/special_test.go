@@ -37,8 +37,8 @@ func TestLoadRefusesSpecialFiles(t *testing.T) {
 				if err == nil || !strings.Contains(strings.ReplaceAll(err.Error(), dir+"/", ""), tc.want) {
 					t.Errorf("err = %v, want %q", err, tc.want)
 				}
-			case <-time.After(10 * time.Second):
-				t.Fatal("Load still reading after 10s")
+			case <-time.After(time.Minute):
+				t.Fatal("Load hung: still reading after a minute")
 			}
 		})
 	}

@@ -118,13 +118,12 @@ func TestPrestartDoesNotWaitForAStartInProgress(t *testing.T) {
 	pool, x := prestarted(e, tg)
 	defer func() {
 		// Close stops the start in progress, perhaps while it creates
-		// the services' network: that network is still removed. (A
-		// create the client gave up on ends on the engine a moment
-		// later: look once it would have.)
+		// the services' network: that network is still removed (a create
+		// given up on mid-way would be made by the engine after Close:
+		// TestFakeInterruptedNetworkCreateIsStillRemoved orders that).
 		if err := pool.Close(context.Background()); err != nil {
 			t.Error(err)
 		}
-		time.Sleep(500 * time.Millisecond)
 		wantObjects(t, e, 0, 0, "after Close")
 	}()
 	for pool.mu.TryLock() { // until the first start holds the lock
