@@ -10,6 +10,7 @@ import (
 	"github.com/dtask-dev/dtask/targets"
 	"github.com/dtask-dev/dtask/targets/buildctx"
 	"github.com/dtask-dev/dtask/targets/dockerfile"
+	"github.com/dtask-dev/dtask/targets/ocicache"
 )
 
 // buildPlanner is the part of *engine.Plan a build fills in; tests hash
@@ -17,6 +18,7 @@ import (
 type buildPlanner interface {
 	Def(label string, v any)
 	Image(label, id string)
+	ImageToFetch(label, placeholder string, resolve func(context.Context) (string, error))
 	Input(label, value string)
 	Files(root string, rel []string) error
 }
@@ -55,26 +57,47 @@ func (a *buildAction) plan(ctx context.Context, p buildPlanner) error {
 	}
 	local := map[string]bool{}
 	defer a.setLocal(local)
-	for _, ref := range bases {
+	for i, ref := range bases {
 		id, err := cli.ImageID(ctx, ref)
 		if err != nil {
 			return err
 		}
 		if id != "" {
 			local[ref] = true
-		}
-		if id == "" && a.e.Images != nil {
-			// The build will load it from the image cache.
-			id, _ = a.e.Images.Lookup(ref)
+		} else {
+			id = a.cachedBase(i, ref)
 		}
 		if id == "" {
-			// The build will pull it or fail; either way a later run
-			// that finds it locally must not count as up to date.
-			id = "missing"
+			// The build will pull it or fail. Where the builder leaves
+			// it in the engine (the classic builder, the containerd
+			// store), the success is recorded with its ID: the next
+			// run finds it there.
+			p.ImageToFetch("from "+ref, "missing", func(ctx context.Context) (string, error) { return cli.ImageID(ctx, ref) })
+			continue
 		}
 		p.Image("from "+ref, id)
 	}
 	return nil
+}
+
+// cachedBase is the ID of FROM image ref (the i-th base) in the image
+// cache, which the build will restore: the archives' image by that name,
+// or the layout's base-i, or "". The key then holds the ID it held on the
+// run that saved the image, the one that pulled it.
+func (a *buildAction) cachedBase(i int, ref string) string {
+	if a.e.Images != nil {
+		if id, ok := a.e.Images.Lookup(ref); ok {
+			return id
+		}
+	}
+	if a.e.Layers == nil {
+		return ""
+	}
+	d, ok := a.e.Layers.Resolve(a.layerTag(fmt.Sprintf("base-%d", i)))
+	if !ok {
+		return ""
+	}
+	return d.Annotations[ocicache.AnnotationImageID]
 }
 
 // bases lists the FROM images the build consumes.

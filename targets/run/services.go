@@ -314,16 +314,13 @@ func serviceImage(ctx context.Context, e *targets.Env, cli *docker.Client, svc *
 	return ref, id, false, nil
 }
 
-// serviceImagePlanID is the image ID a run target's key gets for svc.
-func serviceImagePlanID(ctx context.Context, e *targets.Env, cli *docker.Client, svc *taskfile.Service, deps map[string]engine.Outputs) (string, error) {
-	if svc.Build == "" {
-		return targets.PlanImageID(ctx, cli, svc.Image, deps)
+// builtServicePlanID is the image ID a run target's key gets for svc, a
+// service started from a build target's image: the ID that build recorded.
+func builtServicePlanID(svc *taskfile.Service, deps map[string]engine.Outputs) string {
+	if id := targets.DepImage(deps[svc.Build]); id != "" {
+		return id
 	}
-	ref := targets.DepImage(deps[svc.Build])
-	if ref == "" {
-		return "missing:build " + svc.Build, nil
-	}
-	return targets.PlanImageID(ctx, cli, ref, deps)
+	return "missing:build " + svc.Build
 }
 
 // serviceHash identifies a service's definition as started: a shared
