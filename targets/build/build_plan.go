@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/dtask-dev/dtask/engine"
 	"github.com/dtask-dev/dtask/internal/regularfile"
@@ -33,18 +34,23 @@ func (a *buildAction) plan(ctx context.Context, p buildPlanner) error {
 	if err != nil {
 		return err
 	}
-	p.Def("build", a.b)
-	if err := p.Files(c.Dir, c.Files()); err != nil {
+	src, err := regularfile.Read(c.Dockerfile, buildctx.MaxDockerfile) // -n reads it: never /dev/zero
+	if err != nil {
 		return err
 	}
-	p.Input("build.tree", c.Tree())
+	p.Def("build", a.b)
+	keyed := keyedContext(c, src)
+	if err := p.Files(c.Dir, keyed.Files()); err != nil {
+		return err
+	}
+	p.Input("build.tree", keyed.Tree())
 	if c.Outside {
 		if err := p.Files(filepath.Dir(c.Dockerfile), []string{filepath.Base(c.Dockerfile)}); err != nil {
 			return err
 		}
 	}
 	a.setLocal(nil)
-	bases, err := a.bases(c)
+	bases, err := a.basesOf(c, src)
 	if err != nil {
 		return err
 	}
@@ -80,6 +86,16 @@ func (a *buildAction) plan(ctx context.Context, p buildPlanner) error {
 	return nil
 }
 
+// keyedContext is what of context c the key hashes for the Dockerfile
+// src: all of it, but the git folder when no step can read it. Every git
+// command writes there, yet the image is the same whatever it holds.
+func keyedContext(c *buildctx.Context, src []byte) *buildctx.Context {
+	if strings.HasPrefix(c.Name, ".git/") || dockerfile.MayRead(src, ".git") {
+		return c
+	}
+	return c.Without(".git")
+}
+
 // cachedBase is the ID of FROM image ref (the i-th base) in the image
 // cache, which the build will restore: the archives' image by that name,
 // or the layout's base-i, or "". The key then holds the ID it held on the
@@ -106,6 +122,11 @@ func (a *buildAction) bases(c *buildctx.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	return a.basesOf(c, src)
+}
+
+// basesOf is bases for the Dockerfile's content src.
+func (a *buildAction) basesOf(c *buildctx.Context, src []byte) ([]string, error) {
 	bases, err := dockerfile.Bases(src, a.b.Args, a.b.Target, a.b.Platform)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", c.Dockerfile, err)
