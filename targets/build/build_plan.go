@@ -74,10 +74,11 @@ func (a *buildAction) plan(ctx context.Context, p buildPlanner) error {
 			id = a.cachedBase(i, ref)
 		}
 		if id == "" {
-			// The build will pull it or fail. Where the builder leaves
-			// it in the engine (the classic builder, the containerd
-			// store), the success is recorded with its ID: the next
-			// run finds it there.
+			// The build will pull it or fail. The classic builder
+			// leaves it in the engine, and the success is recorded
+			// with its ID, which the next run finds there; BuildKit
+			// keeps it to itself (both image stores), and the key
+			// keeps the placeholder, which the next run has too.
 			p.ImageToFetch("from "+ref, "missing", func(ctx context.Context) (string, error) { return cli.ImageID(ctx, ref) })
 			continue
 		}
@@ -97,9 +98,11 @@ func keyedContext(c *buildctx.Context, src []byte) *buildctx.Context {
 }
 
 // cachedBase is the ID of FROM image ref (the i-th base) in the image
-// cache, which the build will restore: the archives' image by that name,
-// or the layout's base-i, or "". The key then holds the ID it held on the
-// run that saved the image, the one that pulled it.
+// cache, which the build will restore: the archives' image by that name
+// (the classic builder's), or the layout's base-i (saved when the engine
+// had the base after a BuildKit build: something else in the run pulled
+// it), or "". The key then holds the ID it held on the run that saved
+// the image, the one that pulled it.
 func (a *buildAction) cachedBase(i int, ref string) string {
 	if a.e.Images != nil {
 		if id, ok := a.e.Images.Lookup(ref); ok {
