@@ -82,9 +82,6 @@ func (f *fake) Run(ctx context.Context, x *Exec) (Outputs, error) {
 	w.mu.Lock()
 	w.ran = append(w.ran, f.name)
 	block, fail := w.block[f.name], w.fail[f.name]
-	if id, ok := w.fetch[f.name]; ok {
-		w.have[id] = id
-	}
 	w.mu.Unlock()
 	fmt.Fprintf(x.Stdout, "running %s\n", f.name)
 	if block != nil {
@@ -98,6 +95,11 @@ func (f *fake) Run(ctx context.Context, x *Exec) (Outputs, error) {
 	if fail {
 		return nil, errors.New("boom")
 	}
+	w.mu.Lock()
+	if id, ok := w.fetch[f.name]; ok {
+		w.have[id] = id
+	}
+	w.mu.Unlock()
 	return Outputs{"made": f.name}, nil
 }
 
@@ -435,5 +437,57 @@ func TestImageFetchedByTheRunIsInItsRecordedKey(t *testing.T) {
 		if first[i].Key != second[i].Key {
 			t.Errorf("%s: key %s after the first run, %s on the second", first[i].Target, first[i].Key, second[i].Key)
 		}
+	}
+}
+
+// waitReporter signals when a target waits for another dtask's lock.
+type waitReporter struct {
+	nopReporter
+	waiting chan struct{}
+	once    sync.Once
+}
+
+func (r *waitReporter) Progress(_, msg string) {
+	if strings.HasPrefix(msg, "waiting for another dtask") {
+		r.once.Do(func() { close(r.waiting) })
+	}
+}
+
+// A second dtask that planned a target while the first was fetching its
+// image, and waited for it, finds the first one's record: the key it
+// checks after the wait has the image's ID too.
+func TestWaiterFindsTheRecordOfARunThatFetched(t *testing.T) {
+	f := graph(t, "svc:")
+	w := newWorld()
+	w.fetch, w.have = map[string]string{"svc": "sha256:pulled"}, map[string]string{}
+	release := make(chan struct{})
+	w.block["svc"] = release
+	a := newRunner(t, f, w)
+	b := newRunner(t, f, w)
+	b.Store, b.Index = a.Store, a.Index
+	rep := &waitReporter{waiting: make(chan struct{})}
+	b.Reporter = rep
+	doneA, doneB := make(chan []*Result), make(chan []*Result)
+	go func() {
+		res, _ := a.Run(context.Background(), []string{"svc"})
+		doneA <- res
+	}()
+	w.waitStarted("svc")
+	go func() {
+		res, _ := b.Run(context.Background(), []string{"svc"})
+		doneB <- res
+	}()
+	select {
+	case <-rep.waiting:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the second runner never waited for the first")
+	}
+	close(release)
+	first, second := <-doneA, <-doneB
+	if first[0].Status != Ran || second[0].Status != Cached {
+		t.Fatalf("first %v, second %v (%s); want ran, cached", first[0].Status, second[0].Status, second[0].Reason)
+	}
+	if first[0].Key != second[0].Key {
+		t.Errorf("keys %s and %s", first[0].Key, second[0].Key)
 	}
 }
