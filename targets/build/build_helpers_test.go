@@ -204,3 +204,8 @@ func btListing(t *testing.T, image string) string {
 	}
 	return string(out)
 }
+
+// testBaseTag is the layout's name for FROM image ref of build target.
+func testBaseTag(target, ref string) string {
+	return (&buildAction{t: &taskfile.Target{Name: target}}).baseTag(ref)
+}

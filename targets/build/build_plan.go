@@ -63,7 +63,7 @@ func (a *buildAction) plan(ctx context.Context, p buildPlanner) error {
 	}
 	local := map[string]bool{}
 	defer a.setLocal(local)
-	for i, ref := range bases {
+	for _, ref := range bases {
 		id, err := cli.ImageID(ctx, ref)
 		if err != nil {
 			return err
@@ -71,7 +71,7 @@ func (a *buildAction) plan(ctx context.Context, p buildPlanner) error {
 		if id != "" {
 			local[ref] = true
 		} else {
-			id = a.cachedBase(i, ref)
+			id = a.cachedBase(ref)
 		}
 		if id == "" {
 			// The build will pull it or fail. The classic builder
@@ -97,13 +97,13 @@ func keyedContext(c *buildctx.Context, src []byte) *buildctx.Context {
 	return c.Without(".git")
 }
 
-// cachedBase is the ID of FROM image ref (the i-th base) in the image
-// cache, which the build will restore: the archives' image by that name
-// (the classic builder's), or the layout's base-i (saved when the engine
-// had the base after a BuildKit build: something else in the run pulled
-// it), or "". The key then holds the ID it held on the run that saved
-// the image, the one that pulled it.
-func (a *buildAction) cachedBase(i int, ref string) string {
+// cachedBase is the ID of FROM image ref in the image cache, which the
+// build will restore: the archives' image by that name (the classic
+// builder's), or the layout's entry for it (saved when the engine had the
+// base after a BuildKit build: something else in the run pulled it), or
+// "". The key then holds the ID it held on the run that saved the image,
+// the one that pulled it.
+func (a *buildAction) cachedBase(ref string) string {
 	if a.e.Images != nil {
 		if id, ok := a.e.Images.Lookup(ref); ok {
 			return id
@@ -112,7 +112,7 @@ func (a *buildAction) cachedBase(i int, ref string) string {
 	if a.e.Layers == nil {
 		return ""
 	}
-	d, ok := a.e.Layers.Resolve(a.layerTag(fmt.Sprintf("base-%d", i)))
+	d, ok := a.e.Layers.Resolve(a.baseTag(ref))
 	if !ok {
 		return ""
 	}
