@@ -51,6 +51,10 @@ func (r *Runner) execute(ctx context.Context, t *taskfile.Target, act Action, p 
 		return
 	}
 	res.Status, res.Outputs = Ran, out
+	if p.resolveFetched(ctx) {
+		// Dependents are planned after this, on the key the next run computes.
+		res.Key = p.key.Sum()
+	}
 	if r.Store == nil || p.always != "" {
 		return
 	}

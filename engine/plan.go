@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -37,6 +38,14 @@ type Plan struct {
 	always   string      // why the target runs every time, if it does
 	unhashed []string    // paths it reads that are not in its key, with why
 	missing  string      // what Check found missing
+	fetched  []fetchedImage
+}
+
+// fetchedImage is an image the engine lacked when the target was planned,
+// which its run fetches: resolve gives its ID once the run has it.
+type fetchedImage struct {
+	label   string
+	resolve func(context.Context) (string, error)
 }
 
 // Def adds a part of the definition under label. Values are JSON-encoded
@@ -82,6 +91,32 @@ func jsonText(v any) string {
 // Image adds the ID of an image the target consumes.
 func (p *Plan) Image(label, id string) {
 	p.key.Add("image."+label, id)
+}
+
+// ImageToFetch adds an image the target consumes that neither the engine
+// nor the image cache has yet, which its run will fetch (pull) or fail
+// on. Its line holds placeholder until the run succeeds; it then gets the
+// ID resolve finds, and the success is recorded under that key: the one
+// the next run computes, since it finds the image in the engine. Recorded
+// under the placeholder, the next run with no change would run again,
+// and every target depending on this one with it.
+func (p *Plan) ImageToFetch(label, placeholder string, resolve func(context.Context) (string, error)) {
+	p.Image(label, placeholder)
+	p.fetched = append(p.fetched, fetchedImage{"image." + label, resolve})
+}
+
+// resolveFetched gives the lines ImageToFetch added the IDs the run
+// fetched, and says whether the key changed. An image still missing (a
+// build that left its base in BuildKit's own store) keeps its placeholder,
+// which the next run computes too.
+func (p *Plan) resolveFetched(ctx context.Context) bool {
+	changed := false
+	for _, f := range p.fetched {
+		if id, err := f.resolve(ctx); err == nil && id != "" {
+			changed = p.key.Set(f.label, id) || changed
+		}
+	}
+	return changed
 }
 
 // Input adds any other labelled input.

@@ -25,14 +25,17 @@ type fake struct {
 
 // world is what the fake actions share: how each behaves, and what happened.
 type world struct {
-	mu      sync.Mutex
-	def     map[string]string        // definition per target: changing it changes the key
-	fail    map[string]bool          // targets whose Run fails
-	block   map[string]chan struct{} // targets whose Run waits for the channel or ctx
-	gone    map[string]bool          // targets whose Check says the output is missing
-	ran     []string
-	running atomic.Int32
-	maxConc atomic.Int32
+	mu    sync.Mutex
+	def   map[string]string        // definition per target: changing it changes the key
+	fail  map[string]bool          // targets whose Run fails
+	block map[string]chan struct{} // targets whose Run waits for the channel or ctx
+	gone  map[string]bool          // targets whose Check says the output is missing
+	// fetch names the image ID each target's Run fetches; the engine has
+	// it once in have (nil: fakes consume no image).
+	fetch, have map[string]string
+	ran         []string
+	running     atomic.Int32
+	maxConc     atomic.Int32
 }
 
 func newWorld() *world {
@@ -45,6 +48,15 @@ func (f *fake) Plan(_ context.Context, p *Plan) error {
 	f.world.mu.Lock()
 	defer f.world.mu.Unlock()
 	p.Def("fake", f.world.def[f.name])
+	if id, ok := f.world.fetch[f.name]; ok && f.world.have[id] == "" {
+		p.ImageToFetch("fetched", "missing", func(context.Context) (string, error) {
+			f.world.mu.Lock()
+			defer f.world.mu.Unlock()
+			return f.world.have[id], nil
+		})
+	} else if ok {
+		p.Image("fetched", id)
+	}
 	return nil
 }
 
@@ -82,6 +94,11 @@ func (f *fake) Run(ctx context.Context, x *Exec) (Outputs, error) {
 	if fail {
 		return nil, errors.New("boom")
 	}
+	w.mu.Lock()
+	if id, ok := w.fetch[f.name]; ok {
+		w.have[id] = id
+	}
+	w.mu.Unlock()
 	return Outputs{"made": f.name}, nil
 }
 
@@ -409,5 +426,86 @@ func TestLaterGoalsAreReportedAfterAFailure(t *testing.T) {
 	got := statuses(res)
 	if got["later"] != "not run" || got["dep"] != "not run" || len(res) != 3 {
 		t.Errorf("results %v, want later and dep not run", got)
+	}
+}
+
+// A target whose image the engine lacked when it was planned, which its
+// run fetched, is recorded under the key with that image's ID: the next
+// run, which finds the image, skips it and its dependents.
+func TestImageFetchedByTheRunIsInItsRecordedKey(t *testing.T) {
+	f := graph(t, "app: svc", "svc:")
+	w := newWorld()
+	w.fetch, w.have = map[string]string{"svc": "sha256:pulled"}, map[string]string{}
+	r := newRunner(t, f, w)
+	first, err := r.Run(context.Background(), []string{"app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := statuses(first); got["svc"] != "ran" || got["app"] != "ran" {
+		t.Fatalf("first run: %v", got)
+	}
+	second, err := r.Run(context.Background(), []string{"app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := statuses(second); got["svc"] != "cached" || got["app"] != "cached" {
+		t.Fatalf("second run: %v (%v)", got, second[0].Reason)
+	}
+	for i := range first {
+		if first[i].Key != second[i].Key {
+			t.Errorf("%s: key %s after the first run, %s on the second", first[i].Target, first[i].Key, second[i].Key)
+		}
+	}
+}
+
+// waitReporter signals when a target waits for another dtask's lock.
+type waitReporter struct {
+	nopReporter
+	waiting chan struct{}
+	once    sync.Once
+}
+
+func (r *waitReporter) Progress(_, msg string) {
+	if strings.HasPrefix(msg, "waiting for another dtask") {
+		r.once.Do(func() { close(r.waiting) })
+	}
+}
+
+// A second dtask that planned a target while the first was fetching its
+// image, and waited for it, finds the first one's record: the key it
+// checks after the wait has the image's ID too.
+func TestWaiterFindsTheRecordOfARunThatFetched(t *testing.T) {
+	f := graph(t, "svc:")
+	w := newWorld()
+	w.fetch, w.have = map[string]string{"svc": "sha256:pulled"}, map[string]string{}
+	release := make(chan struct{})
+	w.block["svc"] = release
+	a := newRunner(t, f, w)
+	b := newRunner(t, f, w)
+	b.Store, b.Index = a.Store, a.Index
+	rep := &waitReporter{waiting: make(chan struct{})}
+	b.Reporter = rep
+	doneA, doneB := make(chan []*Result), make(chan []*Result)
+	go func() {
+		res, _ := a.Run(context.Background(), []string{"svc"})
+		doneA <- res
+	}()
+	w.waitStarted("svc")
+	go func() {
+		res, _ := b.Run(context.Background(), []string{"svc"})
+		doneB <- res
+	}()
+	select {
+	case <-rep.waiting:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the second runner never waited for the first")
+	}
+	close(release)
+	first, second := <-doneA, <-doneB
+	if first[0].Status != Ran || second[0].Status != Cached {
+		t.Fatalf("first %v, second %v (%s); want ran, cached", first[0].Status, second[0].Status, second[0].Reason)
+	}
+	if first[0].Key != second[0].Key {
+		t.Errorf("keys %s and %s", first[0].Key, second[0].Key)
 	}
 }

@@ -73,8 +73,12 @@ func (r *Runner) runLocked(ctx context.Context, s *schedule, i int32, act Action
 		return
 	}
 	defer unlock()
-	// Another dtask on this project may have run it while we waited.
+	// Another dtask on this project may have run it while we waited,
+	// fetching what it lacked: its record has those images' IDs.
 	if waited {
+		if plan.resolveFetched(ctx) {
+			res.Key = plan.key.Sum()
+		}
 		if rec, ok := r.upToDate(ctx, t, act, plan, res.Key); ok {
 			res.Status, res.Reason, res.Outputs = Cached, "up to date (another dtask just ran it)", rec.Outputs
 			return

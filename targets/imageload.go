@@ -71,6 +71,24 @@ func PlanImageID(ctx context.Context, cli *docker.Client, ref string, deps map[s
 	return "missing:" + ref, nil
 }
 
+// PlanImage adds to p, under label, the ID PlanImageID finds for ref, an
+// image the target consumes. When neither the engine nor the image cache
+// has it, the run will pull it: the key holds PlanImageID's marker until
+// the run succeeds, then the ID the engine has for ref, which is what the
+// next run finds.
+func PlanImage(ctx context.Context, p *engine.Plan, cli *docker.Client, label, ref string) error {
+	id, err := PlanImageID(ctx, cli, ref, p.Deps)
+	if err != nil {
+		return err
+	}
+	if !strings.HasPrefix(id, "missing:") {
+		p.Image(label, id)
+		return nil
+	}
+	p.ImageToFetch(label, id, func(ctx context.Context) (string, error) { return ImageID(ctx, cli, ref) })
+	return nil
+}
+
 // EnsureImage returns the ID of ref, making the engine have it. When a
 // dep recorded the image ID for ref (want), that image is used: taken
 // from the engine or loaded from the image cache by ID, and ref moved to

@@ -111,6 +111,16 @@ func TestInit(t *testing.T) {
 	if again, _ := os.ReadFile(filepath.Join(dir, "Taskfile.toml")); !bytes.Equal(again, body) {
 		t.Fatal("a second --init changed the file")
 	}
+	// A Dockerfile that copies named paths only never reads .git, which
+	// is then not in the build's key: nothing to point out.
+	named := t.TempDir()
+	testfs.Write(t, filepath.Join(named, "Dockerfile"), "FROM busybox:latest\nCOPY app.txt /app/\n")
+	if out, err := dtaskIn(t, named, "--init"); err != nil {
+		t.Fatalf("--init: %v\n%s", err, out)
+	}
+	if body, _ := os.ReadFile(filepath.Join(named, "Taskfile.toml")); bytes.Contains(body, []byte(".git")) {
+		t.Errorf("the starter file for a Dockerfile that copies app.txt only points at .git:\n%s", body)
+	}
 }
 
 // TestVersionNamesCommit: a dtask built from a clone prints the commit

@@ -8,6 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/dtask-dev/dtask/internal/regularfile"
+	"github.com/dtask-dev/dtask/targets/buildctx"
+	"github.com/dtask-dev/dtask/targets/dockerfile"
 )
 
 // initTaskfile writes a commented starter task file (-f names it; default
@@ -73,7 +77,7 @@ func starter(dir string, exists func(string) bool) string {
 			}
 		}
 	}
-	if exists("Dockerfile") && !exists(".dockerignore") {
+	if exists("Dockerfile") && !exists(".dockerignore") && copiesGit(dir) {
 		b.WriteString("\n" + dockerignoreHint)
 	}
 	if cf != "" {
@@ -87,13 +91,21 @@ func starter(dir string, exists func(string) bool) string {
 	return b.String()
 }
 
-// dockerignoreHint: without a .dockerignore the context sends .git, and
-// git rewrites files there even when nothing is committed.
-const dockerignoreHint = `# No .dockerignore: the build context sends .git too, so whatever git writes
-# there (a commit, a fetch, even the index that ` + "`git status`" + ` refreshes) changes
-# the build's key and it runs again, with every target that uses its image.
-# Unless a COPY needs it, keep it out with a .dockerignore holding the line .git
+// dockerignoreHint: without a .dockerignore a COPY of the whole context
+// copies .git, and git rewrites files there even when nothing is committed.
+const dockerignoreHint = `# No .dockerignore, and the Dockerfile copies the whole context: .git too, so
+# whatever git writes there (a commit, a fetch, even the index that ` + "`git status`" + `
+# refreshes) changes the image and the build's key, and it runs again, with every
+# target that uses its image. Unless a step needs it, keep it out with a
+# .dockerignore holding the line .git
 `
+
+// copiesGit says the Dockerfile in dir has a step that may read .git
+// (COPY . .), or cannot be read: then the build's key holds .git.
+func copiesGit(dir string) bool {
+	src, err := regularfile.Read(filepath.Join(dir, "Dockerfile"), buildctx.MaxDockerfile)
+	return err != nil || dockerfile.MayRead(src, ".git")
+}
 
 // starterSection is what a file found suggests: a target (named target,
 // to run from ci) or a hint.

@@ -29,7 +29,7 @@ func diffLines(old, cur []Line) []string {
 		case !ok:
 			why = append(why, reason(l.Label, "added"))
 		case v != compactValue(l.Value):
-			why = append(why, reason(l.Label, "changed"))
+			why = append(why, reason(l.Label, changedHow(l)))
 		}
 	}
 	for _, l := range old {
@@ -62,6 +62,16 @@ func joinDefs(why []string) []string {
 		out[at] = prefix + strings.Join(defs, ", ")
 	}
 	return out
+}
+
+// changedHow words how line l changed: an image the engine and the image
+// cache lack now (the run will pull it) is "missing", not "changed", for
+// a user who changed nothing.
+func changedHow(l Line) string {
+	if strings.HasPrefix(l.Label, "image.") && strings.HasPrefix(l.Value, "missing") {
+		return "missing (the run pulls it)"
+	}
+	return "changed"
 }
 
 // reason words one changed line; how is "added", "changed" or "removed".

@@ -12,7 +12,7 @@ func TestDiff(t *testing.T) {
 		{"env.TZ", "UTC"}, {"env.LANG", "C"}, {"var.APP", "shop"},
 		{"secret TOKEN", ""},
 		{"src src/a.js", "1"}, {"src src/c.js", "3"}, {"src src/same.js", "s"},
-		{"dep image", "k1"}, {"image.run", "sha256:1"},
+		{"dep image", "k1"}, {"image.run", "sha256:1"}, {"image.service.db", "sha256:3"},
 		{"def.big", strings.Repeat("a", 2000)},
 	}
 	cur := []Line{
@@ -20,7 +20,7 @@ func TestDiff(t *testing.T) {
 		{"def.run.cmd", `["npm","run","test"]`}, {"def.sh", `"x"`},
 		{"env.TZ", "Europe/Paris"}, {"var.APP", "shop"}, {"var.NEW", "1"},
 		{"src src/a.js", "2"}, {"src src/b.js", "9"}, {"src src/same.js", "s"},
-		{"dep image", "k2"}, {"image.run", "sha256:2"},
+		{"dep image", "k2"}, {"image.run", "sha256:2"}, {"image.service.db", "missing:mariadb:10.11"},
 		{"def.big", strings.Repeat("a", 2000)},
 	}
 	got := strings.Join(Diff(old, cur), "\n")
@@ -32,6 +32,7 @@ func TestDiff(t *testing.T) {
 		"src/b.js added",
 		"dep image re-ran",
 		"image run changed",
+		"image service.db missing (the run pulls it)",
 		"env LANG removed",
 		"secret TOKEN removed",
 		"src/c.js removed",

@@ -57,6 +57,25 @@ func NewKey(target string) *Key {
 // key hashes them whole.
 func (k *Key) Add(label, value string) { k.lines = append(k.lines, Line{label, value}) }
 
+// Set gives the line labelled label the value value, and says whether
+// that changed it. It is for a value learnt only once the target has run
+// (the ID of an image the run fetched); what Stored and the chunks kept
+// is dropped, to be built again from the new value.
+func (k *Key) Set(label, value string) bool {
+	for i, l := range k.lines {
+		if l.Label != label {
+			continue
+		}
+		if l.Value == value {
+			return false
+		}
+		k.lines[i].Value = value
+		k.stored, k.tree = nil, nil
+		return true
+	}
+	return false
+}
+
 // AddFiles appends one line per file, labelled prefix+rels[i], whose value
 // is the hex of sums[16*i:16*i+16]. The key keeps the slices.
 func (k *Key) AddFiles(prefix string, rels []string, sums []byte) {

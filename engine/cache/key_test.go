@@ -150,3 +150,30 @@ func TestLinesEmptyValues(t *testing.T) {
 		t.Errorf("Lines = %q", got)
 	}
 }
+
+func TestSetChangesTheSumAndTheStoredLines(t *testing.T) {
+	k := NewKey("t")
+	k.Add("image.run", "missing:x")
+	before := k.Sum()
+	_ = k.Stored()
+	if k.Set("image.run", "missing:x") {
+		t.Error("Set to the same value reported a change")
+	}
+	if !k.Set("image.run", "sha256:1") {
+		t.Fatal("Set did not find the line")
+	}
+	if k.Sum() == before {
+		t.Error("the sum did not change")
+	}
+	if v, _ := k.Value("image.run"); v != "sha256:1" {
+		t.Errorf("value %q", v)
+	}
+	if got := k.Stored()[2].Value; got != "sha256:1" {
+		t.Errorf("stored line %q: kept from before Set", got)
+	}
+	want := NewKey("t")
+	want.Add("image.run", "sha256:1")
+	if k.Sum() != want.Sum() {
+		t.Error("the sum differs from a key built with the value")
+	}
+}

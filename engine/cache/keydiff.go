@@ -25,7 +25,7 @@ func (k *Key) DiffFrom(old *Key) []string {
 		if v, ok := before[l.Label]; !ok {
 			why = append(why, reason(l.Label, "added"))
 		} else if v != l.Value {
-			why = append(why, reason(l.Label, "changed"))
+			why = append(why, reason(l.Label, changedHow(l)))
 		}
 	}
 	next := 0

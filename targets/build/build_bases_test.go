@@ -2,10 +2,16 @@ package build
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
+
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/moby/moby/client"
 
 	"github.com/dtask-dev/dtask/engine"
 	"github.com/dtask-dev/dtask/engine/taskfile"
@@ -85,4 +91,80 @@ func plannedWithBases(t *testing.T) (*fakedocker.Engine, *buildAction) {
 		t.Fatal(err)
 	}
 	return f, a
+}
+
+// The layout keeps a FROM image the build pulled under a name of that
+// image, not of its place among the FROM lines: after the Dockerfile
+// moves to another base, the old one is neither keyed nor restored as the
+// new one. (Kept as base-0, it was: a fresh engine built FROM the old
+// image under the new name, and the key said it was the new base.)
+func TestSavedBaseIsFoundByItsOwnName(t *testing.T) {
+	f, a := plannedWithBases(t)
+	ctx := context.Background()
+	oldID := f.AddImage("old:1")
+	bl := &buildLayers{a: a}
+	tags := map[string]string{}
+	bl.addBase(ctx, f.Client(), tags, a.baseTag("old:1"), "old:1")
+	for tag, id := range tags {
+		putEntry(t, a.e.Layers, tag, id)
+	}
+	if _, err := f.ImageRemove(ctx, "old:1", client.ImageRemoveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := a.cachedBase("old:1"); got != oldID {
+		t.Errorf("old:1 in the layout: %q, want %s", got, oldID)
+	}
+	if got := a.cachedBase("lack:1"); got != "" {
+		t.Errorf("lack:1, never saved, found in the layout as %s", got)
+	}
+}
+
+// An entry the layout holds for a FROM image of an earlier Dockerfile,
+// saved as base-1 by the build that pulled it, is not taken for the
+// Dockerfile's FROM image now: neither keyed as its ID nor restored under
+// its name (a fresh engine would build FROM the old image).
+func TestBaseSavedForAnotherFromIsNotUsed(t *testing.T) {
+	f, a := plannedWithBases(t)
+	ctx := context.Background()
+	putEntry(t, a.e.Layers, "img.base-1", "sha256:"+strings.Repeat("0", 63)+"1")
+	p := &btPlanner{}
+	if err := a.plan(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(p.lines, "image.from lack:1=missing") {
+		t.Errorf("key lines %q; want lack:1 missing", p.lines)
+	}
+	cli, err := a.e.Docker(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := a.loadContext(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	a.prepareLayers(ctx, cli, c, &engine.Exec{Stdout: io.Discard, Stderr: &stderr})
+	if n := slices.Index(f.Calls(), "ImagePull"); n >= 0 {
+		t.Errorf("the build restored an image for lack:1 from another FROM's entry (%s)", stderr.String())
+	}
+}
+
+// putEntry tags a complete entry (a config and a manifest, no layers)
+// for engine image id in the layout.
+func putEntry(t *testing.T, s *ocicache.Store, tag, id string) {
+	t.Helper()
+	cfg, err := s.PutBytes([]byte(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := fmt.Sprintf(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":%d},"layers":[]}`, cfg.Digest, cfg.Size)
+	d, err := s.PutBytes([]byte(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.MediaType = types.OCIManifestSchema1
+	d.Annotations = map[string]string{ocicache.AnnotationImageID: id}
+	if err := s.Tag(context.Background(), tag, d); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -133,9 +133,14 @@ func (p *icProject) restoresPulledService(svcImage, img string) {
 		p.t.Fatal(err)
 	}
 	p.freshEngine()
+	// The first run pulled it: its key holds the ID the cache has.
 	rep := p.run()
+	if rep.res[img].Status != engine.Cached || rep.res["test"].Status != engine.Cached {
+		p.t.Fatalf("fresh engine: %s %v (%s), test %v (%s); want both cached\n%s", img, rep.res[img].Status, rep.res[img].Reason, rep.res["test"].Status, rep.res["test"].Reason, rep.out.String())
+	}
+	rep = p.run("test")
 	if rep.res[img].Status != engine.Cached || rep.res["test"].Status != engine.Ran {
-		p.t.Fatalf("fresh engine: %s %v (%s), test %v (%s); want cached, ran\n%s", img, rep.res[img].Status, rep.res[img].Reason, rep.res["test"].Status, rep.res["test"].Reason, rep.out.String())
+		p.t.Fatalf("fresh engine, test forced: %s %v (%s), test %v (%s); want cached, ran\n%s", img, rep.res[img].Status, rep.res[img].Reason, rep.res["test"].Status, rep.res["test"].Reason, rep.out.String())
 	}
 	id, err := p.cli.ImageID(context.Background(), svcImage)
 	if err != nil || id == "" {
@@ -144,8 +149,9 @@ func (p *icProject) restoresPulledService(svcImage, img string) {
 	p.svcID = id
 }
 
-// run runs the test target as a new dtask process would.
-func (p *icProject) run() *icReporter {
+// run runs the test target as a new dtask process would, forcing the
+// targets named.
+func (p *icProject) run(force ...string) *icReporter {
 	p.t.Helper()
 	store, err := cache.OpenStore(p.state)
 	if err != nil {
@@ -161,7 +167,10 @@ func (p *icProject) run() *icReporter {
 	e.Images.Warn = func(msg string) { p.warnings = append(p.warnings, msg) }
 	rep := &icReporter{res: map[string]*engine.Result{}}
 	r := &engine.Runner{File: p.file, Store: store, Index: cache.OpenIndex(store.IndexPath()),
-		Actions: e.Action, Reporter: rep, Opts: engine.Options{Jobs: 2, Verbose: true}}
+		Actions: e.Action, Reporter: rep, Opts: engine.Options{Jobs: 2, Verbose: true, Force: map[string]bool{}}}
+	for _, name := range force {
+		r.Opts.Force[name] = true
+	}
 	_, err = r.Run(context.Background(), []string{"test"})
 	e.FinishSaves(false)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

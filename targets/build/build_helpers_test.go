@@ -141,7 +141,10 @@ type btPlanner struct {
 func (p *btPlanner) Def(label string, v any) { p.lines = append(p.lines, "def."+label+"="+btJSON(v)) }
 func (p *btPlanner) Image(label, id string)  { p.lines = append(p.lines, "image."+label+"="+id) }
 func (p *btPlanner) Input(label, v string)   { p.lines = append(p.lines, label+"="+v) }
-func (p *btPlanner) Watch(paths ...string)   { p.watched = append(p.watched, paths...) }
+func (p *btPlanner) ImageToFetch(label, placeholder string, _ func(context.Context) (string, error)) {
+	p.Image(label, placeholder)
+}
+func (p *btPlanner) Watch(paths ...string) { p.watched = append(p.watched, paths...) }
 func (p *btPlanner) Files(root string, rel []string) error {
 	for _, r := range rel {
 		b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(r)))
@@ -200,4 +203,9 @@ func btListing(t *testing.T, image string) string {
 		t.Fatalf("listing %s: %v\n%s", image, err, out)
 	}
 	return string(out)
+}
+
+// testBaseTag is the layout's name for FROM image ref of build target.
+func testBaseTag(target, ref string) string {
+	return (&buildAction{t: &taskfile.Target{Name: target}}).baseTag(ref)
 }

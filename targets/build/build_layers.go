@@ -36,13 +36,20 @@ type buildLayers struct {
 }
 
 // layerTag is the store's name for one of the target's images: "latest",
-// "stage-NAME" or "base-N".
+// "stage-NAME" or a base's (baseTag).
 func (a *buildAction) layerTag(what string) string {
 	t := targets.TagPart(a.t.Name) + "." + targets.TagPart(what)
 	if len(t) > 128 {
 		t = t[:128]
 	}
 	return t
+}
+
+// baseTag is the store's name for FROM image ref of the target: named by
+// the image, so that a Dockerfile moved to another base never finds the
+// old one under the new name (by position, "base-0" did).
+func (a *buildAction) baseTag(ref string) string {
+	return a.layerTag("base-" + targets.RefTag(ref))
 }
 
 // prepareLayers finds the cache sources the store holds for this build.
@@ -109,14 +116,14 @@ func (bl *buildLayers) touch(ctx context.Context) {
 // that Plan found in the engine is not asked for again: an image inspect
 // took up to 0.1 s on the containerd store, just before the build.
 func (bl *buildLayers) restoreBases(ctx context.Context, cli *docker.Client, x *engine.Exec) {
-	for i, ref := range bl.bases {
+	for _, ref := range bl.bases {
 		if bl.a.hadLocal(ref) {
 			continue
 		}
 		if id, err := cli.ImageID(ctx, ref); err != nil || id != "" {
 			continue
 		}
-		d, ok := bl.a.e.Layers.Resolve(bl.a.layerTag(fmt.Sprintf("base-%d", i)))
+		d, ok := bl.a.e.Layers.Resolve(bl.a.baseTag(ref))
 		if !ok {
 			continue
 		}
@@ -202,8 +209,8 @@ func (bl *buildLayers) save(c *buildctx.Context, base client.ImageBuildOptions, 
 		if !saved {
 			alias = bl.saveLatest(id, imageDone != nil, tags)
 		}
-		for i, ref := range bl.bases {
-			bl.addBase(ctx, cli, tags, a.layerTag(fmt.Sprintf("base-%d", i)), ref)
+		for _, ref := range bl.bases {
+			bl.addBase(ctx, cli, tags, a.baseTag(ref), ref)
 		}
 		err := errors.Join(bl.waitImage(imageDone), a.e.SaveLayers(ctx, cli, tags))
 		if err == nil && alias {

@@ -41,7 +41,7 @@ func TestLayerCacheAcrossFreshEngines(t *testing.T) {
 	}
 	// The base image, FROM image and service image, was in the engine at
 	// the start of the run: the machine provides it, it is not carried.
-	for _, tag := range []string{img + ".base-0", targets.RefTag(p.base)} {
+	for _, tag := range []string{testBaseTag(img, p.base), targets.RefTag(p.base)} {
 		if _, ok := store.Resolve(tag); ok {
 			t.Errorf("the store has %s, an image the engine had", tag)
 		}

@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/dtask-dev/dtask/engine"
 	"github.com/dtask-dev/dtask/internal/regularfile"
 	"github.com/dtask-dev/dtask/targets"
 	"github.com/dtask-dev/dtask/targets/buildctx"
 	"github.com/dtask-dev/dtask/targets/dockerfile"
+	"github.com/dtask-dev/dtask/targets/ocicache"
 )
 
 // buildPlanner is the part of *engine.Plan a build fills in; tests hash
@@ -17,6 +19,7 @@ import (
 type buildPlanner interface {
 	Def(label string, v any)
 	Image(label, id string)
+	ImageToFetch(label, placeholder string, resolve func(context.Context) (string, error))
 	Input(label, value string)
 	Files(root string, rel []string) error
 }
@@ -31,18 +34,23 @@ func (a *buildAction) plan(ctx context.Context, p buildPlanner) error {
 	if err != nil {
 		return err
 	}
-	p.Def("build", a.b)
-	if err := p.Files(c.Dir, c.Files()); err != nil {
+	src, err := regularfile.Read(c.Dockerfile, buildctx.MaxDockerfile) // -n reads it: never /dev/zero
+	if err != nil {
 		return err
 	}
-	p.Input("build.tree", c.Tree())
+	p.Def("build", a.b)
+	keyed := keyedContext(c, src)
+	if err := p.Files(c.Dir, keyed.Files()); err != nil {
+		return err
+	}
+	p.Input("build.tree", keyed.Tree())
 	if c.Outside {
 		if err := p.Files(filepath.Dir(c.Dockerfile), []string{filepath.Base(c.Dockerfile)}); err != nil {
 			return err
 		}
 	}
 	a.setLocal(nil)
-	bases, err := a.bases(c)
+	bases, err := a.basesOf(c, src)
 	if err != nil {
 		return err
 	}
@@ -62,19 +70,53 @@ func (a *buildAction) plan(ctx context.Context, p buildPlanner) error {
 		}
 		if id != "" {
 			local[ref] = true
-		}
-		if id == "" && a.e.Images != nil {
-			// The build will load it from the image cache.
-			id, _ = a.e.Images.Lookup(ref)
+		} else {
+			id = a.cachedBase(ref)
 		}
 		if id == "" {
-			// The build will pull it or fail; either way a later run
-			// that finds it locally must not count as up to date.
-			id = "missing"
+			// The build will pull it or fail. The classic builder
+			// leaves it in the engine, and the success is recorded
+			// with its ID, which the next run finds there; BuildKit
+			// keeps it to itself (both image stores), and the key
+			// keeps the placeholder, which the next run has too.
+			p.ImageToFetch("from "+ref, "missing", func(ctx context.Context) (string, error) { return cli.ImageID(ctx, ref) })
+			continue
 		}
 		p.Image("from "+ref, id)
 	}
 	return nil
+}
+
+// keyedContext is what of context c the key hashes for the Dockerfile
+// src: all of it, but the git folder when no step can read it. Every git
+// command writes there, yet the image is the same whatever it holds.
+func keyedContext(c *buildctx.Context, src []byte) *buildctx.Context {
+	if strings.HasPrefix(c.Name, ".git/") || dockerfile.MayRead(src, ".git") {
+		return c
+	}
+	return c.Without(".git")
+}
+
+// cachedBase is the ID of FROM image ref in the image cache, which the
+// build will restore: the archives' image by that name (the classic
+// builder's), or the layout's entry for it (saved when the engine had the
+// base after a BuildKit build: something else in the run pulled it), or
+// "". The key then holds the ID it held on the run that saved the image,
+// the one that pulled it.
+func (a *buildAction) cachedBase(ref string) string {
+	if a.e.Images != nil {
+		if id, ok := a.e.Images.Lookup(ref); ok {
+			return id
+		}
+	}
+	if a.e.Layers == nil {
+		return ""
+	}
+	d, ok := a.e.Layers.Resolve(a.baseTag(ref))
+	if !ok {
+		return ""
+	}
+	return d.Annotations[ocicache.AnnotationImageID]
 }
 
 // bases lists the FROM images the build consumes.
@@ -83,6 +125,11 @@ func (a *buildAction) bases(c *buildctx.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	return a.basesOf(c, src)
+}
+
+// basesOf is bases for the Dockerfile's content src.
+func (a *buildAction) basesOf(c *buildctx.Context, src []byte) ([]string, error) {
 	bases, err := dockerfile.Bases(src, a.b.Args, a.b.Target, a.b.Platform)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", c.Dockerfile, err)

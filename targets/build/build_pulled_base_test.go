@@ -43,7 +43,7 @@ func testCarriesPulledBase(t *testing.T, builder string) {
 	}
 	saved := slices.ContainsFunc(p.entries(), func(e imagecache.Entry) bool { return slices.Contains(e.Refs, from) })
 	if p.layout != "" {
-		_, saved = ocicache.Open(p.layout, nil).Resolve(img + ".base-0")
+		_, saved = ocicache.Open(p.layout, nil).Resolve(testBaseTag(img, from))
 	}
 	if pulled := p.has(from); saved != pulled {
 		t.Fatalf("base saved: %v; want %v, as the engine has the pulled base", saved, pulled)

@@ -245,3 +245,28 @@ func TestTreeChanges(t *testing.T) {
 		t.Error("an ignored folder changed Tree")
 	}
 }
+
+func TestWithoutLeavesOutOnlyThatTopLevelEntry(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"Dockerfile", ".git/HEAD", ".git/refs/heads/main", ".gitignore", ".github/ci.yml", "src/.git/x"} {
+		testfs.Write(t, filepath.Join(dir, f), "x")
+	}
+	c, err := Load(dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := c.Without(".git")
+	want := []string{".github/ci.yml", ".gitignore", "Dockerfile", "src/.git/x"}
+	if got := w.Files(); !slices.Equal(got, want) {
+		t.Errorf("files %v, want %v", got, want)
+	}
+	if w.Tree() == c.Tree() {
+		t.Error("the tree still holds .git")
+	}
+	if len(c.Files()) != 6 {
+		t.Errorf("the context itself lost entries: %v", c.Files())
+	}
+	if c.Without("absent") != c {
+		t.Error("nothing to leave out, yet a copy")
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/dtask-dev/dtask/engine/sources"
@@ -102,6 +103,19 @@ func (c *Context) Files() []string {
 		}
 	}
 	return out
+}
+
+// Without returns the context with the entries at top (a top-level name,
+// such as ".git") and under it left out: what a key hashes when no step
+// of the build can read them. What is sent stays as listed.
+func (c *Context) Without(top string) *Context {
+	under := func(e Entry) bool { return e.Path == top || strings.HasPrefix(e.Path, top) && e.Path[len(top)] == '/' }
+	if !slices.ContainsFunc(c.Entries, under) {
+		return c
+	}
+	cp := *c
+	cp.Entries = slices.DeleteFunc(slices.Clone(c.Entries), under)
+	return &cp
 }
 
 // Tree describes everything but file contents, one line per entry (type,

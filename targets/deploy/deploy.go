@@ -144,12 +144,7 @@ func (a *deployAction) Plan(ctx context.Context, p *engine.Plan) error {
 		host = cli.Host
 	}
 	p.Input("deploy.host", host)
-	id, err := targets.PlanImageID(ctx, cli, a.d().Image, p.Deps)
-	if err != nil {
-		return err
-	}
-	p.Image("deploy", id)
-	return nil
+	return targets.PlanImage(ctx, p, cli, "deploy", a.d().Image)
 }
 
 // Check passes when the container `name` on the host is running the

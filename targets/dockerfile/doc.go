@@ -1,2 +1,2 @@
-// Package dockerfile finds the images a Dockerfile's FROM lines name, as the builder resolves them.
+// Package dockerfile reads what a build's key needs from a Dockerfile: the images its FROM lines name, as the builder resolves them, and whether a step can read a path of the context.
 package dockerfile

@@ -36,12 +36,7 @@ func (a *pushAction) Plan(ctx context.Context, p *engine.Plan) error {
 	if err != nil {
 		return err
 	}
-	id, err := targets.PlanImageID(ctx, cli, a.t.Push.Image, p.Deps)
-	if err != nil {
-		return err
-	}
-	p.Image("push", id)
-	return nil
+	return targets.PlanImage(ctx, p, cli, "push", a.t.Push.Image)
 }
 
 // Check asks the registry whether each tag still points at the digest the

@@ -57,11 +57,9 @@ func (a *runAction) Plan(ctx context.Context, p *engine.Plan) error {
 	if err != nil {
 		return err
 	}
-	id, err := targets.PlanImageID(ctx, cli, s.Image, p.Deps)
-	if err != nil {
+	if err := targets.PlanImage(ctx, p, cli, "run", s.Image); err != nil {
 		return err
 	}
-	p.Image("run", id)
 	if err := PlanServices(ctx, a.e, p, a.t.Services); err != nil {
 		return err
 	}
@@ -85,11 +83,13 @@ func PlanServices(ctx context.Context, e *targets.Env, p *engine.Plan, names []s
 			return fmt.Errorf("unknown service %q", name)
 		}
 		p.Def("service."+name, svc)
-		id, err := serviceImagePlanID(ctx, e, cli, svc, p.Deps)
-		if err != nil {
-			return err
+		if svc.Build == "" {
+			if err := targets.PlanImage(ctx, p, cli, "service."+name, svc.Image); err != nil {
+				return err
+			}
+			continue
 		}
-		p.Image("service."+name, id)
+		p.Image("service."+name, builtServicePlanID(svc, p.Deps))
 	}
 	return nil
 }

@@ -8,9 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dtask-dev/dtask/engine"
 	"github.com/dtask-dev/dtask/engine/taskfile"
 	"github.com/dtask-dev/dtask/internal/fakedocker"
 	"github.com/dtask-dev/dtask/internal/testwait"
+	"github.com/dtask-dev/dtask/targets"
 )
 
 // TestFakeRunExitCodeIsTheResult: a container's exit code is the target's
@@ -116,5 +118,28 @@ func TestFakeRunCancelStopsAndRemovesTheContainer(t *testing.T) {
 	}
 	if c, _ := fakeObjects(t, f, projectLabel(e)); c != 0 {
 		t.Errorf("%d containers left after cancel", c)
+	}
+}
+
+// A service whose image is a tag a dep's build recorded, which the engine
+// has by ID but no longer by that tag (a build up to date from the image
+// cache), is not one dtask fetched for the service: the build carries that
+// image. Counted as fetched, it was saved again as a service image (on
+// the classic store one more docker save of the whole image).
+func TestServiceImageOfADepBuildIsNotFetched(t *testing.T) {
+	e, f := fakeEnv(t)
+	built := f.AddImage("dtask-test/other:1") // the engine has the image, not the tag
+	cli := f.Client()
+	deps := map[string]engine.Outputs{"image": targets.BuildOutput{ImageID: built, Tags: []string{"dtask-test/built:1"}}.Outputs()}
+	svc := &taskfile.Service{Name: "app", Image: "dtask-test/built:1"}
+	ref, id, fetched, err := serviceImage(context.Background(), e, cli, svc, deps, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ref != "dtask-test/built:1" || id != built {
+		t.Errorf("serviceImage = %s %s, want the build's image %s", ref, id, built)
+	}
+	if fetched {
+		t.Error("a dep build's image counted as fetched for the service")
 	}
 }

@@ -286,14 +286,16 @@ func (j svcJob) from() string {
 
 // serviceImage returns the image to start svc from and its ID, pulling
 // it if needed, and whether the engine lacked that image (never for a
-// build target's image, which its build carries).
+// build target's image, which its build carries: `build = TARGET`, or an
+// image named by a tag a dep's build recorded).
 func serviceImage(ctx context.Context, e *targets.Env, cli *docker.Client, svc *taskfile.Service, deps map[string]engine.Outputs, progress func(string)) (ref, id string, fetched bool, err error) {
 	if svc.Build == "" {
-		id, fetched, err := targets.EnsureImageFetched(ctx, cli, svc.Image, targets.RecordedImageID(svc.Image, deps), progress)
+		want := targets.RecordedImageID(svc.Image, deps)
+		id, fetched, err := targets.EnsureImageFetched(ctx, cli, svc.Image, want, progress)
 		if err != nil {
 			return "", "", false, fmt.Errorf("service %s: %w", svc.Name, err)
 		}
-		return svc.Image, id, fetched, nil
+		return svc.Image, id, fetched && want == "", nil
 	}
 	built := targets.BuildOutputOf(deps[svc.Build])
 	ref = built.ImageID
@@ -314,16 +316,13 @@ func serviceImage(ctx context.Context, e *targets.Env, cli *docker.Client, svc *
 	return ref, id, false, nil
 }
 
-// serviceImagePlanID is the image ID a run target's key gets for svc.
-func serviceImagePlanID(ctx context.Context, e *targets.Env, cli *docker.Client, svc *taskfile.Service, deps map[string]engine.Outputs) (string, error) {
-	if svc.Build == "" {
-		return targets.PlanImageID(ctx, cli, svc.Image, deps)
+// builtServicePlanID is the image ID a run target's key gets for svc, a
+// service started from a build target's image: the ID that build recorded.
+func builtServicePlanID(svc *taskfile.Service, deps map[string]engine.Outputs) string {
+	if id := targets.DepImage(deps[svc.Build]); id != "" {
+		return id
 	}
-	ref := targets.DepImage(deps[svc.Build])
-	if ref == "" {
-		return "missing:build " + svc.Build, nil
-	}
-	return targets.PlanImageID(ctx, cli, ref, deps)
+	return "missing:build " + svc.Build
 }
 
 // serviceHash identifies a service's definition as started: a shared
