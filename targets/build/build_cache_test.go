@@ -338,6 +338,25 @@ func (p *icProject) ownRecords(records []cacheRecord, withRoots bool) []cacheRec
 	return own
 }
 
+// engineState lists the images and build cache records that name this
+// test's token: what a failure needs to tell where a cache hit came from.
+func (p *icProject) engineState() string {
+	var b strings.Builder
+	ctx := context.Background()
+	if res, err := p.cli.ImageList(ctx, client.ImageListOptions{All: true}); err == nil {
+		for _, img := range res.Items {
+			fmt.Fprintf(&b, "image %s %v %v\n", img.ID, img.RepoTags, img.Labels)
+		}
+	}
+	records, _ := p.buildCacheRecords(ctx)
+	for _, r := range records {
+		if strings.Contains(r.Description, p.tok) {
+			fmt.Fprintf(&b, "record %s parent %s: %s\n", r.ID, r.Parent, r.Description)
+		}
+	}
+	return b.String()
+}
+
 // cacheRecord is a build cache record as API 1.41 reports it (the client
 // library's type reads a newer shape, without Parent).
 type cacheRecord struct {
@@ -472,7 +491,7 @@ func testImageCacheAcrossFreshEngines(t *testing.T, builder string) {
 		t.Errorf("warnings %q, want one about the damaged archive", p.warnings)
 	}
 	if got := p.depNonce(rep.out.String()); got == nonce {
-		t.Errorf("the deps stage was a cache hit with the cache damaged: was anything loaded?\n%s", rep.out.String())
+		t.Errorf("the deps stage was a cache hit with the cache damaged: was anything loaded?\n%s\nwarnings %q\n%s", rep.out.String(), p.warnings, p.engineState())
 	}
 
 	// The budget (50MB here) holds, and the layers are whole again.
