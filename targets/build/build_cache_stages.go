@@ -3,6 +3,7 @@ package build
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"regexp"
 	"strconv"
 	"strings"
@@ -32,6 +33,22 @@ func cacheStages(src []byte, target string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// withSteps keeps the stages of names that have instructions of their
+// own. A stage that is only a FROM (FROM busybox AS tools) has no step
+// for cache metadata to describe, and its image is its base's, which the
+// machine provides or the build's base entries carry: building and saving
+// it costs a save of the whole base image for nothing.
+func withSteps(src []byte, names []string) []string {
+	stages, _, err := parseStages(src)
+	if err != nil {
+		return names
+	}
+	return slices.DeleteFunc(slices.Clone(names), func(n string) bool {
+		i := findStage(stages, n)
+		return i >= 0 && strings.EqualFold(stages[i].Name, n) && len(stages[i].Commands) == 0
+	})
 }
 
 func parseStages(src []byte) ([]instructions.Stage, []instructions.ArgCommand, error) {

@@ -185,3 +185,23 @@ COPY --from=build /x /x
 		t.Error("unseenArgs of a stage the Dockerfile lacks: no error")
 	}
 }
+
+// A stage that is only a FROM is not built and saved on its own: its
+// image is its base's.
+func TestWithStepsDropsBareStages(t *testing.T) {
+	src := []byte(`FROM busybox AS tools
+FROM busybox AS deps
+RUN echo deps
+FROM deps AS alias
+FROM busybox
+COPY --from=tools /bin/busybox /b
+COPY --from=alias /x /x
+`)
+	stages, err := cacheStages(src, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := withSteps(src, stages), []string{"deps"}; !slices.Equal(got, want) {
+		t.Errorf("withSteps(%v) = %v, want %v", stages, got, want)
+	}
+}

@@ -72,6 +72,7 @@ func (a *buildAction) prepareLayers(ctx context.Context, cli *docker.Client, c *
 		if bl.stages, err = cacheStages(src, a.b.Target); err != nil && x.Verbose {
 			fmt.Fprintf(x.Stdout, "image cache: not caching stages: %v\n", err)
 		}
+		bl.stages = withSteps(src, bl.stages)
 	}
 	bl.bases, _ = a.bases(c)
 	end := a.e.Span("restoring the base images of " + a.t.Name)
