@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/moby/client"
 
 	"github.com/dtask-dev/dtask/targets/docker"
@@ -32,6 +33,7 @@ type layerCache struct {
 	// first save to end must not remove it under the other's push.
 	heldMu sync.Mutex
 	held   map[string]int
+	stageSaves
 }
 
 // layerRun returns the run's layer cache state, made on first use.
@@ -147,18 +149,35 @@ func (e *Env) SaveLayers(ctx context.Context, cli *docker.Client, tags map[strin
 	if err != nil {
 		return fmt.Errorf("saving to the image cache: %w", err)
 	}
-	srv, _ := e.LayerRegistry()
 	for tag, id := range tags {
-		d := got[id]
-		d.Annotations = map[string]string{ocicache.AnnotationImageID: id}
-		if err := e.Layers.Tag(ctx, tag, d); err != nil {
-			return fmt.Errorf("saving to the image cache: %w", err)
-		}
-		if srv != nil {
-			_ = srv.Add(tag, d)
+		if err := e.tagLayers(ctx, tag, id, got[id]); err != nil {
+			return err
 		}
 	}
 	return e.pruneLayers(ctx)
+}
+
+// NameLayers makes tag name the store's entry of image id, which another
+// save made under its own tag.
+func (e *Env) NameLayers(ctx context.Context, tag, id string) error {
+	d, ok := e.Layers.ByImageID(id)
+	if !ok {
+		return fmt.Errorf("saving to the image cache: no entry holds image %s", ShortID(id))
+	}
+	return e.tagLayers(ctx, tag, id, d)
+}
+
+// tagLayers makes tag name entry d, which holds image id, in the store
+// and in the registry serving it to this run's builds.
+func (e *Env) tagLayers(ctx context.Context, tag, id string, d v1.Descriptor) error {
+	d.Annotations = map[string]string{ocicache.AnnotationImageID: id}
+	if err := e.Layers.Tag(ctx, tag, d); err != nil {
+		return fmt.Errorf("saving to the image cache: %w", err)
+	}
+	if srv, _ := e.LayerRegistry(); srv != nil {
+		_ = srv.Add(tag, d)
+	}
+	return nil
 }
 
 // pruneLayers keeps the layout within cache.max_size after a save,

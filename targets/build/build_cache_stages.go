@@ -2,6 +2,8 @@ package build
 
 import (
 	"bytes"
+	"fmt"
+	"slices"
 	"regexp"
 	"strconv"
 	"strings"
@@ -15,24 +17,61 @@ import (
 // Dockerfile order. Each is built and tagged on its own, because inline
 // cache metadata only covers the layers of the image it is attached to.
 func cacheStages(src []byte, target string) ([]string, error) {
-	res, err := parser.Parse(bytes.NewReader(src))
+	stages, _, err := parseStages(src)
 	if err != nil {
 		return nil, err
 	}
-	stages, _, err := instructions.Parse(res.AST, nil)
-	if err != nil {
-		return nil, err
-	}
-	final := len(stages) - 1
-	for i, st := range stages {
-		if target != "" && strings.EqualFold(st.Name, target) {
-			final = i
-			break
-		}
-	}
+	final := findStage(stages, target)
 	if final < 0 {
 		return nil, nil
 	}
+	needed := stageDeps(stages, final)
+	var out []string
+	for i := 0; i < final; i++ {
+		if needed[i] && stages[i].Name != "" {
+			out = append(out, strings.ToLower(stages[i].Name))
+		}
+	}
+	return out, nil
+}
+
+// withSteps keeps the stages of names that have instructions of their
+// own. A stage that is only a FROM (FROM busybox AS tools) has no step
+// for cache metadata to describe, and its image is its base's, which the
+// machine provides or the build's base entries carry: building and saving
+// it costs a save of the whole base image for nothing.
+func withSteps(src []byte, names []string) []string {
+	stages, _, err := parseStages(src)
+	if err != nil {
+		return names
+	}
+	return slices.DeleteFunc(slices.Clone(names), func(n string) bool {
+		i := findStage(stages, n)
+		return i >= 0 && strings.EqualFold(stages[i].Name, n) && len(stages[i].Commands) == 0
+	})
+}
+
+func parseStages(src []byte) ([]instructions.Stage, []instructions.ArgCommand, error) {
+	res, err := parser.Parse(bytes.NewReader(src))
+	if err != nil {
+		return nil, nil, err
+	}
+	return instructions.Parse(res.AST, nil)
+}
+
+// findStage is the index of stage target, or of the last stage when
+// target is "" or names none (-1: no stages).
+func findStage(stages []instructions.Stage, target string) int {
+	for i, st := range stages {
+		if target != "" && strings.EqualFold(st.Name, target) {
+			return i
+		}
+	}
+	return len(stages) - 1
+}
+
+// stageDeps marks the stages stage final depends on, directly or not.
+func stageDeps(stages []instructions.Stage, final int) map[int]bool {
 	find := func(ref string, before int) int {
 		if n, err := strconv.Atoi(ref); err == nil && n >= 0 && n < before {
 			return n
@@ -55,13 +94,47 @@ func cacheStages(src []byte, target string) ([]string, error) {
 		}
 	}
 	visit(final)
-	var out []string
-	for i := 0; i < final; i++ {
-		if needed[i] && stages[i].Name != "" {
-			out = append(out, strings.ToLower(stages[i].Name))
+	return needed
+}
+
+// unseenArgs lists the build args a build of stage cannot see: those
+// declared by ARG only in stages it does not depend on (a global ARG,
+// before the first FROM, may be in any FROM line, and an arg no ARG
+// declares may be one of BuildKit's own, so both count as seen). Two
+// builds of the stage whose args differ only in these make the same image.
+func unseenArgs(src []byte, stage string) (map[string]bool, error) {
+	stages, meta, err := parseStages(src)
+	if err != nil {
+		return nil, err
+	}
+	final := findStage(stages, stage)
+	if final < 0 || !strings.EqualFold(stages[final].Name, stage) {
+		return nil, fmt.Errorf("no stage %s", stage)
+	}
+	unseen, visible := map[string]bool{}, map[string]bool{}
+	for _, c := range meta {
+		for _, a := range c.Args {
+			visible[a.Key] = true
 		}
 	}
-	return out, nil
+	seen := stageDeps(stages, final)
+	seen[final] = true
+	for i, st := range stages {
+		for _, cmd := range st.Commands {
+			if c, ok := cmd.(*instructions.ArgCommand); ok {
+				for _, a := range c.Args {
+					unseen[a.Key] = true
+					if seen[i] {
+						visible[a.Key] = true
+					}
+				}
+			}
+		}
+	}
+	for k := range visible {
+		delete(unseen, k)
+	}
+	return unseen, nil
 }
 
 // stageRefs lists what a stage may name as another stage.

@@ -3,6 +3,7 @@ package build
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -146,5 +147,61 @@ func TestStageSaveSkipsAStageThatChangesEveryBuild(t *testing.T) {
 		if save != c.save || (d.Annotations[annotationBehind] != "") != c.behind {
 			t.Errorf("build %d: save %v, behind %q; want %v, %v", i+1, save, d.Annotations[annotationBehind], c.save, c.behind)
 		}
+	}
+}
+
+// A stage's build sees the global args, those its own chain of stages
+// declares and any no stage declares (BuildKit's own); the others are
+// what two builds of it may differ in and still make one image.
+func TestUnseenArgs(t *testing.T) {
+	src := []byte(`ARG BASE=busybox
+FROM ${BASE} AS tools
+ARG TOOLS
+FROM tools AS build
+ARG FLAVOUR
+COPY --from=tools /x /x
+FROM busybox AS other
+ARG OTHER BASE
+FROM busybox
+ARG APP_VERSION
+COPY --from=build /x /x
+`)
+	cases := map[string][]string{
+		"tools": {"APP_VERSION", "FLAVOUR", "OTHER"},
+		"build": {"APP_VERSION", "OTHER"},
+		"other": {"APP_VERSION", "FLAVOUR", "TOOLS"},
+	}
+	for stage, want := range cases {
+		got, err := unseenArgs(src, stage)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys := slices.Sorted(maps.Keys(got))
+		if !slices.Equal(keys, want) {
+			t.Errorf("stage %s: unseen %v, want %v", stage, keys, want)
+		}
+	}
+	if _, err := unseenArgs(src, "nosuch"); err == nil {
+		t.Error("unseenArgs of a stage the Dockerfile lacks: no error")
+	}
+}
+
+// A stage that is only a FROM is not built and saved on its own: its
+// image is its base's.
+func TestWithStepsDropsBareStages(t *testing.T) {
+	src := []byte(`FROM busybox AS tools
+FROM busybox AS deps
+RUN echo deps
+FROM deps AS alias
+FROM busybox
+COPY --from=tools /bin/busybox /b
+COPY --from=alias /x /x
+`)
+	stages, err := cacheStages(src, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := withSteps(src, stages), []string{"deps"}; !slices.Equal(got, want) {
+		t.Errorf("withSteps(%v) = %v, want %v", stages, got, want)
 	}
 }

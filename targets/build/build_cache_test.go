@@ -60,9 +60,10 @@ type icProject struct {
 	warnings []string
 	created  map[string]bool // image IDs and tags this test made
 	svcID    string
-	base     string          // this test's FROM image; kept by fresh engines
-	roots    map[string]bool // build cache records of base: see pruneOwnBuildCache
-	layout   string          // the OCI layout store, when the test uses one
+	base     string                                                // this test's FROM image; kept by fresh engines
+	roots    map[string]bool                                       // build cache records of base: see pruneOwnBuildCache
+	layout   string                                                // the OCI layout store, when the test uses one
+	dial     func(context.Context, string) (*docker.Client, error) // Env.Dial, if set
 }
 
 func newICProject(t *testing.T, builder string) *icProject {
@@ -158,7 +159,7 @@ func (p *icProject) run(force ...string) *icReporter {
 		p.t.Fatal(err)
 	}
 	e := &targets.Env{File: p.file, Project: "ic" + p.tok, RunID: "run" + targettest.RandHex(6), StateDir: p.state,
-		Secret: func(string) (string, error) { return "", nil }, Mask: func(string) {}, Kinds: testKinds()}
+		Secret: func(string) (string, error) { return "", nil }, Mask: func(string) {}, Kinds: testKinds(), Dial: p.dial}
 	e.UseImageCache(imagecache.Open(filepath.Join(p.state, "images"), 50_000_000, store))
 	defer e.UseImageCache(nil)
 	if p.layout != "" {

@@ -79,6 +79,7 @@ func (a *buildAction) prepareLayers(ctx context.Context, cli *docker.Client, c *
 		if bl.stages, err = cacheStages(src, a.b.Target); err != nil && x.Verbose {
 			fmt.Fprintf(x.Stdout, "image cache: not caching stages: %v\n", err)
 		}
+		bl.stages = withSteps(src, bl.stages)
 	}
 	bl.bases, _ = a.bases(c)
 	end := a.e.Span("restoring the base images of " + a.t.Name)
@@ -171,55 +172,38 @@ func withInlineCache(opts *client.ImageBuildOptions) {
 // a cache source), the stages that changed and missing FROM images. Each
 // stage is built again (every step a cache hit, and no tag: the engine
 // keeps no bookkeeping names) because inline cache metadata covers only
-// the layers of its own image. An image the store holds already is not
-// read again. A save stopped before it ends drops the entries of the
-// stages it was to replace (see FinishSaves).
+// the layers of its own image; a stage another target of the run builds
+// too is built and saved once (saveStages). An image the store holds
+// already is not read again. A save stopped before it ends drops the
+// entries of the stages it was to replace (see FinishSaves).
 func (bl *buildLayers) save(c *buildctx.Context, base client.ImageBuildOptions, id string, steps *stageSteps, cli *docker.Client) {
 	a := bl.a
 	a.e.Background(func(ctx context.Context) {
 		defer a.e.Span("save of " + a.t.Name)()
-		tags := map[string]string{}
-		var temp, pending []string
-		keep := func(tag, sid string) {
-			tags[tag] = sid
-			if sid != id {
-				a.e.HoldImage(sid)
-				temp = append(temp, sid)
-			}
-		}
+		ss := &stageSet{tags: map[string]string{}, notes: map[string]map[string]string{}}
+		defer ss.publish(errors.New("the save ended early"))
 		_, saved := a.e.Layers.ByImageID(id)
 		imageDone := bl.saveImageFirst(ctx, cli, id, saved)
-		notes := map[string]map[string]string{}
-		for _, s := range bl.stages {
-			tag := a.layerTag("stage-" + s)
-			save, note := bl.stageSave(tag, s, steps)
-			if !save {
-				if note != nil {
-					notes[tag] = note
-				}
-				continue
-			}
-			pending = append(pending, tag)
-			if sid := bl.cacheBuild(ctx, cli, c, base, s); sid != "" {
-				keep(tag, sid)
-				notes[tag] = note
-			}
-		}
+		bl.saveStages(ctx, cli, c, base, id, steps, ss)
 		alias := false // <target>.latest names the entry of <target>.image
 		if !saved {
-			alias = bl.saveLatest(id, imageDone != nil, tags)
+			alias = bl.saveLatest(id, imageDone != nil, ss.tags)
 		}
 		for _, ref := range bl.bases {
-			bl.addBase(ctx, cli, tags, a.baseTag(ref), ref)
+			bl.addBase(ctx, cli, ss.tags, a.baseTag(ref), ref)
 		}
-		err := errors.Join(bl.waitImage(imageDone), a.e.SaveLayers(ctx, cli, tags))
+		err := errors.Join(bl.waitImage(imageDone), a.e.SaveLayers(ctx, cli, ss.tags))
+		ss.publish(err)
 		if err == nil && alias {
 			err = bl.alias(ctx, a.layerTag("image"), a.layerTag("latest"))
 		}
 		if err == nil {
-			bl.annotate(ctx, notes)
+			err = bl.nameShared(ctx, ss)
 		}
-		bl.finish(ctx, cli, err, pending, temp)
+		if err == nil {
+			bl.annotate(ctx, ss.notes)
+		}
+		bl.finish(ctx, cli, err, ss.pending, ss.temp)
 	})
 }
 

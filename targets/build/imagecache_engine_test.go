@@ -208,6 +208,21 @@ func engineTransport(t *testing.T, cli *docker.Client) *http.Transport {
 // as a full disk would.
 func failingEngine(t *testing.T, cli *docker.Client) *docker.Client {
 	t.Helper()
+	return proxiedEngine(t, cli, func(w http.ResponseWriter, r *http.Request) bool {
+		if !strings.HasSuffix(r.URL.Path, "/images/load") {
+			return false
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusInternalServerError)
+		w.Write([]byte(`{"message":"write /var/lib/docker/tmp/docker-import: no space left on device"}`))
+		return true
+	})
+}
+
+// proxiedEngine is a client of a proxy to the real engine that shows each
+// request to answer first, which returns true when it has answered it.
+func proxiedEngine(t *testing.T, cli *docker.Client, answer func(w http.ResponseWriter, r *http.Request) bool) *docker.Client {
+	t.Helper()
 	proxy := &httputil.ReverseProxy{
 		Rewrite:   func(r *httputil.ProxyRequest) { r.Out.URL.Scheme, r.Out.URL.Host = "http", "docker" },
 		Transport: engineTransport(t, cli),
@@ -218,22 +233,18 @@ func failingEngine(t *testing.T, cli *docker.Client) *docker.Client {
 		t.Fatal(err)
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "/images/load") {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusInternalServerError)
-			w.Write([]byte(`{"message":"write /var/lib/docker/tmp/docker-import: no space left on device"}`))
-			return
+		if !answer(w, r) {
+			proxy.ServeHTTP(w, r)
 		}
-		proxy.ServeHTTP(w, r)
 	})}
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
-	bad, err := docker.ConnectHost(context.Background(), "unix://"+sock)
+	c, err := docker.ConnectHost(context.Background(), "unix://"+sock)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { bad.Close() })
-	return bad
+	t.Cleanup(func() { c.Close() })
+	return c
 }
 
 // buildUnique builds a small image no other test shares, removed at the end.

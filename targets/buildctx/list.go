@@ -23,6 +23,9 @@ type Entry struct {
 	Path string      // slash-separated, relative to the context folder
 	Mode fs.FileMode // type and permission bits at listing time
 	Link string      // symlink target
+	// Size and MTime (Unix nanoseconds) are what the listing's stat saw,
+	// for Stamp.
+	Size, MTime int64
 }
 
 // Context is a build context: which entries go into the tar, and under which
@@ -125,6 +128,22 @@ func (c *Context) Tree() string {
 	h := sha256.New()
 	for _, e := range c.Entries {
 		fmt.Fprintf(h, "%s %s %s\x00", e.Mode.String(), e.Path, e.Link)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Stamp describes what the context sends as far as a stat can tell, with
+// no file read: the folder, the Dockerfile, the ignore patterns and each
+// entry with its size and modification time. Two listings with the same
+// stamp send the same files unless one was rewritten in place within the
+// same nanosecond at the same size; the image cache shares the builds of
+// one run's targets on it, where hashing every file again would cost a
+// CI run's exit more than the build it saves.
+func (c *Context) Stamp() string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%q\x00", c.Dir, c.Dockerfile, c.Name, c.Excludes)
+	for _, e := range c.Entries {
+		fmt.Fprintf(h, "%s %s %s %d %d\x00", e.Mode.String(), e.Path, e.Link, e.Size, e.MTime)
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }

@@ -74,7 +74,7 @@ func entry(p, rel string, d fs.DirEntry) (Entry, error) {
 	if err != nil {
 		return Entry{}, fmt.Errorf("build context: %w", err)
 	}
-	e := Entry{Path: filepath.ToSlash(rel), Mode: fi.Mode()}
+	e := Entry{Path: filepath.ToSlash(rel), Mode: fi.Mode(), Size: fi.Size(), MTime: fi.ModTime().UnixNano()}
 	if fi.Mode()&fs.ModeSymlink != 0 {
 		if e.Link, err = os.Readlink(p); err != nil {
 			return Entry{}, fmt.Errorf("build context: %w", err)
