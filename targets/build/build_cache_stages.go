@@ -3,8 +3,8 @@ package build
 import (
 	"bytes"
 	"fmt"
-	"slices"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
