@@ -62,6 +62,9 @@ fi
 export DOCKER_CONFIG="$work/docker"
 
 mapfile -t engines < <(bench_engines "$root")
+# A LOGS folder that does not exist yet is made, not found missing after
+# the first measured run.
+[ -z "${LOGS:-}" ] || mkdir -p "$LOGS"
 results=()
 for project in ${PROJECTS:-shop}; do
   for spec in "${engines[@]}"; do
